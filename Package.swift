@@ -1,0 +1,40 @@
+// swift-tools-version:6.1
+// TwinStore: an encrypted, deduplicating image store. The folder layout is the architecture:
+// one module per concept, each documented in its own `Module.swift`.
+import PackageDescription
+
+let package = Package(
+    name: "TwinStore",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "twin", targets: ["TwinCLI"]),
+        .library(name: "Convergent", targets: ["Convergent"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    ],
+    targets: [
+        .target(
+            name: "Convergent",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // BLS12381-TARGET
+        .executableTarget(
+            name: "TwinCLI",
+            dependencies: [
+                "Convergent",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "ConvergentTests",
+            dependencies: ["Convergent", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // BLS12381-TESTS
+    ]
+)

@@ -1,0 +1,140 @@
+/// Cuts a byte stream into chunks: at image-structure edges first (see `StructureScanner`), with
+/// FastCDC inside payload runs and inside anything too large or not understood.
+///
+/// Memory is one buffer of `2 × maximumSize + header` bytes whatever the stream's length; the chunker
+/// looks at most one maximum-size window ahead.
+public struct Chunker<Source: ByteSource> {
+    public let parameters: ChunkingParameters
+    public private(set) var format: ImageFormat = .unknown
+
+    private var source: Source
+    private var buffer: [UInt8]
+    private var head = 0  // buffer[head..<tail] holds the stream from `position` on
+    private var tail = 0
+    private var position: Int64 = 0
+    private var sourceExhausted = false
+    private var scanner: StructureScanner?
+
+    // The run being cut: consecutive regions that are cut as one (an IDAT run, small metadata).
+    private var runKind: RegionKind = .payload
+    private var runEnd: Int64?  // nil: to the end of the stream
+    private var runLastRegion: Region?
+    private var runResolved = true  // whether the region after runEnd is known not to join
+    private var pendingRegion: Region?  // scanned at runEnd but belonging to the next run
+    private var inRun = false
+
+    public init(source: Source, parameters: ChunkingParameters = .twin) {
+        self.source = source
+        self.parameters = parameters
+        self.buffer = [UInt8](repeating: 0, count: 2 * parameters.maximumSize + StructureScanner.headerLength)
+    }
+
+    /// The next chunk, or nil at the end of the stream.
+    public mutating func next() throws -> [UInt8]? {
+        try fill()
+        guard head < tail else { return nil }
+        if scanner == nil {
+            format = ImageFormat.sniff(buffer[head..<min(tail, head + ImageFormat.sniffLength)])
+            scanner = StructureScanner(format: format)
+        }
+        if !inRun || runEnd == position { startRun() }
+        resolveRun()
+
+        let available = tail - head
+        let runRemaining = runEnd.map { Int($0 - position) }
+        let length: Int
+        if runKind == .metadata, runResolved, let runRemaining, runRemaining <= parameters.maximumSize {
+            length = min(runRemaining, available)
+        } else {
+            let window = min(available, runRemaining ?? Int.max)
+            length = buffer.withUnsafeBytes { raw in
+                FastCDC.cut(UnsafeRawBufferPointer(rebasing: raw[head..<head + window]), parameters)
+            }
+        }
+        let chunk = Array(buffer[head..<head + length])
+        head += length
+        position += Int64(length)
+        if let runEnd, position >= runEnd { inRun = false }
+        if head == tail, sourceExhausted { inRun = false }
+        return chunk
+    }
+
+    // MARK: Runs
+
+    private mutating func startRun() {
+        let region = pendingRegion ?? scanRegion(at: position)
+        pendingRegion = nil
+        inRun = true
+        runKind = region.kind
+        runLastRegion = region
+        runEnd = region.length.map { position + $0 }
+        runResolved = runEnd == nil
+    }
+
+    /// Extends the run over every following region that joins it, as far as the window reaches, so
+    /// the cut below knows whether `runEnd` is a forced boundary.
+    private mutating func resolveRun() {
+        while !runResolved, let end = runEnd {
+            let offset = Int(end - position)
+            guard offset <= parameters.maximumSize else { return }  // beyond this chunk's window
+            guard offset < tail - head else {  // the run ends with the stream
+                runResolved = true
+                return
+            }
+            let next = scanRegion(at: end)
+            if joins(runLastRegion!, next) {
+                runLastRegion = next
+                runEnd = next.length.map { end + $0 }
+                runResolved = runEnd == nil
+            } else {
+                pendingRegion = next
+                runResolved = true
+            }
+        }
+    }
+
+    private func joins(_ previous: Region, _ next: Region) -> Bool {
+        switch (previous.kind, next.kind) {
+        case (.payload, .payload):
+            return next.continuesPayload
+        case (.metadata, .metadata):
+            let small = Int64(parameters.smallSegmentSize)
+            return (previous.length ?? .max) < small && (next.length ?? .max) < small
+        default:
+            return false
+        }
+    }
+
+    private mutating func scanRegion(at offset: Int64) -> Region {
+        let start = head + Int(offset - position)
+        let count = min(StructureScanner.headerLength, tail - start)
+        return buffer.withUnsafeBytes { raw in
+            scanner!.region(header: UnsafeRawBufferPointer(rebasing: raw[start..<start + count]))
+        }
+    }
+
+    // MARK: Buffer
+
+    /// Keeps at least one maximum-size window plus a region header buffered, unless the stream ends.
+    private mutating func fill() throws {
+        let wanted = parameters.maximumSize + StructureScanner.headerLength
+        guard tail - head < wanted, !sourceExhausted else { return }
+        if head > 0 {
+            buffer.withUnsafeMutableBytes { raw in
+                raw.baseAddress!.copyMemory(from: raw.baseAddress! + head, byteCount: tail - head)
+            }
+            tail -= head
+            head = 0
+        }
+        while tail < buffer.count {
+            let count = try buffer.withUnsafeMutableBytes { raw in
+                try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[tail...]))
+            }
+            if count == 0 {
+                sourceExhausted = true
+                break
+            }
+            tail += count
+        }
+    }
+}

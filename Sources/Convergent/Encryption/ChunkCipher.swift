@@ -1,0 +1,67 @@
+import Crypto
+
+/// Why decryption refused content. A reader never gets bytes that failed any of these checks.
+public enum IntegrityError: Error, Equatable, Sendable {
+    /// The ciphertext does not hash to the tag it was fetched under.
+    case tagMismatch(expected: Tag, actual: Tag)
+    /// The AEAD rejected the ciphertext (tampered, or the wrong key).
+    case authenticationFailed
+    /// The plaintext decrypted but does not derive the key it was decrypted with.
+    case convergenceMismatch
+    /// The manifest's chunk keys do not derive the file key used to open it.
+    case fileKeyMismatch
+    /// A chunk's plaintext length differs from the manifest's.
+    case lengthMismatch(expected: Int, actual: Int)
+}
+
+/// Deterministic authenticated encryption of one chunk: AES-256-GCM under the convergent key with a
+/// nonce derived from that key. Reusing the (key, nonce) pair is safe here because a convergent key
+/// only ever encrypts the one plaintext it was derived from, so equal pairs mean equal plaintexts.
+///
+/// Why GCM and not GCM-SIV: GCM-SIV's nonce-misuse resistance buys nothing when every key has one
+/// message, and it costs a second pass (POLYVAL, then CTR); `twin bench ce` measures both.
+public enum ChunkCipher {
+    public static let overhead = 16
+
+    static func nonce(for key: SymmetricKey, label: [UInt8]) -> AES.GCM.Nonce {
+        let bytes = HKDF<SHA256>.expand(pseudoRandomKey: key, info: label, outputByteCount: 12)
+        return try! AES.GCM.Nonce(data: bytes.withUnsafeBytes { Array($0) })
+    }
+
+    /// A chunk's `ciphertext || tag`.
+    public static func seal(_ plaintext: UnsafeRawBufferPointer, key: SymmetricKey) -> [UInt8] {
+        seal(plaintext, key: key, nonceLabel: Label.chunkNonce, aad: [])
+    }
+
+    /// Opens a chunk sealed by `seal(_:key:)`.
+    public static func open(_ sealed: [UInt8], key: SymmetricKey) throws -> [UInt8] {
+        try open(sealed, key: key, nonceLabel: Label.chunkNonce, aad: [])
+    }
+
+    static func seal(_ plaintext: UnsafeRawBufferPointer, key: SymmetricKey,
+                     nonceLabel: [UInt8], aad: [UInt8]) -> [UInt8] {
+        let box = try! AES.GCM.seal(plaintext, using: key, nonce: nonce(for: key, label: nonceLabel),
+                                    authenticating: aad)
+        var out = [UInt8]()
+        out.reserveCapacity(plaintext.count + overhead)
+        out.append(contentsOf: box.ciphertext)
+        out.append(contentsOf: box.tag)
+        return out
+    }
+
+    public static func seal(_ plaintext: [UInt8], key: SymmetricKey) -> [UInt8] {
+        plaintext.withUnsafeBytes { seal($0, key: key) }
+    }
+
+    static func open(_ sealed: [UInt8], key: SymmetricKey, nonceLabel: [UInt8], aad: [UInt8]) throws -> [UInt8] {
+        guard sealed.count >= overhead else { throw IntegrityError.authenticationFailed }
+        do {
+            let box = try AES.GCM.SealedBox(nonce: nonce(for: key, label: nonceLabel),
+                                            ciphertext: sealed[..<(sealed.count - overhead)],
+                                            tag: sealed[(sealed.count - overhead)...])
+            return Array(try AES.GCM.open(box, using: key, authenticating: aad))
+        } catch {
+            throw IntegrityError.authenticationFailed
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import Crypto
+
+/// One encrypted chunk as it leaves the pipeline: what the server stores under `tag`.
+public struct EncryptedChunk: Sendable {
+    public var index: Int
+    public var tag: Tag
+    public var ciphertext: [UInt8]
+    public var plaintextLength: Int
+}
+
+/// The result of encoding one image: everything an upload needs besides the chunk ciphertexts.
+public struct EncodedFile: Sendable {
+    public var manifest: Manifest
+    /// `K_M`, the secret that opens the manifest and hence the image.
+    public var fileKey: SymmetricKey
+    /// `C_M`.
+    public var sealedManifest: [UInt8]
+    /// `T_M`.
+    public var fileTag: Tag
+    public var format: ImageFormat
+    public var length: Int { manifest.totalLength }
+    public var chunkTags: [Tag] { manifest.entries.map(\.tag) }
+}
+
+/// The convergent pipeline: chunk, hash, derive keys, encrypt, tag, then the manifest, `K_M`, `C_M`
+/// and `T_M`. Streams: at most `batchSize` chunks are held at once, whatever the image's size.
+public struct ConvergentEncoder: Sendable {
+    public var keyDerivation: any ChunkKeyDerivation
+    public var chunking: ChunkingParameters
+    /// Chunks whose keys are derived in one call (one round trip to a key server).
+    public var batchSize: Int
+
+    public init(keyDerivation: any ChunkKeyDerivation = LocalKeyDerivation(),
+                chunking: ChunkingParameters = .twin, batchSize: Int = 16) {
+        self.keyDerivation = keyDerivation
+        self.chunking = chunking
+        self.batchSize = batchSize
+    }
+
+    /// Encodes `source`, handing every encrypted chunk to `onChunk` in order as soon as it is ready.
+    public func encode<Source: ByteSource>(
+        _ source: Source,
+        onChunk: (EncryptedChunk) async throws -> Void = { _ in }
+    ) async throws -> EncodedFile {
+        var chunker = Chunker(source: source, parameters: chunking)
+        var entries: [Manifest.Entry] = []
+        var batch: [[UInt8]] = []
+        batch.reserveCapacity(batchSize)
+        var done = false
+        while !done {
+            if let chunk = try chunker.next() { batch.append(chunk) } else { done = true }
+            guard batch.count == batchSize || (done && !batch.isEmpty) else { continue }
+            let hashes = batch.map(contentHash(of:))
+            let keys = try await keyDerivation.keys(for: hashes)
+            precondition(keys.count == batch.count, "key derivation returned \(keys.count) keys for \(batch.count) chunks")
+            for (plaintext, key) in zip(batch, keys) {
+                let ciphertext = ChunkCipher.seal(plaintext, key: key)
+                let tag = MerkleTree.root(of: ciphertext)
+                let chunk = EncryptedChunk(index: entries.count, tag: tag, ciphertext: ciphertext,
+                                           plaintextLength: plaintext.count)
+                entries.append(Manifest.Entry(tag: tag, key: key, length: plaintext.count))
+                try await onChunk(chunk)
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
+        let manifest = Manifest(mediaType: chunker.format.mediaType, entries: entries)
+        let fileKey = manifest.fileKey()
+        let sealed = manifest.sealed(with: fileKey)
+        return EncodedFile(manifest: manifest, fileKey: fileKey, sealedManifest: sealed,
+                           fileTag: MerkleTree.root(of: sealed), format: chunker.format)
+    }
+}
+
+/// The reading side: every byte handed out has passed its tag, its AEAD and, where keys can be
+/// re-derived locally, the check that it derives its own key.
+public struct ConvergentDecoder: Sendable {
+    public var keyDerivation: any ChunkKeyDerivation
+
+    public init(keyDerivation: any ChunkKeyDerivation = LocalKeyDerivation()) {
+        self.keyDerivation = keyDerivation
+    }
+
+    /// Opens one chunk fetched under `entry.tag`.
+    public func openChunk(_ ciphertext: [UInt8], entry: Manifest.Entry) throws -> [UInt8] {
+        let actual = MerkleTree.root(of: ciphertext)
+        guard actual == entry.tag else { throw IntegrityError.tagMismatch(expected: entry.tag, actual: actual) }
+        let plaintext = try ChunkCipher.open(ciphertext, key: entry.key)
+        guard plaintext.count == entry.length else {
+            throw IntegrityError.lengthMismatch(expected: entry.length, actual: plaintext.count)
+        }
+        if keyDerivation.supportsLocalVerification {
+            let derived = LocalKeyDerivation.key(for: contentHash(of: plaintext))
+            guard derived.bytes.constantTimeEquals(entry.key.bytes) else { throw IntegrityError.convergenceMismatch }
+        }
+        return plaintext
+    }
+
+    /// Decrypts a whole image: opens `C_M` (checking `T_M` and `K_M`), then fetches, checks and writes
+    /// each chunk in order. On any error nothing more is written; callers write to a temporary file
+    /// and rename only after success.
+    public func decrypt(
+        sealedManifest: [UInt8], fileKey: SymmetricKey, fileTag: Tag?,
+        fetch: (Tag) async throws -> [UInt8],
+        write: ([UInt8]) async throws -> Void
+    ) async throws -> Manifest {
+        let manifest = try Manifest.open(sealedManifest, fileKey: fileKey, fileTag: fileTag)
+        for entry in manifest.entries {
+            try await write(try openChunk(try await fetch(entry.tag), entry: entry))
+        }
+        return manifest
+    }
+}

@@ -1,0 +1,132 @@
+import Crypto
+
+/// The plaintext recipe of an image: its chunks in order, each with the tag to fetch it by, the key
+/// that opens it and its length. Only ever stored encrypted (`C_M`), under the file key `K_M`.
+///
+/// Encoding (version 1), all integers big-endian:
+/// `"TWMF" | 0x01 | u32 len | media type (ASCII) | u64 total length | u32 n | n × (tag[32] key[32] u32 len)`
+public struct Manifest: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public var tag: Tag
+        public var key: SymmetricKey
+        public var length: Int
+
+        public init(tag: Tag, key: SymmetricKey, length: Int) {
+            self.tag = tag
+            self.key = key
+            self.length = length
+        }
+
+        public static func == (lhs: Entry, rhs: Entry) -> Bool {
+            lhs.tag == rhs.tag && lhs.length == rhs.length && lhs.key.bytes == rhs.key.bytes
+        }
+    }
+
+    public var mediaType: String
+    public var entries: [Entry]
+    public var totalLength: Int { entries.reduce(0) { $0 + $1.length } }
+
+    public static let magic = Array("TWMF".utf8)
+    public static let version: UInt8 = 1
+    /// No chunker emits more; decoders refuse more so a hostile manifest cannot demand huge buffers.
+    public static let maximumChunkLength = 16 << 20
+    static let maximumMediaTypeLength = 127
+
+    public init(mediaType: String, entries: [Entry]) {
+        self.mediaType = mediaType
+        self.entries = entries
+    }
+
+    public func encoded() -> [UInt8] {
+        var writer = BinaryWriter(capacity: 32 + entries.count * 68)
+        writer.write(raw: Self.magic)
+        writer.write(Self.version)
+        writer.write(lengthPrefixed: mediaType)
+        writer.write(UInt64(totalLength))
+        writer.write(UInt32(entries.count))
+        for entry in entries {
+            writer.write(entry.tag)
+            entry.key.withUnsafeBytes { writer.write(raw: $0) }
+            writer.write(UInt32(entry.length))
+        }
+        return writer.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws {
+        var reader = BinaryReader(bytes)
+        guard try reader.read("magic", count: 4).elementsEqual(Self.magic) else { throw BinaryDecodingError.badMagic }
+        let version = try reader.readUInt8("version")
+        guard version == Self.version else { throw BinaryDecodingError.unsupportedVersion(version) }
+        let mediaType = try reader.readString("media type", maxLength: Self.maximumMediaTypeLength)
+        guard mediaType.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw BinaryDecodingError.invalidValue(field: "media type", reason: "not printable ASCII")
+        }
+        let total = try reader.readUInt64("total length")
+        let count = Int(try reader.readUInt32("chunk count"))
+        guard count * 68 == reader.remaining else {
+            throw BinaryDecodingError.invalidValue(field: "chunk count", reason: "\(count) chunks do not fill \(reader.remaining) bytes")
+        }
+        var entries: [Entry] = []
+        entries.reserveCapacity(count)
+        var sum: UInt64 = 0
+        for _ in 0..<count {
+            let tag = try reader.readDigest("chunk tag")
+            let key = SymmetricKey(data: try reader.read("chunk key", count: 32))
+            let length = Int(try reader.readUInt32("chunk length"))
+            guard (1...Self.maximumChunkLength).contains(length) else {
+                throw BinaryDecodingError.invalidValue(field: "chunk length", reason: "\(length) out of range")
+            }
+            sum += UInt64(length)
+            entries.append(Entry(tag: tag, key: key, length: length))
+        }
+        guard sum == total else {
+            throw BinaryDecodingError.invalidValue(field: "total length", reason: "\(total) ≠ sum of chunks \(sum)")
+        }
+        try reader.finish()
+        self.init(mediaType: mediaType, entries: entries)
+    }
+
+    /// `K_M = HKDF(SHA-256("twin.file.v1" || u64 len || k_1 || … || k_n), info: "twin.file-key.v1")`:
+    /// a hash of the whole image computed from the chunk keys, with no second pass over the data.
+    public func fileKey() -> SymmetricKey {
+        var hasher = SHA256()
+        hasher.update(data: Label.fileHash)
+        withUnsafeBytes(of: UInt64(totalLength).bigEndian) { hasher.update(bufferPointer: $0) }
+        for entry in entries { entry.key.withUnsafeBytes { hasher.update(bufferPointer: $0) } }
+        let digest = hasher.finalize()
+        return HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: digest), info: Label.fileKey,
+                                      outputByteCount: 32)
+    }
+
+    /// `C_M`: the manifest sealed deterministically under `K_M`, so identical images agree on it.
+    public func sealed(with fileKey: SymmetricKey) -> [UInt8] {
+        encoded().withUnsafeBytes {
+            ChunkCipher.seal($0, key: fileKey, nonceLabel: Label.manifestNonce, aad: Label.manifestAAD)
+        }
+    }
+
+    /// Opens `C_M` and checks that its chunk keys derive `fileKey`: a manifest cannot be paired with
+    /// a file key other than its own.
+    public static func open(_ sealed: [UInt8], fileKey: SymmetricKey, fileTag: Tag? = nil) throws -> Manifest {
+        if let fileTag {
+            let actual = MerkleTree.root(of: sealed)
+            guard actual == fileTag else { throw IntegrityError.tagMismatch(expected: fileTag, actual: actual) }
+        }
+        let plaintext = try ChunkCipher.open(sealed, key: fileKey, nonceLabel: Label.manifestNonce,
+                                             aad: Label.manifestAAD)
+        let manifest = try Manifest(decoding: plaintext)
+        guard manifest.fileKey().bytes.constantTimeEquals(fileKey.bytes) else {
+            throw IntegrityError.fileKeyMismatch
+        }
+        return manifest
+    }
+}
+
+extension SymmetricKey {
+    /// The raw key bytes, for encodings. Callers keep them no longer than needed.
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+}
+
+extension Array where Element == UInt8 {
+    func constantTimeEquals(_ other: [UInt8]) -> Bool { Convergent.constantTimeEquals(self, other) }
+}

@@ -1,0 +1,94 @@
+/// Strict big-endian binary encoding shared by every TwinStore format: fixed-width integers,
+/// length-prefixed fields, and a reader that refuses truncation, trailing bytes and oversized lengths.
+
+/// Why a TwinStore binary structure was refused.
+public enum BinaryDecodingError: Error, Equatable, Sendable {
+    case truncated(field: String)
+    case trailingBytes(count: Int)
+    case badMagic
+    case unsupportedVersion(UInt8)
+    case invalidValue(field: String, reason: String)
+}
+
+public struct BinaryWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
+
+    public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+
+    public mutating func write(_ value: UInt8) { bytes.append(value) }
+    public mutating func write(_ value: UInt16) { writeBigEndian(value) }
+    public mutating func write(_ value: UInt32) { writeBigEndian(value) }
+    public mutating func write(_ value: UInt64) { writeBigEndian(value) }
+    public mutating func write(raw: some Sequence<UInt8>) { bytes.append(contentsOf: raw) }
+    public mutating func write(_ digest: Digest32) { bytes.append(contentsOf: digest.bytes) }
+
+    /// A field of at most 2^32−1 bytes, preceded by its length as UInt32.
+    public mutating func write(lengthPrefixed field: some Collection<UInt8>) {
+        precondition(field.count <= Int(UInt32.max))
+        write(UInt32(field.count))
+        bytes.append(contentsOf: field)
+    }
+
+    public mutating func write(lengthPrefixed string: String) {
+        write(lengthPrefixed: Array(string.utf8))
+    }
+
+    private mutating func writeBigEndian<T: FixedWidthInteger>(_ value: T) {
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+}
+
+public struct BinaryReader {
+    private let bytes: [UInt8]
+    public private(set) var offset: Int
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        self.offset = 0
+    }
+
+    public var remaining: Int { bytes.count - offset }
+
+    public mutating func read(_ field: String, count: Int) throws -> ArraySlice<UInt8> {
+        guard count >= 0, count <= remaining else { throw BinaryDecodingError.truncated(field: field) }
+        defer { offset += count }
+        return bytes[offset..<offset + count]
+    }
+
+    public mutating func readUInt8(_ field: String) throws -> UInt8 { try read(field, count: 1).first! }
+    public mutating func readUInt16(_ field: String) throws -> UInt16 { try readBigEndian(field) }
+    public mutating func readUInt32(_ field: String) throws -> UInt32 { try readBigEndian(field) }
+    public mutating func readUInt64(_ field: String) throws -> UInt64 { try readBigEndian(field) }
+
+    public mutating func readDigest(_ field: String) throws -> Digest32 {
+        Digest32(bytes: try read(field, count: 32))!
+    }
+
+    /// A UInt32-length-prefixed field, refused when longer than `maxLength`.
+    public mutating func readLengthPrefixed(_ field: String, maxLength: Int) throws -> [UInt8] {
+        let length = Int(try readUInt32(field))
+        guard length <= maxLength else {
+            throw BinaryDecodingError.invalidValue(field: field, reason: "length \(length) exceeds \(maxLength)")
+        }
+        return Array(try read(field, count: length))
+    }
+
+    /// A length-prefixed field that must be valid UTF-8.
+    public mutating func readString(_ field: String, maxLength: Int) throws -> String {
+        let raw = try readLengthPrefixed(field, maxLength: maxLength)
+        guard let string = String(validating: raw, as: UTF8.self) else {
+            throw BinaryDecodingError.invalidValue(field: field, reason: "not UTF-8")
+        }
+        return string
+    }
+
+    /// Succeeds only when every byte was consumed: a strict decoder accepts one encoding per value.
+    public func finish() throws {
+        guard remaining == 0 else { throw BinaryDecodingError.trailingBytes(count: remaining) }
+    }
+
+    private mutating func readBigEndian<T: FixedWidthInteger>(_ field: String) throws -> T {
+        let slice = try read(field, count: MemoryLayout<T>.size)
+        return slice.reduce(T.zero) { ($0 << 8) | T($1) }
+    }
+}

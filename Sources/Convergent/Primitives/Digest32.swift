@@ -1,0 +1,107 @@
+import Crypto
+
+/// A 32-byte value compared and hashed by content: chunk tags, file tags, content hashes.
+/// Four words instead of an array, so sets of millions of tags stay compact and allocation-free.
+public struct Digest32: Hashable, Comparable, Sendable, CustomStringConvertible {
+    // Big-endian words: lexicographic order of the bytes equals the order of (w0, w1, w2, w3).
+    @usableFromInline var w0: UInt64
+    @usableFromInline var w1: UInt64
+    @usableFromInline var w2: UInt64
+    @usableFromInline var w3: UInt64
+
+    public static let byteCount = 32
+
+    /// Builds from exactly 32 bytes; nil for any other length.
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count == 32 else { return nil }
+        var words: [UInt64] = [0, 0, 0, 0]
+        for (index, byte) in bytes.enumerated() {
+            words[index / 8] = (words[index / 8] << 8) | UInt64(byte)
+        }
+        (w0, w1, w2, w3) = (words[0], words[1], words[2], words[3])
+    }
+
+    @inlinable
+    init(raw: UnsafeRawBufferPointer) {
+        precondition(raw.count == 32)
+        @inline(__always) func word(_ offset: Int) -> UInt64 {
+            UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        }
+        (w0, w1, w2, w3) = (word(0), word(8), word(16), word(24))
+    }
+
+    public init(_ digest: SHA256.Digest) {
+        self = digest.withUnsafeBytes { Digest32(raw: $0) }
+    }
+
+    /// Parses 64 lowercase or uppercase hex digits.
+    public init?(hex: some StringProtocol) {
+        guard hex.utf8.count == 64, let bytes = [UInt8](hexString: hex) else { return nil }
+        self.init(bytes: bytes)!
+    }
+
+    public var bytes: [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(32)
+        for word in [w0, w1, w2, w3] {
+            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+        }
+        return out
+    }
+
+    public var hex: String { bytes.hexString }
+    public var description: String { hex }
+
+    public static func < (lhs: Digest32, rhs: Digest32) -> Bool {
+        (lhs.w0, lhs.w1, lhs.w2, lhs.w3) < (rhs.w0, rhs.w1, rhs.w2, rhs.w3)
+    }
+}
+
+/// A content tag: the Merkle root of a ciphertext (`t_i` of a chunk, `T_M` of a manifest).
+public typealias Tag = Digest32
+
+extension Array where Element == UInt8 {
+    /// Parses an even number of hex digits.
+    public init?(hexString: some StringProtocol) {
+        let utf8 = Array<UInt8>(hexString.utf8)
+        guard utf8.count % 2 == 0 else { return nil }
+        @inline(__always) func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(utf8.count / 2)
+        var index = 0
+        while index < utf8.count {
+            guard let high = nibble(utf8[index]), let low = nibble(utf8[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+            index += 2
+        }
+        self = out
+    }
+}
+
+extension Sequence where Element == UInt8 {
+    /// Lowercase hex.
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Compares two byte strings in time that depends only on their lengths, for secrets (keys, MACs).
+public func constantTimeEquals(_ lhs: some Collection<UInt8>, _ rhs: some Collection<UInt8>) -> Bool {
+    guard lhs.count == rhs.count else { return false }
+    var difference: UInt8 = 0
+    for (a, b) in zip(lhs, rhs) { difference |= a ^ b }
+    return difference == 0
+}

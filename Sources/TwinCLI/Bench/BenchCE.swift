@@ -1,0 +1,104 @@
+import ArgumentParser
+import Convergent
+import Crypto
+import CryptoExtras
+import Foundation
+
+/// `twin bench …`: benchmarks that print JSON; speed is measured here, never asserted in tests.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks (median timings; --json for one machine-readable object).",
+        subcommands: [BenchCE.self])
+}
+
+/// Throughput of the convergent pipeline against its raw primitives.
+///
+/// The pipeline hashes every byte twice (`h_i` over the plaintext, the Merkle tag over the
+/// ciphertext) and encrypts it once, so with S and A the raw SHA-256 and AES-GCM speeds its ceiling
+/// is `1 / (2/S + 1/A)`; the report gives the pipeline's share of that ceiling.
+struct BenchCE: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ce", abstract: "Convergent-encryption throughput.")
+
+    @Flag(help: "Print one JSON object and nothing else.")
+    var json = false
+
+    @Option(help: "Bytes of random data per run.")
+    var size = 128 << 20
+
+    @Option(help: "Timed runs per measurement (the median is reported).")
+    var runs = 5
+
+    func run() async throws {
+        let data = (0..<size).map { _ in UInt8.random(in: .min ... .max) }
+        let piece = 1 << 20
+        let key = SymmetricKey(size: .bits256)
+
+        func megabytesPerSecond(_ bytes: Int, _ body: () -> Void) -> Double {
+            let micros = BenchClock.medianMicros(iterations: runs, warmup: 1, body)
+            return Double(bytes) / micros
+        }
+        func megabytesPerSecond(_ bytes: Int, _ body: () async throws -> Void) async throws -> Double {
+            var samples: [Double] = []
+            for round in 0...runs {
+                let start = BenchClock.now()
+                try await body()
+                if round > 0 { samples.append(Double(BenchClock.now() - start) / 1_000) }
+            }
+            samples.sort()
+            return Double(bytes) / samples[samples.count / 2]
+        }
+
+        let sha = megabytesPerSecond(size) {
+            data.withUnsafeBytes { raw in
+                for start in stride(from: 0, to: raw.count, by: piece) {
+                    var hasher = SHA256()
+                    hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[start..<min(raw.count, start + piece)]))
+                    _ = hasher.finalize()
+                }
+            }
+        }
+        let nonce = AES.GCM.Nonce()
+        let gcm = megabytesPerSecond(size) {
+            data.withUnsafeBytes { raw in
+                for start in stride(from: 0, to: raw.count, by: piece) {
+                    _ = try! AES.GCM.seal(UnsafeRawBufferPointer(rebasing: raw[start..<min(raw.count, start + piece)]),
+                                          using: key, nonce: nonce)
+                }
+            }
+        }
+        let sivNonce = AES.GCM._SIV.Nonce()
+        let siv = megabytesPerSecond(size) {
+            data.withUnsafeBytes { raw in
+                for start in stride(from: 0, to: raw.count, by: piece) {
+                    _ = try! AES.GCM._SIV.seal(UnsafeRawBufferPointer(rebasing: raw[start..<min(raw.count, start + piece)]),
+                                               using: key, nonce: sivNonce)
+                }
+            }
+        }
+        let encoder = ConvergentEncoder()
+        let oneCore = try await megabytesPerSecond(size) {
+            _ = try await encoder.encode(MemoryByteSource(data))
+        }
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let allCores = try await megabytesPerSecond(size * cores) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<cores { group.addTask { _ = try await encoder.encode(MemoryByteSource(data)) } }
+                try await group.waitForAll()
+            }
+        }
+        let ceiling = 1 / (2 / sha + 1 / gcm)
+        let report: [String: Any] = [
+            "bytes": size, "cores": cores,
+            "sha256_mb_s": rounded(sha), "aes_gcm_mb_s": rounded(gcm), "aes_gcm_siv_mb_s": rounded(siv),
+            "pipeline_one_core_mb_s": rounded(oneCore), "pipeline_all_cores_mb_s": rounded(allCores),
+            "ceiling_mb_s": rounded(ceiling),
+            "one_core_of_ceiling": rounded(oneCore / ceiling, 3),
+            "all_cores_speedup": rounded(allCores / oneCore, 3),
+        ]
+        if json {
+            printJSON(report)
+        } else {
+            for key in report.keys.sorted() { print(key.padding(toLength: 26, withPad: " ", startingAt: 0), report[key]!) }
+        }
+    }
+}

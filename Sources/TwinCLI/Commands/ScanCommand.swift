@@ -1,0 +1,165 @@
+import ArgumentParser
+import Convergent
+import Foundation
+
+/// `twin scan`: what TwinStore would store for a set of files, without a server.
+struct Scan: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Report what TwinStore would store for files and folders (chunks, dedup, stored bytes).")
+
+    @Argument(help: "Files or folders (walked recursively, in name order).")
+    var paths: [String]
+
+    @Flag(help: "Print one JSON object and nothing else.")
+    var json = false
+
+    func run() async throws {
+        let files = try FileWalker.files(under: paths)
+        let start = BenchClock.now()
+        let progress = ProgressLine(enabled: !json)
+        var totals = ScanTotals()
+        let encoder = ConvergentEncoder()
+        let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        try await withThrowingTaskGroup(of: FileSummary.self) { group in
+            var next = 0
+            func submit() {
+                guard next < files.count else { return }
+                let path = files[next]
+                next += 1
+                group.addTask { try await FileSummary.encode(path: path, with: encoder) }
+            }
+            for _ in 0..<width { submit() }
+            while let summary = try await group.next() {
+                totals.add(summary)
+                progress.update("\(totals.files)/\(files.count) files, \(ByteCount(totals.logicalBytes)) read, \(ByteCount(totals.storedBytes)) stored")
+                submit()
+            }
+        }
+        progress.finish()
+        let seconds = Double(BenchClock.now() - start) / 1e9
+        let report = totals.report(seconds: seconds)
+        if json {
+            printJSON(report)
+        } else {
+            print("""
+                files            \(totals.files)
+                logical bytes    \(totals.logicalBytes) (\(ByteCount(totals.logicalBytes)))
+                chunks           \(totals.chunks), unique \(totals.uniqueChunks.count)
+                stored bytes     \(totals.storedBytes) (\(ByteCount(totals.storedBytes))): chunk ciphertexts \(totals.chunkBytes) + manifests \(totals.manifestBytes)
+                file-level dedup \(totals.fileLevelBytes) (\(ByteCount(totals.fileLevelBytes)))
+                saved            \(String(format: "%.1f", 100 * (1 - Double(totals.storedBytes) / Double(max(1, totals.logicalBytes)))))% of logical bytes
+                throughput       \(String(format: "%.1f", Double(totals.logicalBytes) / 1e6 / max(seconds, 1e-9))) MB/s in \(String(format: "%.2f", seconds)) s
+                """)
+        }
+    }
+}
+
+/// What one file contributes: its tags and sizes, not its contents.
+struct FileSummary: Sendable {
+    var fileTag: Tag
+    var length: Int
+    var manifestLength: Int
+    var chunks: [(tag: Tag, ciphertextLength: Int)]
+
+    static func encode(path: String, with encoder: ConvergentEncoder) async throws -> FileSummary {
+        var chunks: [(tag: Tag, ciphertextLength: Int)] = []
+        let encoded = try await encoder.encode(try FileByteSource(path: path)) { chunk in
+            chunks.append((chunk.tag, chunk.ciphertext.count))
+        }
+        return FileSummary(fileTag: encoded.fileTag, length: encoded.length,
+                           manifestLength: encoded.sealedManifest.count, chunks: chunks)
+    }
+}
+
+struct ScanTotals {
+    var files = 0
+    var logicalBytes = 0
+    var chunks = 0
+    var uniqueChunks = Set<Tag>()
+    var uniqueFiles = Set<Tag>()
+    var chunkBytes = 0
+    var manifestBytes = 0
+    var fileLevelBytes = 0
+    var storedBytes: Int { chunkBytes + manifestBytes }
+
+    mutating func add(_ file: FileSummary) {
+        files += 1
+        logicalBytes += file.length
+        chunks += file.chunks.count
+        for chunk in file.chunks where uniqueChunks.insert(chunk.tag).inserted {
+            chunkBytes += chunk.ciphertextLength
+        }
+        if uniqueFiles.insert(file.fileTag).inserted {
+            manifestBytes += file.manifestLength
+            fileLevelBytes += file.length
+        }
+    }
+
+    func report(seconds: Double) -> [String: Any] {
+        [
+            "files": files, "unique_files": uniqueFiles.count,
+            "logical_bytes": logicalBytes, "stored_bytes": storedBytes,
+            "chunk_bytes": chunkBytes, "manifest_bytes": manifestBytes,
+            "file_level_bytes": fileLevelBytes,
+            "chunks": chunks, "unique_chunks": uniqueChunks.count,
+            "seconds": rounded(seconds, 3),
+            "mb_per_second": rounded(Double(logicalBytes) / 1e6 / max(seconds, 1e-9)),
+        ]
+    }
+}
+
+/// Regular files under the given paths, folders walked recursively, each level in name order.
+enum FileWalker {
+    static func files(under paths: [String]) throws -> [String] {
+        var result: [String] = []
+        let manager = FileManager.default
+        func visit(_ path: String) throws {
+            var isDirectory: ObjCBool = false
+            guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw ValidationError("no such file or folder: \(path)")
+            }
+            if isDirectory.boolValue {
+                for name in try manager.contentsOfDirectory(atPath: path).sorted() where !name.hasPrefix(".") {
+                    try visit((path as NSString).appendingPathComponent(name))
+                }
+            } else {
+                result.append(path)
+            }
+        }
+        for path in paths { try visit(path) }
+        return result
+    }
+}
+
+/// A single self-overwriting status line on a terminal's stderr; silent when stderr is not a terminal.
+final class ProgressLine: @unchecked Sendable {
+    private let enabled: Bool
+    private var lastDraw: UInt64 = 0
+
+    init(enabled: Bool) { self.enabled = enabled && isatty(STDERR_FILENO) != 0 }
+
+    func update(_ text: String) {
+        guard enabled else { return }
+        let now = BenchClock.now()
+        guard now - lastDraw > 100_000_000 else { return }
+        lastDraw = now
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
+
+/// Human-readable byte counts (decimal units, as disks and networks are sold).
+struct ByteCount: CustomStringConvertible {
+    var value: Int
+    init(_ value: Int) { self.value = value }
+    var description: String {
+        let units = ["B", "kB", "MB", "GB", "TB"]
+        var amount = Double(value), unit = 0
+        while amount >= 1000, unit < units.count - 1 { amount /= 1000; unit += 1 }
+        return unit == 0 ? "\(value) B" : String(format: "%.1f %@", amount, units[unit])
+    }
+}
