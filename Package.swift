@@ -33,7 +33,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ConvergentTests",
-            dependencies: ["Convergent", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Convergent", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("Resources")]
         ),
         // BLS12381-TESTS
     ]

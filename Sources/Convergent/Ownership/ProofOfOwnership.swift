@@ -105,6 +105,12 @@ public struct OwnershipProof: Sendable, Equatable {
         public var reference: LeafReference
         public var piece: [UInt8]
         public var path: [Digest32]
+
+        public init(reference: LeafReference, piece: [UInt8], path: [Digest32]) {
+            self.reference = reference
+            self.piece = piece
+            self.path = path
+        }
     }
 
     public var challengeID: Digest32

@@ -29,7 +29,7 @@ struct BenchCE: AsyncParsableCommand {
     var runs = 5
 
     func run() async throws {
-        let data = (0..<size).map { _ in UInt8.random(in: .min ... .max) }
+        let data = pseudoRandomBytes(size)
         let piece = 1 << 20
         let key = SymmetricKey(size: .bits256)
 
@@ -101,4 +101,27 @@ struct BenchCE: AsyncParsableCommand {
             for key in report.keys.sorted() { print(key.padding(toLength: 26, withPad: " ", startingAt: 0), report[key]!) }
         }
     }
+}
+
+/// Incompressible bench input, fast to make: SplitMix64 seeded from the system's generator (one
+/// getrandom call per byte would dominate the run).
+func pseudoRandomBytes(_ count: Int) -> [UInt8] {
+    var state = UInt64.random(in: .min ... .max)
+    var out = [UInt8](repeating: 0, count: count)
+    out.withUnsafeMutableBytes { raw in
+        var offset = 0
+        while offset < count {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            withUnsafeBytes(of: z) { word in
+                let take = min(8, count - offset)
+                raw.baseAddress!.advanced(by: offset).copyMemory(from: word.baseAddress!, byteCount: take)
+            }
+            offset += 8
+        }
+    }
+    return out
 }

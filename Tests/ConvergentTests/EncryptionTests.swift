@@ -1,0 +1,212 @@
+import Convergent
+import Crypto
+import Foundation
+import Testing
+
+/// Known answers from the independent Python implementation (tools/convergent_reference.py).
+struct ReferenceVectors: Decodable {
+    struct ChunkVector: Decodable, CustomTestStringConvertible {
+        var name: String
+        var plaintext_length: Int
+        var content_hash: String
+        var key: String
+        var ciphertext_sha256: String
+        var ciphertext_length: Int
+        var tag: String
+        var testDescription: String { name }
+    }
+
+    struct FileVector: Decodable, CustomTestStringConvertible {
+        var seed: String
+        var length: Int
+        var chunk_lengths: [Int]
+        var chunk_tags: [String]
+        var manifest: String
+        var file_key: String
+        var sealed_manifest_sha256: String
+        var file_tag: String
+        var testDescription: String { seed }
+    }
+
+    var chunks: [ChunkVector]
+    var files: [FileVector]
+
+    static let shared: ReferenceVectors = {
+        let url = Bundle.module.url(forResource: "convergent_vectors", withExtension: "json", subdirectory: "Resources")!
+        return try! JSONDecoder().decode(ReferenceVectors.self, from: Data(contentsOf: url))
+    }()
+}
+
+@Suite("Convergent encryption")
+struct EncryptionTests {
+    @Test("chunk keys, ciphertexts and tags match the Python reference", arguments: ReferenceVectors.shared.chunks)
+    func chunkKnownAnswers(vector: ReferenceVectors.ChunkVector) {
+        let plaintext = testStream(vector.name, count: vector.plaintext_length)
+        let hash = contentHash(of: plaintext)
+        #expect(hash.hex == vector.content_hash)
+        let key = LocalKeyDerivation.key(for: hash)
+        #expect(key.bytes.hexString == vector.key)
+        let ciphertext = ChunkCipher.seal(plaintext, key: key)
+        #expect(ciphertext.count == vector.ciphertext_length)
+        #expect(SHA256.hash(data: ciphertext).hexString == vector.ciphertext_sha256)
+        #expect(MerkleTree.root(of: ciphertext).hex == vector.tag)
+    }
+
+    @Test("whole files: chunking, manifest, K_M, C_M and T_M match the Python reference",
+          arguments: ReferenceVectors.shared.files)
+    func fileKnownAnswers(vector: ReferenceVectors.FileVector) async throws {
+        let (file, _) = try await encode(testStream(vector.seed, count: vector.length))
+        #expect(file.manifest.entries.map(\.length) == vector.chunk_lengths)
+        #expect(file.chunkTags.map(\.hex) == vector.chunk_tags)
+        #expect(file.manifest.encoded().hexString == vector.manifest)
+        #expect(file.fileKey.bytes.hexString == vector.file_key)
+        #expect(SHA256.hash(data: file.sealedManifest).hexString == vector.sealed_manifest_sha256)
+        #expect(file.fileTag.hex == vector.file_tag)
+    }
+
+    @Test("round trip on every image format and on random data", arguments: ["jpeg", "png", "webp", "heif", "random", "empty", "one byte"])
+    func roundTrip(kind: String) async throws {
+        let input: [UInt8] = switch kind {
+        case "jpeg": ImageFixtures.jpeg().bytes
+        case "png": ImageFixtures.png().bytes
+        case "webp": ImageFixtures.webp().bytes
+        case "heif": ImageFixtures.heif().bytes
+        case "random": testStream("round-trip", count: 777_777)
+        case "empty": []
+        default: [42]
+        }
+        let (file, store) = try await encode(input)
+        #expect(try await decrypt(file, store: store) == input)
+        #expect(file.length == input.count)
+    }
+
+    @Test("identical inputs give identical tags, ciphertexts and keys; different inputs differ")
+    func determinism() async throws {
+        let image = ImageFixtures.jpeg().bytes
+        let (first, firstStore) = try await encode(image)
+        let (second, secondStore) = try await encode(image)
+        #expect(first.fileTag == second.fileTag)
+        #expect(first.sealedManifest == second.sealedManifest)
+        #expect(first.fileKey.bytes == second.fileKey.bytes)
+        #expect(firstStore == secondStore)
+        var other = image
+        other[other.count - 3] ^= 1
+        let (third, _) = try await encode(other)
+        #expect(third.fileTag != first.fileTag)
+        #expect(third.fileKey.bytes != first.fileKey.bytes)
+    }
+
+    @Test("every single-bit flip of a chunk ciphertext is detected, with or without a matching tag")
+    func chunkBitFlips() throws {
+        let plaintext = testStream("flip", count: 300)
+        let key = LocalKeyDerivation.key(for: contentHash(of: plaintext))
+        let ciphertext = ChunkCipher.seal(plaintext, key: key)
+        let entry = Manifest.Entry(tag: MerkleTree.root(of: ciphertext), key: key, length: plaintext.count)
+        let decoder = ConvergentDecoder()
+        #expect(try decoder.openChunk(ciphertext, entry: entry) == plaintext)
+        for bit in 0..<(ciphertext.count * 8) {
+            var tampered = ciphertext
+            tampered[bit / 8] ^= 1 << UInt8(bit % 8)
+            #expect(throws: IntegrityError.self) { try decoder.openChunk(tampered, entry: entry) }
+            // A server that also rewrites the tag is caught by the AEAD.
+            var retagged = entry
+            retagged.tag = MerkleTree.root(of: tampered)
+            #expect(throws: IntegrityError.authenticationFailed) { try decoder.openChunk(tampered, entry: retagged) }
+        }
+    }
+
+    @Test("every single-bit flip of a sealed manifest is detected")
+    func manifestBitFlips() async throws {
+        let (file, _) = try await encode(ImageFixtures.png(idatChunks: 2, idatSize: 2000).bytes)
+        for bit in 0..<(file.sealedManifest.count * 8) {
+            var tampered = file.sealedManifest
+            tampered[bit / 8] ^= 1 << UInt8(bit % 8)
+            #expect(throws: IntegrityError.self) { try Manifest.open(tampered, fileKey: file.fileKey, fileTag: file.fileTag) }
+            #expect(throws: IntegrityError.authenticationFailed) { try Manifest.open(tampered, fileKey: file.fileKey) }
+        }
+    }
+
+    @Test("a manifest sealed under a key its chunks do not derive is refused")
+    func foreignFileKey() async throws {
+        let (file, _) = try await encode(testStream("foreign", count: 5000))
+        let otherKey = SymmetricKey(size: .bits256)
+        let forged = file.manifest.sealed(with: otherKey)
+        #expect(throws: IntegrityError.fileKeyMismatch) { try Manifest.open(forged, fileKey: otherKey) }
+        #expect(throws: IntegrityError.authenticationFailed) { try Manifest.open(file.sealedManifest, fileKey: otherKey) }
+    }
+
+    @Test("a chunk swapped for another validly encrypted chunk is refused")
+    func substitutedChunk() async throws {
+        let (file, store) = try await encode(testStream("swap", count: 600_000))
+        let victim = file.chunkTags[1]
+        var poisoned = store
+        poisoned[victim] = store[file.chunkTags[2]]
+        await #expect(throws: IntegrityError.self) { _ = try await decrypt(file, store: poisoned) }
+    }
+
+    @Test("a chunk whose plaintext does not derive its key is refused (convergence check)")
+    func convergenceCheck() throws {
+        let plaintext = testStream("convergence", count: 1000)
+        let wrongKey = SymmetricKey(size: .bits256)
+        let ciphertext = ChunkCipher.seal(plaintext, key: wrongKey)
+        let entry = Manifest.Entry(tag: MerkleTree.root(of: ciphertext), key: wrongKey, length: plaintext.count)
+        #expect(throws: IntegrityError.convergenceMismatch) { try ConvergentDecoder().openChunk(ciphertext, entry: entry) }
+    }
+
+    @Test("the key-derivation hook: a custom derivation changes every key and still round-trips")
+    func keyDerivationHook() async throws {
+        struct PrefixedDerivation: ChunkKeyDerivation {
+            // Stands in for a key server's OPRF: a keyed function of h_i the client cannot compute alone.
+            let secret = SymmetricKey(data: Array(repeating: 7, count: 32))
+            func keys(for contentHashes: [Digest32]) async throws -> [SymmetricKey] {
+                contentHashes.map { SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: $0.bytes, using: secret)) }
+            }
+            var supportsLocalVerification: Bool { false }
+        }
+        let input = ImageFixtures.webp().bytes
+        let (local, _) = try await encode(input)
+        let (remote, store) = try await encode(input, keyDerivation: PrefixedDerivation())
+        #expect(local.fileTag != remote.fileTag)
+        var out: [UInt8] = []
+        _ = try await ConvergentDecoder(keyDerivation: PrefixedDerivation()).decrypt(
+            sealedManifest: remote.sealedManifest, fileKey: remote.fileKey, fileTag: remote.fileTag,
+            fetch: { store[$0]! }, write: { out += $0 })
+        #expect(out == input)
+    }
+}
+
+@Suite("Manifest encoding")
+struct ManifestEncodingTests {
+    static let sample = Manifest(mediaType: "image/png", entries: [
+        .init(tag: Digest32(bytes: [UInt8](repeating: 1, count: 32))!, key: SymmetricKey(data: [UInt8](repeating: 2, count: 32)), length: 10),
+        .init(tag: Digest32(bytes: [UInt8](repeating: 3, count: 32))!, key: SymmetricKey(data: [UInt8](repeating: 4, count: 32)), length: 20),
+    ])
+
+    @Test func roundTrip() throws {
+        #expect(try Manifest(decoding: Self.sample.encoded()) == Self.sample)
+    }
+
+    @Test("every truncation is refused")
+    func truncations() {
+        let bytes = Self.sample.encoded()
+        for length in 0..<bytes.count {
+            #expect(throws: BinaryDecodingError.self) { try Manifest(decoding: Array(bytes.prefix(length))) }
+        }
+    }
+
+    @Test("malformed fields are refused with a reason")
+    func malformed() {
+        let bytes = Self.sample.encoded()
+        #expect(throws: BinaryDecodingError.self) { try Manifest(decoding: bytes + [0]) }
+        var badMagic = bytes; badMagic[0] = 0
+        #expect(throws: BinaryDecodingError.badMagic) { try Manifest(decoding: badMagic) }
+        var badVersion = bytes; badVersion[4] = 2
+        #expect(throws: BinaryDecodingError.unsupportedVersion(2)) { try Manifest(decoding: badVersion) }
+        var badTotal = bytes; badTotal[4 + 1 + 4 + 9 + 7] ^= 1  // last byte of the total length
+        #expect(throws: BinaryDecodingError.self) { try Manifest(decoding: badTotal) }
+        var zeroLength = bytes; zeroLength[zeroLength.count - 1] = 0; zeroLength[4 + 1 + 4 + 9 + 7] = 10
+        #expect(throws: BinaryDecodingError.self) { try Manifest(decoding: zeroLength) }
+        var badMedia = bytes; badMedia[10] = 0x20
+        #expect(throws: BinaryDecodingError.self) { try Manifest(decoding: badMedia) }
+    }
+}

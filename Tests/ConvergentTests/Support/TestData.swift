@@ -1,0 +1,80 @@
+import Convergent
+import Crypto
+import Foundation
+
+/// Deterministic pseudo-random bytes, the same in the Python reference (tools/convergent_reference.py):
+/// SHA-256("twin.test.stream" || seed || u64be(i)) for i = 0, 1, …
+func testStream(_ seed: String, count: Int) -> [UInt8] {
+    var out = [UInt8]()
+    out.reserveCapacity(count + 32)
+    var index: UInt64 = 0
+    while out.count < count {
+        var input = Array("twin.test.stream".utf8) + Array(seed.utf8)
+        withUnsafeBytes(of: index.bigEndian) { input.append(contentsOf: $0) }
+        out.append(contentsOf: SHA256.hash(data: input))
+        index += 1
+    }
+    return Array(out.prefix(count))
+}
+
+/// Splits `bytes` with the production chunker and returns the chunks.
+func chunks(of bytes: [UInt8], parameters: ChunkingParameters = .twin) throws -> [[UInt8]] {
+    var chunker = Chunker(source: MemoryByteSource(bytes), parameters: parameters)
+    var out: [[UInt8]] = []
+    while let chunk = try chunker.next() { out.append(chunk) }
+    return out
+}
+
+/// Offsets where chunks start (after the first).
+func boundaries(of chunks: [[UInt8]]) -> Set<Int> {
+    var offsets = Set<Int>(), position = 0
+    for chunk in chunks.dropLast() {
+        position += chunk.count
+        offsets.insert(position)
+    }
+    return offsets
+}
+
+func encode(_ bytes: [UInt8], keyDerivation: any ChunkKeyDerivation = LocalKeyDerivation())
+    async throws -> (EncodedFile, [Tag: [UInt8]])
+{
+    var store: [Tag: [UInt8]] = [:]
+    let file = try await ConvergentEncoder(keyDerivation: keyDerivation).encode(MemoryByteSource(bytes)) {
+        store[$0.tag] = $0.ciphertext
+    }
+    return (file, store)
+}
+
+func decrypt(_ file: EncodedFile, store: [Tag: [UInt8]]) async throws -> [UInt8] {
+    var out: [UInt8] = []
+    _ = try await ConvergentDecoder().decrypt(
+        sealedManifest: file.sealedManifest, fileKey: file.fileKey, fileTag: file.fileTag,
+        fetch: { tag in
+            guard let bytes = store[tag] else { throw TestFailure("missing chunk \(tag)") }
+            return bytes
+        },
+        write: { out.append(contentsOf: $0) })
+    return out
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A small seeded generator for property tests (SplitMix64), so failures reproduce.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func randomBytes(_ count: Int, using generator: inout SeededGenerator) -> [UInt8] {
+    (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+}
