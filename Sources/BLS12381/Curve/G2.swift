@@ -1,0 +1,50 @@
+/// G2: the order-r subgroup of the sextic M-twist E'(F_p²): y² = x³ + 4(u + 1).
+extension G2Projective {
+    /// b' = 4(u + 1)
+    static let curveB = Fp2(c0: Fp(4), c1: Fp(4))
+
+    /// The standard generator (ZCash / IETF).
+    public static let generator = G2Projective(
+        x: Fp2(c0: Fp(bytes: Hex.decode("024aa2b2f08f0a91260805272dc51051c6e47ad4fa403b02b4510b647ae3d1770bac0326a805bbefd48056c8c121bdb8")!)!,
+               c1: Fp(bytes: Hex.decode("13e02b6052719f607dacd3a088274f65596bd0d09920b61ab5da61bbdc7f5049334cf11213945d57e5ac7d055d042b7e")!)!),
+        y: Fp2(c0: Fp(bytes: Hex.decode("0ce5d527727d6e118cc9cdc6da2e351aadfd9baa8cbdd3a76d429a695160d12c923ac9cc3baca289e193548608b82801")!)!,
+               c1: Fp(bytes: Hex.decode("0606c4a02ea734cc32acd2b02bc28b99cb3e287e85a763af267492ab572e99ab3f370d275cec1da1aaa9075ff05f79be")!)!),
+        z: .one)
+
+    /// ψ = untwist ∘ Frobenius ∘ twist; acts on G2 as multiplication by p ≡ x (mod r).
+    @inline(__always) func psi() -> G2Projective {
+        G2Projective(x: x.conjugate() * FrobeniusConstants.psiX, y: y.conjugate() * FrobeniusConstants.psiY, z: z.conjugate())
+    }
+
+    /// [|x|]·Q by double-and-add on the public constant 0xd201000000010000.
+    func mulByZ() -> G2Projective {
+        var acc = self
+        for i in stride(from: 62, through: 0, by: -1) {
+            acc = acc.doubled()
+            if (ScalarDecomposition.z >> UInt64(i)) & 1 == 1 { acc = acc + self }
+        }
+        return acc
+    }
+
+    /// Variable-time multiplication for public scalars: 4-dimensional GLS split k = Σ dᵢ·|x|ⁱ with
+    /// |x|ⁱ·Q = (−ψ)ⁱ(Q), then interleaved width-4 wNAF over four 64-bit digits.
+    public func mulVartime(_ k: Fr) -> G2Projective {
+        let (d0, d1, d2, d3) = ScalarDecomposition.baseZ(k)
+        let q1 = -psi()
+        let q2 = q1.psi().negatedIfNeeded(true)
+        let q3 = -(q2.psi())
+        return G2Projective.straus([self, q1, q2, q3], [UInt128(d0), UInt128(d1), UInt128(d2), UInt128(d3)], window: 4)
+    }
+
+    @inline(__always) func negatedIfNeeded(_ neg: Bool) -> G2Projective { neg ? -self : self }
+
+    /// Membership in the order-r subgroup: ψ(Q) == [x]Q (Scott 2021).
+    public var isInSubgroup: Bool {
+        if isIdentity { return true }
+        return psi() == -mulByZ()
+    }
+}
+
+extension G2Affine {
+    public var isInSubgroup: Bool { G2Projective(self).isInSubgroup }
+}

@@ -1,0 +1,133 @@
+import Testing
+@testable import BLS12381
+
+@Suite("G1 and G2 group laws and scalar multiplication")
+struct CurveTests {
+    static let rMinusOne = -Fr.one
+
+    @Test("generators are on the curve, in the subgroup, and of order r")
+    func generators() {
+        let g1 = G1Projective.generator, g2 = G2Projective.generator
+        #expect(g1.isOnCurve && g1.isInSubgroup)
+        #expect(g2.isOnCurve && g2.isInSubgroup)
+        #expect((g1.mulVartime(Self.rMinusOne) + g1).isIdentity)
+        #expect((g2.mulVartime(Self.rMinusOne) + g2).isIdentity)
+        #expect((g1.mulConstantTime(Self.rMinusOne) + g1).isIdentity)
+        #expect((g2.mulConstantTime(Self.rMinusOne) + g2).isIdentity)
+    }
+
+    @Test("G1: add/double/mixed add/identity are consistent", arguments: 0..<4)
+    func g1Laws(seed: Int) {
+        var g = SplitMix64(seed: UInt64(seed) &+ 700)
+        let p = G1Projective.generator.mulVartime(Fr.random(using: &g))
+        let q = G1Projective.generator.mulVartime(Fr.random(using: &g))
+        #expect(p + p == p.doubled())
+        #expect(p + q == q + p)
+        #expect(p + q.toAffine() == p + q)
+        #expect(p + G1Affine.identity == p)
+        #expect(G1Projective.identity + q.toAffine() == q)
+        #expect(p + G1Projective.identity == p)
+        #expect((p - p).isIdentity)
+        #expect(G1Projective.identity.doubled().isIdentity)
+        #expect((p + q).isOnCurve)
+        #expect(G1Projective.batchNormalize([p, .identity, q]) == [p.toAffine(), .identity, q.toAffine()])
+    }
+
+    @Test("G2: add/double/mixed add/identity are consistent", arguments: 0..<3)
+    func g2Laws(seed: Int) {
+        var g = SplitMix64(seed: UInt64(seed) &+ 800)
+        let p = G2Projective.generator.mulVartime(Fr.random(using: &g))
+        let q = G2Projective.generator.mulVartime(Fr.random(using: &g))
+        #expect(p + p == p.doubled())
+        #expect(p + q == q + p)
+        #expect(p + q.toAffine() == p + q)
+        #expect(p + G2Affine.identity == p)
+        #expect((p - p).isIdentity)
+        #expect((p + q).isOnCurve)
+        #expect(p.psi() == p.mulVartime(Fr.zero - Fr(0xd201000000010000)))   // ψ = [x] on G2
+    }
+
+    @Test("constant-time and variable-time multiplication agree", arguments: 0..<6)
+    func ctMatchesVartime(seed: Int) {
+        var g = SplitMix64(seed: UInt64(seed) &+ 900)
+        let k = Fr.random(using: &g)
+        let p1 = G1Projective.generator.mulVartime(Fr.random(using: &g))
+        let p2 = G2Projective.generator.mulVartime(Fr.random(using: &g))
+        #expect(p1.mulConstantTime(k) == p1.mulVartime(k))
+        #expect(p2.mulConstantTime(k) == p2.mulVartime(k))
+        // (a + b)P = aP + bP
+        let j = Fr.random(using: &g)
+        #expect(p1.mulVartime(k + j) == p1.mulVartime(k) + p1.mulVartime(j))
+        #expect(p2.mulConstantTime(k * j) == p2.mulVartime(k).mulVartime(j))
+    }
+
+    @Test("small and edge scalars")
+    func edgeScalars() {
+        let g1 = G1Projective.generator, g2 = G2Projective.generator
+        #expect(g1.mulConstantTime(.zero).isIdentity && g1.mulVartime(.zero).isIdentity)
+        #expect(g2.mulConstantTime(.zero).isIdentity && g2.mulVartime(.zero).isIdentity)
+        #expect(g1.mulVartime(.one) == g1 && g2.mulVartime(.one) == g2)
+        #expect(g1.mulVartime(Fr(3)) == g1 + g1 + g1)
+        #expect(G1Projective.identity.mulConstantTime(Fr(7)).isIdentity)
+        #expect(G2Projective.identity.mulVartime(Fr(7)).isIdentity)
+        #expect(g1.mulVartime(Self.rMinusOne) == -g1)
+        #expect(g2.mulVartime(Self.rMinusOne) == -g2)
+        let z = Fr(0xd201000000010000)
+        #expect(g1.mulVartime(z) == g1.mulByZ())
+        #expect(g2.mulVartime(z) == g2.mulByZ())
+    }
+
+    @Test("multi-scalar multiplication equals the naive sum", arguments: [1, 3, 5, 17, 40])
+    func msm(n: Int) {
+        var g = SplitMix64(seed: UInt64(n) &+ 1000)
+        var p1 = [G1Projective](), p2 = [G2Projective](), ks = [Fr]()
+        for i in 0..<n {
+            p1.append(i == 2 ? .identity : G1Projective.generator.mulVartime(Fr.random(using: &g)))
+            p2.append(G2Projective.generator.mulVartime(Fr.random(using: &g)))
+            ks.append(i == 1 ? .zero : Fr.random(using: &g))
+        }
+        var n1 = G1Projective.identity, n2 = G2Projective.identity
+        for i in 0..<n { n1 = n1 + p1[i].mulVartime(ks[i]); n2 = n2 + p2[i].mulVartime(ks[i]) }
+        #expect(G1Projective.multiScalarMul(p1, ks) == n1)
+        #expect(G2Projective.multiScalarMul(p2, ks) == n2)
+    }
+
+    @Test("hash outputs and cofactor clearing land in G1")
+    func cofactor() {
+        var g = SplitMix64(seed: 1100)
+        for _ in 0..<3 {
+            // a point of E(F_p) outside G1, then cleared
+            let p = NonSubgroupPoints.g1(start: g.next() % 1000 + 1)
+            #expect(p.isOnCurve && !p.isInSubgroup)
+            let c = G1Projective(p).clearCofactor()
+            #expect(c.isInSubgroup && !c.isIdentity)
+        }
+    }
+}
+
+/// Points on the curves but (almost surely, and checked) outside the prime-order subgroups.
+enum NonSubgroupPoints {
+    static func g1(start: UInt64 = 1) -> G1Affine {
+        var x = start
+        while true {
+            let fx = Fp(x)
+            if let y = (fx.squared() * fx + Fp(4)).sqrt() {
+                let p = G1Affine(x: fx, y: y)
+                if !p.isInSubgroup { return p }
+            }
+            x += 1
+        }
+    }
+
+    static func g2(start: UInt64 = 1) -> G2Affine {
+        var x = start
+        while true {
+            let fx = Fp2(c0: Fp(x), c1: .one)
+            if let y = (fx.squared() * fx + Fp2(c0: Fp(4), c1: Fp(4))).sqrt() {
+                let p = G2Affine(x: fx, y: y)
+                if !p.isInSubgroup { return p }
+            }
+            x += 1
+        }
+    }
+}
