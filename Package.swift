@@ -15,9 +15,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
     ],
     targets: [
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
+        ),
         .target(
             name: "Convergent",
             dependencies: [
+                "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -6,7 +6,7 @@ Tests/ConvergentTests/Resources/convergent_vectors.json.
 It shares no code with the Swift implementation; it follows FORMAT.md. Usage:
     python3 tools/convergent_reference.py > Tests/ConvergentTests/Resources/convergent_vectors.json
 """
-import hashlib, json, struct, sys
+import hashlib, json, struct, sys, zlib
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -84,27 +84,80 @@ def stream(seed, n):
     return bytes(out[:n])
 
 
-def encode_unknown(data, media="application/octet-stream"):
-    chunks, pos = [], 0
+def deflate(m):
+    c = zlib.compressobj(1, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY)
+    return c.compress(m) + c.flush()
+
+
+def encode_chunk(m, metadata):
+    """(tag, key, length, encoding) of one chunk; metadata chunks are deflated when that saves 1/8."""
+    k = chunk_key(content_hash(m))
+    if metadata and len(m) >= 64:
+        d = deflate(m)
+        if len(d) <= len(m) - len(m) // 8:
+            return merkle_root(seal(k, b"twin.chunk-nonce.v1.deflate", d)), k, len(m), 1
+    return merkle_root(seal(k, b"twin.chunk-nonce.v1", m)), k, len(m), 0
+
+
+def cdc_split(data, start, end):
+    out = []
+    while start < end:
+        n = fastcdc_cut(data, start, end)
+        out.append((start, start + n))
+        start += n
+    return out
+
+
+def png_runs(data):
+    """(start, end, metadata?) runs of a well-formed PNG, per FORMAT.md's rules."""
+    regions, pos = [(0, 8, "meta")], 8
     while pos < len(data):
-        n = fastcdc_cut(data, pos, len(data))
-        chunks.append(data[pos:pos + n])
-        pos += n
+        n, typ = struct.unpack(">I4s", data[pos:pos + 8])
+        regions.append((pos, pos + 12 + n, "pay" if typ in (b"IDAT", b"fdAT") else "meta"))
+        pos += 12 + n
+    runs = []
+    for s0, e0, kind in regions:
+        if runs:
+            ps, pe, pk, plast = runs[-1]
+            if (kind == pk == "pay") or (kind == pk == "meta" and plast < 1024 and e0 - s0 < 1024):
+                runs[-1] = (ps, e0, pk, e0 - s0)
+                continue
+        runs.append((s0, e0, kind, e0 - s0))
+    return [(s0, e0, k == "meta") for s0, e0, k, _ in runs]
+
+
+def encode_file(data, runs, media):
     entries = []
-    for m in chunks:
-        k = chunk_key(content_hash(m))
-        c = seal(k, b"twin.chunk-nonce.v1", m)
-        entries.append((merkle_root(c), k, len(m)))
+    for start, end, metadata in runs:
+        pieces = [(start, end)] if metadata and end - start <= MAX else cdc_split(data, start, end)
+        entries += [encode_chunk(data[a:b], metadata) for a, b in pieces]
     manifest = b"TWMF" + bytes([1]) + struct.pack(">I", len(media)) + media.encode()
     manifest += struct.pack(">QI", len(data), len(entries))
-    for t, k, n in entries:
-        manifest += t + k + struct.pack(">I", n)
-    file_hash = sha256(b"twin.file.v1", struct.pack(">Q", len(data)), *[k for _, k, _ in entries])
+    for t, k, n, e in entries:
+        manifest += t + k + struct.pack(">IB", n, e)
+    file_hash = sha256(b"twin.file.v1", struct.pack(">Q", len(data)), *[k for _, k, _, _ in entries])
     km = hkdf(file_hash, b"twin.file-key.v1")
     cm = seal(km, b"twin.manifest-nonce.v1", manifest, b"twin.manifest.v1")
-    return {"seed": None, "length": len(data), "chunk_lengths": [n for _, _, n in entries],
-            "chunk_tags": [t.hex() for t, _, _ in entries], "manifest": manifest.hex(),
+    return {"seed": None, "length": len(data), "chunk_lengths": [n for _, _, n, _ in entries],
+            "chunk_encodings": [e for _, _, _, e in entries],
+            "chunk_tags": [t.hex() for t, _, _, _ in entries], "manifest": manifest.hex(),
             "file_key": km.hex(), "sealed_manifest_sha256": sha256(cm).hex(), "file_tag": merkle_root(cm).hex()}
+
+
+def png_chunk(typ, data):
+    return struct.pack(">I", len(data)) + typ + data + struct.pack(">I", zlib.crc32(typ + data))
+
+
+def reference_png():
+    """The PNG the Swift test builds too (ReferencePNG): small header chunks, a large compressible
+    iTXt (XMP-like), a tEXt, a 700 KB IDAT run in three chunks, IEND."""
+    xmp = b"".join(b"<rdf:li>xmp.did:%08d</rdf:li>\n" % i for i in range(3000))
+    pixels = stream("png-pixels", 700_000)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 640, 480, 8, 2, 0, 0, 0))
+            + png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp)
+            + png_chunk(b"tEXt", b"Author\x00alice")
+            + png_chunk(b"IDAT", pixels[:300_000]) + png_chunk(b"IDAT", pixels[300_000:600_000])
+            + png_chunk(b"IDAT", pixels[600_000:]) + png_chunk(b"IEND", b""))
 
 
 def main():
@@ -115,16 +168,30 @@ def main():
         h = content_hash(m)
         k = chunk_key(h)
         c = seal(k, b"twin.chunk-nonce.v1", m)
-        chunk_vectors.append({"name": name, "plaintext_sha256": sha256(m).hex(), "plaintext_length": len(m),
+        chunk_vectors.append({"encoding": 0, "name": name, "plaintext_sha256": sha256(m).hex(), "plaintext_length": len(m),
                               "seed": name, "content_hash": h.hex(), "key": k.hex(),
                               "nonce": expand(k, b"twin.chunk-nonce.v1", 12).hex(),
                               "ciphertext_sha256": sha256(c).hex(), "ciphertext_length": len(c),
                               "tag": merkle_root(c).hex()})
+    text = b"".join(b"<rdf:li>xmp.did:%08d</rdf:li>\n" % i for i in range(500))
+    h = content_hash(text)
+    k = chunk_key(h)
+    c = seal(k, b"twin.chunk-nonce.v1.deflate", deflate(text))
+    chunk_vectors.append({"encoding": 1, "name": "deflated-metadata", "plaintext_sha256": sha256(text).hex(),
+                          "plaintext_length": len(text), "seed": None, "content_hash": h.hex(), "key": k.hex(),
+                          "representation_sha256": sha256(deflate(text)).hex(),
+                          "ciphertext_sha256": sha256(c).hex(), "ciphertext_length": len(c), "tag": merkle_root(c).hex()})
     files = []
     for seed, n in [("file-small", 1000), ("file-mid", 300_000), ("file-large", 1_500_000)]:
-        v = encode_unknown(stream(seed, n))
+        data = stream(seed, n)
+        v = encode_file(data, [(0, len(data), False)], "application/octet-stream")
         v["seed"] = seed
         files.append(v)
+    png = reference_png()
+    v = encode_file(png, png_runs(png), "image/png")
+    v["seed"] = "png"
+    v["sha256"] = sha256(png).hex()
+    files.append(v)
     json.dump({"source": "tools/convergent_reference.py (Python, cryptography %s)" % __import__("cryptography").__version__,
                "stream": "bytes = SHA-256('twin.test.stream' || seed || u64be(i)) for i = 0, 1, … truncated to length",
                "chunks": chunk_vectors, "files": files}, sys.stdout, indent=1)

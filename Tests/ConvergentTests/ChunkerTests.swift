@@ -129,7 +129,7 @@ struct ChunkerTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         var fromFile = Chunker(source: try FileByteSource(path: path))
         var pieces: [[UInt8]] = []
-        while let chunk = try fromFile.next() { pieces.append(chunk) }
+        while let chunk = try fromFile.next() { pieces.append(chunk.bytes) }
         #expect(pieces == (try chunks(of: bytes)))
         #expect(fromFile.format == .jpeg)
     }

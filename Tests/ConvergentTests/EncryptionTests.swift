@@ -1,4 +1,4 @@
-import Convergent
+@testable import Convergent
 import Crypto
 import Foundation
 import Testing
@@ -7,6 +7,7 @@ import Testing
 struct ReferenceVectors: Decodable {
     struct ChunkVector: Decodable, CustomTestStringConvertible {
         var name: String
+        var encoding: UInt8
         var plaintext_length: Int
         var content_hash: String
         var key: String
@@ -20,6 +21,7 @@ struct ReferenceVectors: Decodable {
         var seed: String
         var length: Int
         var chunk_lengths: [Int]
+        var chunk_encodings: [UInt8]
         var chunk_tags: [String]
         var manifest: String
         var file_key: String
@@ -40,13 +42,19 @@ struct ReferenceVectors: Decodable {
 @Suite("Convergent encryption")
 struct EncryptionTests {
     @Test("chunk keys, ciphertexts and tags match the Python reference", arguments: ReferenceVectors.shared.chunks)
-    func chunkKnownAnswers(vector: ReferenceVectors.ChunkVector) {
-        let plaintext = testStream(vector.name, count: vector.plaintext_length)
+    func chunkKnownAnswers(vector: ReferenceVectors.ChunkVector) throws {
+        let isMetadata = vector.encoding == ChunkEncoding.deflate.rawValue
+        let plaintext = isMetadata ? xmpLikeText(count: 500) : testStream(vector.name, count: vector.plaintext_length)
+        #expect(plaintext.count == vector.plaintext_length)
         let hash = contentHash(of: plaintext)
         #expect(hash.hex == vector.content_hash)
         let key = LocalKeyDerivation.key(for: hash)
         #expect(key.bytes.hexString == vector.key)
-        let ciphertext = ChunkCipher.seal(plaintext, key: key)
+        let (encoding, representation) = ChunkEncoding.encode(plaintext, kind: isMetadata ? .metadata : .payload)
+        #expect(encoding.rawValue == vector.encoding)
+        let ciphertext = ChunkCipher.seal(representation, key: key, encoding: encoding)
+        #expect(try ChunkEncoding(rawValue: vector.encoding)!.decode(
+            ChunkCipher.open(ciphertext, key: key, encoding: encoding), length: plaintext.count) == plaintext)
         #expect(ciphertext.count == vector.ciphertext_length)
         #expect(SHA256.hash(data: ciphertext).hexString == vector.ciphertext_sha256)
         #expect(MerkleTree.root(of: ciphertext).hex == vector.tag)
@@ -55,8 +63,12 @@ struct EncryptionTests {
     @Test("whole files: chunking, manifest, K_M, C_M and T_M match the Python reference",
           arguments: ReferenceVectors.shared.files)
     func fileKnownAnswers(vector: ReferenceVectors.FileVector) async throws {
-        let (file, _) = try await encode(testStream(vector.seed, count: vector.length))
+        let input = vector.seed == "png" ? referencePNG() : testStream(vector.seed, count: vector.length)
+        #expect(input.count == vector.length)
+        let (file, store) = try await encode(input)
         #expect(file.manifest.entries.map(\.length) == vector.chunk_lengths)
+        #expect(file.manifest.entries.map(\.encoding.rawValue) == vector.chunk_encodings)
+        #expect(try await decrypt(file, store: store) == input)
         #expect(file.chunkTags.map(\.hex) == vector.chunk_tags)
         #expect(file.manifest.encoded().hexString == vector.manifest)
         #expect(file.fileKey.bytes.hexString == vector.file_key)
@@ -144,6 +156,30 @@ struct EncryptionTests {
         await #expect(throws: IntegrityError.self) { _ = try await decrypt(file, store: poisoned) }
     }
 
+    @Test("a deflated chunk must inflate to exactly its manifest length (no bombs, no truncation)")
+    func deflateLengthIsEnforced() throws {
+        let text = xmpLikeText(count: 500)
+        let key = LocalKeyDerivation.key(for: contentHash(of: text))
+        let (encoding, representation) = ChunkEncoding.encode(text, kind: .metadata)
+        #expect(encoding == .deflate && representation.count < text.count / 4)
+        let ciphertext = ChunkCipher.seal(representation, key: key, encoding: encoding)
+        let decoder = ConvergentDecoder()
+        let tag = MerkleTree.root(of: ciphertext)
+        #expect(try decoder.openChunk(ciphertext, entry: .init(tag: tag, key: key, length: text.count, encoding: .deflate)) == text)
+        for wrongLength in [10, text.count - 1, text.count + 1] {
+            #expect(throws: IntegrityError.malformedEncoding) {
+                try decoder.openChunk(ciphertext, entry: .init(tag: tag, key: key, length: wrongLength, encoding: .deflate))
+            }
+        }
+        // The same key under the other encoding's nonce does not open it.
+        #expect(throws: IntegrityError.authenticationFailed) {
+            try decoder.openChunk(ciphertext, entry: .init(tag: tag, key: key, length: text.count, encoding: .stored))
+        }
+        // Payload is never deflated, incompressible metadata stays stored.
+        #expect(ChunkEncoding.encode(text, kind: .payload).0 == .stored)
+        #expect(ChunkEncoding.encode(testStream("noise", count: 5000), kind: .metadata).0 == .stored)
+    }
+
     @Test("a chunk whose plaintext does not derive its key is refused (convergence check)")
     func convergenceCheck() throws {
         let plaintext = testStream("convergence", count: 1000)
@@ -209,4 +245,27 @@ struct ManifestEncodingTests {
         var badMedia = bytes; badMedia[10] = 0x20
         #expect(throws: BinaryDecodingError.self) { try Manifest(decoding: badMedia) }
     }
+}
+
+/// `<rdf:li>xmp.did:%08d</rdf:li>\n` for 0..<count, as in the Python reference: XMP-like metadata.
+func xmpLikeText(count: Int) -> [UInt8] {
+    (0..<count).flatMap { index -> [UInt8] in
+        let digits = String(index)
+        return Array("<rdf:li>xmp.did:\(String(repeating: "0", count: 8 - digits.count))\(digits)</rdf:li>\n".utf8)
+    }
+}
+
+/// The PNG that tools/convergent_reference.py builds (reference_png), byte for byte.
+func referencePNG() -> [UInt8] {
+    func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+        let typed = Array(type.utf8) + data
+        return ImageFixtures.be32(UInt32(data.count)) + typed + ImageFixtures.be32(ImageFixtures.crc32(typed))
+    }
+    let pixels = testStream("png-pixels", count: 700_000)
+    return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        + chunk("IHDR", ImageFixtures.be32(640) + ImageFixtures.be32(480) + [8, 2, 0, 0, 0])
+        + chunk("iTXt", Array("XML:com.adobe.xmp".utf8) + [0, 0, 0, 0, 0] + xmpLikeText(count: 3000))
+        + chunk("tEXt", Array("Author".utf8) + [0] + Array("alice".utf8))
+        + chunk("IDAT", Array(pixels[0..<300_000])) + chunk("IDAT", Array(pixels[300_000..<600_000]))
+        + chunk("IDAT", Array(pixels[600_000...])) + chunk("IEND", [])
 }

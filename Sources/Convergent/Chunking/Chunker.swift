@@ -1,3 +1,9 @@
+/// One piece of a stream, with the kind of region it came from.
+public struct Chunk: Sendable, Equatable, Hashable {
+    public var bytes: [UInt8]
+    public var kind: RegionKind
+}
+
 /// Cuts a byte stream into chunks: at image-structure edges first (see `StructureScanner`), with
 /// FastCDC inside payload runs and inside anything too large or not understood.
 ///
@@ -30,7 +36,7 @@ public struct Chunker<Source: ByteSource> {
     }
 
     /// The next chunk, or nil at the end of the stream.
-    public mutating func next() throws -> [UInt8]? {
+    public mutating func next() throws -> Chunk? {
         try fill()
         guard head < tail else { return nil }
         if scanner == nil {
@@ -51,7 +57,7 @@ public struct Chunker<Source: ByteSource> {
                 FastCDC.cut(UnsafeRawBufferPointer(rebasing: raw[head..<head + window]), parameters)
             }
         }
-        let chunk = Array(buffer[head..<head + length])
+        let chunk = Chunk(bytes: Array(buffer[head..<head + length]), kind: runKind)
         head += length
         position += Int64(length)
         if let runEnd, position >= runEnd { inRun = false }

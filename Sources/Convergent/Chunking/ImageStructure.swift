@@ -8,7 +8,7 @@
 /// region, which FastCDC then cuts: corrupt or truncated files chunk without error.
 
 /// What a region holds, which decides how it is cut.
-public enum RegionKind: Sendable, Equatable {
+public enum RegionKind: Sendable, Equatable, Hashable {
     /// Cut at both edges; small neighbours share a chunk.
     case metadata
     /// Content-defined chunking inside; consecutive payload regions of one image form one run.

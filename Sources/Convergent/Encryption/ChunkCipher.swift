@@ -12,6 +12,8 @@ public enum IntegrityError: Error, Equatable, Sendable {
     case fileKeyMismatch
     /// A chunk's plaintext length differs from the manifest's.
     case lengthMismatch(expected: Int, actual: Int)
+    /// A compressed chunk does not inflate to exactly its manifest length.
+    case malformedEncoding
 }
 
 /// Deterministic authenticated encryption of one chunk: AES-256-GCM under the convergent key with a
@@ -28,14 +30,15 @@ public enum ChunkCipher {
         return try! AES.GCM.Nonce(data: bytes.withUnsafeBytes { Array($0) })
     }
 
-    /// A chunk's `ciphertext || tag`.
-    public static func seal(_ plaintext: UnsafeRawBufferPointer, key: SymmetricKey) -> [UInt8] {
-        seal(plaintext, key: key, nonceLabel: Label.chunkNonce, aad: [])
+    /// A chunk's `ciphertext || tag`, for the representation `encoding` produced.
+    public static func seal(_ representation: UnsafeRawBufferPointer, key: SymmetricKey,
+                            encoding: ChunkEncoding = .stored) -> [UInt8] {
+        seal(representation, key: key, nonceLabel: encoding.nonceLabel, aad: [])
     }
 
-    /// Opens a chunk sealed by `seal(_:key:)`.
-    public static func open(_ sealed: [UInt8], key: SymmetricKey) throws -> [UInt8] {
-        try open(sealed, key: key, nonceLabel: Label.chunkNonce, aad: [])
+    /// Opens a chunk sealed by `seal(_:key:encoding:)`, giving back the representation.
+    public static func open(_ sealed: [UInt8], key: SymmetricKey, encoding: ChunkEncoding = .stored) throws -> [UInt8] {
+        try open(sealed, key: key, nonceLabel: encoding.nonceLabel, aad: [])
     }
 
     static func seal(_ plaintext: UnsafeRawBufferPointer, key: SymmetricKey,
@@ -49,8 +52,8 @@ public enum ChunkCipher {
         return out
     }
 
-    public static func seal(_ plaintext: [UInt8], key: SymmetricKey) -> [UInt8] {
-        plaintext.withUnsafeBytes { seal($0, key: key) }
+    public static func seal(_ representation: [UInt8], key: SymmetricKey, encoding: ChunkEncoding = .stored) -> [UInt8] {
+        representation.withUnsafeBytes { seal($0, key: key, encoding: encoding) }
     }
 
     static func open(_ sealed: [UInt8], key: SymmetricKey, nonceLabel: [UInt8], aad: [UInt8]) throws -> [UInt8] {

@@ -44,21 +44,22 @@ public struct ConvergentEncoder: Sendable {
     ) async throws -> EncodedFile {
         var chunker = Chunker(source: source, parameters: chunking)
         var entries: [Manifest.Entry] = []
-        var batch: [[UInt8]] = []
+        var batch: [Chunk] = []
         batch.reserveCapacity(batchSize)
         var done = false
         while !done {
             if let chunk = try chunker.next() { batch.append(chunk) } else { done = true }
             guard batch.count == batchSize || (done && !batch.isEmpty) else { continue }
-            let hashes = batch.map(contentHash(of:))
+            let hashes = batch.map { contentHash(of: $0.bytes) }
             let keys = try await keyDerivation.keys(for: hashes)
             precondition(keys.count == batch.count, "key derivation returned \(keys.count) keys for \(batch.count) chunks")
             for (plaintext, key) in zip(batch, keys) {
-                let ciphertext = ChunkCipher.seal(plaintext, key: key)
+                let (encoding, representation) = ChunkEncoding.encode(plaintext.bytes, kind: plaintext.kind)
+                let ciphertext = ChunkCipher.seal(representation, key: key, encoding: encoding)
                 let tag = MerkleTree.root(of: ciphertext)
                 let chunk = EncryptedChunk(index: entries.count, tag: tag, ciphertext: ciphertext,
-                                           plaintextLength: plaintext.count)
-                entries.append(Manifest.Entry(tag: tag, key: key, length: plaintext.count))
+                                           plaintextLength: plaintext.bytes.count)
+                entries.append(Manifest.Entry(tag: tag, key: key, length: plaintext.bytes.count, encoding: encoding))
                 try await onChunk(chunk)
             }
             batch.removeAll(keepingCapacity: true)
@@ -84,10 +85,8 @@ public struct ConvergentDecoder: Sendable {
     public func openChunk(_ ciphertext: [UInt8], entry: Manifest.Entry) throws -> [UInt8] {
         let actual = MerkleTree.root(of: ciphertext)
         guard actual == entry.tag else { throw IntegrityError.tagMismatch(expected: entry.tag, actual: actual) }
-        let plaintext = try ChunkCipher.open(ciphertext, key: entry.key)
-        guard plaintext.count == entry.length else {
-            throw IntegrityError.lengthMismatch(expected: entry.length, actual: plaintext.count)
-        }
+        let representation = try ChunkCipher.open(ciphertext, key: entry.key, encoding: entry.encoding)
+        let plaintext = try entry.encoding.decode(representation, length: entry.length)
         if keyDerivation.supportsLocalVerification {
             let derived = LocalKeyDerivation.key(for: contentHash(of: plaintext))
             guard derived.bytes.constantTimeEquals(entry.key.bytes) else { throw IntegrityError.convergenceMismatch }

@@ -4,21 +4,26 @@ import Crypto
 /// that opens it and its length. Only ever stored encrypted (`C_M`), under the file key `K_M`.
 ///
 /// Encoding (version 1), all integers big-endian:
-/// `"TWMF" | 0x01 | u32 len | media type (ASCII) | u64 total length | u32 n | n × (tag[32] key[32] u32 len)`
+/// `"TWMF" | 0x01 | u32 len | media type (ASCII) | u64 total length | u32 n |
+///  n × (tag[32] key[32] u32 len u8 encoding)`
 public struct Manifest: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var tag: Tag
         public var key: SymmetricKey
+        /// The plaintext's length.
         public var length: Int
+        public var encoding: ChunkEncoding
 
-        public init(tag: Tag, key: SymmetricKey, length: Int) {
+        public init(tag: Tag, key: SymmetricKey, length: Int, encoding: ChunkEncoding = .stored) {
             self.tag = tag
             self.key = key
             self.length = length
+            self.encoding = encoding
         }
 
         public static func == (lhs: Entry, rhs: Entry) -> Bool {
-            lhs.tag == rhs.tag && lhs.length == rhs.length && lhs.key.bytes == rhs.key.bytes
+            lhs.tag == rhs.tag && lhs.length == rhs.length && lhs.encoding == rhs.encoding
+                && lhs.key.bytes == rhs.key.bytes
         }
     }
 
@@ -31,6 +36,7 @@ public struct Manifest: Sendable, Equatable {
     /// No chunker emits more; decoders refuse more so a hostile manifest cannot demand huge buffers.
     public static let maximumChunkLength = 16 << 20
     static let maximumMediaTypeLength = 127
+    static let entrySize = 32 + 32 + 4 + 1
 
     public init(mediaType: String, entries: [Entry]) {
         self.mediaType = mediaType
@@ -38,7 +44,7 @@ public struct Manifest: Sendable, Equatable {
     }
 
     public func encoded() -> [UInt8] {
-        var writer = BinaryWriter(capacity: 32 + entries.count * 68)
+        var writer = BinaryWriter(capacity: 32 + entries.count * Self.entrySize)
         writer.write(raw: Self.magic)
         writer.write(Self.version)
         writer.write(lengthPrefixed: mediaType)
@@ -48,6 +54,7 @@ public struct Manifest: Sendable, Equatable {
             writer.write(entry.tag)
             entry.key.withUnsafeBytes { writer.write(raw: $0) }
             writer.write(UInt32(entry.length))
+            writer.write(entry.encoding.rawValue)
         }
         return writer.bytes
     }
@@ -63,7 +70,7 @@ public struct Manifest: Sendable, Equatable {
         }
         let total = try reader.readUInt64("total length")
         let count = Int(try reader.readUInt32("chunk count"))
-        guard count * 68 == reader.remaining else {
+        guard count * Self.entrySize == reader.remaining else {
             throw BinaryDecodingError.invalidValue(field: "chunk count", reason: "\(count) chunks do not fill \(reader.remaining) bytes")
         }
         var entries: [Entry] = []
@@ -76,8 +83,12 @@ public struct Manifest: Sendable, Equatable {
             guard (1...Self.maximumChunkLength).contains(length) else {
                 throw BinaryDecodingError.invalidValue(field: "chunk length", reason: "\(length) out of range")
             }
+            let rawEncoding = try reader.readUInt8("chunk encoding")
+            guard let encoding = ChunkEncoding(rawValue: rawEncoding) else {
+                throw BinaryDecodingError.invalidValue(field: "chunk encoding", reason: "unknown encoding \(rawEncoding)")
+            }
             sum += UInt64(length)
-            entries.append(Entry(tag: tag, key: key, length: length))
+            entries.append(Entry(tag: tag, key: key, length: length, encoding: encoding))
         }
         guard sum == total else {
             throw BinaryDecodingError.invalidValue(field: "total length", reason: "\(total) ≠ sum of chunks \(sum)")

@@ -21,7 +21,7 @@ func testStream(_ seed: String, count: Int) -> [UInt8] {
 func chunks(of bytes: [UInt8], parameters: ChunkingParameters = .twin) throws -> [[UInt8]] {
     var chunker = Chunker(source: MemoryByteSource(bytes), parameters: parameters)
     var out: [[UInt8]] = []
-    while let chunk = try chunker.next() { out.append(chunk) }
+    while let chunk = try chunker.next() { out.append(chunk.bytes) }
     return out
 }
 
