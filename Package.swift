@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "twin", targets: ["TwinCLI"]),
         .library(name: "Convergent", targets: ["Convergent"]),
+        .library(name: "BLS12381", targets: ["BLS12381"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -20,18 +21,26 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
         ),
+        .target(name: "BinaryCoding"),
         .target(
             name: "Convergent",
             dependencies: [
+                "BinaryCoding",
                 "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // BLS12381-TARGET
+        .target(
+            name: "BLS12381",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "TwinCLI",
             dependencies: [
                 "Convergent",
+                "BLS12381",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -42,6 +51,10 @@ let package = Package(
             dependencies: ["Convergent", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Resources")]
         ),
-        // BLS12381-TESTS
+        .testTarget(
+            name: "BLS12381Tests",
+            dependencies: ["BLS12381"],
+            resources: [.copy("Resources")]
+        ),
     ]
 )

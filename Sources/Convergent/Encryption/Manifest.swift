@@ -1,3 +1,4 @@
+@_exported import BinaryCoding
 import Crypto
 
 /// The plaintext recipe of an image: its chunks in order, each with the tag to fetch it by, the key
@@ -61,9 +62,7 @@ public struct Manifest: Sendable, Equatable {
 
     public init(decoding bytes: [UInt8]) throws {
         var reader = BinaryReader(bytes)
-        guard try reader.read("magic", count: 4).elementsEqual(Self.magic) else { throw BinaryDecodingError.badMagic }
-        let version = try reader.readUInt8("version")
-        guard version == Self.version else { throw BinaryDecodingError.unsupportedVersion(version) }
+        try reader.readHeader(magic: Self.magic, version: Self.version)
         let mediaType = try reader.readString("media type", maxLength: Self.maximumMediaTypeLength)
         guard mediaType.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw BinaryDecodingError.invalidValue(field: "media type", reason: "not printable ASCII")

@@ -1,3 +1,4 @@
+import BinaryCoding
 import Crypto
 import Foundation
 import Synchronization
@@ -162,9 +163,7 @@ public struct OwnershipProof: Sendable, Equatable {
 
     public init(decoding bytes: [UInt8]) throws {
         var reader = BinaryReader(bytes)
-        guard try reader.read("magic", count: 4).elementsEqual(Self.magic) else { throw BinaryDecodingError.badMagic }
-        let version = try reader.readUInt8("version")
-        guard version == Self.version else { throw BinaryDecodingError.unsupportedVersion(version) }
+        try reader.readHeader(magic: Self.magic, version: Self.version)
         challengeID = try reader.readDigest("challenge id")
         let count = Int(try reader.readUInt32("opening count"))
         guard count <= Self.maximumOpenings else {

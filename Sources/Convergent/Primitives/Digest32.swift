@@ -1,3 +1,4 @@
+import BinaryCoding
 import Crypto
 
 /// A 32-byte value compared and hashed by content: chunk tags, file tags, content hashes.
@@ -104,4 +105,14 @@ public func constantTimeEquals(_ lhs: some Collection<UInt8>, _ rhs: some Collec
     var difference: UInt8 = 0
     for (a, b) in zip(lhs, rhs) { difference |= a ^ b }
     return difference == 0
+}
+
+extension BinaryWriter {
+    public mutating func write(_ digest: Digest32) { write(raw: digest.bytes) }
+}
+
+extension BinaryReader {
+    public mutating func readDigest(_ field: String) throws -> Digest32 {
+        Digest32(bytes: try read(field, count: 32))!
+    }
 }

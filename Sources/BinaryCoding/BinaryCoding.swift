@@ -1,5 +1,8 @@
-/// Strict big-endian binary encoding shared by every TwinStore format: fixed-width integers,
-/// length-prefixed fields, and a reader that refuses truncation, trailing bytes and oversized lengths.
+/// # BinaryCoding
+///
+/// Strict big-endian binary encoding shared by every TwinStore format (manifests, proofs, KP-ABE keys
+/// and ciphertexts): fixed-width integers, length-prefixed fields, and a reader that refuses
+/// truncation, trailing bytes and oversized lengths, so every decoder accepts one encoding per value.
 
 /// Why a TwinStore binary structure was refused.
 public enum BinaryDecodingError: Error, Equatable, Sendable {
@@ -20,7 +23,13 @@ public struct BinaryWriter: Sendable {
     public mutating func write(_ value: UInt32) { writeBigEndian(value) }
     public mutating func write(_ value: UInt64) { writeBigEndian(value) }
     public mutating func write(raw: some Sequence<UInt8>) { bytes.append(contentsOf: raw) }
-    public mutating func write(_ digest: Digest32) { bytes.append(contentsOf: digest.bytes) }
+
+    /// A field of at most 2^16−1 bytes, preceded by its length as UInt16.
+    public mutating func write(shortLengthPrefixed field: some Collection<UInt8>) {
+        precondition(field.count <= Int(UInt16.max))
+        write(UInt16(field.count))
+        bytes.append(contentsOf: field)
+    }
 
     /// A field of at most 2^32−1 bytes, preceded by its length as UInt32.
     public mutating func write(lengthPrefixed field: some Collection<UInt8>) {
@@ -60,10 +69,6 @@ public struct BinaryReader {
     public mutating func readUInt32(_ field: String) throws -> UInt32 { try readBigEndian(field) }
     public mutating func readUInt64(_ field: String) throws -> UInt64 { try readBigEndian(field) }
 
-    public mutating func readDigest(_ field: String) throws -> Digest32 {
-        Digest32(bytes: try read(field, count: 32))!
-    }
-
     /// A UInt32-length-prefixed field, refused when longer than `maxLength`.
     public mutating func readLengthPrefixed(_ field: String, maxLength: Int) throws -> [UInt8] {
         let length = Int(try readUInt32(field))
@@ -71,6 +76,22 @@ public struct BinaryReader {
             throw BinaryDecodingError.invalidValue(field: field, reason: "length \(length) exceeds \(maxLength)")
         }
         return Array(try read(field, count: length))
+    }
+
+    /// A UInt16-length-prefixed field, refused when longer than `maxLength`.
+    public mutating func readShortLengthPrefixed(_ field: String, maxLength: Int) throws -> [UInt8] {
+        let length = Int(try readUInt16(field))
+        guard length <= maxLength else {
+            throw BinaryDecodingError.invalidValue(field: field, reason: "length \(length) exceeds \(maxLength)")
+        }
+        return Array(try read(field, count: length))
+    }
+
+    /// Reads exactly `magic`, then a version byte that must equal `version`.
+    public mutating func readHeader(magic: [UInt8], version: UInt8) throws {
+        guard try read("magic", count: magic.count).elementsEqual(magic) else { throw BinaryDecodingError.badMagic }
+        let found = try readUInt8("version")
+        guard found == version else { throw BinaryDecodingError.unsupportedVersion(found) }
     }
 
     /// A length-prefixed field that must be valid UTF-8.
