@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "twin", targets: ["TwinCLI"]),
         .library(name: "Convergent", targets: ["Convergent"]),
         .library(name: "BLS12381", targets: ["BLS12381"]),
+        .library(name: "KPABE", targets: ["KPABE"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -36,11 +37,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "KPABE",
+            dependencies: [
+                "BLS12381",
+                "BinaryCoding",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "TwinCLI",
             dependencies: [
                 "Convergent",
                 "BLS12381",
+                "KPABE",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -50,6 +60,10 @@ let package = Package(
             name: "ConvergentTests",
             dependencies: ["Convergent", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Resources")]
+        ),
+        .testTarget(
+            name: "KPABETests",
+            dependencies: ["KPABE", "BLS12381"]
         ),
         .testTarget(
             name: "BLS12381Tests",
