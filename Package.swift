@@ -62,6 +62,10 @@ let package = Package(
             resources: [.copy("Resources")]
         ),
         .testTarget(
+            name: "TwinCLITests",
+            dependencies: ["TwinCLI"]
+        ),
+        .testTarget(
             name: "KPABETests",
             dependencies: ["KPABE", "BLS12381"]
         ),

@@ -13,7 +13,7 @@ struct Twin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "twin",
         abstract: "TwinStore: an encrypted, deduplicating image store.",
-        subcommands: [Scan.self, Bench.self])
+        subcommands: [Scan.self, ABE.self, Bench.self])
 
     static func main() async {
         #if canImport(Glibc)
