@@ -45,6 +45,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "TwinStorage",
+            dependencies: ["Convergent"]
+        ),
         .executableTarget(
             name: "TwinCLI",
             dependencies: [

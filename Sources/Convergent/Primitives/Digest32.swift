@@ -116,3 +116,20 @@ extension BinaryReader {
         Digest32(bytes: try read(field, count: 32))!
     }
 }
+
+/// Tags travel in JSON as 64 lowercase hex digits.
+extension Digest32: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let value = Digest32(hex: text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected 64 hex digits")
+        }
+        self = value
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(hex)
+    }
+}

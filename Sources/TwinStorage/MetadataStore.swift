@@ -1,0 +1,216 @@
+import Convergent
+import Foundation
+
+/// A registered user: the public halves of their keys.
+public struct UserRecord: Sendable, Equatable {
+    public var name: String
+    /// Ed25519 public key (32 bytes): signs login challenges.
+    public var signingKey: [UInt8]
+    /// X25519 public key (32 bytes): receives HPKE-sealed grants.
+    public var agreementKey: [UInt8]
+    /// The user's KP-ABE authority public parameters (KPABE encoding).
+    public var authorityParameters: [UInt8]
+    public var createdAt: Date
+
+    public init(name: String, signingKey: [UInt8], agreementKey: [UInt8], authorityParameters: [UInt8], createdAt: Date) {
+        self.name = name
+        self.signingKey = signingKey
+        self.agreementKey = agreementKey
+        self.authorityParameters = authorityParameters
+        self.createdAt = createdAt
+    }
+}
+
+/// A chunk as the server knows it: its tag and its ciphertext's size.
+public struct ChunkReference: Sendable, Equatable, Hashable, Codable {
+    public var tag: Tag
+    public var size: Int
+
+    public init(tag: Tag, size: Int) {
+        self.tag = tag
+        self.size = size
+    }
+}
+
+/// A stored image: `C_M` and the tags of its chunks, in order (the plaintext `T_M → [t_i]` map the
+/// server needs for access control and reference counting).
+public struct FileRecord: Sendable, Equatable {
+    public var tag: Tag
+    public var sealedManifest: [UInt8]
+    public var chunks: [ChunkReference]
+
+    public init(tag: Tag, sealedManifest: [UInt8], chunks: [ChunkReference]) {
+        self.tag = tag
+        self.sealedManifest = sealedManifest
+        self.chunks = chunks
+    }
+}
+
+/// A name in a user's namespace pointing at a stored image, with its wrapped keys.
+public struct EntryRecord: Sendable, Equatable {
+    public var owner: String
+    public var name: String
+    public var fileTag: Tag
+    public var attributes: [String]
+    /// `CK_M`: `K_M` wrapped by KP-ABE under `attributes` (KPABE ciphertext encoding).
+    public var attributeWrappedKey: [UInt8]
+    /// `K_M` wrapped for the owner alone (an AEAD under a key from the owner's keyring).
+    public var ownerWrappedKey: [UInt8]
+    public var mediaType: String
+    /// Plaintext size in bytes.
+    public var size: Int
+    public var createdAt: Date
+
+    public init(owner: String, name: String, fileTag: Tag, attributes: [String], attributeWrappedKey: [UInt8],
+                ownerWrappedKey: [UInt8], mediaType: String, size: Int, createdAt: Date) {
+        self.owner = owner
+        self.name = name
+        self.fileTag = fileTag
+        self.attributes = attributes
+        self.attributeWrappedKey = attributeWrappedKey
+        self.ownerWrappedKey = ownerWrappedKey
+        self.mediaType = mediaType
+        self.size = size
+        self.createdAt = createdAt
+    }
+}
+
+/// A KP-ABE key the owner issued to a grantee, HPKE-sealed to the grantee's X25519 key.
+public struct GrantRecord: Sendable, Equatable {
+    public var owner: String
+    public var grantee: String
+    public var policy: String
+    public var sealedKey: [UInt8]
+    public var createdAt: Date
+
+    public init(owner: String, grantee: String, policy: String, sealedKey: [UInt8], createdAt: Date) {
+        self.owner = owner
+        self.grantee = grantee
+        self.policy = policy
+        self.sealedKey = sealedKey
+        self.createdAt = createdAt
+    }
+}
+
+/// An upload in progress: what the client announced, what it still has to send, and the proof of
+/// ownership it owes for what the server already held.
+public struct UploadSessionRecord: Sendable, Equatable {
+    public var id: String
+    public var user: String
+    public var fileTag: Tag
+    public var chunks: [ChunkReference]
+    /// Tags the client must upload (the server lacked them when the session began).
+    public var missing: Set<Tag>
+    /// Tags received so far.
+    public var received: Set<Tag>
+    /// The outstanding proof-of-ownership challenge over chunks the server already held; nil once
+    /// redeemed or when nothing needed proving.
+    public var challenge: OwnershipChallenge?
+    public var ownershipProven: Bool
+    public var expiresAt: Date
+
+    public init(id: String, user: String, fileTag: Tag, chunks: [ChunkReference], missing: Set<Tag>,
+                received: Set<Tag>, challenge: OwnershipChallenge?, ownershipProven: Bool, expiresAt: Date) {
+        self.id = id
+        self.user = user
+        self.fileTag = fileTag
+        self.chunks = chunks
+        self.missing = missing
+        self.received = received
+        self.challenge = challenge
+        self.ownershipProven = ownershipProven
+        self.expiresAt = expiresAt
+    }
+}
+
+/// Server-wide totals.
+public struct StoreStatistics: Sendable, Equatable {
+    public var users: Int
+    public var entries: Int
+    public var files: Int
+    public var chunks: Int
+    /// Sum of entry sizes: what users think they store.
+    public var logicalBytes: Int
+    /// Sum of chunk ciphertext sizes plus sealed manifests: what the server keeps.
+    public var storedBytes: Int
+
+    public init(users: Int, entries: Int, files: Int, chunks: Int, logicalBytes: Int, storedBytes: Int) {
+        self.users = users
+        self.entries = entries
+        self.files = files
+        self.chunks = chunks
+        self.logicalBytes = logicalBytes
+        self.storedBytes = storedBytes
+    }
+}
+
+public enum MetadataStoreError: Error, Equatable, Sendable {
+    /// A unique name is taken (user name, entry name).
+    case conflict(String)
+    case notFound(String)
+}
+
+/// The server's metadata. Every method is one transaction: it happens entirely or not at all, and
+/// concurrent calls (from several server processes too) never see half of one.
+public protocol MetadataStore: Sendable {
+    // MARK: Users and authentication
+
+    /// Throws `.conflict` when the name is taken.
+    func createUser(_ user: UserRecord) async throws
+    func user(named name: String) async throws -> UserRecord?
+    /// Remembers a login nonce for `user` until `expiresAt`.
+    func storeLoginChallenge(_ nonce: [UInt8], user: String, expiresAt: Date) async throws
+    /// Removes the nonce and returns its user if it existed and had not expired at `now` (single use).
+    func consumeLoginChallenge(_ nonce: [UInt8], now: Date) async throws -> String?
+    /// Stores a session under the SHA-256 of its bearer token (tokens themselves are never stored).
+    func storeSession(tokenHash: [UInt8], user: String, expiresAt: Date) async throws
+    func sessionUser(tokenHash: [UInt8], now: Date) async throws -> String?
+
+    // MARK: Chunks and files
+
+    /// The subset of `tags` whose chunk is stored (committed or received by any upload), with sizes.
+    func storedChunks(_ tags: [Tag]) async throws -> [Tag: Int]
+    /// Records that a chunk's ciphertext is now in the blob store (idempotent).
+    func recordChunk(_ chunk: ChunkReference) async throws
+    func file(_ tag: Tag) async throws -> FileRecord?
+
+    // MARK: Upload sessions
+
+    func createUploadSession(_ session: UploadSessionRecord) async throws
+    func uploadSession(id: String) async throws -> UploadSessionRecord?
+    /// Marks `tag` received in session `id`.
+    func markReceived(_ tag: Tag, session id: String) async throws
+    /// Atomically removes and returns the session's outstanding challenge (single use).
+    func takeChallenge(session id: String) async throws -> OwnershipChallenge?
+    func setOwnershipProven(session id: String) async throws
+    func deleteUploadSession(id: String) async throws
+
+    // MARK: Entries
+
+    /// In one transaction: adds `file` if its tag is new (with one reference per chunk position),
+    /// adds `entry` (throwing `.conflict` if the owner already has that name) and a reference from it
+    /// to the file, and deletes the upload session `sessionID`.
+    func commit(entry: EntryRecord, file: FileRecord, sessionID: String) async throws
+    func entry(owner: String, name: String) async throws -> EntryRecord?
+    func entries(owner: String) async throws -> [EntryRecord]
+    /// Removes an entry and its reference; a file left without entries is removed with its chunk
+    /// references, and chunks left without references become garbage (collected after a grace
+    /// period by `collectGarbage`). Returns false when there was no such entry.
+    func deleteEntry(owner: String, name: String, now: Date) async throws -> Bool
+    /// Forgets chunks unreferenced since before `cutoff` and not named by any live upload session,
+    /// and returns their tags so the caller deletes the blobs.
+    func collectGarbage(unreferencedBefore cutoff: Date, now: Date) async throws -> [Tag]
+
+    // MARK: Grants
+
+    /// Adds or replaces the grant from `owner` to `grantee`.
+    func putGrant(_ grant: GrantRecord) async throws
+    func grant(owner: String, grantee: String) async throws -> GrantRecord?
+    func grants(grantee: String) async throws -> [GrantRecord]
+    /// Returns false when there was no such grant.
+    func revokeGrant(owner: String, grantee: String) async throws -> Bool
+
+    // MARK: Statistics
+
+    func statistics() async throws -> StoreStatistics
+}
