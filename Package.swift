@@ -15,6 +15,13 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.20.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -47,7 +54,34 @@ let package = Package(
         ),
         .target(
             name: "TwinStorage",
+            dependencies: [
+                "Convergent",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ]
+        ),
+        .target(
+            name: "TwinProtocol",
             dependencies: ["Convergent"]
+        ),
+        .target(
+            name: "TwinServer",
+            dependencies: [
+                "Convergent", "KPABE", "TwinProtocol", "TwinStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "TwinClient",
+            dependencies: [
+                "Convergent", "KPABE", "TwinProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
         .executableTarget(
             name: "TwinCLI",
@@ -64,6 +98,10 @@ let package = Package(
             name: "ConvergentTests",
             dependencies: ["Convergent", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Resources")]
+        ),
+        .testTarget(
+            name: "TwinStorageTests",
+            dependencies: ["TwinStorage", "Convergent"]
         ),
         .testTarget(
             name: "TwinCLITests",

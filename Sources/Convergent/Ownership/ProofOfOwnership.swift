@@ -66,6 +66,13 @@ public struct OwnershipChallenge: Sendable, Equatable {
     public var leaves: [LeafReference]
     public var expiresAt: Date
 
+    public init(id: Digest32, session: String, leaves: [LeafReference], expiresAt: Date) {
+        self.id = id
+        self.session = session
+        self.leaves = leaves
+        self.expiresAt = expiresAt
+    }
+
     /// Draws `policy.leafCount` distinct leaves uniformly over all leaves of `chunks` (all of them
     /// when there are fewer) from the system's CSPRNG.
     public static func make(over chunks: [HeldChunk], session: String, policy: OwnershipPolicy = .standard,

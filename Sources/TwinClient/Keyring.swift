@@ -1,0 +1,109 @@
+import Crypto
+import Foundation
+import KPABE
+
+/// A user's secrets and settings, stored as `$TWIN_HOME/keyring.json` (mode 0600).
+///
+/// Holds the Ed25519 identity key, the X25519 key that receives grants, the user's own KP-ABE
+/// authority (master secret and public parameters), the key that wraps file keys for the owner, and
+/// the KP-ABE keys other owners granted (cached after unsealing).
+public struct Keyring: Codable, Sendable {
+    public var version = 1
+    public var user: String
+    public var server: String
+    var signingKey: Data
+    var agreementKey: Data
+    var authorityMaster: Data
+    public var authorityParameters: Data
+    var ownerWrappingKey: Data
+
+    public static var home: URL {
+        if let path = ProcessInfo.processInfo.environment["TWIN_HOME"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".twin")
+    }
+
+    static var file: URL { home.appendingPathComponent("keyring.json") }
+
+    /// Fresh keys for a new account.
+    public static func generate(user: String, server: String) -> Keyring {
+        let (parameters, master) = KPABE.setup()
+        return Keyring(user: user, server: server,
+                       signingKey: Curve25519.Signing.PrivateKey().rawRepresentation,
+                       agreementKey: Curve25519.KeyAgreement.PrivateKey().rawRepresentation,
+                       authorityMaster: Data(master.encoded()), authorityParameters: Data(parameters.encoded()),
+                       ownerWrappingKey: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
+    }
+
+    public static func load() throws -> Keyring {
+        guard let data = try? Data(contentsOf: file) else { throw TwinClientError.noKeyring(file.path) }
+        return try JSONDecoder().decode(Keyring.self, from: data)
+    }
+
+    /// Writes atomically with owner-only permissions; refuses to overwrite an existing keyring.
+    public func save(overwrite: Bool = false) throws {
+        try FileManager.default.createDirectory(at: Self.home, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        if !overwrite, FileManager.default.fileExists(atPath: Self.file.path) {
+            throw TwinClientError.keyringExists(Self.file.path)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let temporary = Self.home.appendingPathComponent(".keyring.\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: temporary.path, contents: try encoder.encode(self),
+                                       attributes: [.posixPermissions: 0o600])
+        _ = try FileManager.default.replaceItemAt(Self.file, withItemAt: temporary)
+    }
+
+    var signing: Curve25519.Signing.PrivateKey { try! .init(rawRepresentation: signingKey) }
+    var agreement: Curve25519.KeyAgreement.PrivateKey { try! .init(rawRepresentation: agreementKey) }
+    var master: MasterSecret { get throws { try MasterSecret(decoding: Array(authorityMaster)) } }
+    var parameters: PublicParameters { get throws { try PublicParameters(decoding: Array(authorityParameters)) } }
+    public var signingPublicKey: Data { signing.publicKey.rawRepresentation }
+    public var agreementPublicKey: Data { agreement.publicKey.rawRepresentation }
+
+    // MARK: Owner's own copy of file keys
+
+    /// `nonce(12) || AES-256-GCM(ownerWrappingKey, K_M, aad: "twin.owner-wrap.v1" || T_M)`: the owner
+    /// reads their own images without their ABE key.
+    func wrapForOwner(_ fileKey: SymmetricKey, fileTag: [UInt8]) -> Data {
+        let box = try! AES.GCM.seal(fileKey.withUnsafeBytes { Data($0) }, using: SymmetricKey(data: ownerWrappingKey),
+                                    authenticating: Self.ownerWrapAAD(fileTag))
+        return box.combined!
+    }
+
+    func unwrapForOwner(_ wrapped: Data, fileTag: [UInt8]) throws -> SymmetricKey {
+        guard let box = try? AES.GCM.SealedBox(combined: wrapped),
+              let key = try? AES.GCM.open(box, using: SymmetricKey(data: ownerWrappingKey), authenticating: Self.ownerWrapAAD(fileTag))
+        else { throw TwinClientError.integrity("the owner's wrapped file key does not open") }
+        return SymmetricKey(data: key)
+    }
+
+    static func ownerWrapAAD(_ fileTag: [UInt8]) -> Data { Data("twin.owner-wrap.v1".utf8) + fileTag }
+
+    // MARK: Grants (HPKE, RFC 9180: X25519, HKDF-SHA256, ChaCha20-Poly1305)
+
+    static func grantInfo(owner: String, grantee: String) -> Data {
+        Data("twin.grant.v1".utf8) + Data([UInt8(owner.utf8.count)]) + Data(owner.utf8) + Data(grantee.utf8)
+    }
+
+    /// Seals a KP-ABE key to `grantee`'s X25519 key: `encapsulated key (32) || ciphertext`.
+    static func sealGrant(_ key: DecryptionKey, owner: String, grantee: String, recipient: Data) throws -> Data {
+        var sender = try HPKE.Sender(recipientKey: try Curve25519.KeyAgreement.PublicKey(rawRepresentation: recipient),
+                                     ciphersuite: .Curve25519_SHA256_ChachaPoly, info: grantInfo(owner: owner, grantee: grantee))
+        return sender.encapsulatedKey + (try sender.seal(key.encoded()))
+    }
+
+    func openGrant(_ sealed: Data, owner: String) throws -> DecryptionKey {
+        guard sealed.count > 32 else { throw TwinClientError.integrity("grant from \(owner) is truncated") }
+        do {
+            var recipient = try HPKE.Recipient(privateKey: agreement, ciphersuite: .Curve25519_SHA256_ChachaPoly,
+                                               info: Self.grantInfo(owner: owner, grantee: user),
+                                               encapsulatedKey: sealed.prefix(32))
+            return try DecryptionKey(decoding: Array(try recipient.open(sealed.dropFirst(32))))
+        } catch {
+            throw TwinClientError.integrity("grant from \(owner) does not open with this keyring")
+        }
+    }
+}

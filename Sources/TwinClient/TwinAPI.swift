@@ -1,0 +1,104 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TwinProtocol
+
+/// The HTTP side of a client: one method per API operation, JSON in and out, server errors turned
+/// into `TwinClientError.server` with the server's stable code.
+public struct TwinAPI: Sendable {
+    public let baseURL: String
+    var token: String?
+    let http: HTTPClient
+    static let timeout: TimeAmount = .seconds(120)
+
+    public init(baseURL: String, http: HTTPClient = .shared) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.http = http
+    }
+
+    static func escape(_ component: String) -> String {
+        component.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))!
+    }
+
+    func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
+              limit: Int = 32 << 20) async throws -> [UInt8] {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response = try await http.execute(request, timeout: Self.timeout)
+        let bytes = Array(buffer: try await response.body.collect(upTo: limit))
+        guard (200..<300).contains(response.status.code) else {
+            let detail = try? TwinProtocol.makeDecoder().decode(ErrorBody.self, from: Data(bytes))
+            throw TwinClientError.server(status: Int(response.status.code), code: detail?.error.code ?? "http_\(response.status.code)",
+                                         message: detail?.error.message ?? String(decoding: bytes.prefix(200), as: UTF8.self))
+        }
+        return bytes
+    }
+
+    func json<Response: Decodable>(_ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = Optional<String>.none,
+                                   as: Response.Type) async throws -> Response {
+        let data = try body.map { Array(try TwinProtocol.makeEncoder().encode($0)) }
+        return try TwinProtocol.makeDecoder().decode(Response.self, from: Data(try await send(method, path, body: data)))
+    }
+
+    // MARK: Operations
+
+    func register(_ request: RegisterRequest) async throws -> UserResponse {
+        try await json(.POST, "/v1/users", request, as: UserResponse.self)
+    }
+
+    func user(_ name: String) async throws -> UserResponse {
+        try await json(.GET, "/v1/users/\(Self.escape(name))", as: UserResponse.self)
+    }
+
+    /// Logs in: signs the server's nonce with the identity key.
+    mutating func login(user: String, signingKey: Curve25519.Signing.PrivateKey) async throws {
+        let challenge = try await json(.POST, "/v1/auth/challenge", LoginChallengeRequest(user: user), as: LoginChallengeResponse.self)
+        let signature = try signingKey.signature(for: TwinProtocol.loginMessage(user: user, nonce: Array(challenge.nonce)))
+        token = try await json(.POST, "/v1/auth/token", TokenRequest(user: user, nonce: challenge.nonce, signature: signature),
+                               as: TokenResponse.self).token
+    }
+
+    func beginUpload(_ request: BeginUploadRequest) async throws -> BeginUploadResponse {
+        try await json(.POST, "/v1/uploads", request, as: BeginUploadResponse.self)
+    }
+
+    func putChunk(session: String, tag: String, _ bytes: [UInt8]) async throws {
+        _ = try await send(.PUT, "/v1/uploads/\(Self.escape(session))/chunks/\(tag)", body: bytes, contentType: "application/octet-stream")
+    }
+
+    func proveOwnership(session: String, _ proof: [UInt8]) async throws {
+        _ = try await send(.POST, "/v1/uploads/\(Self.escape(session))/proof", body: proof, contentType: "application/octet-stream")
+    }
+
+    func commit(session: String, _ request: CommitRequest) async throws -> EntryResponse {
+        try await json(.POST, "/v1/uploads/\(Self.escape(session))/commit", request, as: EntryResponse.self)
+    }
+
+    func entries() async throws -> [EntryResponse] { try await json(.GET, "/v1/files", as: EntryListResponse.self).entries }
+    func shared() async throws -> [EntryResponse] { try await json(.GET, "/v1/shared", as: EntryListResponse.self).entries }
+
+    func entry(owner: String, name: String) async throws -> EntryResponse {
+        try await json(.GET, "/v1/files/\(Self.escape(owner))/\(Self.escape(name))", as: EntryResponse.self)
+    }
+
+    func chunk(owner: String, name: String, tag: String) async throws -> [UInt8] {
+        try await send(.GET, "/v1/files/\(Self.escape(owner))/\(Self.escape(name))/chunks/\(tag)")
+    }
+
+    func delete(name: String) async throws { _ = try await send(.DELETE, "/v1/files/\(Self.escape(name))") }
+
+    func putGrant(grantee: String, _ request: GrantRequest) async throws {
+        _ = try await json(.PUT, "/v1/grants/\(Self.escape(grantee))", request, as: GrantResponse.self)
+    }
+
+    func revokeGrant(grantee: String) async throws { _ = try await send(.DELETE, "/v1/grants/\(Self.escape(grantee))") }
+    func grants() async throws -> [GrantResponse] { try await json(.GET, "/v1/grants", as: GrantListResponse.self).grants }
+    func stats() async throws -> StatsResponse { try await json(.GET, "/v1/stats", as: StatsResponse.self) }
+}

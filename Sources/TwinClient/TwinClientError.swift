@@ -1,0 +1,29 @@
+import Foundation
+
+public enum TwinClientError: Error, CustomStringConvertible, Sendable {
+    case noKeyring(String)
+    case keyringExists(String)
+    /// The server answered with an error body.
+    case server(status: Int, code: String, message: String)
+    /// Downloaded content failed verification; nothing was written.
+    case integrity(String)
+    case accessDenied(String)
+    case invalidArgument(String)
+
+    public var description: String {
+        switch self {
+        case .noKeyring(let path): "no keyring at \(path): run 'twin account create NAME --server URL' (or set TWIN_HOME)"
+        case .keyringExists(let path): "a keyring already exists at \(path)"
+        case .server(let status, let code, let message): "server refused (\(status) \(code)): \(message)"
+        case .integrity(let message): "verification failed, nothing written: \(message)"
+        case .accessDenied(let message): "access denied: \(message)"
+        case .invalidArgument(let message): message
+        }
+    }
+
+    /// The code the server gave, if any.
+    public var serverCode: String? {
+        if case .server(_, let code, _) = self { return code }
+        return nil
+    }
+}

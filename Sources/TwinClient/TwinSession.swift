@@ -1,0 +1,182 @@
+import Convergent
+import Crypto
+import Foundation
+import KPABE
+import TwinProtocol
+
+/// A logged-in user: the keyring plus an authenticated API client. Every command goes through here.
+public struct TwinSession: Sendable {
+    public let keyring: Keyring
+    var api: TwinAPI
+
+    /// Creates an identity, registers its public half, and saves the keyring (only after the server
+    /// accepted it, so a refused name leaves nothing behind).
+    public static func createAccount(user: String, server: String) async throws -> TwinSession {
+        if FileManager.default.fileExists(atPath: Keyring.file.path) { throw TwinClientError.keyringExists(Keyring.file.path) }
+        let keyring = Keyring.generate(user: user, server: server)
+        let api = TwinAPI(baseURL: server)
+        let signature = try keyring.signing.signature(for: TwinProtocol.registrationMessage(
+            name: user, signingKey: Array(keyring.signingPublicKey), agreementKey: Array(keyring.agreementPublicKey),
+            authorityParameters: Array(keyring.authorityParameters)))
+        _ = try await api.register(RegisterRequest(name: user, signingKey: keyring.signingPublicKey,
+                                                   agreementKey: keyring.agreementPublicKey,
+                                                   authorityParameters: keyring.authorityParameters, signature: signature))
+        try keyring.save()
+        return try await TwinSession(keyring: keyring)
+    }
+
+    public static func open() async throws -> TwinSession { try await TwinSession(keyring: try Keyring.load()) }
+
+    init(keyring: Keyring) async throws {
+        self.keyring = keyring
+        api = TwinAPI(baseURL: keyring.server)
+        try await api.login(user: keyring.user, signingKey: keyring.signing)
+    }
+
+    // MARK: Upload
+
+    public struct UploadResult: Sendable {
+        public var name: String
+        public var logicalBytes: Int
+        /// Chunk ciphertexts, proof, manifest and wrapped keys sent.
+        public var sentBytes: Int
+        public var proofBytes: Int
+        /// Plaintext bytes whose chunks the server already had.
+        public var deduplicatedBytes: Int
+        public var fileExisted: Bool
+    }
+
+    /// Uploads one file under `name`. The file's chunk ciphertexts are kept in memory for the
+    /// duration (images are small; the chunker itself streams).
+    public func upload(path: String, name: String, attributes: [String]) async throws -> UploadResult {
+        guard TwinProtocol.isValidName(name) else { throw TwinClientError.invalidArgument("invalid entry name '\(name)'") }
+        var ciphertexts: [[UInt8]] = []
+        var plaintextLengths: [Int] = []
+        let encoded = try await ConvergentEncoder().encode(try FileByteSource(path: path)) {
+            ciphertexts.append($0.ciphertext)
+            plaintextLengths.append($0.plaintextLength)
+        }
+        let chunks = zip(encoded.chunkTags, ciphertexts).map { ChunkDescriptor(tag: $0, size: $1.count) }
+        let begin = try await api.beginUpload(BeginUploadRequest(fileTag: encoded.fileTag, chunks: chunks))
+
+        // Missing chunks, each once, a few requests in flight.
+        let missing = Set(begin.missing)
+        var firstIndex: [Tag: Int] = [:]
+        for (index, tag) in encoded.chunkTags.enumerated() where missing.contains(tag) && firstIndex[tag] == nil {
+            firstIndex[tag] = index
+        }
+        let api = self.api
+        let toSend = firstIndex.values.sorted()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            func submit() {
+                guard next < toSend.count else { return }
+                let index = toSend[next]
+                next += 1
+                let (tag, bytes) = (encoded.chunkTags[index], ciphertexts[index])
+                group.addTask { try await api.putChunk(session: begin.id, tag: tag.hex, bytes) }
+            }
+            for _ in 0..<4 { submit() }
+            while try await group.next() != nil { submit() }
+        }
+        var sent = toSend.reduce(0) { $0 + ciphertexts[$1].count }
+        var proofBytes = 0
+        if let descriptor = begin.challenge {
+            let leaves = descriptor.leaves.map { LeafReference(chunk: $0.chunk, leaf: $0.leaf) }
+            guard leaves.allSatisfy({ ciphertexts.indices.contains($0.chunk) }) else {
+                throw TwinClientError.integrity("the server's challenge names chunks this file does not have")
+            }
+            let challenge = OwnershipChallenge(id: descriptor.id, session: begin.id, leaves: leaves, expiresAt: descriptor.expiresAt)
+            let proof = try await OwnershipProof.answer(challenge) { ciphertexts[$0] }.encoded()
+            try await api.proveOwnership(session: begin.id, proof)
+            proofBytes = proof.count
+        }
+        let attributeWrapped = attributes.isEmpty
+            ? [] : try KPABE.encrypt(encoded.fileKey.withUnsafeBytes { Array($0) }, attributes: attributes, to: keyring.parameters).encoded()
+        let commit = CommitRequest(name: name, attributes: attributes, attributeWrappedKey: Data(attributeWrapped),
+                                   ownerWrappedKey: keyring.wrapForOwner(encoded.fileKey, fileTag: encoded.fileTag.bytes),
+                                   sealedManifest: Data(encoded.sealedManifest), mediaType: encoded.manifest.mediaType,
+                                   size: encoded.length)
+        _ = try await api.commit(session: begin.id, commit)
+        sent += proofBytes + encoded.sealedManifest.count + attributeWrapped.count + commit.ownerWrappedKey.count
+        let deduplicated = zip(encoded.chunkTags, plaintextLengths).filter { !missing.contains($0.0) }.reduce(0) { $0 + $1.1 }
+        return UploadResult(name: name, logicalBytes: encoded.length, sentBytes: sent, proofBytes: proofBytes,
+                            deduplicatedBytes: deduplicated, fileExisted: begin.fileExists)
+    }
+
+    // MARK: Retrieve
+
+    public func entries() async throws -> [EntryResponse] { try await api.entries() }
+    public func shared() async throws -> [EntryResponse] { try await api.shared() }
+    public func delete(name: String) async throws { try await api.delete(name: name) }
+    public func stats() async throws -> StatsResponse { try await api.stats() }
+
+    /// Downloads and decrypts `owner/name` (own entries when `owner` is nil) into `destination`,
+    /// atomically: the file appears only after every tag, AEAD and the file key checked out.
+    public func get(owner: String?, name: String, destination: String) async throws -> EntryResponse {
+        let owner = owner ?? keyring.user
+        let entry: EntryResponse
+        do {
+            entry = try await api.entry(owner: owner, name: name)
+        } catch let error as TwinClientError where error.serverCode == ErrorCode.accessDenied.rawValue {
+            throw TwinClientError.accessDenied("\(owner)/\(name) is not shared with \(keyring.user)")
+        }
+        let fileKey = try await fileKey(for: entry)
+        guard let sealed = entry.sealedManifest else { throw TwinClientError.integrity("the server sent no manifest") }
+        let directory = (destination as NSString).deletingLastPathComponent
+        let temporary = ((directory.isEmpty ? "." : directory) as NSString).appendingPathComponent(".twin-\(UUID().uuidString).part")
+        guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let handle = FileHandle(forWritingAtPath: temporary) else {
+            throw TwinClientError.invalidArgument("cannot write to \(directory.isEmpty ? "." : directory)")
+        }
+        do {
+            let api = self.api
+            _ = try await ConvergentDecoder().decrypt(
+                sealedManifest: Array(sealed), fileKey: fileKey, fileTag: entry.fileTag,
+                fetch: { tag in try await api.chunk(owner: owner, name: name, tag: tag.hex) },
+                write: { try handle.write(contentsOf: $0) })
+            try handle.synchronize()
+            try handle.close()
+            if FileManager.default.fileExists(atPath: destination) { try FileManager.default.removeItem(atPath: destination) }
+            try FileManager.default.moveItem(atPath: temporary, toPath: destination)
+            return entry
+        } catch {
+            try? handle.close()
+            try? FileManager.default.removeItem(atPath: temporary)
+            if let integrity = error as? IntegrityError { throw TwinClientError.integrity("\(integrity)") }
+            throw error
+        }
+    }
+
+    /// `K_M` from the owner's wrapped copy, or via the KP-ABE key the owner granted us.
+    func fileKey(for entry: EntryResponse) async throws -> SymmetricKey {
+        if entry.owner == keyring.user, let wrapped = entry.ownerWrappedKey {
+            return try keyring.unwrapForOwner(wrapped, fileTag: entry.fileTag.bytes)
+        }
+        guard let grant = try await api.grants().first(where: { $0.owner == entry.owner }) else {
+            throw TwinClientError.accessDenied("\(entry.owner) has not granted \(keyring.user) a key")
+        }
+        let key = try keyring.openGrant(grant.sealedKey, owner: entry.owner)
+        do {
+            let ciphertext = try Ciphertext(decoding: Array(entry.attributeWrappedKey))
+            return SymmetricKey(data: try KPABE.decrypt(ciphertext, with: key))
+        } catch KPABEError.policyNotSatisfied {
+            throw TwinClientError.accessDenied("the granted policy is not satisfied by \(entry.attributes)")
+        } catch {
+            throw TwinClientError.integrity("the wrapped file key does not open: \(error)")
+        }
+    }
+
+    // MARK: Share
+
+    /// Issues a KP-ABE key for `policy` from this user's authority, sealed to `grantee`.
+    public func grant(_ grantee: String, policy: String) async throws {
+        let parsed = try PolicyParser.parse(policy)
+        let recipient = try await api.user(grantee)
+        let key = try KPABE.keyGen(try keyring.master, policy: parsed)
+        let sealed = try Keyring.sealGrant(key, owner: keyring.user, grantee: grantee, recipient: recipient.agreementKey)
+        try await api.putGrant(grantee: grantee, GrantRequest(policy: policy, sealedKey: sealed))
+    }
+
+    public func revoke(_ grantee: String) async throws { try await api.revokeGrant(grantee: grantee) }
+}

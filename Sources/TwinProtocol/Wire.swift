@@ -1,0 +1,310 @@
+import Convergent
+import Foundation
+
+/// # TwinProtocol
+///
+/// The HTTP/JSON API between `twin` clients and `twin serve`, as Swift types: request and response
+/// bodies, error codes and the exact bytes that get signed. Server and client both compile against
+/// this module, so they cannot drift apart; `openapi.yaml` documents the same shapes for others.
+/// Binary fields travel as standard base64; tags as 64 hex digits.
+public enum TwinProtocol {
+    public static let apiPrefix = "/v1"
+
+    /// The JSON coders both sides use: ISO 8601 dates, base64 data, sorted keys.
+    public static func makeEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
+    public static func makeDecoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+
+    /// What a new user signs to prove they hold the signing key they register.
+    public static func registrationMessage(name: String, signingKey: [UInt8], agreementKey: [UInt8],
+                                           authorityParameters: [UInt8]) -> [UInt8] {
+        var message = Array("twin.register.v1".utf8)
+        for field in [Array(name.utf8), signingKey, agreementKey, authorityParameters] {
+            message += withUnsafeBytes(of: UInt32(field.count).bigEndian, Array.init) + field
+        }
+        return message
+    }
+
+    /// What a user signs to log in: the server's nonce, bound to the user name.
+    public static func loginMessage(user: String, nonce: [UInt8]) -> [UInt8] {
+        Array("twin.login.v1".utf8) + withUnsafeBytes(of: UInt32(user.utf8.count).bigEndian, Array.init)
+            + Array(user.utf8) + nonce
+    }
+
+    /// Entry names: 1–255 bytes of UTF-8 without '/', control characters, or a leading dot.
+    public static func isValidName(_ name: String) -> Bool {
+        let bytes = name.utf8
+        return (1...255).contains(bytes.count) && !name.hasPrefix(".") && !name.contains("/")
+            && !name.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+
+    /// User names: 1–64 of [A-Za-z0-9_.-], starting with a letter or digit.
+    public static func isValidUserName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, (1...64).contains(name.unicodeScalars.count),
+              first.properties.isAlphabetic || ("0"..."9").contains(first) else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0)) }
+    }
+}
+
+/// Every error body: `{"error": {"code": "...", "message": "..."}}`. Codes are stable; messages are for people.
+public struct ErrorBody: Codable, Sendable {
+    public struct Detail: Codable, Sendable {
+        public var code: String
+        public var message: String
+    }
+    public var error: Detail
+
+    public init(code: String, message: String) { error = Detail(code: code, message: message) }
+}
+
+public struct RegisterRequest: Codable, Sendable {
+    public var name: String
+    public var signingKey: Data
+    public var agreementKey: Data
+    public var authorityParameters: Data
+    public var signature: Data
+
+    public init(name: String, signingKey: Data, agreementKey: Data, authorityParameters: Data, signature: Data) {
+        self.name = name
+        self.signingKey = signingKey
+        self.agreementKey = agreementKey
+        self.authorityParameters = authorityParameters
+        self.signature = signature
+    }
+}
+
+public struct UserResponse: Codable, Sendable {
+    public var name: String
+    public var signingKey: Data
+    public var agreementKey: Data
+    public var authorityParameters: Data
+
+    public init(name: String, signingKey: Data, agreementKey: Data, authorityParameters: Data) {
+        self.name = name
+        self.signingKey = signingKey
+        self.agreementKey = agreementKey
+        self.authorityParameters = authorityParameters
+    }
+}
+
+public struct LoginChallengeRequest: Codable, Sendable {
+    public var user: String
+    public init(user: String) { self.user = user }
+}
+
+public struct LoginChallengeResponse: Codable, Sendable {
+    public var nonce: Data
+    public var expiresAt: Date
+    public init(nonce: Data, expiresAt: Date) {
+        self.nonce = nonce
+        self.expiresAt = expiresAt
+    }
+}
+
+public struct TokenRequest: Codable, Sendable {
+    public var user: String
+    public var nonce: Data
+    public var signature: Data
+    public init(user: String, nonce: Data, signature: Data) {
+        self.user = user
+        self.nonce = nonce
+        self.signature = signature
+    }
+}
+
+public struct TokenResponse: Codable, Sendable {
+    public var token: String
+    public var expiresAt: Date
+    public init(token: String, expiresAt: Date) {
+        self.token = token
+        self.expiresAt = expiresAt
+    }
+}
+
+public struct ChunkDescriptor: Codable, Sendable, Hashable {
+    public var tag: Tag
+    /// Ciphertext size in bytes.
+    public var size: Int
+    public init(tag: Tag, size: Int) {
+        self.tag = tag
+        self.size = size
+    }
+}
+
+public struct BeginUploadRequest: Codable, Sendable {
+    public var fileTag: Tag
+    public var chunks: [ChunkDescriptor]
+    public init(fileTag: Tag, chunks: [ChunkDescriptor]) {
+        self.fileTag = fileTag
+        self.chunks = chunks
+    }
+}
+
+public struct ChallengeDescriptor: Codable, Sendable {
+    public struct Leaf: Codable, Sendable {
+        /// Position in the announced chunk list.
+        public var chunk: Int
+        public var leaf: Int
+        public init(chunk: Int, leaf: Int) {
+            self.chunk = chunk
+            self.leaf = leaf
+        }
+    }
+    public var id: Tag
+    public var leaves: [Leaf]
+    public var expiresAt: Date
+    public init(id: Tag, leaves: [Leaf], expiresAt: Date) {
+        self.id = id
+        self.leaves = leaves
+        self.expiresAt = expiresAt
+    }
+}
+
+public struct BeginUploadResponse: Codable, Sendable {
+    public var id: String
+    /// Tags the server lacks: upload these.
+    public var missing: [Tag]
+    /// Whether the server already stores this exact image.
+    public var fileExists: Bool
+    /// Present when the server holds some of the chunks: prove you hold them too.
+    public var challenge: ChallengeDescriptor?
+    public var expiresAt: Date
+    public init(id: String, missing: [Tag], fileExists: Bool, challenge: ChallengeDescriptor?, expiresAt: Date) {
+        self.id = id
+        self.missing = missing
+        self.fileExists = fileExists
+        self.challenge = challenge
+        self.expiresAt = expiresAt
+    }
+}
+
+public struct CommitRequest: Codable, Sendable {
+    public var name: String
+    public var attributes: [String]
+    public var attributeWrappedKey: Data
+    public var ownerWrappedKey: Data
+    public var sealedManifest: Data
+    public var mediaType: String
+    public var size: Int
+    public init(name: String, attributes: [String], attributeWrappedKey: Data, ownerWrappedKey: Data,
+                sealedManifest: Data, mediaType: String, size: Int) {
+        self.name = name
+        self.attributes = attributes
+        self.attributeWrappedKey = attributeWrappedKey
+        self.ownerWrappedKey = ownerWrappedKey
+        self.sealedManifest = sealedManifest
+        self.mediaType = mediaType
+        self.size = size
+    }
+}
+
+/// An entry as a reader sees it. `ownerWrappedKey` only reaches the owner.
+public struct EntryResponse: Codable, Sendable {
+    public var owner: String
+    public var name: String
+    public var fileTag: Tag
+    public var attributes: [String]
+    public var attributeWrappedKey: Data
+    public var ownerWrappedKey: Data?
+    public var sealedManifest: Data?
+    public var chunks: [ChunkDescriptor]?
+    public var mediaType: String
+    public var size: Int
+    public var createdAt: Date
+    public init(owner: String, name: String, fileTag: Tag, attributes: [String], attributeWrappedKey: Data,
+                ownerWrappedKey: Data?, sealedManifest: Data?, chunks: [ChunkDescriptor]?, mediaType: String,
+                size: Int, createdAt: Date) {
+        self.owner = owner
+        self.name = name
+        self.fileTag = fileTag
+        self.attributes = attributes
+        self.attributeWrappedKey = attributeWrappedKey
+        self.ownerWrappedKey = ownerWrappedKey
+        self.sealedManifest = sealedManifest
+        self.chunks = chunks
+        self.mediaType = mediaType
+        self.size = size
+        self.createdAt = createdAt
+    }
+}
+
+public struct EntryListResponse: Codable, Sendable {
+    public var entries: [EntryResponse]
+    public init(entries: [EntryResponse]) { self.entries = entries }
+}
+
+public struct GrantRequest: Codable, Sendable {
+    public var policy: String
+    /// The KP-ABE decryption key, HPKE-sealed to the grantee: `encapsulated key (32) || ciphertext`.
+    public var sealedKey: Data
+    public init(policy: String, sealedKey: Data) {
+        self.policy = policy
+        self.sealedKey = sealedKey
+    }
+}
+
+public struct GrantResponse: Codable, Sendable {
+    public var owner: String
+    public var grantee: String
+    public var policy: String
+    public var sealedKey: Data
+    public var createdAt: Date
+    public init(owner: String, grantee: String, policy: String, sealedKey: Data, createdAt: Date) {
+        self.owner = owner
+        self.grantee = grantee
+        self.policy = policy
+        self.sealedKey = sealedKey
+        self.createdAt = createdAt
+    }
+}
+
+public struct GrantListResponse: Codable, Sendable {
+    public var grants: [GrantResponse]
+    public init(grants: [GrantResponse]) { self.grants = grants }
+}
+
+public struct StatsResponse: Codable, Sendable {
+    public var users: Int
+    public var files: Int
+    public var entries: Int
+    public var chunks: Int
+    public var logicalBytes: Int
+    public var storedBytes: Int
+    public var dedupRatio: Double
+    public init(users: Int, files: Int, entries: Int, chunks: Int, logicalBytes: Int, storedBytes: Int, dedupRatio: Double) {
+        self.users = users
+        self.files = files
+        self.entries = entries
+        self.chunks = chunks
+        self.logicalBytes = logicalBytes
+        self.storedBytes = storedBytes
+        self.dedupRatio = dedupRatio
+    }
+}
+
+/// Stable machine-readable error codes.
+public enum ErrorCode: String, Sendable, CaseIterable {
+    case badRequest = "bad_request"
+    case unauthenticated = "unauthenticated"
+    case accessDenied = "access_denied"
+    case notFound = "not_found"
+    case conflict = "conflict"
+    case tagMismatch = "tag_mismatch"
+    case unexpectedChunk = "unexpected_chunk"
+    case proofRequired = "proof_required"
+    case proofInvalid = "proof_invalid"
+    case incompleteUpload = "incomplete_upload"
+    case sessionExpired = "session_expired"
+    case payloadTooLarge = "payload_too_large"
+    case corruptBlob = "corrupt_blob"
+    case internalError = "internal_error"
+}

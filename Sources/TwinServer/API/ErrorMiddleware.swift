@@ -1,0 +1,50 @@
+import Convergent
+import Foundation
+import Hummingbird
+import TwinProtocol
+import TwinStorage
+
+/// Turns every failure into a JSON error body: API errors as they are, Hummingbird's own HTTP errors
+/// (unknown route, body too large) with a matching code, and anything unexpected as a logged 500
+/// that reveals nothing.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as HTTPError {
+            let code: ErrorCode = switch error.status {
+            case .notFound: .notFound
+            case .contentTooLarge: .payloadTooLarge
+            case .unauthorized: .unauthenticated
+            case .forbidden: .accessDenied
+            case .badRequest: .badRequest
+            default: error.status.code >= 500 ? .internalError : .badRequest
+            }
+            throw APIError(error.status, code, error.body ?? error.status.reasonPhrase)
+        } catch let error as DecodingError {
+            throw APIError.badRequest("malformed JSON body: \(Self.describe(error))")
+        } catch let error as MetadataStoreError {
+            switch error {
+            case .conflict(let what): throw APIError(.conflict, .conflict, "\(what) already exists")
+            case .notFound(let what): throw APIError.notFound("\(what) not found")
+            }
+        } catch let error as BlobStoreError {
+            context.logger.error("blob store integrity failure", metadata: ["error": "\(error)"])
+            throw APIError(.internalServerError, .corruptBlob, "stored data failed its integrity check")
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error": "\(error)"])
+            throw APIError(.internalServerError, .internalError, "internal error")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, _): "missing field '\(key.stringValue)'"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+        @unknown default: "\(error)"
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Hummingbird
+import Logging
+import Prometheus
+import TwinProtocol
+import TwinStorage
+import Convergent
+
+/// How a server runs. The defaults are the embedded setup: SQLite and a blob folder under `./twin-data`.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var dataDirectory = "./twin-data"
+    public var tokenLifetime: TimeInterval = 3600
+    public var uploadLifetime: TimeInterval = 3600
+    public var garbageGracePeriod: TimeInterval = 3600
+    public var garbageInterval: Duration = .seconds(600)
+    public var ownershipPolicy: OwnershipPolicy = .standard
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+}
+
+/// Builds the application over the given stores: the one place where routes, middleware and
+/// services are put together, used by `twin serve` and by tests alike.
+public func buildApplication(
+    configuration: ServerConfiguration, store: any MetadataStore, blobs: any BlobStore,
+    prometheus: PrometheusCollectorRegistry? = nil
+) -> some ApplicationProtocol {
+    var logger = Logger(label: "twin.server")
+    logger.logLevel = configuration.logLevel
+    let metrics = TwinMetrics()
+    let router = Router(context: TwinRequestContext.self)
+    router.add(middleware: LogRequestsMiddleware(.debug))
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ErrorMiddleware())
+
+    router.get("healthz") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"],
+                                             body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#))) }
+    router.get("openapi.yaml") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+    }
+    router.get("metrics") { _, _ in
+        let stats = try await store.statistics()
+        metrics.storedBytes.record(stats.storedBytes)
+        metrics.logicalBytes.record(stats.logicalBytes)
+        var text: [UInt8] = []
+        prometheus?.emit(into: &text)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: text)))
+    }
+
+    let api = router.group(RouterPath(TwinProtocol.apiPrefix)).add(middleware: AuthenticationMiddleware(store: store))
+    AccountController(store: store, tokenLifetime: configuration.tokenLifetime).register(to: api)
+    UploadController(store: store, blobs: blobs, metrics: metrics, sessionLifetime: configuration.uploadLifetime,
+                     ownershipPolicy: configuration.ownershipPolicy).register(to: api)
+    FilesController(store: store, blobs: blobs, metrics: metrics).register(to: api)
+    GrantsController(store: store).register(to: api)
+    api.get("stats") { _, context -> StatsResponse in
+        _ = try context.requireUser()
+        let stats = try await store.statistics()
+        return StatsResponse(users: stats.users, files: stats.files, entries: stats.entries, chunks: stats.chunks,
+                             logicalBytes: stats.logicalBytes, storedBytes: stats.storedBytes,
+                             dedupRatio: stats.storedBytes == 0 ? 1 : Double(stats.logicalBytes) / Double(stats.storedBytes))
+    }
+
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "twin"),
+        logger: logger)
+    app.addServices(GarbageCollector(store: store, blobs: blobs, gracePeriod: configuration.garbageGracePeriod,
+                                     interval: configuration.garbageInterval, logger: logger))
+    return app
+}

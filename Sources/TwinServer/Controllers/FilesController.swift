@@ -1,0 +1,149 @@
+import Convergent
+import Foundation
+import Hummingbird
+import KPABE
+import NIOCore
+import TwinProtocol
+import TwinStorage
+
+/// Reads and deletes. A reader is the owner, or holds a grant from the owner whose policy the entry's
+/// attributes satisfy. The server checks the policy in plaintext as defence in depth; the KP-ABE
+/// ciphertext enforces it regardless. A refusal never reveals whether the entry exists.
+struct FilesController {
+    let store: any MetadataStore
+    let blobs: any BlobStore
+    let metrics: TwinMetrics
+
+    func register(to router: some RouterMethods<TwinRequestContext>) {
+        router.get("files", use: listOwn)
+        router.get("shared", use: listShared)
+        router.get("files/:owner", use: listOwner)
+        router.get("files/:owner/:name", use: entry)
+        router.get("files/:owner/:name/chunks/:tag", use: chunk)
+        router.delete("files/:name", use: delete)
+    }
+
+    @Sendable func listOwn(_ request: Request, context: TwinRequestContext) async throws -> EntryListResponse {
+        let user = try context.requireUser()
+        return EntryListResponse(entries: try await store.entries(owner: user).map { EntryResponse($0, caller: user, file: nil) })
+    }
+
+    @Sendable func listOwner(_ request: Request, context: TwinRequestContext) async throws -> EntryListResponse {
+        let user = try context.requireUser()
+        let owner = try context.parameters.decoded("owner")
+        return EntryListResponse(entries: try await readableEntries(of: owner, caller: user))
+    }
+
+    /// Every entry of every owner who granted the caller a key whose policy the entry satisfies.
+    @Sendable func listShared(_ request: Request, context: TwinRequestContext) async throws -> EntryListResponse {
+        let user = try context.requireUser()
+        var entries: [EntryResponse] = []
+        for grant in try await store.grants(grantee: user) {
+            entries += try await readableEntries(of: grant.owner, caller: user)
+        }
+        return EntryListResponse(entries: entries)
+    }
+
+    @Sendable func entry(_ request: Request, context: TwinRequestContext) async throws -> EntryResponse {
+        let user = try context.requireUser()
+        let (entry, file) = try await readable(owner: try context.parameters.decoded("owner"),
+                                               name: try context.parameters.decoded("name"), caller: user)
+        return EntryResponse(entry, caller: user, file: file)
+    }
+
+    @Sendable func chunk(_ request: Request, context: TwinRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        guard let tag = Tag(hex: try context.parameters.decoded("tag")) else { throw APIError.badRequest("malformed tag") }
+        let (_, file) = try await readable(owner: try context.parameters.decoded("owner"),
+                                           name: try context.parameters.decoded("name"), caller: user)
+        guard file.chunks.contains(where: { $0.tag == tag }) else { throw APIError.accessDenied }
+        guard let bytes = try await blobs.get(tag) else { throw APIError.notFound("chunk \(tag) is missing") }
+        metrics.bytesSent.increment(by: Int64(bytes.count))
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    @Sendable func delete(_ request: Request, context: TwinRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let name = try context.parameters.decoded("name")
+        guard try await store.deleteEntry(owner: user, name: name, now: Date()) else {
+            throw APIError.notFound("no entry \(name)")
+        }
+        return Response(status: .noContent)
+    }
+
+    // MARK: Access control
+
+    private func readable(owner: String, name: String, caller: String) async throws -> (EntryRecord, FileRecord) {
+        let policy = try await policy(owner: owner, caller: caller)
+        guard let entry = try await store.entry(owner: owner, name: name) else {
+            throw caller == owner ? APIError.notFound("no entry \(name)") : APIError.accessDenied
+        }
+        guard policy?.isSatisfied(by: Set(entry.attributes)) ?? true else { throw APIError.accessDenied }
+        guard let file = try await store.file(entry.fileTag) else { throw APIError.notFound("file of \(name) is missing") }
+        return (entry, file)
+    }
+
+    private func readableEntries(of owner: String, caller: String) async throws -> [EntryResponse] {
+        let policy = try await policy(owner: owner, caller: caller)
+        return try await store.entries(owner: owner)
+            .filter { policy?.isSatisfied(by: Set($0.attributes)) ?? true }
+            .map { EntryResponse($0, caller: caller, file: nil) }
+    }
+
+    /// nil: the caller is the owner and reads everything; otherwise the granted policy.
+    private func policy(owner: String, caller: String) async throws -> Policy? {
+        if owner == caller { return nil }
+        guard let grant = try await store.grant(owner: owner, grantee: caller),
+              let policy = try? PolicyParser.parse(grant.policy) else { throw APIError.accessDenied }
+        return policy
+    }
+}
+
+/// Grants: the owner, as the authority of their circle, posts a KP-ABE key HPKE-sealed to the
+/// grantee; the grantee fetches it. Revoking makes the server stop serving the grantee.
+struct GrantsController {
+    let store: any MetadataStore
+
+    func register(to router: some RouterMethods<TwinRequestContext>) {
+        router.put("grants/:grantee", use: put)
+        router.delete("grants/:grantee", use: revoke)
+        router.get("grants", use: received)
+    }
+
+    @Sendable func put(_ request: Request, context: TwinRequestContext) async throws -> Response {
+        let owner = try context.requireUser()
+        let grantee = try context.parameters.decoded("grantee")
+        let body = try await request.decode(as: GrantRequest.self, context: context)
+        do {
+            _ = try PolicyParser.parse(body.policy)
+        } catch {
+            throw APIError.badRequest("\(error)")
+        }
+        guard grantee != owner else { throw APIError.badRequest("owners read their own entries without a grant") }
+        guard try await store.user(named: grantee) != nil else { throw APIError.notFound("no user \(grantee)") }
+        guard (33...(1 << 20)).contains(body.sealedKey.count) else { throw APIError.badRequest("sealed key size out of range") }
+        let record = GrantRecord(owner: owner, grantee: grantee, policy: body.policy, sealedKey: Array(body.sealedKey), createdAt: Date())
+        try await store.putGrant(record)
+        return try jsonResponse(.created, GrantResponse(record), context: context)
+    }
+
+    @Sendable func revoke(_ request: Request, context: TwinRequestContext) async throws -> Response {
+        let owner = try context.requireUser()
+        let grantee = try context.parameters.decoded("grantee")
+        guard try await store.revokeGrant(owner: owner, grantee: grantee) else { throw APIError.notFound("no grant to \(grantee)") }
+        return Response(status: .noContent)
+    }
+
+    @Sendable func received(_ request: Request, context: TwinRequestContext) async throws -> GrantListResponse {
+        let user = try context.requireUser()
+        return GrantListResponse(grants: try await store.grants(grantee: user).map(GrantResponse.init))
+    }
+}
+
+extension GrantResponse {
+    init(_ record: GrantRecord) {
+        self.init(owner: record.owner, grantee: record.grantee, policy: record.policy, sealedKey: Data(record.sealedKey),
+                  createdAt: record.createdAt)
+    }
+}
