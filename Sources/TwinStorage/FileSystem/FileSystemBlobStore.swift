@@ -1,0 +1,237 @@
+import Convergent
+import Foundation
+import SQLiteNIO // NIOThreadPool, re-exported: blocking file I/O runs there, off the cooperative pool.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `BlobStore` in a local folder: the embedded default.
+///
+/// Layout: `ROOT/ab/cd/<64 hex digits>` for the tag `abcd…` (two fan-out levels keep directories
+/// small: 65,536 of them, so a million blobs is ~15 per directory), and `ROOT/tmp` for writes in
+/// progress. A blob appears under its final name only complete and on disk: `put` writes a temporary
+/// file, fsyncs it, renames it into place and fsyncs the directory. Since blobs are immutable and
+/// named by content, concurrent puts of one tag just rename identical files over each other, and
+/// several processes can share the folder without locks.
+public struct FileSystemBlobStore: BlobStore {
+    public let root: String
+
+    /// Temporary files older than this are leftovers of a crashed writer (a live write takes
+    /// seconds), and are removed when a store is opened.
+    private static let abandonedAfter: TimeInterval = 3600
+
+    /// Creates `root` and its `tmp` folder if needed.
+    public init(root: String) throws {
+        self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
+        try FileSystem.makeDirectory(self.root)
+        try FileSystem.makeDirectory(temporaryDirectory)
+        try removeAbandonedTemporaryFiles()
+    }
+
+    private var temporaryDirectory: String { root + "/tmp" }
+
+    private func directories(for tag: Tag) -> (outer: String, inner: String) {
+        let hex = tag.hex
+        let outer = root + "/" + hex.prefix(2)
+        return (outer, outer + "/" + hex.dropFirst(2).prefix(2))
+    }
+
+    private func path(for tag: Tag) -> String { directories(for: tag).inner + "/" + tag.hex }
+
+    // MARK: BlobStore
+
+    public func put(_ tag: Tag, _ bytes: [UInt8]) async throws {
+        try await NIOThreadPool.singleton.runIfActive { try self.write(tag, bytes) }
+    }
+
+    public func get(_ tag: Tag) async throws -> [UInt8]? {
+        try await NIOThreadPool.singleton.runIfActive {
+            guard let bytes = try FileSystem.readFile(self.path(for: tag)) else { return nil }
+            guard MerkleTree.root(of: bytes) == tag else { throw BlobStoreError.corrupt(tag) }
+            return bytes
+        }
+    }
+
+    public func contains(_ tag: Tag) async throws -> Bool {
+        try await NIOThreadPool.singleton.runIfActive { try FileSystem.exists(self.path(for: tag)) }
+    }
+
+    /// Not followed by a directory fsync: a blob resurrected by a crash is unreferenced garbage,
+    /// which `allTags` audits find, never a dangling reference.
+    public func delete(_ tag: Tag) async throws {
+        try await NIOThreadPool.singleton.runIfActive {
+            let path = self.path(for: tag)
+            guard unlink(path) == 0 || errno == ENOENT else { throw FileSystemBlobStoreError(.delete, path, errno) }
+        }
+    }
+
+    /// Sorted. Names that are not canonical blob paths (foreign files, `tmp`) are skipped.
+    public func allTags() async throws -> [Tag] {
+        try await NIOThreadPool.singleton.runIfActive {
+            var tags: [Tag] = []
+            for outer in try FileSystem.list(self.root) where Self.isFanOutName(outer) {
+                for inner in try FileSystem.list(self.root + "/" + outer) where Self.isFanOutName(inner) {
+                    for name in try FileSystem.list(self.root + "/" + outer + "/" + inner) {
+                        guard let tag = Tag(hex: name), tag.hex == name, name.hasPrefix(outer + inner) else { continue }
+                        tags.append(tag)
+                    }
+                }
+            }
+            return tags.sorted()
+        }
+    }
+
+    // MARK: Writing
+
+    private func write(_ tag: Tag, _ bytes: [UInt8]) throws {
+        let destination = path(for: tag)
+        if try FileSystem.exists(destination) { return }
+        let (outer, inner) = directories(for: tag)
+        try FileSystem.makeDurableDirectory(outer, in: root)
+        try FileSystem.makeDurableDirectory(inner, in: outer)
+
+        // A unique name per writer: concurrent puts of one tag must not write into one file.
+        let temporary = temporaryDirectory + "/" + tag.hex + "." + String(UInt64.random(in: .min ... .max), radix: 16)
+        do {
+            try FileSystem.writeNewFile(temporary, bytes)
+            guard rename(temporary, destination) == 0 else { throw FileSystemBlobStoreError(.rename, destination, errno) }
+        } catch {
+            _ = unlink(temporary)
+            throw error
+        }
+        // The rename is durable only once the directory holding the new name is.
+        try FileSystem.synchronizeDirectory(inner)
+    }
+
+    private static func isFanOutName(_ name: String) -> Bool {
+        name.utf8.count == 2 && name.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+            || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    }
+
+    private func removeAbandonedTemporaryFiles() throws {
+        let threshold = Date().addingTimeInterval(-Self.abandonedAfter)
+        for name in try FileSystem.list(temporaryDirectory) {
+            let path = temporaryDirectory + "/" + name
+            if let modified = try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date,
+               modified < threshold {
+                _ = unlink(path)
+            }
+        }
+    }
+}
+
+/// A failed system call of the filesystem blob store.
+public struct FileSystemBlobStoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Operation: String, Sendable {
+        case makeDirectory, open, read, write, synchronize, close, rename, delete, stat, list
+    }
+
+    public var operation: Operation
+    public var path: String
+    /// The `errno` value.
+    public var code: Int32
+
+    init(_ operation: Operation, _ path: String, _ code: Int32) {
+        self.operation = operation
+        self.path = path
+        self.code = code
+    }
+
+    public var description: String { "\(operation.rawValue) \(path): \(String(cString: strerror(code)))" }
+}
+
+/// The POSIX calls the store needs, each retrying EINTR and reporting failures as typed errors.
+private enum FileSystem {
+    static func exists(_ path: String) throws -> Bool {
+        if access(path, F_OK) == 0 { return true }
+        guard errno == ENOENT || errno == ENOTDIR else { throw FileSystemBlobStoreError(.stat, path, errno) }
+        return false
+    }
+
+    /// Creates `path` unless it exists; returns whether it did.
+    @discardableResult
+    static func makeDirectory(_ path: String) throws -> Bool {
+        if mkdir(path, 0o755) == 0 { return true }
+        guard errno == EEXIST else { throw FileSystemBlobStoreError(.makeDirectory, path, errno) }
+        return false
+    }
+
+    /// Creates `path` if needed and makes its name durable in `parent`. The parent is synced even
+    /// when another writer won the mkdir race, since that writer may not have synced it yet.
+    static func makeDurableDirectory(_ path: String, in parent: String) throws {
+        if try exists(path) { return }
+        try makeDirectory(path)
+        try synchronizeDirectory(parent)
+    }
+
+    static func synchronizeDirectory(_ path: String) throws {
+        let descriptor = try openRetrying(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        defer { _ = close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw FileSystemBlobStoreError(.synchronize, path, errno) }
+    }
+
+    /// Writes `bytes` to a file that must not exist yet, and fsyncs it.
+    static func writeNewFile(_ path: String, _ bytes: [UInt8]) throws {
+        let descriptor = try openRetrying(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o644)
+        var closed = false
+        defer { if !closed { _ = close(descriptor) } }
+        try bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw FileSystemBlobStoreError(.write, path, errno)
+                }
+                offset += written
+            }
+        }
+        guard fsync(descriptor) == 0 else { throw FileSystemBlobStoreError(.synchronize, path, errno) }
+        closed = true
+        // close can report a deferred write error (NFS); the data is not safe if it does.
+        guard close(descriptor) == 0 else { throw FileSystemBlobStoreError(.close, path, errno) }
+    }
+
+    /// The whole file, or nil when it does not exist.
+    static func readFile(_ path: String) throws -> [UInt8]? {
+        let descriptor: Int32
+        do {
+            descriptor = try openRetrying(path, O_RDONLY | O_CLOEXEC)
+        } catch let error as FileSystemBlobStoreError where error.code == ENOENT || error.code == ENOTDIR {
+            return nil
+        }
+        defer { _ = close(descriptor) }
+        var bytes: [UInt8] = []
+        var status = stat()
+        if fstat(descriptor, &status) == 0 { bytes.reserveCapacity(Int(status.st_size)) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw FileSystemBlobStoreError(.read, path, errno)
+            }
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: buffer[0..<count])
+        }
+    }
+
+    static func list(_ path: String) throws -> [String] {
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: path)
+        } catch {
+            let code = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError)?.code
+            throw FileSystemBlobStoreError(.list, path, code.map(Int32.init) ?? EIO)
+        }
+    }
+
+    private static func openRetrying(_ path: String, _ flags: Int32, mode: mode_t = 0) throws -> Int32 {
+        while true {
+            let descriptor = open(path, flags, mode)
+            if descriptor >= 0 { return descriptor }
+            if errno != EINTR { throw FileSystemBlobStoreError(.open, path, errno) }
+        }
+    }
+}

@@ -1,0 +1,551 @@
+import Convergent
+import Foundation
+import SQLiteNIO
+
+/// `MetadataStore` in one SQLite file: the embedded default.
+///
+/// One connection, in WAL mode (readers never block the writer), with foreign keys enforced and a
+/// busy timeout so that several processes can share the file: writes start with `BEGIN IMMEDIATE`,
+/// which takes the write lock up front, so two writers queue on the busy timeout instead of
+/// deadlocking on a lock upgrade. Reads run in a deferred transaction: a consistent snapshot that
+/// does not hold other processes' writers back.
+///
+/// Within a process the actor alone is not enough: its methods suspend at every query, and another
+/// call could then run statements inside the first one's transaction on the shared connection. So
+/// every method holds the connection exclusively (`acquireConnection`) from `BEGIN` to `COMMIT`/`ROLLBACK`.
+///
+/// Call `close()` when done; the connection is otherwise closed when the store is deallocated.
+public actor SQLiteMetadataStore: MetadataStore {
+    private let connection: SQLiteConnection
+    private var isClosed = false
+    /// Whether a transaction holds the connection, and who waits for it, in arrival order.
+    private var connectionBusy = false
+    private var connectionWaiters: [CheckedContinuation<Void, Never>] = []
+
+    private init(connection: SQLiteConnection) {
+        self.connection = connection
+    }
+
+    deinit {
+        // Dropping an open SQLiteConnection trips its debug assertion and leaks the handle.
+        if !connection.isClosed { _ = connection.close() }
+    }
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// - Parameter busyTimeout: how long a write waits for another process's write to finish.
+    public static func open(path: String, busyTimeout: Duration = .seconds(10)) async throws -> SQLiteMetadataStore {
+        let connection = try await SQLiteConnection.open(storage: .file(path: path))
+        do {
+            try await configure(connection, busyTimeout: busyTimeout)
+            try await migrate(connection)
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        return SQLiteMetadataStore(connection: connection)
+    }
+
+    /// Waits for the transaction in progress, then closes the connection. Later calls throw
+    /// `SQLiteMetadataStoreError.closed`.
+    public func close() async throws {
+        await acquireConnection()
+        defer { releaseConnection() }
+        guard !isClosed else { return }
+        isClosed = true
+        try await connection.close()
+    }
+
+    private static func configure(_ connection: SQLiteConnection, busyTimeout: Duration) async throws {
+        // SQLiteNIO installs a busy handler that retries at once, forever; busy_timeout replaces it
+        // with SQLite's sleeping one, bounded. It comes first: switching to WAL may need the lock.
+        let milliseconds = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
+        _ = try await connection.query("PRAGMA busy_timeout = \(milliseconds)")
+        let mode = try await connection.query("PRAGMA journal_mode = WAL").first?.column("journal_mode")?.string
+        guard mode?.lowercased() == "wal" else {
+            throw SQLiteMetadataStoreError.journalModeUnavailable(mode ?? "unknown")
+        }
+        // FULL: a commit is on disk when the method returns, as the blob store's puts are. NORMAL
+        // would lose the last transactions on power failure while their blobs survive.
+        _ = try await connection.query("PRAGMA synchronous = FULL")
+        _ = try await connection.query("PRAGMA foreign_keys = ON")
+    }
+
+    private static func migrate(_ connection: SQLiteConnection) async throws {
+        let transaction = Transaction(connection: connection)
+        _ = try await connection.query("BEGIN IMMEDIATE")
+        do {
+            try await transaction.execute(SQLiteSchema.bookkeeping)
+            let current = try await transaction.rows("SELECT coalesce(max(version), 0) AS version FROM schema_version")
+                .first?.integer("version") ?? 0
+            guard current <= SQLiteSchema.latestVersion else {
+                throw SQLiteMetadataStoreError.unsupportedSchemaVersion(found: current, supported: SQLiteSchema.latestVersion)
+            }
+            for migration in SQLiteSchema.migrations where migration.version > current {
+                for statement in migration.statements { try await transaction.execute(statement) }
+                try await transaction.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                                              [SQLiteValue.integer(migration.version), SQLiteValue.date(Date())])
+            }
+            _ = try await connection.query("COMMIT")
+        } catch {
+            _ = try? await connection.query("ROLLBACK")
+            throw error
+        }
+    }
+
+    // MARK: Transactions
+
+    private func acquireConnection() async {
+        guard connectionBusy else {
+            connectionBusy = true
+            return
+        }
+        await withCheckedContinuation { connectionWaiters.append($0) }
+    }
+
+    /// Hands the connection straight to the next waiter (it stays busy), so no newcomer overtakes.
+    private func releaseConnection() {
+        if connectionWaiters.isEmpty {
+            connectionBusy = false
+        } else {
+            connectionWaiters.removeFirst().resume()
+        }
+    }
+
+    private enum Access {
+        case read, write
+    }
+
+    /// Runs `body` as one SQLite transaction, committed if it returns and rolled back if it throws.
+    private func transaction<T>(_ access: Access, _ body: (Transaction) async throws -> T) async throws -> T {
+        await acquireConnection()
+        defer { releaseConnection() }
+        guard !isClosed else { throw SQLiteMetadataStoreError.closed }
+        _ = try await connection.query(access == .write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED")
+        do {
+            let result = try await body(Transaction(connection: connection))
+            _ = try await connection.query("COMMIT")
+            return result
+        } catch {
+            // A failed COMMIT or a statement error may already have ended the transaction; then
+            // ROLLBACK fails harmlessly and the original error is what matters.
+            _ = try? await connection.query("ROLLBACK")
+            throw error
+        }
+    }
+
+    // MARK: Users and authentication
+
+    public func createUser(_ user: UserRecord) async throws {
+        try await transaction(.write) { transaction in
+            do {
+                try await transaction.execute(
+                    "INSERT INTO users (name, signing_key, agreement_key, authority_parameters, created_at) VALUES (?, ?, ?, ?, ?)",
+                    [.text(user.name), SQLiteValue.bytes(user.signingKey), SQLiteValue.bytes(user.agreementKey),
+                     SQLiteValue.bytes(user.authorityParameters), SQLiteValue.date(user.createdAt)])
+            } catch let error as SQLiteError where error.isUniquenessViolation {
+                throw MetadataStoreError.conflict("user \(user.name)")
+            }
+        }
+    }
+
+    public func user(named name: String) async throws -> UserRecord? {
+        try await transaction(.read) { transaction in
+            try await transaction.rows("SELECT * FROM users WHERE name = ?", [.text(name)]).first.map { row in
+                UserRecord(name: try row.string("name"), signingKey: try row.bytes("signing_key"),
+                           agreementKey: try row.bytes("agreement_key"),
+                           authorityParameters: try row.bytes("authority_parameters"),
+                           createdAt: try row.date("created_at"))
+            }
+        }
+    }
+
+    public func storeLoginChallenge(_ nonce: [UInt8], user: String, expiresAt: Date) async throws {
+        try await transaction(.write) { transaction in
+            do {
+                try await transaction.execute("INSERT INTO login_challenges (nonce, user, expires_at) VALUES (?, ?, ?)",
+                                              [SQLiteValue.bytes(nonce), .text(user), SQLiteValue.date(expiresAt)])
+            } catch let error as SQLiteError where error.isUniquenessViolation {
+                throw MetadataStoreError.conflict("login challenge")
+            } catch let error as SQLiteError where error.isForeignKeyViolation {
+                throw MetadataStoreError.notFound("user \(user)")
+            }
+        }
+    }
+
+    public func consumeLoginChallenge(_ nonce: [UInt8], now: Date) async throws -> String? {
+        try await transaction(.write) { transaction in
+            // Deleted whether or not it expired: an expired nonce is dead either way.
+            guard let row = try await transaction.rows(
+                "DELETE FROM login_challenges WHERE nonce = ? RETURNING user, expires_at", [SQLiteValue.bytes(nonce)]
+            ).first else { return nil }
+            return try row.date("expires_at") > now ? try row.string("user") : nil
+        }
+    }
+
+    public func storeSession(tokenHash: [UInt8], user: String, expiresAt: Date) async throws {
+        try await transaction(.write) { transaction in
+            do {
+                try await transaction.execute("INSERT INTO sessions (token_hash, user, expires_at) VALUES (?, ?, ?)",
+                                              [SQLiteValue.bytes(tokenHash), .text(user), SQLiteValue.date(expiresAt)])
+            } catch let error as SQLiteError where error.isUniquenessViolation {
+                throw MetadataStoreError.conflict("session")
+            } catch let error as SQLiteError where error.isForeignKeyViolation {
+                throw MetadataStoreError.notFound("user \(user)")
+            }
+        }
+    }
+
+    public func sessionUser(tokenHash: [UInt8], now: Date) async throws -> String? {
+        try await transaction(.read) { transaction in
+            try await transaction.rows("SELECT user FROM sessions WHERE token_hash = ? AND expires_at > ?",
+                                       [SQLiteValue.bytes(tokenHash), SQLiteValue.date(now)]).first?.string("user")
+        }
+    }
+
+    // MARK: Chunks and files
+
+    public func storedChunks(_ tags: [Tag]) async throws -> [Tag: Int] {
+        try await transaction(.read) { transaction in try await transaction.storedChunks(tags) }
+    }
+
+    public func recordChunk(_ chunk: ChunkReference) async throws {
+        try await transaction(.write) { transaction in
+            try await transaction.execute(
+                "INSERT INTO chunks (tag, size, refs, unreferenced_since) VALUES (?, ?, 0, ?) ON CONFLICT (tag) DO NOTHING",
+                [SQLiteValue.tag(chunk.tag), SQLiteValue.integer(chunk.size), SQLiteValue.date(Date())])
+        }
+    }
+
+    public func file(_ tag: Tag) async throws -> FileRecord? {
+        try await transaction(.read) { transaction in
+            guard let row = try await transaction.rows("SELECT manifest FROM files WHERE tag = ?", [SQLiteValue.tag(tag)]).first else {
+                return nil
+            }
+            let chunks = try await transaction.rows("""
+                SELECT file_chunks.chunk_tag AS tag, chunks.size AS size
+                FROM file_chunks JOIN chunks ON chunks.tag = file_chunks.chunk_tag
+                WHERE file_chunks.file_tag = ? ORDER BY file_chunks.position
+                """, [SQLiteValue.tag(tag)]).map { ChunkReference(tag: try $0.tag("tag"), size: try $0.integer("size")) }
+            return FileRecord(tag: tag, sealedManifest: try row.bytes("manifest"), chunks: chunks)
+        }
+    }
+
+    // MARK: Upload sessions
+
+    public func createUploadSession(_ session: UploadSessionRecord) async throws {
+        try await transaction(.write) { transaction in
+            do {
+                try await transaction.execute("""
+                    INSERT INTO upload_sessions (id, user, file_tag, chunks, challenge, ownership_proven, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, [.text(session.id), .text(session.user), SQLiteValue.tag(session.fileTag),
+                          SQLiteValue.bytes(ChunkListCoding.encode(session.chunks)),
+                          try session.challenge.map { .text(try ChallengeCoding.encode($0)) } ?? .null,
+                          SQLiteValue.bool(session.ownershipProven), SQLiteValue.date(session.expiresAt)])
+            } catch let error as SQLiteError where error.isUniquenessViolation {
+                throw MetadataStoreError.conflict("upload session \(session.id)")
+            } catch let error as SQLiteError where error.isForeignKeyViolation {
+                throw MetadataStoreError.notFound("user \(session.user)")
+            }
+            let tags = Set(session.chunks.map(\.tag)).union(session.missing).union(session.received)
+            let rows = tags.sorted().map { tag in
+                [.text(session.id), SQLiteValue.tag(tag), SQLiteValue.bool(session.missing.contains(tag)),
+                 SQLiteValue.bool(session.received.contains(tag))]
+            }
+            try await transaction.insert(into: "upload_session_tags (session, tag, missing, received)", rows: rows)
+        }
+    }
+
+    public func uploadSession(id: String) async throws -> UploadSessionRecord? {
+        try await transaction(.read) { transaction in
+            guard let row = try await transaction.rows("SELECT * FROM upload_sessions WHERE id = ?", [.text(id)]).first else {
+                return nil
+            }
+            var missing = Set<Tag>(), received = Set<Tag>()
+            for tagRow in try await transaction.rows(
+                "SELECT tag, missing, received FROM upload_session_tags WHERE session = ?", [.text(id)]) {
+                let tag = try tagRow.tag("tag")
+                if try tagRow.bool("missing") { missing.insert(tag) }
+                if try tagRow.bool("received") { received.insert(tag) }
+            }
+            let challenge = try row.column("challenge")?.isNull == false
+                ? ChallengeCoding.decode(try row.string("challenge"), column: "challenge") : nil
+            return UploadSessionRecord(
+                id: id, user: try row.string("user"), fileTag: try row.tag("file_tag"),
+                chunks: try ChunkListCoding.decode(try row.bytes("chunks"), column: "chunks"),
+                missing: missing, received: received, challenge: challenge,
+                ownershipProven: try row.bool("ownership_proven"), expiresAt: try row.date("expires_at"))
+        }
+    }
+
+    /// Throws `.notFound` when there is no such session.
+    public func markReceived(_ tag: Tag, session id: String) async throws {
+        try await transaction(.write) { transaction in
+            do {
+                try await transaction.execute("""
+                    INSERT INTO upload_session_tags (session, tag, missing, received) VALUES (?, ?, 0, 1)
+                    ON CONFLICT (session, tag) DO UPDATE SET received = 1
+                    """, [.text(id), SQLiteValue.tag(tag)])
+            } catch let error as SQLiteError where error.isForeignKeyViolation {
+                throw MetadataStoreError.notFound("upload session \(id)")
+            }
+        }
+    }
+
+    /// Throws `.notFound` when there is no such session (nil means the session has no challenge).
+    public func takeChallenge(session id: String) async throws -> OwnershipChallenge? {
+        try await transaction(.write) { transaction in
+            guard let row = try await transaction.rows("SELECT challenge FROM upload_sessions WHERE id = ?", [.text(id)]).first else {
+                throw MetadataStoreError.notFound("upload session \(id)")
+            }
+            guard let stored = row.column("challenge"), !stored.isNull else { return nil }
+            let challenge = try ChallengeCoding.decode(try row.string("challenge"), column: "challenge")
+            try await transaction.execute("UPDATE upload_sessions SET challenge = NULL WHERE id = ?", [.text(id)])
+            return challenge
+        }
+    }
+
+    /// Throws `.notFound` when there is no such session.
+    public func setOwnershipProven(session id: String) async throws {
+        try await transaction(.write) { transaction in
+            guard try await !transaction.rows(
+                "UPDATE upload_sessions SET ownership_proven = 1 WHERE id = ? RETURNING id", [.text(id)]).isEmpty else {
+                throw MetadataStoreError.notFound("upload session \(id)")
+            }
+        }
+    }
+
+    /// Deleting an absent session is not an error (it may have been committed or collected).
+    public func deleteUploadSession(id: String) async throws {
+        try await transaction(.write) { transaction in
+            try await transaction.execute("DELETE FROM upload_sessions WHERE id = ?", [.text(id)])
+        }
+    }
+
+    // MARK: Entries
+
+    /// Beyond the protocol's contract, refuses (`.notFound`, nothing changed) a commit whose session
+    /// does not exist or belongs to another user or file, whose entry names another file than
+    /// `file`, or whose new file names a chunk that was never recorded: each would leave references
+    /// the store cannot honour, and a session committed once cannot be committed again.
+    public func commit(entry: EntryRecord, file: FileRecord, sessionID: String) async throws {
+        guard entry.fileTag == file.tag else { throw MetadataStoreError.notFound("file \(entry.fileTag.hex)") }
+        try await transaction(.write) { transaction in
+            guard try await !transaction.rows(
+                "DELETE FROM upload_sessions WHERE id = ? AND user = ? AND file_tag = ? RETURNING id",
+                [.text(sessionID), .text(entry.owner), SQLiteValue.tag(file.tag)]).isEmpty else {
+                throw MetadataStoreError.notFound("upload session \(sessionID)")
+            }
+            // Files are shared: only the first commit of a tag stores it and references its chunks.
+            let isNew = try await !transaction.rows(
+                "INSERT INTO files (tag, manifest) VALUES (?, ?) ON CONFLICT (tag) DO NOTHING RETURNING tag",
+                [SQLiteValue.tag(file.tag), SQLiteValue.bytes(file.sealedManifest)]).isEmpty
+            if isNew {
+                let stored = try await transaction.storedChunks(file.chunks.map(\.tag))
+                if let absent = file.chunks.first(where: { stored[$0.tag] == nil }) {
+                    throw MetadataStoreError.notFound("chunk \(absent.tag.hex)")
+                }
+                let rows = file.chunks.enumerated().map { position, chunk in
+                    [SQLiteValue.tag(file.tag), SQLiteValue.integer(position), SQLiteValue.tag(chunk.tag)]
+                }
+                try await transaction.insert(into: "file_chunks (file_tag, position, chunk_tag)", rows: rows)
+                // One reference per position, so a chunk repeated inside a file counts once per use.
+                try await transaction.execute("""
+                    UPDATE chunks SET refs = refs + uses.count, unreferenced_since = NULL
+                    FROM (SELECT chunk_tag, count(*) AS count FROM file_chunks WHERE file_tag = ? GROUP BY chunk_tag) AS uses
+                    WHERE chunks.tag = uses.chunk_tag
+                    """, [SQLiteValue.tag(file.tag)])
+            }
+            do {
+                try await transaction.execute("""
+                    INSERT INTO entries (owner, name, file_tag, attributes, abe_key, owner_key, media_type, size, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, [.text(entry.owner), .text(entry.name), SQLiteValue.tag(entry.fileTag),
+                          try SQLiteValue.json(entry.attributes), SQLiteValue.bytes(entry.attributeWrappedKey),
+                          SQLiteValue.bytes(entry.ownerWrappedKey), .text(entry.mediaType),
+                          SQLiteValue.integer(entry.size), SQLiteValue.date(entry.createdAt)])
+            } catch let error as SQLiteError where error.isUniquenessViolation {
+                throw MetadataStoreError.conflict("entry \(entry.owner)/\(entry.name)")
+            } catch let error as SQLiteError where error.isForeignKeyViolation {
+                throw MetadataStoreError.notFound("user \(entry.owner)")
+            }
+        }
+    }
+
+    public func entry(owner: String, name: String) async throws -> EntryRecord? {
+        try await transaction(.read) { transaction in
+            try await transaction.rows("SELECT * FROM entries WHERE owner = ? AND name = ?", [.text(owner), .text(name)])
+                .first.map(Self.entry(from:))
+        }
+    }
+
+    /// Sorted by name.
+    public func entries(owner: String) async throws -> [EntryRecord] {
+        try await transaction(.read) { transaction in
+            try await transaction.rows("SELECT * FROM entries WHERE owner = ? ORDER BY name", [.text(owner)])
+                .map(Self.entry(from:))
+        }
+    }
+
+    private static func entry(from row: SQLiteRow) throws -> EntryRecord {
+        EntryRecord(owner: try row.string("owner"), name: try row.string("name"), fileTag: try row.tag("file_tag"),
+                    attributes: try row.stringList("attributes"), attributeWrappedKey: try row.bytes("abe_key"),
+                    ownerWrappedKey: try row.bytes("owner_key"), mediaType: try row.string("media_type"),
+                    size: try row.integer("size"), createdAt: try row.date("created_at"))
+    }
+
+    public func deleteEntry(owner: String, name: String, now: Date) async throws -> Bool {
+        try await transaction(.write) { transaction in
+            guard let row = try await transaction.rows(
+                "DELETE FROM entries WHERE owner = ? AND name = ? RETURNING file_tag", [.text(owner), .text(name)]
+            ).first else { return false }
+            let file = SQLiteValue.tag(try row.tag("file_tag"))
+            let stillUsed = try await !transaction.rows("SELECT 1 FROM entries WHERE file_tag = ? LIMIT 1", [file]).isEmpty
+            guard !stillUsed else { return true }
+            // The last entry is gone: drop the file's chunk references; a chunk reaching zero starts
+            // its grace period now (right-hand sides see the old refs).
+            try await transaction.execute("""
+                UPDATE chunks SET refs = refs - uses.count,
+                    unreferenced_since = CASE WHEN refs = uses.count THEN ? ELSE NULL END
+                FROM (SELECT chunk_tag, count(*) AS count FROM file_chunks WHERE file_tag = ? GROUP BY chunk_tag) AS uses
+                WHERE chunks.tag = uses.chunk_tag
+                """, [SQLiteValue.date(now), file])
+            try await transaction.execute("DELETE FROM file_chunks WHERE file_tag = ?", [file])
+            try await transaction.execute("DELETE FROM files WHERE tag = ?", [file])
+            return true
+        }
+    }
+
+    /// Also forgets what has expired at `now`: upload sessions (which then protect no chunk), login
+    /// challenges and sessions, so that periodic collection keeps every table bounded.
+    ///
+    /// The caller deletes the returned blobs after this returns. Chunks come back under the same
+    /// tags, so a client re-uploading one of them in between (it is no longer listed as stored)
+    /// would lose its blob to that deletion: run collection when such uploads cannot be in flight
+    /// (a cutoff well before the oldest live session), or re-check `storedChunks` before deleting.
+    public func collectGarbage(unreferencedBefore cutoff: Date, now: Date) async throws -> [Tag] {
+        try await transaction(.write) { transaction in
+            let collected = try await transaction.rows("""
+                DELETE FROM chunks
+                WHERE refs = 0 AND unreferenced_since < ?
+                  AND NOT EXISTS (
+                      SELECT 1 FROM upload_session_tags JOIN upload_sessions ON upload_sessions.id = upload_session_tags.session
+                      WHERE upload_session_tags.tag = chunks.tag AND upload_sessions.expires_at > ?)
+                RETURNING tag
+                """, [SQLiteValue.date(cutoff), SQLiteValue.date(now)]).map { try $0.tag("tag") }
+            for table in ["upload_sessions", "login_challenges", "sessions"] {
+                try await transaction.execute("DELETE FROM \(table) WHERE expires_at <= ?", [SQLiteValue.date(now)])
+            }
+            return collected.sorted()
+        }
+    }
+
+    // MARK: Grants
+
+    public func putGrant(_ grant: GrantRecord) async throws {
+        try await transaction(.write) { transaction in
+            do {
+                try await transaction.execute("""
+                    INSERT INTO grants (owner, grantee, policy, sealed_key, created_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (owner, grantee) DO UPDATE
+                    SET policy = excluded.policy, sealed_key = excluded.sealed_key, created_at = excluded.created_at
+                    """, [.text(grant.owner), .text(grant.grantee), .text(grant.policy),
+                          SQLiteValue.bytes(grant.sealedKey), SQLiteValue.date(grant.createdAt)])
+            } catch let error as SQLiteError where error.isForeignKeyViolation {
+                throw MetadataStoreError.notFound("user \(grant.owner) or \(grant.grantee)")
+            }
+        }
+    }
+
+    public func grant(owner: String, grantee: String) async throws -> GrantRecord? {
+        try await transaction(.read) { transaction in
+            try await transaction.rows("SELECT * FROM grants WHERE owner = ? AND grantee = ?", [.text(owner), .text(grantee)])
+                .first.map(Self.grant(from:))
+        }
+    }
+
+    /// Sorted by owner.
+    public func grants(grantee: String) async throws -> [GrantRecord] {
+        try await transaction(.read) { transaction in
+            try await transaction.rows("SELECT * FROM grants WHERE grantee = ? ORDER BY owner", [.text(grantee)])
+                .map(Self.grant(from:))
+        }
+    }
+
+    private static func grant(from row: SQLiteRow) throws -> GrantRecord {
+        GrantRecord(owner: try row.string("owner"), grantee: try row.string("grantee"), policy: try row.string("policy"),
+                    sealedKey: try row.bytes("sealed_key"), createdAt: try row.date("created_at"))
+    }
+
+    public func revokeGrant(owner: String, grantee: String) async throws -> Bool {
+        try await transaction(.write) { transaction in
+            try await !transaction.rows("DELETE FROM grants WHERE owner = ? AND grantee = ? RETURNING owner",
+                                        [.text(owner), .text(grantee)]).isEmpty
+        }
+    }
+
+    // MARK: Statistics
+
+    public func statistics() async throws -> StoreStatistics {
+        try await transaction(.read) { transaction in
+            let row = try await transaction.rows("""
+                SELECT (SELECT count(*) FROM users) AS users,
+                       (SELECT count(*) FROM entries) AS entries,
+                       (SELECT count(*) FROM files) AS files,
+                       (SELECT count(*) FROM chunks) AS chunks,
+                       (SELECT coalesce(sum(size), 0) FROM entries) AS logical_bytes,
+                       (SELECT coalesce(sum(size), 0) FROM chunks)
+                         + (SELECT coalesce(sum(length(manifest)), 0) FROM files) AS stored_bytes
+                """)[0]
+            return StoreStatistics(users: try row.integer("users"), entries: try row.integer("entries"),
+                                   files: try row.integer("files"), chunks: try row.integer("chunks"),
+                                   logicalBytes: try row.integer("logical_bytes"),
+                                   storedBytes: try row.integer("stored_bytes"))
+        }
+    }
+}
+
+/// Statements run inside a transaction the store holds open.
+private struct Transaction {
+    let connection: SQLiteConnection
+
+    func rows(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+        try await connection.query(sql, binds)
+    }
+
+    func execute(_ sql: String, _ binds: [SQLiteData] = []) async throws {
+        _ = try await connection.query(sql, binds)
+    }
+
+    /// Multi-row INSERT in batches, to keep each statement's bound-variable count modest.
+    func insert(into target: String, rows: [[SQLiteData]]) async throws {
+        guard let width = rows.first?.count else { return }
+        let tuple = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
+        for start in stride(from: 0, to: rows.count, by: 200) {
+            let batch = rows[start..<min(rows.count, start + 200)]
+            try await execute("INSERT INTO \(target) VALUES " + Array(repeating: tuple, count: batch.count).joined(separator: ", "),
+                              batch.flatMap { $0 })
+        }
+    }
+
+    func storedChunks(_ tags: [Tag]) async throws -> [Tag: Int] {
+        let unique = Array(Set(tags))
+        var stored: [Tag: Int] = [:]
+        for start in stride(from: 0, to: unique.count, by: 500) {
+            let batch = unique[start..<min(unique.count, start + 500)]
+            let list = Array(repeating: "?", count: batch.count).joined(separator: ", ")
+            for row in try await rows("SELECT tag, size FROM chunks WHERE tag IN (\(list))", batch.map(SQLiteValue.tag)) {
+                stored[try row.tag("tag")] = try row.integer("size")
+            }
+        }
+        return stored
+    }
+}
+
+private extension SQLiteError {
+    var isUniquenessViolation: Bool {
+        reason == .constraintPrimaryKeyFailed || reason == .constraintUniqueFailed
+    }
+
+    var isForeignKeyViolation: Bool { reason == .constraintForeignKeyFailed }
+}

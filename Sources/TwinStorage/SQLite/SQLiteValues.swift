@@ -1,0 +1,143 @@
+import Convergent
+import Foundation
+import SQLiteNIO
+
+/// How the SQLite store lays out values it has no native type for. Kept in one place so the schema's
+/// column types and the Swift side cannot drift apart.
+///
+/// - Tags are 32-byte BLOBs (half the size of hex, and they compare bytewise like `Digest32`).
+/// - Dates are INTEGER Unix milliseconds: sortable, comparable in SQL, and exact for the
+///   millisecond-precision dates a server produces (`rounded()` makes the round trip exact).
+/// - String lists (attributes) are JSON arrays in TEXT, so they stay readable with the sqlite3 shell.
+enum SQLiteValue {
+    static func tag(_ tag: Tag) -> SQLiteData { .blob(ByteBuffer(bytes: tag.bytes)) }
+
+    static func bytes(_ bytes: [UInt8]) -> SQLiteData { .blob(ByteBuffer(bytes: bytes)) }
+
+    static func text(_ text: String) -> SQLiteData { .text(text) }
+
+    static func integer(_ value: Int) -> SQLiteData { .integer(SQLiteInt64(value)) }
+
+    static func bool(_ value: Bool) -> SQLiteData { .integer(value ? 1 : 0) }
+
+    static func date(_ date: Date) -> SQLiteData { .integer(SQLiteInt64(milliseconds(date))) }
+
+    static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded())
+    }
+
+    static func date(milliseconds: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+
+    static func json(_ strings: [String]) throws -> SQLiteData {
+        .text(String(decoding: try JSONEncoder().encode(strings), as: UTF8.self))
+    }
+}
+
+extension SQLiteRow {
+    private func value(_ column: String) throws -> SQLiteData {
+        guard let data = self.column(column) else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
+        return data
+    }
+
+    func tag(_ column: String) throws -> Tag {
+        guard let buffer = try value(column).blob, let tag = Tag(bytes: buffer.readableBytesView) else {
+            throw SQLiteMetadataStoreError.malformedRow(column: column)
+        }
+        return tag
+    }
+
+    func bytes(_ column: String) throws -> [UInt8] {
+        guard let buffer = try value(column).blob else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
+        return Array(buffer.readableBytesView)
+    }
+
+    /// nil for SQL NULL; throws for any other non-BLOB value.
+    func optionalBytes(_ column: String) throws -> [UInt8]? {
+        let data = try value(column)
+        if data.isNull { return nil }
+        guard let buffer = data.blob else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
+        return Array(buffer.readableBytesView)
+    }
+
+    func string(_ column: String) throws -> String {
+        guard case .text(let text) = try value(column) else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
+        return text
+    }
+
+    func integer(_ column: String) throws -> Int {
+        guard case .integer(let value) = try value(column) else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
+        return Int(value)
+    }
+
+    func bool(_ column: String) throws -> Bool { try integer(column) != 0 }
+
+    func date(_ column: String) throws -> Date {
+        SQLiteValue.date(milliseconds: Int64(try integer(column)))
+    }
+
+    func stringList(_ column: String) throws -> [String] {
+        guard let list = try? JSONDecoder().decode([String].self, from: Data(try string(column).utf8)) else {
+            throw SQLiteMetadataStoreError.malformedRow(column: column)
+        }
+        return list
+    }
+}
+
+/// Binary layout of an upload session's chunk list: per chunk, the 32-byte tag then the size as a
+/// big-endian UInt64. Order matters (it is the file's chunk order), so this is a BLOB rather than rows;
+/// the tags are also indexed in `upload_session_tags`, which is what garbage collection queries.
+enum ChunkListCoding {
+    static let stride = 40
+
+    static func encode(_ chunks: [ChunkReference]) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(chunks.count * stride)
+        for chunk in chunks {
+            out.append(contentsOf: chunk.tag.bytes)
+            let size = UInt64(chunk.size)
+            for shift in Swift.stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: size >> UInt64(shift))) }
+        }
+        return out
+    }
+
+    static func decode(_ bytes: [UInt8], column: String) throws -> [ChunkReference] {
+        guard bytes.count % stride == 0 else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
+        return try Swift.stride(from: 0, to: bytes.count, by: stride).map { start in
+            let tag = Tag(bytes: bytes[start..<start + 32])!
+            let size = bytes[start + 32..<start + stride].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            guard size <= UInt64(Int.max) else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
+            return ChunkReference(tag: tag, size: Int(size))
+        }
+    }
+}
+
+/// `OwnershipChallenge` as JSON TEXT: the id in hex, leaves as `[chunk, leaf]` pairs, expiry in Unix
+/// milliseconds (like every other date in the database).
+enum ChallengeCoding {
+    private struct Stored: Codable {
+        var id: String
+        var session: String
+        var leaves: [[Int]]
+        var expiresAt: Int64
+    }
+
+    static func encode(_ challenge: OwnershipChallenge) throws -> String {
+        let stored = Stored(id: challenge.id.hex, session: challenge.session,
+                            leaves: challenge.leaves.map { [$0.chunk, $0.leaf] },
+                            expiresAt: SQLiteValue.milliseconds(challenge.expiresAt))
+        return String(decoding: try JSONEncoder().encode(stored), as: UTF8.self)
+    }
+
+    static func decode(_ text: String, column: String) throws -> OwnershipChallenge {
+        guard let stored = try? JSONDecoder().decode(Stored.self, from: Data(text.utf8)),
+              let id = Digest32(hex: stored.id),
+              stored.leaves.allSatisfy({ $0.count == 2 }) else {
+            throw SQLiteMetadataStoreError.malformedRow(column: column)
+        }
+        return OwnershipChallenge(id: id, session: stored.session,
+                                  leaves: stored.leaves.map { LeafReference(chunk: $0[0], leaf: $0[1]) },
+                                  expiresAt: SQLiteValue.date(milliseconds: stored.expiresAt))
+    }
+}

@@ -1,0 +1,412 @@
+import Convergent
+import Foundation
+import Testing
+import TwinStorage
+
+/// The behaviours every `MetadataStore` must show, written against the protocol alone. An
+/// implementation's test runs each case on a fresh, empty store:
+///
+///     @Test(arguments: MetadataStoreConformance.allCases)
+///     func conformance(_ behaviour: MetadataStoreConformance) async throws {
+///         try await behaviour.run { try await MyStore.open(...) }
+///     }
+enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case users
+    case loginChallenges
+    case sessions
+    case uploadSessionLifecycle
+    case storedChunks
+    case commitStoresFileAndEntry
+    case commitConflictChangesNothing
+    case secondUploaderAddsOnlyAnEntry
+    case deleteEntryReleasesReferences
+    case garbageCollectionWaitsForGracePeriod
+    case garbageCollectionSparesLiveUploadSessions
+    case garbageCollectionSparesSharedChunks
+    case grants
+    case statistics
+    case concurrentCommitsOfOneFile
+
+    var testDescription: String { rawValue }
+
+    /// Runs the behaviour on a store from `makeStore`; `dispose` releases it (closing a database),
+    /// whether the behaviour passed or not.
+    func run<Store: MetadataStore>(_ makeStore: () async throws -> Store,
+                                   dispose: (Store) async throws -> Void) async throws {
+        let store = try await makeStore()
+        do {
+            try await body(store)
+        } catch {
+            try? await dispose(store)
+            throw error
+        }
+        try await dispose(store)
+    }
+
+    private func body(_ store: any MetadataStore) async throws {
+        switch self {
+        case .users: try await Self.users(store)
+        case .loginChallenges: try await Self.loginChallenges(store)
+        case .sessions: try await Self.sessions(store)
+        case .uploadSessionLifecycle: try await Self.uploadSessionLifecycle(store)
+        case .storedChunks: try await Self.storedChunks(store)
+        case .commitStoresFileAndEntry: try await Self.commitStoresFileAndEntry(store)
+        case .commitConflictChangesNothing: try await Self.commitConflictChangesNothing(store)
+        case .secondUploaderAddsOnlyAnEntry: try await Self.secondUploaderAddsOnlyAnEntry(store)
+        case .deleteEntryReleasesReferences: try await Self.deleteEntryReleasesReferences(store)
+        case .garbageCollectionWaitsForGracePeriod: try await Self.garbageCollectionWaitsForGracePeriod(store)
+        case .garbageCollectionSparesLiveUploadSessions: try await Self.garbageCollectionSparesLiveUploadSessions(store)
+        case .garbageCollectionSparesSharedChunks: try await Self.garbageCollectionSparesSharedChunks(store)
+        case .grants: try await Self.grants(store)
+        case .statistics: try await Self.statistics(store)
+        case .concurrentCommitsOfOneFile: try await Self.concurrentCommitsOfOneFile(store)
+        }
+    }
+
+    /// A cutoff after anything the store recorded during the test: collects every unreferenced chunk.
+    private static var everythingIsOld: Date { Date().addingTimeInterval(3600) }
+
+    /// What `collectGarbage` returned, as a set: the protocol promises no order.
+    private static func garbage(_ store: any MetadataStore, before cutoff: Date, now: Date) async throws -> Set<Tag> {
+        let collected = try await store.collectGarbage(unreferencedBefore: cutoff, now: now)
+        #expect(collected.count == Set(collected).count, "each tag is returned once")
+        return Set(collected)
+    }
+
+    // MARK: Users and authentication
+
+    private static func users(_ store: any MetadataStore) async throws {
+        let alice = Fixture.user("alice")
+        try await store.createUser(alice)
+        #expect(try await store.user(named: "alice") == alice)
+        #expect(try await store.user(named: "bob") == nil)
+        // Names are exact: no case folding.
+        #expect(try await store.user(named: "Alice") == nil)
+
+        var impostor = Fixture.user("alice")
+        impostor.signingKey = Array(repeating: 7, count: 32)
+        await #expect(throws: MetadataStoreError.conflict("user alice")) { try await store.createUser(impostor) }
+        #expect(try await store.user(named: "alice")?.signingKey == alice.signingKey)
+        #expect(try await store.statistics().users == 1)
+    }
+
+    private static func loginChallenges(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        let now = Fixture.epoch
+        let nonce: [UInt8] = Array(repeating: 0x42, count: 32)
+        try await store.storeLoginChallenge(nonce, user: "alice", expiresAt: now.addingTimeInterval(60))
+        #expect(try await store.consumeLoginChallenge(Array(repeating: 0x43, count: 32), now: now) == nil)
+        #expect(try await store.consumeLoginChallenge(nonce, now: now) == "alice")
+        #expect(try await store.consumeLoginChallenge(nonce, now: now) == nil, "a login challenge is single use")
+
+        let late: [UInt8] = Array(repeating: 0x44, count: 32)
+        try await store.storeLoginChallenge(late, user: "alice", expiresAt: now.addingTimeInterval(60))
+        #expect(try await store.consumeLoginChallenge(late, now: now.addingTimeInterval(60)) == nil, "expired at its deadline")
+        #expect(try await store.consumeLoginChallenge(late, now: now) == nil, "an expired challenge is consumed too")
+    }
+
+    private static func sessions(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        let now = Fixture.epoch
+        let token: [UInt8] = Array(repeating: 0x10, count: 32)
+        try await store.storeSession(tokenHash: token, user: "alice", expiresAt: now.addingTimeInterval(3600))
+        #expect(try await store.sessionUser(tokenHash: token, now: now) == "alice")
+        #expect(try await store.sessionUser(tokenHash: token, now: now.addingTimeInterval(3599)) == "alice")
+        #expect(try await store.sessionUser(tokenHash: token, now: now.addingTimeInterval(3600)) == nil)
+        #expect(try await store.sessionUser(tokenHash: Array(repeating: 0x11, count: 32), now: now) == nil)
+        // Sessions are not single use.
+        #expect(try await store.sessionUser(tokenHash: token, now: now) == "alice")
+    }
+
+    // MARK: Upload sessions
+
+    private static func uploadSessionLifecycle(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        let file = Fixture.file(1, chunks: [Fixture.chunk(1, size: 10), Fixture.chunk(2, size: 20), Fixture.chunk(1, size: 10),
+                                            Fixture.chunk(3, size: 30)])
+        var session = Fixture.uploadSession("s1", user: "alice", file: file, missing: [Fixture.tag(2), Fixture.tag(3)],
+                                            expiresAt: Fixture.epoch.addingTimeInterval(900))
+        session.challenge = Fixture.challenge(session: "s1")
+        try await store.createUploadSession(session)
+        #expect(try await store.uploadSession(id: "s1") == session)
+        #expect(try await store.uploadSession(id: "s2") == nil)
+
+        try await store.markReceived(Fixture.tag(2), session: "s1")
+        try await store.markReceived(Fixture.tag(2), session: "s1")
+        var stored = try #require(try await store.uploadSession(id: "s1"))
+        #expect(stored.received == [Fixture.tag(2)])
+        #expect(stored.missing == [Fixture.tag(2), Fixture.tag(3)], "missing is what was announced, not what is left")
+        #expect(stored.chunks == file.chunks, "chunk order and repetitions are kept")
+
+        #expect(try await store.takeChallenge(session: "s1") == session.challenge)
+        #expect(try await store.takeChallenge(session: "s1") == nil, "a challenge is single use")
+        stored = try #require(try await store.uploadSession(id: "s1"))
+        #expect(stored.challenge == nil)
+        #expect(!stored.ownershipProven)
+
+        try await store.setOwnershipProven(session: "s1")
+        stored = try #require(try await store.uploadSession(id: "s1"))
+        #expect(stored.ownershipProven)
+        #expect(stored.received == [Fixture.tag(2)])
+
+        try await store.deleteUploadSession(id: "s1")
+        #expect(try await store.uploadSession(id: "s1") == nil)
+        // The id is free again.
+        try await store.createUploadSession(Fixture.uploadSession("s1", user: "alice", file: file))
+        #expect(try await store.uploadSession(id: "s1")?.missing == [])
+    }
+
+    private static func storedChunks(_ store: any MetadataStore) async throws {
+        #expect(try await store.storedChunks([Fixture.tag(1)]).isEmpty)
+        try await store.recordChunk(Fixture.chunk(1, size: 11))
+        try await store.recordChunk(Fixture.chunk(2, size: 22))
+        try await store.recordChunk(Fixture.chunk(1, size: 11))
+        #expect(try await store.storedChunks([Fixture.tag(1), Fixture.tag(3), Fixture.tag(2), Fixture.tag(1)])
+                == [Fixture.tag(1): 11, Fixture.tag(2): 22])
+        #expect(try await store.storedChunks([]).isEmpty)
+        // More tags than one SQL statement would take comfortably.
+        let many = (0..<1500).map { Fixture.tag(10_000 + $0) } + [Fixture.tag(2)]
+        #expect(try await store.storedChunks(many) == [Fixture.tag(2): 22])
+        #expect(try await store.statistics().chunks == 2)
+    }
+
+    // MARK: Entries
+
+    private static func commitStoresFileAndEntry(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        let file = Fixture.file(1, chunks: [Fixture.chunk(1, size: 10), Fixture.chunk(2, size: 20), Fixture.chunk(1, size: 10)])
+        try await store.record(file)
+        #expect(try await store.file(file.tag) == nil)
+        let entry = Fixture.entry(owner: "alice", name: "beach.jpg", file: file)
+        try await store.createUploadSession(Fixture.uploadSession("s1", user: "alice", file: file))
+        try await store.commit(entry: entry, file: file, sessionID: "s1")
+
+        #expect(try await store.file(file.tag) == file)
+        #expect(try await store.entry(owner: "alice", name: "beach.jpg") == entry)
+        #expect(try await store.entry(owner: "alice", name: "other.jpg") == nil)
+        #expect(try await store.entries(owner: "alice") == [entry])
+        #expect(try await store.entries(owner: "bob") == [])
+        #expect(try await store.uploadSession(id: "s1") == nil, "commit consumes the upload session")
+        // Committed chunks are referenced: no grace period makes them garbage.
+        #expect(try await Self.garbage(store, before: everythingIsOld, now: Date()) == [])
+    }
+
+    private static func commitConflictChangesNothing(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        let first = Fixture.file(1, chunks: [Fixture.chunk(1, size: 10)])
+        let second = Fixture.file(2, chunks: [Fixture.chunk(1, size: 10), Fixture.chunk(2, size: 20)])
+        try await store.record(first)
+        try await store.record(second)
+        let original = Fixture.entry(owner: "alice", name: "photo.jpg", file: first, size: 100)
+        try await store.upload(original, file: first)
+        let before = try await store.statistics()
+
+        try await store.createUploadSession(Fixture.uploadSession("s2", user: "alice", file: second))
+        await #expect(throws: MetadataStoreError.conflict("entry alice/photo.jpg")) {
+            try await store.commit(entry: Fixture.entry(owner: "alice", name: "photo.jpg", file: second, size: 200),
+                                   file: second, sessionID: "s2")
+        }
+        // Rolled back as a whole: no file, no references, the session still open.
+        #expect(try await store.entry(owner: "alice", name: "photo.jpg") == original)
+        #expect(try await store.file(second.tag) == nil)
+        #expect(try await store.statistics() == before)
+        #expect(try await store.uploadSession(id: "s2") != nil)
+        // Chunk 2 was only ever referenced by the rolled-back file: once the session that names it
+        // is gone, it is garbage.
+        try await store.deleteUploadSession(id: "s2")
+        #expect(try await Self.garbage(store, before: everythingIsOld, now: Date()) == [Fixture.tag(2)])
+    }
+
+    private static func secondUploaderAddsOnlyAnEntry(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        try await store.createUser(Fixture.user("bob"))
+        let file = Fixture.file(1, chunks: [Fixture.chunk(1, size: 10), Fixture.chunk(2, size: 20)], manifestSize: 50)
+        try await store.record(file)
+        try await store.upload(Fixture.entry(owner: "alice", name: "a.jpg", file: file, size: 500), file: file)
+        let afterFirst = try await store.statistics()
+        let bobs = Fixture.entry(owner: "bob", name: "same.jpg", file: file, size: 500, attributes: ["friends"])
+        try await store.upload(bobs, file: file)
+
+        let statistics = try await store.statistics()
+        #expect(statistics.files == 1)
+        #expect(statistics.entries == 2)
+        #expect(statistics.storedBytes == afterFirst.storedBytes, "deduplicated: nothing more stored")
+        #expect(statistics.logicalBytes == 1000)
+        #expect(try await store.entry(owner: "bob", name: "same.jpg") == bobs)
+        #expect(try await store.file(file.tag) == file)
+    }
+
+    private static func deleteEntryReleasesReferences(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        try await store.createUser(Fixture.user("bob"))
+        // Chunk 1 appears twice in file A; chunk 2 is in both files.
+        let a = Fixture.file(1, chunks: [Fixture.chunk(1), Fixture.chunk(2), Fixture.chunk(1)])
+        let b = Fixture.file(2, chunks: [Fixture.chunk(2), Fixture.chunk(3)])
+        try await store.record(a)
+        try await store.record(b)
+        try await store.upload(Fixture.entry(owner: "alice", name: "a", file: a), file: a)
+        try await store.upload(Fixture.entry(owner: "bob", name: "a", file: a), file: a)
+        try await store.upload(Fixture.entry(owner: "alice", name: "b", file: b), file: b)
+
+        #expect(try await store.deleteEntry(owner: "alice", name: "missing", now: Date()) == false)
+        #expect(try await store.deleteEntry(owner: "alice", name: "a", now: Date()))
+        #expect(try await store.deleteEntry(owner: "alice", name: "a", now: Date()) == false)
+        #expect(try await store.entry(owner: "alice", name: "a") == nil)
+        #expect(try await store.file(a.tag) == a, "bob's entry still holds file A")
+        #expect(try await Self.garbage(store, before: everythingIsOld, now: Date()) == [])
+
+        #expect(try await store.deleteEntry(owner: "bob", name: "a", now: Date()))
+        #expect(try await store.file(a.tag) == nil, "the last entry took file A with it")
+        #expect(try await store.file(b.tag) == b)
+        // Chunk 1 (both of its references) is garbage; chunk 2 is still used by file B.
+        #expect(try await Self.garbage(store, before: everythingIsOld, now: Date()) == [Fixture.tag(1)])
+        #expect(try await store.storedChunks([Fixture.tag(1), Fixture.tag(2)]) == [Fixture.tag(2): 1000])
+
+        #expect(try await store.deleteEntry(owner: "alice", name: "b", now: Date()))
+        #expect(try await Self.garbage(store, before: everythingIsOld, now: Date())
+                == [Fixture.tag(2), Fixture.tag(3)])
+        let statistics = try await store.statistics()
+        #expect(statistics == StoreStatistics(users: 2, entries: 0, files: 0, chunks: 0, logicalBytes: 0, storedBytes: 0))
+    }
+
+    private static func garbageCollectionWaitsForGracePeriod(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        let file = Fixture.file(1, chunks: [Fixture.chunk(1)])
+        try await store.record(file)
+        try await store.recordChunk(Fixture.chunk(9))
+        // Freshly recorded chunks are within their grace period.
+        let hourAgo = Date().addingTimeInterval(-3600)
+        #expect(try await Self.garbage(store, before: hourAgo, now: Date()) == [])
+
+        try await store.upload(Fixture.entry(owner: "alice", name: "x", file: file), file: file)
+        let deletedAt = Date().addingTimeInterval(-60)
+        #expect(try await store.deleteEntry(owner: "alice", name: "x", now: deletedAt))
+        #expect(try await Self.garbage(store, before: deletedAt, now: Date()) == [], "not before the cutoff")
+        #expect(try await store.storedChunks([Fixture.tag(1)]) == [Fixture.tag(1): 1000])
+        #expect(try await Self.garbage(store, before: deletedAt.addingTimeInterval(0.001), now: Date())
+                == [Fixture.tag(1)])
+        #expect(try await store.storedChunks([Fixture.tag(1)]).isEmpty)
+        #expect(try await Self.garbage(store, before: everythingIsOld, now: Date()) == [Fixture.tag(9)])
+        #expect(try await Self.garbage(store, before: everythingIsOld, now: Date()) == [], "collected once")
+    }
+
+    private static func garbageCollectionSparesLiveUploadSessions(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        let now = Date()
+        let file = Fixture.file(1, chunks: [Fixture.chunk(1), Fixture.chunk(2)])
+        try await store.record(file)
+        try await store.recordChunk(Fixture.chunk(3))
+        // A session names chunks 1 and 2 (say the client was told they exist and is proving ownership).
+        try await store.createUploadSession(Fixture.uploadSession("s1", user: "alice", file: file,
+                                                                  expiresAt: now.addingTimeInterval(600)))
+        #expect(try await Self.garbage(store, before: everythingIsOld, now: now) == [Fixture.tag(3)])
+        #expect(try await store.storedChunks([Fixture.tag(1), Fixture.tag(2)]).count == 2)
+        // Once the session has expired it protects nothing.
+        #expect(try await Self.garbage(store, before: everythingIsOld, now: now.addingTimeInterval(600))
+                == [Fixture.tag(1), Fixture.tag(2)])
+    }
+
+    private static func garbageCollectionSparesSharedChunks(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        // Two versions of a photo: same pixels (chunk 1), different metadata (chunks 2 and 3).
+        let original = Fixture.file(1, chunks: [Fixture.chunk(2), Fixture.chunk(1)])
+        let edited = Fixture.file(2, chunks: [Fixture.chunk(3), Fixture.chunk(1)])
+        try await store.record(original)
+        try await store.record(edited)
+        try await store.upload(Fixture.entry(owner: "alice", name: "original", file: original), file: original)
+        try await store.upload(Fixture.entry(owner: "alice", name: "edited", file: edited), file: edited)
+        #expect(try await store.deleteEntry(owner: "alice", name: "original", now: Date().addingTimeInterval(-7200)))
+        #expect(try await Self.garbage(store, before: Date().addingTimeInterval(-3600), now: Date())
+                == [Fixture.tag(2)])
+        #expect(try await store.file(edited.tag) == edited)
+        #expect(try await store.storedChunks(edited.chunks.map(\.tag)).count == 2)
+    }
+
+    // MARK: Grants
+
+    private static func grants(_ store: any MetadataStore) async throws {
+        for name in ["alice", "bob", "carol"] { try await store.createUser(Fixture.user(name)) }
+        let first = GrantRecord(owner: "alice", grantee: "bob", policy: "family", sealedKey: [1, 2, 3],
+                                createdAt: Fixture.epoch)
+        try await store.putGrant(first)
+        #expect(try await store.grant(owner: "alice", grantee: "bob") == first)
+        #expect(try await store.grant(owner: "bob", grantee: "alice") == nil, "grants are directed")
+
+        let replacement = GrantRecord(owner: "alice", grantee: "bob", policy: "family or (friend and 2026)",
+                                      sealedKey: [4, 5, 6, 7], createdAt: Fixture.epoch.addingTimeInterval(10))
+        try await store.putGrant(replacement)
+        #expect(try await store.grant(owner: "alice", grantee: "bob") == replacement)
+
+        let fromCarol = GrantRecord(owner: "carol", grantee: "bob", policy: "work", sealedKey: [8],
+                                    createdAt: Fixture.epoch)
+        try await store.putGrant(fromCarol)
+        try await store.putGrant(GrantRecord(owner: "bob", grantee: "carol", policy: "x", sealedKey: [9], createdAt: Fixture.epoch))
+        let bobs = try await store.grants(grantee: "bob")
+        #expect(bobs.count == 2)
+        #expect(Set(bobs.map(\.owner)) == ["alice", "carol"])
+        #expect(bobs.first { $0.owner == "alice" } == replacement)
+        #expect(try await store.grants(grantee: "alice") == [])
+
+        #expect(try await store.revokeGrant(owner: "alice", grantee: "bob"))
+        #expect(try await store.revokeGrant(owner: "alice", grantee: "bob") == false)
+        #expect(try await store.grant(owner: "alice", grantee: "bob") == nil)
+        #expect(try await store.grants(grantee: "bob") == [fromCarol])
+    }
+
+    // MARK: Statistics
+
+    private static func statistics(_ store: any MetadataStore) async throws {
+        #expect(try await store.statistics() == StoreStatistics(users: 0, entries: 0, files: 0, chunks: 0,
+                                                                 logicalBytes: 0, storedBytes: 0))
+        try await store.createUser(Fixture.user("alice"))
+        try await store.createUser(Fixture.user("bob"))
+        let a = Fixture.file(1, chunks: [Fixture.chunk(1, size: 100), Fixture.chunk(2, size: 200)], manifestSize: 10)
+        let b = Fixture.file(2, chunks: [Fixture.chunk(2, size: 200), Fixture.chunk(3, size: 50)], manifestSize: 7)
+        try await store.record(a)
+        try await store.record(b)
+        try await store.recordChunk(Fixture.chunk(4, size: 5))  // received, never committed
+        try await store.upload(Fixture.entry(owner: "alice", name: "a", file: a, size: 1000), file: a)
+        try await store.upload(Fixture.entry(owner: "bob", name: "a", file: a, size: 1000), file: a)
+        try await store.upload(Fixture.entry(owner: "alice", name: "b", file: b, size: 300), file: b)
+        // Chunks count once however many files use them; manifests once per file.
+        #expect(try await store.statistics() == StoreStatistics(users: 2, entries: 3, files: 2, chunks: 4,
+                                                                 logicalBytes: 2300, storedBytes: 355 + 17))
+    }
+
+    // MARK: Concurrency
+
+    private static func concurrentCommitsOfOneFile(_ store: any MetadataStore) async throws {
+        let uploaders = (0..<20).map { "user\($0)" }
+        for name in uploaders { try await store.createUser(Fixture.user(name)) }
+        let file = Fixture.file(1, chunks: (0..<8).map { Fixture.chunk($0, size: 100 + $0) } + [Fixture.chunk(0, size: 100)])
+        try await store.record(file)
+        for name in uploaders {
+            try await store.createUploadSession(Fixture.uploadSession("s-\(name)", user: name, file: file))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for name in uploaders {
+                group.addTask {
+                    try await store.commit(entry: Fixture.entry(owner: name, name: "same.jpg", file: file, size: 10),
+                                           file: file, sessionID: "s-\(name)")
+                }
+            }
+            try await group.waitForAll()
+        }
+        let statistics = try await store.statistics()
+        #expect(statistics.files == 1)
+        #expect(statistics.entries == 20)
+        #expect(statistics.chunks == 8)
+        #expect(statistics.logicalBytes == 200)
+        #expect(try await store.file(file.tag) == file)
+
+        // References were counted once: the file survives 19 deletions and goes with the 20th.
+        for name in uploaders.dropLast() {
+            #expect(try await store.deleteEntry(owner: name, name: "same.jpg", now: Date()))
+        }
+        #expect(try await store.file(file.tag) == file)
+        #expect(try await Self.garbage(store, before: everythingIsOld, now: Date()) == [])
+        #expect(try await store.deleteEntry(owner: uploaders.last!, name: "same.jpg", now: Date()))
+        #expect(try await store.file(file.tag) == nil)
+        #expect(try await Self.garbage(store, before: everythingIsOld, now: Date()).count == 8)
+    }
+}

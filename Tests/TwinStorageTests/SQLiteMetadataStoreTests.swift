@@ -1,0 +1,175 @@
+import Convergent
+import Foundation
+import Testing
+import TwinStorage
+
+@Suite("SQLiteMetadataStore")
+struct SQLiteMetadataStoreTests {
+    /// Runs `body` on a store over a fresh database file, then closes it and removes the folder.
+    private func withDatabase(_ body: (String) async throws -> Void) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await body(directory.path + "/metadata.sqlite")
+    }
+
+    @Test("conformance", arguments: MetadataStoreConformance.allCases)
+    func conformance(_ behaviour: MetadataStoreConformance) async throws {
+        try await withDatabase { path in
+            try await behaviour.run({ try await SQLiteMetadataStore.open(path: path) }, dispose: { try await $0.close() })
+        }
+    }
+
+    @Test("data survives close and reopen")
+    func durability() async throws {
+        try await withDatabase { path in
+            let file = Fixture.file(1, chunks: [Fixture.chunk(1, size: 10), Fixture.chunk(2, size: 20)])
+            let entry = Fixture.entry(owner: "alice", name: "kept.jpg", file: file)
+            let grant = GrantRecord(owner: "alice", grantee: "bob", policy: "family", sealedKey: [1], createdAt: Fixture.epoch)
+            var session = Fixture.uploadSession("open", user: "bob", file: file, missing: [Fixture.tag(2)])
+            session.challenge = Fixture.challenge(session: "open")
+
+            let first = try await SQLiteMetadataStore.open(path: path)
+            try await first.createUser(Fixture.user("alice"))
+            try await first.createUser(Fixture.user("bob"))
+            try await first.record(file)
+            try await first.upload(entry, file: file)
+            try await first.putGrant(grant)
+            try await first.createUploadSession(session)
+            #expect(FileManager.default.fileExists(atPath: path + "-wal"), "the database runs in WAL mode")
+            let statistics = try await first.statistics()
+            try await first.close()
+
+            let second = try await SQLiteMetadataStore.open(path: path)
+            #expect(try await second.user(named: "alice") == Fixture.user("alice"))
+            #expect(try await second.entry(owner: "alice", name: "kept.jpg") == entry)
+            #expect(try await second.file(file.tag) == file)
+            #expect(try await second.grant(owner: "alice", grantee: "bob") == grant)
+            #expect(try await second.uploadSession(id: "open") == session)
+            #expect(try await second.statistics() == statistics)
+            try await second.close()
+        }
+    }
+
+    @Test("a closed store refuses calls")
+    func closed() async throws {
+        try await withDatabase { path in
+            let store = try await SQLiteMetadataStore.open(path: path)
+            try await store.close()
+            try await store.close()
+            await #expect(throws: SQLiteMetadataStoreError.closed) { try await store.user(named: "alice") }
+        }
+    }
+
+    @Test("commit refuses a missing, foreign or reused session and unrecorded chunks, changing nothing")
+    func commitGuards() async throws {
+        try await withDatabase { path in
+            let store = try await SQLiteMetadataStore.open(path: path)
+            try await store.createUser(Fixture.user("alice"))
+            try await store.createUser(Fixture.user("bob"))
+            let file = Fixture.file(1, chunks: [Fixture.chunk(1), Fixture.chunk(2)])
+            let entry = Fixture.entry(owner: "alice", name: "x", file: file)
+            try await store.recordChunk(Fixture.chunk(1))
+
+            await #expect(throws: MetadataStoreError.notFound("upload session none")) {
+                try await store.commit(entry: entry, file: file, sessionID: "none")
+            }
+            try await store.createUploadSession(Fixture.uploadSession("bobs", user: "bob", file: file))
+            await #expect(throws: MetadataStoreError.notFound("upload session bobs")) {
+                try await store.commit(entry: entry, file: file, sessionID: "bobs")
+            }
+            try await store.createUploadSession(Fixture.uploadSession("alices", user: "alice", file: file))
+            await #expect(throws: MetadataStoreError.notFound("chunk \(Fixture.tag(2).hex)")) {
+                try await store.commit(entry: entry, file: file, sessionID: "alices")
+            }
+            #expect(try await store.uploadSession(id: "alices") != nil, "rolled back: the session is still there")
+            #expect(try await store.file(file.tag) == nil)
+
+            try await store.recordChunk(Fixture.chunk(2))
+            try await store.commit(entry: entry, file: file, sessionID: "alices")
+            await #expect(throws: MetadataStoreError.notFound("upload session alices")) {
+                try await store.commit(entry: Fixture.entry(owner: "alice", name: "y", file: file), file: file, sessionID: "alices")
+            }
+            #expect(try await store.statistics().entries == 1)
+            try await store.close()
+        }
+    }
+
+    @Test("unknown users and sessions are reported as not found")
+    func unknownReferences() async throws {
+        try await withDatabase { path in
+            let store = try await SQLiteMetadataStore.open(path: path)
+            let file = Fixture.file(1, chunks: [Fixture.chunk(1)])
+            await #expect(throws: MetadataStoreError.notFound("user ghost")) {
+                try await store.createUploadSession(Fixture.uploadSession("s", user: "ghost", file: file))
+            }
+            await #expect(throws: MetadataStoreError.notFound("user ghost")) {
+                try await store.storeSession(tokenHash: [1], user: "ghost", expiresAt: Fixture.epoch)
+            }
+            await #expect(throws: MetadataStoreError.notFound("upload session s")) {
+                try await store.markReceived(Fixture.tag(1), session: "s")
+            }
+            await #expect(throws: MetadataStoreError.notFound("upload session s")) { try await store.takeChallenge(session: "s") }
+            await #expect(throws: MetadataStoreError.notFound("upload session s")) { try await store.setOwnershipProven(session: "s") }
+            try await store.deleteUploadSession(id: "s")
+            try await store.createUser(Fixture.user("alice"))
+            try await store.createUploadSession(Fixture.uploadSession("s", user: "alice", file: file))
+            await #expect(throws: MetadataStoreError.conflict("upload session s")) {
+                try await store.createUploadSession(Fixture.uploadSession("s", user: "alice", file: file))
+            }
+            try await store.close()
+        }
+    }
+
+    @Test("garbage collection also forgets expired sessions and challenges")
+    func collectionPurgesExpired() async throws {
+        try await withDatabase { path in
+            let store = try await SQLiteMetadataStore.open(path: path)
+            try await store.createUser(Fixture.user("alice"))
+            let now = Fixture.epoch
+            let file = Fixture.file(1, chunks: [Fixture.chunk(1)])
+            try await store.createUploadSession(Fixture.uploadSession("old", user: "alice", file: file, expiresAt: now))
+            try await store.createUploadSession(Fixture.uploadSession("new", user: "alice", file: file,
+                                                                      expiresAt: now.addingTimeInterval(1)))
+            try await store.storeSession(tokenHash: [1], user: "alice", expiresAt: now.addingTimeInterval(1))
+            try await store.storeLoginChallenge([2], user: "alice", expiresAt: now)
+            _ = try await store.collectGarbage(unreferencedBefore: now, now: now)
+            #expect(try await store.uploadSession(id: "old") == nil)
+            #expect(try await store.uploadSession(id: "new") != nil)
+            #expect(try await store.sessionUser(tokenHash: [1], now: now) == "alice")
+            #expect(try await store.consumeLoginChallenge([2], now: now.addingTimeInterval(-10)) == nil)
+            try await store.close()
+        }
+    }
+
+    @Test("two connections to one file (as two server processes) serialize their writes")
+    func twoConnections() async throws {
+        try await withDatabase { path in
+            let setup = try await SQLiteMetadataStore.open(path: path)
+            let file = Fixture.file(1, chunks: (0..<4).map { Fixture.chunk($0) })
+            for index in 0..<10 {
+                try await setup.createUser(Fixture.user("user\(index)"))
+                try await setup.createUploadSession(Fixture.uploadSession("s\(index)", user: "user\(index)", file: file))
+            }
+            try await setup.record(file)
+            try await setup.close()
+
+            let stores = [try await SQLiteMetadataStore.open(path: path), try await SQLiteMetadataStore.open(path: path)]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<10 {
+                    let store = stores[index % 2]
+                    group.addTask {
+                        try await store.commit(entry: Fixture.entry(owner: "user\(index)", name: "same", file: file),
+                                               file: file, sessionID: "s\(index)")
+                    }
+                }
+                try await group.waitForAll()
+            }
+            for store in stores {
+                let statistics = try await store.statistics()
+                #expect(statistics.files == 1)
+                #expect(statistics.entries == 10)
+            }
+            for store in stores { try await store.close() }
+        }
+    }
+}
