@@ -13,7 +13,8 @@ struct Twin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "twin",
         abstract: "TwinStore: an encrypted, deduplicating image store.",
-        subcommands: [Scan.self, ABE.self, Bench.self])
+        subcommands: [Serve.self, Account.self, Upload.self, List.self, Get.self, Remove.self, Grant.self, Revoke.self,
+                      Stats.self, Scan.self, ABE.self, Bench.self])
 
     static func main() async {
         #if canImport(Glibc)

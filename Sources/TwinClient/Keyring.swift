@@ -1,5 +1,8 @@
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import KPABE
 
 /// A user's secrets and settings, stored as `$TWIN_HOME/keyring.json` (mode 0600).
@@ -51,10 +54,16 @@ public struct Keyring: Codable, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let temporary = Self.home.appendingPathComponent(".keyring.\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: temporary.path, contents: try encoder.encode(self),
-                                       attributes: [.posixPermissions: 0o600])
-        _ = try FileManager.default.replaceItemAt(Self.file, withItemAt: temporary)
+        guard FileManager.default.createFile(atPath: temporary.path, contents: try encoder.encode(self),
+                                             attributes: [.posixPermissions: 0o600]),
+              rename(temporary.path, Self.file.path) == 0 else {
+            try? FileManager.default.removeItem(at: temporary)
+            throw TwinClientError.invalidArgument("cannot write \(Self.file.path)")
+        }
     }
+
+    /// Removes the keyring (after a registration the server refused).
+    static func remove() { try? FileManager.default.removeItem(at: file) }
 
     var signing: Curve25519.Signing.PrivateKey { try! .init(rawRepresentation: signingKey) }
     var agreement: Curve25519.KeyAgreement.PrivateKey { try! .init(rawRepresentation: agreementKey) }

@@ -92,7 +92,9 @@ public struct TwinAPI: Sendable {
         try await send(.GET, "/v1/files/\(Self.escape(owner))/\(Self.escape(name))/chunks/\(tag)")
     }
 
-    func delete(name: String) async throws { _ = try await send(.DELETE, "/v1/files/\(Self.escape(name))") }
+    func delete(owner: String, name: String) async throws {
+        _ = try await send(.DELETE, "/v1/files/\(Self.escape(owner))/\(Self.escape(name))")
+    }
 
     func putGrant(grantee: String, _ request: GrantRequest) async throws {
         _ = try await json(.PUT, "/v1/grants/\(Self.escape(grantee))", request, as: GrantResponse.self)

@@ -9,8 +9,8 @@ public struct TwinSession: Sendable {
     public let keyring: Keyring
     var api: TwinAPI
 
-    /// Creates an identity, registers its public half, and saves the keyring (only after the server
-    /// accepted it, so a refused name leaves nothing behind).
+    /// Creates an identity, saves the keyring, and registers its public half; a refused registration
+    /// removes the keyring again, so nothing is left half-made on either side.
     public static func createAccount(user: String, server: String) async throws -> TwinSession {
         if FileManager.default.fileExists(atPath: Keyring.file.path) { throw TwinClientError.keyringExists(Keyring.file.path) }
         let keyring = Keyring.generate(user: user, server: server)
@@ -18,10 +18,15 @@ public struct TwinSession: Sendable {
         let signature = try keyring.signing.signature(for: TwinProtocol.registrationMessage(
             name: user, signingKey: Array(keyring.signingPublicKey), agreementKey: Array(keyring.agreementPublicKey),
             authorityParameters: Array(keyring.authorityParameters)))
-        _ = try await api.register(RegisterRequest(name: user, signingKey: keyring.signingPublicKey,
-                                                   agreementKey: keyring.agreementPublicKey,
-                                                   authorityParameters: keyring.authorityParameters, signature: signature))
         try keyring.save()
+        do {
+            _ = try await api.register(RegisterRequest(name: user, signingKey: keyring.signingPublicKey,
+                                                       agreementKey: keyring.agreementPublicKey,
+                                                       authorityParameters: keyring.authorityParameters, signature: signature))
+        } catch {
+            Keyring.remove()
+            throw error
+        }
         return try await TwinSession(keyring: keyring)
     }
 
@@ -108,7 +113,7 @@ public struct TwinSession: Sendable {
 
     public func entries() async throws -> [EntryResponse] { try await api.entries() }
     public func shared() async throws -> [EntryResponse] { try await api.shared() }
-    public func delete(name: String) async throws { try await api.delete(name: name) }
+    public func delete(name: String) async throws { try await api.delete(owner: keyring.user, name: name) }
     public func stats() async throws -> StatsResponse { try await api.stats() }
 
     /// Downloads and decrypts `owner/name` (own entries when `owner` is nil) into `destination`,

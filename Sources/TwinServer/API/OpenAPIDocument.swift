@@ -141,18 +141,17 @@ paths:
       security: [{bearer: []}]
       parameters: [{name: owner, in: path, required: true, schema: {type: string}}, {name: name, in: path, required: true, schema: {type: string}}]
       responses: {"200": {description: Entry, content: {application/json: {schema: {$ref: "#/components/schemas/Entry"}}}}, "403": {$ref: "#/components/responses/Error"}, "404": {$ref: "#/components/responses/Error"}}
+    delete:
+      summary: Delete one of the caller's entries (owner must be the caller; blobs are collected after a grace period)
+      security: [{bearer: []}]
+      parameters: [{name: owner, in: path, required: true, schema: {type: string}}, {name: name, in: path, required: true, schema: {type: string}}]
+      responses: {"204": {description: Deleted}, "403": {$ref: "#/components/responses/Error"}, "404": {$ref: "#/components/responses/Error"}}
   /v1/files/{owner}/{name}/chunks/{tag}:
     get:
       summary: One chunk ciphertext of a readable entry
       security: [{bearer: []}]
       parameters: [{name: owner, in: path, required: true, schema: {type: string}}, {name: name, in: path, required: true, schema: {type: string}}, {name: tag, in: path, required: true, schema: {$ref: "#/components/schemas/Tag"}}]
       responses: {"200": {description: Ciphertext, content: {application/octet-stream: {schema: {type: string, format: binary}}}}, "403": {$ref: "#/components/responses/Error"}}
-  /v1/files/{name}:
-    delete:
-      summary: Delete one of the caller's entries (blobs are collected after a grace period)
-      security: [{bearer: []}]
-      parameters: [{name: name, in: path, required: true, schema: {type: string}}]
-      responses: {"204": {description: Deleted}, "404": {$ref: "#/components/responses/Error"}}
   /v1/grants:
     get:
       summary: Grants the caller received

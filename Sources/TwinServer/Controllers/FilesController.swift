@@ -20,7 +20,7 @@ struct FilesController {
         router.get("files/:owner", use: listOwner)
         router.get("files/:owner/:name", use: entry)
         router.get("files/:owner/:name/chunks/:tag", use: chunk)
-        router.delete("files/:name", use: delete)
+        router.delete("files/:owner/:name", use: delete)
     }
 
     @Sendable func listOwn(_ request: Request, context: TwinRequestContext) async throws -> EntryListResponse {
@@ -66,6 +66,7 @@ struct FilesController {
     @Sendable func delete(_ request: Request, context: TwinRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let name = try context.parameters.decoded("name")
+        guard try context.parameters.decoded("owner") == user else { throw APIError.accessDenied }
         guard try await store.deleteEntry(owner: user, name: name, now: Date()) else {
             throw APIError.notFound("no entry \(name)")
         }

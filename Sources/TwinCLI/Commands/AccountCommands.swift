@@ -1,0 +1,173 @@
+import ArgumentParser
+import Foundation
+import TwinClient
+import TwinProtocol
+
+/// The client commands: accounts, upload, listing, download, deletion, sharing, statistics.
+struct Account: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage this machine's TwinStore identity.",
+                                                    subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an identity and register it with a server.")
+        @Argument(help: "User name (letters, digits, _ . -).") var name: String
+        @Option(help: "Server URL, e.g. http://127.0.0.1:8080.") var server: String
+
+        func run() async throws {
+            try await clientErrors {
+                let session = try await TwinSession.createAccount(user: name, server: server)
+                print("created \(session.keyring.user) on \(server); keyring in \(Keyring.home.path)")
+            }
+        }
+    }
+}
+
+struct Upload: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Upload files or folders (deduplicated, encrypted on this machine).")
+    @Argument(help: "Files or folders (walked recursively, in name order).") var paths: [String]
+    @Option(help: "Comma-separated attributes the entries are shared under, e.g. family,vacation.") var attributes = ""
+    @Option(help: "Entry name (only with a single file; default: the file's base name).") var name: String?
+    @Option(help: "Files uploaded at once.") var parallel = 4
+    @Flag(help: "Print one JSON object and nothing else.") var json = false
+
+    func run() async throws {
+        try await clientErrors {
+            let files = try FileWalker.files(under: paths)
+            if name != nil, files.count != 1 { throw ValidationError("--name needs exactly one file") }
+            let attributeList = attributes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let session = try await TwinSession.open()
+            let start = BenchClock.now()
+            let progress = ProgressLine(enabled: !json)
+            var totals = (files: 0, logical: 0, sent: 0, deduplicated: 0, proof: 0)
+            try await withThrowingTaskGroup(of: TwinSession.UploadResult.self) { group in
+                var next = 0
+                func submit() {
+                    guard next < files.count else { return }
+                    let path = files[next]
+                    next += 1
+                    let entryName = name ?? (path as NSString).lastPathComponent
+                    group.addTask { try await session.upload(path: path, name: entryName, attributes: attributeList) }
+                }
+                for _ in 0..<max(1, parallel) { submit() }
+                while let result = try await group.next() {
+                    totals.files += 1
+                    totals.logical += result.logicalBytes
+                    totals.sent += result.sentBytes
+                    totals.deduplicated += result.deduplicatedBytes
+                    totals.proof += result.proofBytes
+                    progress.update("\(totals.files)/\(files.count) files, \(ByteCount(totals.logical)) read, \(ByteCount(totals.sent)) sent, \(ByteCount(totals.deduplicated)) saved by dedup")
+                    submit()
+                }
+            }
+            progress.finish()
+            let seconds = Double(BenchClock.now() - start) / 1e9
+            if json {
+                printJSON(["files": totals.files, "logical_bytes": totals.logical, "sent_bytes": totals.sent,
+                           "deduplicated_bytes": totals.deduplicated, "proof_bytes": totals.proof, "seconds": rounded(seconds, 3)])
+            } else {
+                print("uploaded \(totals.files) files: \(ByteCount(totals.logical)), sent \(ByteCount(totals.sent)), \(ByteCount(totals.deduplicated)) deduplicated, in \(String(format: "%.2f", seconds)) s")
+            }
+        }
+    }
+}
+
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List your entries, or those shared with you.")
+    @Flag(help: "Entries other owners shared with you.") var shared = false
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        try await clientErrors {
+            let session = try await TwinSession.open()
+            let entries = shared ? try await session.shared() : try await session.entries()
+            if json {
+                let data = try TwinProtocol.makeEncoder().encode(EntryListResponse(entries: entries))
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                for entry in entries {
+                    let name = shared ? "\(entry.owner)/\(entry.name)" : entry.name
+                    print("\(name)\t\(entry.size)\t\(entry.mediaType)\t\(entry.attributes.joined(separator: ","))")
+                }
+            }
+        }
+    }
+}
+
+struct Get: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Download and decrypt NAME or OWNER/NAME (verifies everything; writes atomically).")
+    @Argument(help: "NAME (yours) or OWNER/NAME (shared with you).") var entry: String
+    @Option(name: .shortAndLong, help: "Output path (default: the entry name).") var output: String?
+
+    func run() async throws {
+        try await clientErrors {
+            let parts = entry.split(separator: "/", maxSplits: 1).map(String.init)
+            let (owner, name) = parts.count == 2 ? (Optional(parts[0]), parts[1]) : (nil, entry)
+            let session = try await TwinSession.open()
+            let entry = try await session.get(owner: owner, name: name, destination: output ?? name)
+            FileHandle.standardError.write(Data("wrote \(output ?? name) (\(entry.size) bytes, verified)\n".utf8))
+        }
+    }
+}
+
+struct Remove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Delete one of your entries.")
+    @Argument var name: String
+
+    func run() async throws {
+        try await clientErrors { try await TwinSession.open().delete(name: name) }
+    }
+}
+
+struct Grant: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Give USER a key for your entries whose attributes satisfy a policy.")
+    @Argument var user: String
+    @Option(help: "Access policy, e.g. 'family or (friend and vacation)'.") var policy: String
+
+    func run() async throws {
+        try await clientErrors { try await TwinSession.open().grant(user, policy: policy) }
+    }
+}
+
+struct Revoke: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Withdraw USER's grant; the server stops serving them.")
+    @Argument var user: String
+
+    func run() async throws {
+        try await clientErrors { try await TwinSession.open().revoke(user) }
+    }
+}
+
+struct Stats: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Server-wide storage statistics.")
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() async throws {
+        try await clientErrors {
+            let stats = try await TwinSession.open().stats()
+            if json {
+                printJSON(["users": stats.users, "files": stats.files, "entries": stats.entries, "chunks": stats.chunks,
+                           "logical_bytes": stats.logicalBytes, "stored_bytes": stats.storedBytes,
+                           "dedup_ratio": rounded(stats.dedupRatio, 3)])
+            } else {
+                print("users \(stats.users), entries \(stats.entries), files \(stats.files), chunks \(stats.chunks)")
+                print("logical \(ByteCount(stats.logicalBytes)), stored \(ByteCount(stats.storedBytes)), dedup ratio \(String(format: "%.2f", stats.dedupRatio))")
+            }
+        }
+    }
+}
+
+/// Client failures: a one-line message and exit status 1 (3 for access denied, as `twin abe` uses).
+func clientErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as TwinClientError {
+        FileHandle.standardError.write(Data("twin: \(error)\n".utf8))
+        if case .accessDenied = error { throw ExitCode(3) }
+        throw ExitCode(1)
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("twin: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
