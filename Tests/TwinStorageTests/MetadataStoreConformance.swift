@@ -103,6 +103,11 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         try await store.storeLoginChallenge(late, user: "alice", expiresAt: now.addingTimeInterval(60))
         #expect(try await store.consumeLoginChallenge(late, now: now.addingTimeInterval(60)) == nil, "expired at its deadline")
         #expect(try await store.consumeLoginChallenge(late, now: now) == nil, "an expired challenge is consumed too")
+
+        // Unknown names get challenges too (the login endpoint must not reveal which accounts exist).
+        let probe: [UInt8] = Array(repeating: 0x45, count: 32)
+        try await store.storeLoginChallenge(probe, user: "nobody", expiresAt: now.addingTimeInterval(60))
+        #expect(try await store.consumeLoginChallenge(probe, now: now) == "nobody")
     }
 
     private static func sessions(_ store: any MetadataStore) async throws {

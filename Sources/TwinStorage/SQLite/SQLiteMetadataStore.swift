@@ -159,6 +159,7 @@ public actor SQLiteMetadataStore: MetadataStore {
         }
     }
 
+    /// `user` need not exist: a nonce for an unknown name simply never leads to a session.
     public func storeLoginChallenge(_ nonce: [UInt8], user: String, expiresAt: Date) async throws {
         try await transaction(.write) { transaction in
             do {
@@ -166,8 +167,6 @@ public actor SQLiteMetadataStore: MetadataStore {
                                               [SQLiteValue.bytes(nonce), .text(user), SQLiteValue.date(expiresAt)])
             } catch let error as SQLiteError where error.isUniquenessViolation {
                 throw MetadataStoreError.conflict("login challenge")
-            } catch let error as SQLiteError where error.isForeignKeyViolation {
-                throw MetadataStoreError.notFound("user \(user)")
             }
         }
     }

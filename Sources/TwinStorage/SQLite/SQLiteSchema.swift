@@ -29,10 +29,12 @@ enum SQLiteSchema {
                 created_at           INTEGER NOT NULL
             ) WITHOUT ROWID
             """,
+            // No foreign key on user: the server hands out nonces for unknown names too, so that
+            // asking for one does not reveal which accounts exist.
             """
             CREATE TABLE login_challenges (
                 nonce      BLOB PRIMARY KEY,
-                user       TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+                user       TEXT NOT NULL,
                 expires_at INTEGER NOT NULL
             ) WITHOUT ROWID
             """,
