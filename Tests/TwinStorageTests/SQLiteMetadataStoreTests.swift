@@ -1,7 +1,7 @@
 import Convergent
 import Foundation
 import Testing
-import TwinStorage
+@testable import TwinStorage
 
 @Suite("SQLiteMetadataStore")
 struct SQLiteMetadataStoreTests {
@@ -47,6 +47,39 @@ struct SQLiteMetadataStoreTests {
             #expect(try await second.uploadSession(id: "open") == session)
             #expect(try await second.statistics() == statistics)
             try await second.close()
+        }
+    }
+
+    @Test("migrations apply in order and once; a failed one changes nothing; a newer schema is refused")
+    func migrations() async throws {
+        try await withDatabase { path in
+            let first = try await SQLiteMetadataStore.open(path: path)
+            #expect(try await first.schemaVersion() == 1)
+            try await first.createUser(Fixture.user("alice"))
+            try await first.close()
+
+            let upgraded = SQLiteSchema.migrations + [SQLiteSchema.Migration(version: 2, statements: [
+                "ALTER TABLE users ADD COLUMN display_name TEXT",
+                "UPDATE users SET display_name = upper(name)",
+            ])]
+            let second = try await SQLiteMetadataStore.open(path: path, migrations: upgraded)
+            #expect(try await second.schemaVersion() == 2)
+            #expect(try await second.user(named: "alice") == Fixture.user("alice"))
+            try await second.close()
+            // Applied once: a second ALTER TABLE would fail.
+            try await SQLiteMetadataStore.open(path: path, migrations: upgraded).close()
+
+            let broken = upgraded + [SQLiteSchema.Migration(version: 3, statements: ["CREATE TABLE t (x)", "NOT SQL"])]
+            await #expect(throws: (any Error).self) { try await SQLiteMetadataStore.open(path: path, migrations: broken) }
+            // Rolled back whole: table t does not exist, so creating it again works.
+            let fixed = upgraded + [SQLiteSchema.Migration(version: 3, statements: ["CREATE TABLE t (x)"])]
+            let third = try await SQLiteMetadataStore.open(path: path, migrations: fixed)
+            #expect(try await third.schemaVersion() == 3)
+            try await third.close()
+
+            await #expect(throws: SQLiteMetadataStoreError.unsupportedSchemaVersion(found: 3, supported: 1)) {
+                try await SQLiteMetadataStore.open(path: path)
+            }
         }
     }
 

@@ -34,10 +34,16 @@ public actor SQLiteMetadataStore: MetadataStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     /// - Parameter busyTimeout: how long a write waits for another process's write to finish.
     public static func open(path: String, busyTimeout: Duration = .seconds(10)) async throws -> SQLiteMetadataStore {
+        try await open(path: path, busyTimeout: busyTimeout, migrations: SQLiteSchema.migrations)
+    }
+
+    /// `open` with another migration list: lets tests exercise upgrades and downgrades.
+    static func open(path: String, busyTimeout: Duration = .seconds(10),
+                     migrations: [SQLiteSchema.Migration]) async throws -> SQLiteMetadataStore {
         let connection = try await SQLiteConnection.open(storage: .file(path: path))
         do {
             try await configure(connection, busyTimeout: busyTimeout)
-            try await migrate(connection)
+            try await migrate(connection, migrations: migrations)
         } catch {
             try? await connection.close()
             throw error
@@ -70,17 +76,18 @@ public actor SQLiteMetadataStore: MetadataStore {
         _ = try await connection.query("PRAGMA foreign_keys = ON")
     }
 
-    private static func migrate(_ connection: SQLiteConnection) async throws {
+    private static func migrate(_ connection: SQLiteConnection, migrations: [SQLiteSchema.Migration]) async throws {
+        let latest = migrations.last?.version ?? 0
         let transaction = Transaction(connection: connection)
         _ = try await connection.query("BEGIN IMMEDIATE")
         do {
             try await transaction.execute(SQLiteSchema.bookkeeping)
             let current = try await transaction.rows("SELECT coalesce(max(version), 0) AS version FROM schema_version")
                 .first?.integer("version") ?? 0
-            guard current <= SQLiteSchema.latestVersion else {
-                throw SQLiteMetadataStoreError.unsupportedSchemaVersion(found: current, supported: SQLiteSchema.latestVersion)
+            guard current <= latest else {
+                throw SQLiteMetadataStoreError.unsupportedSchemaVersion(found: current, supported: latest)
             }
-            for migration in SQLiteSchema.migrations where migration.version > current {
+            for migration in migrations where migration.version > current {
                 for statement in migration.statements { try await transaction.execute(statement) }
                 try await transaction.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
                                               [SQLiteValue.integer(migration.version), SQLiteValue.date(Date())])
@@ -89,6 +96,13 @@ public actor SQLiteMetadataStore: MetadataStore {
         } catch {
             _ = try? await connection.query("ROLLBACK")
             throw error
+        }
+    }
+
+    /// The version of the newest migration applied to the file.
+    func schemaVersion() async throws -> Int {
+        try await transaction(.read) { transaction in
+            try await transaction.rows("SELECT max(version) AS version FROM schema_version")[0].integer("version")
         }
     }
 

@@ -16,8 +16,6 @@ enum SQLiteSchema {
         )
         """
 
-    static var latestVersion: Int { migrations.last!.version }
-
     static let migrations: [Migration] = [
         Migration(version: 1, statements: [
             """
