@@ -98,6 +98,7 @@ struct FieldTests {
         #expect(t.cyclotomicSquared() == t.squared())
         #expect(t.cyclotomicPow(0x460055555555aaab) == TestData.pow12(t, [0x460055555555aaab]))
         #expect(t.cyclotomicPowAbsX() == TestData.pow12(t, [0xd201000000010000]))
+        #expect(t.cyclotomicPowZPlusOneOverThree() == TestData.pow12(t, [0x460055555555aaab]))
     }
 
     @Test("F_r: laws, inverse, encoding, wide reduction", arguments: 0..<6)

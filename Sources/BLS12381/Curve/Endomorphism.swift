@@ -43,7 +43,7 @@ func wnaf(_ scalar: UInt128, window: Int) -> [Int8] {
 
 extension Fp {
     /// Multiplication by 3·b = 12 (G1 curve constant b = 4).
-    @inline(__always) func mulBy3b() -> Fp {
+    @inline(always) func mulBy3b() -> Fp {
         let t2 = self + self, t4 = t2 + t2, t8 = t4 + t4
         return t8 + t4
     }

@@ -10,7 +10,7 @@ extension G1Projective {
         z: .one)
 
     /// φ(x, y) = (βx, y), which acts on G1 as multiplication by −x² (mod r).
-    @inline(__always) func phi() -> G1Projective { G1Projective(x: x * FrobeniusConstants.beta, y: y, z: z) }
+    @inline(always) func phi() -> G1Projective { G1Projective(x: x * FrobeniusConstants.beta, y: y, z: z) }
 
     /// [|x|]·P by double-and-add on the public constant 0xd201000000010000.
     func mulByZ() -> G1Projective {

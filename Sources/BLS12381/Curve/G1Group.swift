@@ -9,7 +9,7 @@ public struct G1Affine: Sendable, Equatable {
     public var y: Fp
     public var infinity: Bool
 
-    @inline(__always) public init(x: Fp, y: Fp, infinity: Bool = false) { self.x = x; self.y = y; self.infinity = infinity }
+    public init(x: Fp, y: Fp, infinity: Bool = false) { self.x = x; self.y = y; self.infinity = infinity }
 
     public static let identity = G1Affine(x: .zero, y: .zero, infinity: true)
     public static var generator: G1Affine { G1Projective.generator.toAffine() }
@@ -40,9 +40,9 @@ public struct G1Projective: Sendable {
     public var y: Fp
     public var z: Fp
 
-    @inline(__always) public init(x: Fp, y: Fp, z: Fp) { self.x = x; self.y = y; self.z = z }
+    public init(x: Fp, y: Fp, z: Fp) { self.x = x; self.y = y; self.z = z }
 
-    @inline(__always) public init(_ a: G1Affine) {
+    public init(_ a: G1Affine) {
         x = a.x
         y = Fp.select(a.y, .one, a.infinity ? 1 : 0)
         z = Fp.select(.one, .zero, a.infinity ? 1 : 0)
@@ -52,7 +52,7 @@ public struct G1Projective: Sendable {
 
     public var isIdentity: Bool { z.isZeroBit == 1 }
 
-    @inline(__always) static func select(_ a: G1Projective, _ b: G1Projective, _ choice: UInt64) -> G1Projective {
+    @inline(always) static func select(_ a: G1Projective, _ b: G1Projective, _ choice: UInt64) -> G1Projective {
         G1Projective(x: Fp.select(a.x, b.x, choice), y: Fp.select(a.y, b.y, choice), z: Fp.select(a.z, b.z, choice))
     }
 
@@ -88,7 +88,7 @@ public struct G1Projective: Sendable {
         return lhs == rhs && !(z.isZeroBit == 1 && y.isZeroBit == 1)
     }
 
-    @inline(__always) public static prefix func - (a: G1Projective) -> G1Projective { G1Projective(x: a.x, y: -a.y, z: a.z) }
+    public static prefix func - (a: G1Projective) -> G1Projective { G1Projective(x: a.x, y: -a.y, z: a.z) }
 
     public static func == (a: G1Projective, b: G1Projective) -> Bool {
         let x1 = a.x * b.z, x2 = b.x * a.z
@@ -100,7 +100,7 @@ public struct G1Projective: Sendable {
     }
 
     /// Complete addition (RCB Algorithm 7, a = 0): 12M + 2·m3b.
-    @inline(__always) public static func + (p: G1Projective, q: G1Projective) -> G1Projective {
+    public static func + (p: G1Projective, q: G1Projective) -> G1Projective {
         var t0 = p.x * q.x
         var t1 = p.y * q.y
         var t2 = p.z * q.z
@@ -137,11 +137,11 @@ public struct G1Projective: Sendable {
         return G1Projective(x: x3, y: y3, z: z3)
     }
 
-    @inline(__always) public static func - (p: G1Projective, q: G1Projective) -> G1Projective { p + (-q) }
-    @inline(__always) public static func += (p: inout G1Projective, q: G1Projective) { p = p + q }
+    public static func - (p: G1Projective, q: G1Projective) -> G1Projective { p + (-q) }
+    public static func += (p: inout G1Projective, q: G1Projective) { p = p + q }
 
     /// Mixed addition with an affine point (RCB Algorithm 8), branch-free, identity-safe on both sides.
-    @inline(__always) public static func + (p: G1Projective, q: G1Affine) -> G1Projective {
+    public static func + (p: G1Projective, q: G1Affine) -> G1Projective {
         var t0 = p.x * q.x
         var t1 = p.y * q.y
         var t3 = q.x + q.y
@@ -172,7 +172,7 @@ public struct G1Projective: Sendable {
     }
 
     /// Doubling (RCB Algorithm 9, a = 0): 6M + 2S + m3b.
-    @inline(__always) public func doubled() -> G1Projective {
+    public func doubled() -> G1Projective {
         var t0 = y.squared()
         var z3 = t0 + t0
         z3 = z3 + z3
@@ -283,7 +283,7 @@ public struct G1Projective: Sendable {
         return result
     }
 
-    @inline(__always) public static func * (p: G1Projective, k: Fr) -> G1Projective { p.mulConstantTime(k) }
+    public static func * (p: G1Projective, k: Fr) -> G1Projective { p.mulConstantTime(k) }
 }
 
 extension G1Projective: Equatable {}

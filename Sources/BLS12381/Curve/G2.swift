@@ -12,7 +12,7 @@ extension G2Projective {
         z: .one)
 
     /// ψ = untwist ∘ Frobenius ∘ twist; acts on G2 as multiplication by p ≡ x (mod r).
-    @inline(__always) func psi() -> G2Projective {
+    @inline(always) func psi() -> G2Projective {
         G2Projective(x: x.conjugate() * FrobeniusConstants.psiX, y: y.conjugate() * FrobeniusConstants.psiY, z: z.conjugate())
     }
 
@@ -36,7 +36,7 @@ extension G2Projective {
         return G2Projective.straus([self, q1, q2, q3], [UInt128(d0), UInt128(d1), UInt128(d2), UInt128(d3)], window: 4)
     }
 
-    @inline(__always) func negatedIfNeeded(_ neg: Bool) -> G2Projective { neg ? -self : self }
+    @inline(always) func negatedIfNeeded(_ neg: Bool) -> G2Projective { neg ? -self : self }
 
     /// Membership in the order-r subgroup: ψ(Q) == [x]Q (Scott 2021).
     public var isInSubgroup: Bool {

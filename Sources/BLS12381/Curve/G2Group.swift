@@ -9,7 +9,7 @@ public struct G2Affine: Sendable, Equatable {
     public var y: Fp2
     public var infinity: Bool
 
-    @inline(__always) public init(x: Fp2, y: Fp2, infinity: Bool = false) { self.x = x; self.y = y; self.infinity = infinity }
+    public init(x: Fp2, y: Fp2, infinity: Bool = false) { self.x = x; self.y = y; self.infinity = infinity }
 
     public static let identity = G2Affine(x: .zero, y: .zero, infinity: true)
     public static var generator: G2Affine { G2Projective.generator.toAffine() }
@@ -40,9 +40,9 @@ public struct G2Projective: Sendable {
     public var y: Fp2
     public var z: Fp2
 
-    @inline(__always) public init(x: Fp2, y: Fp2, z: Fp2) { self.x = x; self.y = y; self.z = z }
+    public init(x: Fp2, y: Fp2, z: Fp2) { self.x = x; self.y = y; self.z = z }
 
-    @inline(__always) public init(_ a: G2Affine) {
+    public init(_ a: G2Affine) {
         x = a.x
         y = Fp2.select(a.y, .one, a.infinity ? 1 : 0)
         z = Fp2.select(.one, .zero, a.infinity ? 1 : 0)
@@ -52,7 +52,7 @@ public struct G2Projective: Sendable {
 
     public var isIdentity: Bool { z.isZeroBit == 1 }
 
-    @inline(__always) static func select(_ a: G2Projective, _ b: G2Projective, _ choice: UInt64) -> G2Projective {
+    @inline(always) static func select(_ a: G2Projective, _ b: G2Projective, _ choice: UInt64) -> G2Projective {
         G2Projective(x: Fp2.select(a.x, b.x, choice), y: Fp2.select(a.y, b.y, choice), z: Fp2.select(a.z, b.z, choice))
     }
 
@@ -88,7 +88,7 @@ public struct G2Projective: Sendable {
         return lhs == rhs && !(z.isZeroBit == 1 && y.isZeroBit == 1)
     }
 
-    @inline(__always) public static prefix func - (a: G2Projective) -> G2Projective { G2Projective(x: a.x, y: -a.y, z: a.z) }
+    public static prefix func - (a: G2Projective) -> G2Projective { G2Projective(x: a.x, y: -a.y, z: a.z) }
 
     public static func == (a: G2Projective, b: G2Projective) -> Bool {
         let x1 = a.x * b.z, x2 = b.x * a.z
@@ -100,7 +100,7 @@ public struct G2Projective: Sendable {
     }
 
     /// Complete addition (RCB Algorithm 7, a = 0): 12M + 2·m3b.
-    @inline(__always) public static func + (p: G2Projective, q: G2Projective) -> G2Projective {
+    public static func + (p: G2Projective, q: G2Projective) -> G2Projective {
         var t0 = p.x * q.x
         var t1 = p.y * q.y
         var t2 = p.z * q.z
@@ -137,11 +137,11 @@ public struct G2Projective: Sendable {
         return G2Projective(x: x3, y: y3, z: z3)
     }
 
-    @inline(__always) public static func - (p: G2Projective, q: G2Projective) -> G2Projective { p + (-q) }
-    @inline(__always) public static func += (p: inout G2Projective, q: G2Projective) { p = p + q }
+    public static func - (p: G2Projective, q: G2Projective) -> G2Projective { p + (-q) }
+    public static func += (p: inout G2Projective, q: G2Projective) { p = p + q }
 
     /// Mixed addition with an affine point (RCB Algorithm 8), branch-free, identity-safe on both sides.
-    @inline(__always) public static func + (p: G2Projective, q: G2Affine) -> G2Projective {
+    public static func + (p: G2Projective, q: G2Affine) -> G2Projective {
         var t0 = p.x * q.x
         var t1 = p.y * q.y
         var t3 = q.x + q.y
@@ -172,7 +172,7 @@ public struct G2Projective: Sendable {
     }
 
     /// Doubling (RCB Algorithm 9, a = 0): 6M + 2S + m3b.
-    @inline(__always) public func doubled() -> G2Projective {
+    public func doubled() -> G2Projective {
         var t0 = y.squared()
         var z3 = t0 + t0
         z3 = z3 + z3
@@ -283,7 +283,7 @@ public struct G2Projective: Sendable {
         return result
     }
 
-    @inline(__always) public static func * (p: G2Projective, k: Fr) -> G2Projective { p.mulConstantTime(k) }
+    public static func * (p: G2Projective, k: Fr) -> G2Projective { p.mulConstantTime(k) }
 }
 
 extension G2Projective: Equatable {}

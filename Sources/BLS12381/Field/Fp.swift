@@ -10,12 +10,12 @@ public struct Fp: Sendable {
     @usableFromInline var l4: UInt64
     @usableFromInline var l5: UInt64
 
-    @inline(__always) @usableFromInline
+    @inline(always)
     init(montgomeryLimbs l: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)) {
         l0 = l.0; l1 = l.1; l2 = l.2; l3 = l.3; l4 = l.4; l5 = l.5
     }
 
-    @inline(__always) @usableFromInline
+    @inline(always)
     init(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64, _ e: UInt64, _ f: UInt64) {
         l0 = a; l1 = b; l2 = c; l3 = d; l4 = e; l5 = f
     }
@@ -38,7 +38,7 @@ public struct Fp: Sendable {
     // MARK: Constant-time primitives
 
     /// Subtracts p if the 6-limb value (plus carry word `hi`) is ≥ p. Branch-free.
-    @inline(__always) @usableFromInline
+    @inline(always)
     static func reduceOnce(_ t0: UInt64, _ t1: UInt64, _ t2: UInt64, _ t3: UInt64, _ t4: UInt64, _ t5: UInt64, hi: UInt64 = 0) -> Fp {
         var b: UInt64
         let (s0, b0) = sbb(t0, M0, 0); b = b0
@@ -55,7 +55,7 @@ public struct Fp: Sendable {
     }
 
     /// Returns `b` when `choice` is 1 and `a` when 0, without branching.
-    @inline(__always) @usableFromInline
+    @inline(always)
     static func select(_ a: Fp, _ b: Fp, _ choice: UInt64) -> Fp {
         let m = maskFromBit(choice)
         return Fp(a.l0 ^ (m & (a.l0 ^ b.l0)), a.l1 ^ (m & (a.l1 ^ b.l1)), a.l2 ^ (m & (a.l2 ^ b.l2)),
@@ -63,20 +63,20 @@ public struct Fp: Sendable {
     }
 
     /// 1 if zero, else 0 (constant time).
-    @inline(__always) @usableFromInline
+    @inline(always)
     var isZeroBit: UInt64 { isZeroWord(l0 | l1 | l2 | l3 | l4 | l5) }
 
     public var isZero: Bool { isZeroBit == 1 }
 
     /// 1 if equal, else 0 (constant time).
-    @inline(__always) @usableFromInline
+    @inline(always)
     func equalBit(_ o: Fp) -> UInt64 {
         isZeroWord((l0 ^ o.l0) | (l1 ^ o.l1) | (l2 ^ o.l2) | (l3 ^ o.l3) | (l4 ^ o.l4) | (l5 ^ o.l5))
     }
 
     // MARK: Arithmetic
 
-    @inline(__always) @usableFromInline
+    @inline(always)
     static func add(_ a: Fp, _ b: Fp) -> Fp {
         var c: UInt64
         let (t0, c0) = adc(a.l0, b.l0, 0); c = c0
@@ -89,7 +89,7 @@ public struct Fp: Sendable {
         return reduceOnce(t0, t1, t2, t3, t4, t5)
     }
 
-    @inline(__always) @usableFromInline
+    @inline(always)
     static func sub(_ a: Fp, _ b: Fp) -> Fp {
         var br: UInt64
         let (t0, b0) = sbb(a.l0, b.l0, 0); br = b0
@@ -109,7 +109,7 @@ public struct Fp: Sendable {
         return Fp(s0, s1, s2, s3, s4, s5)
     }
 
-    @inline(__always) @usableFromInline
+    @inline(always)
     static func neg(_ a: Fp) -> Fp {
         var br: UInt64
         let (t0, b0) = sbb(M0, a.l0, 0); br = b0
@@ -123,7 +123,7 @@ public struct Fp: Sendable {
     }
 
     /// Montgomery product a·b·R^{-1} mod p: no-carry CIOS (valid because p's top word < 2^63 - 1).
-    @inline(__always) @usableFromInline
+    @usableFromInline
     static func mul(_ a: Fp, _ b: Fp) -> Fp {
         let a0 = a.l0, a1 = a.l1, a2 = a.l2, a3 = a.l3, a4 = a.l4, a5 = a.l5
         let b0 = b.l0, b1 = b.l1, b2 = b.l2, b3 = b.l3, b4 = b.l4, b5 = b.l5
@@ -223,16 +223,16 @@ public struct Fp: Sendable {
         return reduceOnce(t0, t1, t2, t3, t4, t5)
     }
 
-    @inline(__always) public static func + (a: Fp, b: Fp) -> Fp { add(a, b) }
-    @inline(__always) public static func - (a: Fp, b: Fp) -> Fp { sub(a, b) }
-    @inline(__always) public static func * (a: Fp, b: Fp) -> Fp { mul(a, b) }
-    @inline(__always) public static prefix func - (a: Fp) -> Fp { neg(a) }
-    @inline(__always) public static func += (a: inout Fp, b: Fp) { a = add(a, b) }
-    @inline(__always) public static func -= (a: inout Fp, b: Fp) { a = sub(a, b) }
-    @inline(__always) public static func *= (a: inout Fp, b: Fp) { a = mul(a, b) }
+    @inline(always) static func + (a: Fp, b: Fp) -> Fp { add(a, b) }
+    @inline(always) static func - (a: Fp, b: Fp) -> Fp { sub(a, b) }
+    @inline(always) static func * (a: Fp, b: Fp) -> Fp { mul(a, b) }
+    @inline(always) static prefix func - (a: Fp) -> Fp { neg(a) }
+    @inline(always) static func += (a: inout Fp, b: Fp) { a = add(a, b) }
+    @inline(always) static func -= (a: inout Fp, b: Fp) { a = sub(a, b) }
+    @inline(always) static func *= (a: inout Fp, b: Fp) { a = mul(a, b) }
 
-    @inline(__always) public func squared() -> Fp { Fp.mul(self, self) }
-    @inline(__always) public func doubled() -> Fp { Fp.add(self, self) }
+    @inline(always) func squared() -> Fp { Fp.mul(self, self) }
+    @inline(always) func doubled() -> Fp { Fp.add(self, self) }
 
     /// self^e for a public exponent given as little-endian limbs (variable time in e only).
     @usableFromInline
@@ -346,9 +346,17 @@ public struct Fp: Sendable {
 }
 
 extension Fp: Equatable {
-    @inline(__always) public static func == (a: Fp, b: Fp) -> Bool { a.equalBit(b) == 1 }
+    public static func == (a: Fp, b: Fp) -> Bool { a.equalBit(b) == 1 }
 }
 
 extension Fp: CustomStringConvertible {
     public var description: String { Hex.encode(bytes) }
+}
+
+extension Fp {
+    // Public arithmetic entry points (the operators are internal so that they can be force-inlined).
+    public func multiplied(by other: Fp) -> Fp { Fp.mul(self, other) }
+    public func adding(_ other: Fp) -> Fp { Fp.add(self, other) }
+    public func subtracting(_ other: Fp) -> Fp { Fp.sub(self, other) }
+    public func negated() -> Fp { Fp.neg(self) }
 }

@@ -3,18 +3,18 @@ public struct Fp12: Sendable, Equatable {
     public var c0: Fp6
     public var c1: Fp6
 
-    @inline(__always) public init(c0: Fp6, c1: Fp6) { self.c0 = c0; self.c1 = c1 }
+    init(c0: Fp6, c1: Fp6) { self.c0 = c0; self.c1 = c1 }
 
     public static let one = Fp12(c0: .one, c1: .zero)
 
-    @inline(__always) func equalBit(_ o: Fp12) -> UInt64 { c0.equalBit(o.c0) & c1.equalBit(o.c1) }
-    @inline(__always) public static func == (a: Fp12, b: Fp12) -> Bool { a.equalBit(b) == 1 }
-    @inline(__always) static func select(_ a: Fp12, _ b: Fp12, _ choice: UInt64) -> Fp12 {
+    func equalBit(_ o: Fp12) -> UInt64 { c0.equalBit(o.c0) & c1.equalBit(o.c1) }
+    public static func == (a: Fp12, b: Fp12) -> Bool { a.equalBit(b) == 1 }
+    static func select(_ a: Fp12, _ b: Fp12, _ choice: UInt64) -> Fp12 {
         Fp12(c0: .select(a.c0, b.c0, choice), c1: .select(a.c1, b.c1, choice))
     }
 
     /// Karatsuba: 3 F_p⁶ multiplications.
-    @inline(__always) public static func * (a: Fp12, b: Fp12) -> Fp12 {
+    static func * (a: Fp12, b: Fp12) -> Fp12 {
         let t0 = a.c0 * b.c0
         let t1 = a.c1 * b.c1
         let c1 = (a.c0 + a.c1) * (b.c0 + b.c1) - t0 - t1
@@ -22,14 +22,14 @@ public struct Fp12: Sendable, Equatable {
     }
 
     /// Complex squaring: 2 F_p⁶ multiplications.
-    @inline(__always) public func squared() -> Fp12 {
+    func squared() -> Fp12 {
         let ab = c0 * c1
         let t = (c0 + c1) * (c0 + c1.mulByNonresidue())
         return Fp12(c0: t - ab - ab.mulByNonresidue(), c1: ab + ab)
     }
 
     /// Multiplies by a sparse line ℓ0 + ℓ1·v + ℓ4·v·w (coefficients 0, 1, 4 of the F_p² basis).
-    @inline(__always) func mulBy014(_ l0: Fp2, _ l1: Fp2, _ l4: Fp2) -> Fp12 {
+    func mulBy014(_ l0: Fp2, _ l1: Fp2, _ l4: Fp2) -> Fp12 {
         let t0 = c0.mulBy01(l0, l1)
         let t1 = c1.mulBy1(l4)
         let s = (c0 + c1).mulBy01(l0, l1 + l4)
@@ -37,7 +37,7 @@ public struct Fp12: Sendable, Equatable {
     }
 
     /// Conjugation x ↦ x^(p⁶); equals the inverse on the cyclotomic subgroup.
-    @inline(__always) public func conjugate() -> Fp12 { Fp12(c0: c0, c1: -c1) }
+    func conjugate() -> Fp12 { Fp12(c0: c0, c1: -c1) }
 
     public func inverse() -> Fp12 {
         let t = (c0.squared() - c1.squared().mulByNonresidue()).inverse()
@@ -58,7 +58,7 @@ public struct Fp12: Sendable, Equatable {
     }
 
     /// (a + b·w)² for the F_p⁴ = F_p²[w³]-style pair used by cyclotomic squaring: returns (a² + ξb², 2ab).
-    @inline(__always) private static func fp4Square(_ a: Fp2, _ b: Fp2) -> (Fp2, Fp2) {
+    private static func fp4Square(_ a: Fp2, _ b: Fp2) -> (Fp2, Fp2) {
         let t0 = a.squared()
         let t1 = b.squared()
         let c0 = t1.mulByNonresidue() + t0
@@ -67,7 +67,7 @@ public struct Fp12: Sendable, Equatable {
     }
 
     /// Granger–Scott squaring, valid only for elements of the cyclotomic subgroup (after the easy part).
-    @inline(__always) func cyclotomicSquared() -> Fp12 {
+    func cyclotomicSquared() -> Fp12 {
         var z0 = c0.c0, z4 = c0.c1, z3 = c0.c2
         var z2 = c1.c0, z1 = c1.c1, z5 = c1.c2
 
@@ -99,7 +99,38 @@ public struct Fp12: Sendable, Equatable {
     }
 
     /// self^x for x = −0xd201000000010000 (cyclotomic elements only).
-    @inline(__always) func cyclotomicPowX() -> Fp12 { cyclotomicPowAbsX().conjugate() }
+    func cyclotomicPowX() -> Fp12 { cyclotomicPowAbsX().conjugate() }
+
+    /// self^((|x| + 1)/3) = self^0x460055555555aaab (cyclotomic elements only), by a fixed addition chain
+    /// over the bytes 46 00 55 55 55 55 aa ab: 65 cyclotomic squarings and 13 multiplications.
+    func cyclotomicPowZPlusOneOverThree() -> Fp12 {
+        let t = self
+        let t2 = t.cyclotomicSquared()
+        let t4 = t2.cyclotomicSquared()
+        let t5 = t4 * t
+        let t10 = t5.cyclotomicSquared()
+        let t20 = t10.cyclotomicSquared()
+        let t21 = t20 * t
+        let t42 = t21.cyclotomicSquared()
+        let t84 = t42.cyclotomicSquared()
+        let t85 = t84 * t                       // 0x55
+        let t170 = t85.cyclotomicSquared()      // 0xaa
+        let t171 = t170 * t                     // 0xab
+        var acc = (t21 * t10 * t4).cyclotomicSquared()   // 35·2 = 70 = 0x46
+        func shift8(_ a: Fp12) -> Fp12 {
+            var r = a
+            for _ in 0..<8 { r = r.cyclotomicSquared() }
+            return r
+        }
+        acc = shift8(acc)                       // 0x4600
+        acc = shift8(acc) * t85                 // 0x460055
+        acc = shift8(acc) * t85
+        acc = shift8(acc) * t85
+        acc = shift8(acc) * t85                 // 0x4600555555555
+        acc = shift8(acc) * t170
+        acc = shift8(acc) * t171                // 0x460055555555aaab
+        return acc
+    }
 
     /// self^e for a public 64-bit exponent with a 4-bit sliding window over cyclotomic squarings.
     func cyclotomicPow(_ e: UInt64) -> Fp12 {

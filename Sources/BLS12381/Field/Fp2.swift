@@ -3,57 +3,57 @@ public struct Fp2: Sendable, Equatable {
     public var c0: Fp
     public var c1: Fp
 
-    @inline(__always) public init(c0: Fp, c1: Fp) { self.c0 = c0; self.c1 = c1 }
+    @inline(always) init(c0: Fp, c1: Fp) { self.c0 = c0; self.c1 = c1 }
 
     public static let zero = Fp2(c0: .zero, c1: .zero)
     public static let one = Fp2(c0: .one, c1: .zero)
 
-    @inline(__always) public var isZero: Bool { (c0.isZeroBit & c1.isZeroBit) == 1 }
-    @inline(__always) var isZeroBit: UInt64 { c0.isZeroBit & c1.isZeroBit }
-    @inline(__always) func equalBit(_ o: Fp2) -> UInt64 { c0.equalBit(o.c0) & c1.equalBit(o.c1) }
-    @inline(__always) public static func == (a: Fp2, b: Fp2) -> Bool { a.equalBit(b) == 1 }
+    @inline(always) var isZero: Bool { (c0.isZeroBit & c1.isZeroBit) == 1 }
+    @inline(always) var isZeroBit: UInt64 { c0.isZeroBit & c1.isZeroBit }
+    @inline(always) func equalBit(_ o: Fp2) -> UInt64 { c0.equalBit(o.c0) & c1.equalBit(o.c1) }
+    public static func == (a: Fp2, b: Fp2) -> Bool { a.equalBit(b) == 1 }
 
-    @inline(__always) static func select(_ a: Fp2, _ b: Fp2, _ choice: UInt64) -> Fp2 {
+    @inline(always) static func select(_ a: Fp2, _ b: Fp2, _ choice: UInt64) -> Fp2 {
         Fp2(c0: Fp.select(a.c0, b.c0, choice), c1: Fp.select(a.c1, b.c1, choice))
     }
 
-    @inline(__always) public static func + (a: Fp2, b: Fp2) -> Fp2 { Fp2(c0: a.c0 + b.c0, c1: a.c1 + b.c1) }
-    @inline(__always) public static func - (a: Fp2, b: Fp2) -> Fp2 { Fp2(c0: a.c0 - b.c0, c1: a.c1 - b.c1) }
-    @inline(__always) public static prefix func - (a: Fp2) -> Fp2 { Fp2(c0: -a.c0, c1: -a.c1) }
-    @inline(__always) public static func += (a: inout Fp2, b: Fp2) { a = a + b }
-    @inline(__always) public static func -= (a: inout Fp2, b: Fp2) { a = a - b }
-    @inline(__always) public static func *= (a: inout Fp2, b: Fp2) { a = a * b }
+    @inline(always) static func + (a: Fp2, b: Fp2) -> Fp2 { Fp2(c0: a.c0 + b.c0, c1: a.c1 + b.c1) }
+    @inline(always) static func - (a: Fp2, b: Fp2) -> Fp2 { Fp2(c0: a.c0 - b.c0, c1: a.c1 - b.c1) }
+    @inline(always) static prefix func - (a: Fp2) -> Fp2 { Fp2(c0: -a.c0, c1: -a.c1) }
+    @inline(always) static func += (a: inout Fp2, b: Fp2) { a = a + b }
+    @inline(always) static func -= (a: inout Fp2, b: Fp2) { a = a - b }
+    @inline(always) static func *= (a: inout Fp2, b: Fp2) { a = a * b }
 
     /// Karatsuba: 3 base-field multiplications.
-    @inline(__always) public static func * (a: Fp2, b: Fp2) -> Fp2 {
+    @inline(always) static func * (a: Fp2, b: Fp2) -> Fp2 {
         let v0 = a.c0 * b.c0
         let v1 = a.c1 * b.c1
         let s = (a.c0 + a.c1) * (b.c0 + b.c1)
         return Fp2(c0: v0 - v1, c1: s - v0 - v1)
     }
 
-    @inline(__always) func mulByFp(_ b: Fp) -> Fp2 { Fp2(c0: c0 * b, c1: c1 * b) }
+    @inline(always) func mulByFp(_ b: Fp) -> Fp2 { Fp2(c0: c0 * b, c1: c1 * b) }
 
     /// Complex squaring: (c0+c1)(c0-c1) + 2c0c1·u, two base multiplications.
-    @inline(__always) public func squared() -> Fp2 {
+    @inline(always) func squared() -> Fp2 {
         let a = c0 + c1
         let b = c0 - c1
         let c = c0 * c1
         return Fp2(c0: a * b, c1: c + c)
     }
 
-    @inline(__always) public func doubled() -> Fp2 { self + self }
+    @inline(always) func doubled() -> Fp2 { self + self }
 
     /// Multiplication by the non-residue ξ = u + 1.
-    @inline(__always) func mulByNonresidue() -> Fp2 { Fp2(c0: c0 - c1, c1: c0 + c1) }
+    @inline(always) func mulByNonresidue() -> Fp2 { Fp2(c0: c0 - c1, c1: c0 + c1) }
 
     /// Conjugation = Frobenius x ↦ x^p.
-    @inline(__always) public func conjugate() -> Fp2 { Fp2(c0: c0, c1: -c1) }
+    @inline(always) func conjugate() -> Fp2 { Fp2(c0: c0, c1: -c1) }
 
-    @inline(__always) public func frobenius(_ power: Int) -> Fp2 { power & 1 == 1 ? conjugate() : self }
+    @inline(always) func frobenius(_ power: Int) -> Fp2 { power & 1 == 1 ? conjugate() : self }
 
     /// Norm c0² + c1² in F_p.
-    @inline(__always) func norm() -> Fp { c0.squared() + c1.squared() }
+    @inline(always) func norm() -> Fp { c0.squared() + c1.squared() }
 
     public func inverse() -> Fp2 {
         let t = norm().inverse()
@@ -100,7 +100,7 @@ public struct Fp2: Sendable, Equatable {
     }
 
     /// Multiplication by 3·b' = 12(1 + u) (G2 curve constant, b' = 4(u+1)).
-    @inline(__always) func mulBy3b() -> Fp2 {
+    @inline(always) func mulBy3b() -> Fp2 {
         let t = mulByNonresidue()          // (c0 - c1) + (c0 + c1)u
         let t2 = t + t, t4 = t2 + t2, t8 = t4 + t4
         return t8 + t4

@@ -4,24 +4,24 @@ public struct Fp6: Sendable, Equatable {
     public var c1: Fp2
     public var c2: Fp2
 
-    @inline(__always) public init(c0: Fp2, c1: Fp2, c2: Fp2) { self.c0 = c0; self.c1 = c1; self.c2 = c2 }
+    init(c0: Fp2, c1: Fp2, c2: Fp2) { self.c0 = c0; self.c1 = c1; self.c2 = c2 }
 
     public static let zero = Fp6(c0: .zero, c1: .zero, c2: .zero)
     public static let one = Fp6(c0: .one, c1: .zero, c2: .zero)
 
-    @inline(__always) var isZeroBit: UInt64 { c0.isZeroBit & c1.isZeroBit & c2.isZeroBit }
-    @inline(__always) func equalBit(_ o: Fp6) -> UInt64 { c0.equalBit(o.c0) & c1.equalBit(o.c1) & c2.equalBit(o.c2) }
-    @inline(__always) public static func == (a: Fp6, b: Fp6) -> Bool { a.equalBit(b) == 1 }
-    @inline(__always) static func select(_ a: Fp6, _ b: Fp6, _ choice: UInt64) -> Fp6 {
+    var isZeroBit: UInt64 { c0.isZeroBit & c1.isZeroBit & c2.isZeroBit }
+    func equalBit(_ o: Fp6) -> UInt64 { c0.equalBit(o.c0) & c1.equalBit(o.c1) & c2.equalBit(o.c2) }
+    public static func == (a: Fp6, b: Fp6) -> Bool { a.equalBit(b) == 1 }
+    static func select(_ a: Fp6, _ b: Fp6, _ choice: UInt64) -> Fp6 {
         Fp6(c0: .select(a.c0, b.c0, choice), c1: .select(a.c1, b.c1, choice), c2: .select(a.c2, b.c2, choice))
     }
 
-    @inline(__always) public static func + (a: Fp6, b: Fp6) -> Fp6 { Fp6(c0: a.c0 + b.c0, c1: a.c1 + b.c1, c2: a.c2 + b.c2) }
-    @inline(__always) public static func - (a: Fp6, b: Fp6) -> Fp6 { Fp6(c0: a.c0 - b.c0, c1: a.c1 - b.c1, c2: a.c2 - b.c2) }
-    @inline(__always) public static prefix func - (a: Fp6) -> Fp6 { Fp6(c0: -a.c0, c1: -a.c1, c2: -a.c2) }
+    static func + (a: Fp6, b: Fp6) -> Fp6 { Fp6(c0: a.c0 + b.c0, c1: a.c1 + b.c1, c2: a.c2 + b.c2) }
+    static func - (a: Fp6, b: Fp6) -> Fp6 { Fp6(c0: a.c0 - b.c0, c1: a.c1 - b.c1, c2: a.c2 - b.c2) }
+    static prefix func - (a: Fp6) -> Fp6 { Fp6(c0: -a.c0, c1: -a.c1, c2: -a.c2) }
 
     /// Karatsuba-style product: 6 F_p² multiplications.
-    @inline(__always) public static func * (a: Fp6, b: Fp6) -> Fp6 {
+    static func * (a: Fp6, b: Fp6) -> Fp6 {
         let t0 = a.c0 * b.c0
         let t1 = a.c1 * b.c1
         let t2 = a.c2 * b.c2
@@ -32,7 +32,7 @@ public struct Fp6: Sendable, Equatable {
     }
 
     /// Chung–Hasan SQR2 squaring.
-    @inline(__always) public func squared() -> Fp6 {
+    func squared() -> Fp6 {
         let s0 = c0.squared()
         let ab = c0 * c1
         let s1 = ab + ab
@@ -44,10 +44,10 @@ public struct Fp6: Sendable, Equatable {
     }
 
     /// Multiplication by v: (c0, c1, c2) ↦ (ξ·c2, c0, c1).
-    @inline(__always) func mulByNonresidue() -> Fp6 { Fp6(c0: c2.mulByNonresidue(), c1: c0, c2: c1) }
+    func mulByNonresidue() -> Fp6 { Fp6(c0: c2.mulByNonresidue(), c1: c0, c2: c1) }
 
     /// self · (b0 + b1·v): 5 F_p² multiplications.
-    @inline(__always) func mulBy01(_ b0: Fp2, _ b1: Fp2) -> Fp6 {
+    func mulBy01(_ b0: Fp2, _ b1: Fp2) -> Fp6 {
         let t0 = c0 * b0
         let t1 = c1 * b1
         let r0 = ((c1 + c2) * b1 - t1).mulByNonresidue() + t0
@@ -57,7 +57,7 @@ public struct Fp6: Sendable, Equatable {
     }
 
     /// self · (b1·v): 3 F_p² multiplications.
-    @inline(__always) func mulBy1(_ b1: Fp2) -> Fp6 {
+    func mulBy1(_ b1: Fp2) -> Fp6 {
         Fp6(c0: (c2 * b1).mulByNonresidue(), c1: c0 * b1, c2: c1 * b1)
     }
 
@@ -70,7 +70,7 @@ public struct Fp6: Sendable, Equatable {
     }
 
     /// x ↦ x^(p^k) for k = 1, 2, 3.
-    @inline(__always) func frobenius(_ k: Int) -> Fp6 {
+    func frobenius(_ k: Int) -> Fp6 {
         let a0 = c0.frobenius(k), a1 = c1.frobenius(k), a2 = c2.frobenius(k)
         switch k {
         case 1: return Fp6(c0: a0, c1: a1 * FrobeniusConstants.fp6C1_1, c2: a2 * FrobeniusConstants.fp6C2_1)

@@ -8,7 +8,7 @@ public struct Fr: Sendable, Hashable {
     @usableFromInline var l2: UInt64
     @usableFromInline var l3: UInt64
 
-    @inline(__always) @usableFromInline
+    @inline(always)
     init(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64) { l0 = a; l1 = b; l2 = c; l3 = d }
 
     @usableFromInline static let M0: UInt64 = 0xffffffff00000001
@@ -22,7 +22,7 @@ public struct Fr: Sendable, Hashable {
     static let r2 = Fr(0xc999e990f3f29c6d, 0x2b6cedcb87925c23, 0x05d314967254398f, 0x0748d9d99f59ff11)
     static let r3 = Fr(0xc62c1807439b73af, 0x1b3e0d188cf06990, 0x73d13c71c7b5f418, 0x6e2a5bb9c8db33e9)
 
-    @inline(__always)
+    @inline(always)
     static func reduceOnce(_ t0: UInt64, _ t1: UInt64, _ t2: UInt64, _ t3: UInt64) -> Fr {
         var b: UInt64
         let (s0, b0) = sbb(t0, M0, 0); b = b0

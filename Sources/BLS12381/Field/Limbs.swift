@@ -1,10 +1,10 @@
 // Word-level helpers shared by the Montgomery fields. Everything here is branch-free and inlined.
+// 128-bit intermediates let LLVM emit plain mul/add/adc chains.
 
 @inline(__always) @usableFromInline
 func madd1(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> (UInt64, UInt64) {
-    let (hi, lo) = a.multipliedFullWidth(by: b)
-    let (s, o) = lo.addingReportingOverflow(c)
-    return (hi &+ (o ? 1 : 0), s)
+    let t = UInt128(a) &* UInt128(b) &+ UInt128(c)
+    return (UInt64(truncatingIfNeeded: t >> 64), UInt64(truncatingIfNeeded: t))
 }
 
 @inline(__always) @usableFromInline
@@ -19,26 +19,22 @@ func madd2Hi(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64 {
 
 @inline(__always) @usableFromInline
 func madd3(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64) -> (UInt64, UInt64) {
-    let (hi, lo) = a.multipliedFullWidth(by: b)
-    let (s1, o1) = lo.addingReportingOverflow(c)
-    let (s2, o2) = s1.addingReportingOverflow(d)
-    return (hi &+ (o1 ? 1 : 0) &+ (o2 ? 1 : 0), s2)
+    let t = UInt128(a) &* UInt128(b) &+ UInt128(c) &+ UInt128(d)
+    return (UInt64(truncatingIfNeeded: t >> 64), UInt64(truncatingIfNeeded: t))
 }
 
 /// a + b + carry -> (sum, carry out)
 @inline(__always) @usableFromInline
 func adc(_ a: UInt64, _ b: UInt64, _ carry: UInt64) -> (UInt64, UInt64) {
-    let (s1, o1) = a.addingReportingOverflow(b)
-    let (s2, o2) = s1.addingReportingOverflow(carry)
-    return (s2, (o1 ? 1 : 0) &+ (o2 ? 1 : 0))
+    let t = UInt128(a) &+ UInt128(b) &+ UInt128(carry)
+    return (UInt64(truncatingIfNeeded: t), UInt64(truncatingIfNeeded: t >> 64))
 }
 
 /// a - b - borrow -> (difference, borrow out in {0,1})
 @inline(__always) @usableFromInline
 func sbb(_ a: UInt64, _ b: UInt64, _ borrow: UInt64) -> (UInt64, UInt64) {
-    let (d1, o1) = a.subtractingReportingOverflow(b)
-    let (d2, o2) = d1.subtractingReportingOverflow(borrow)
-    return (d2, (o1 ? 1 : 0) | (o2 ? 1 : 0))
+    let t = UInt128(a) &- UInt128(b) &- UInt128(borrow)
+    return (UInt64(truncatingIfNeeded: t), UInt64(truncatingIfNeeded: t >> 127))
 }
 
 /// All-ones when `bit` is 1, zero when 0, without branching.

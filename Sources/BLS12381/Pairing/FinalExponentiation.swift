@@ -13,7 +13,7 @@ enum FinalExponentiation {
         var t = f.conjugate() * f.inverse()
         t = t.frobenius(2) * t
         // hard part (t is now in the cyclotomic subgroup)
-        let a1 = t.cyclotomicPow(zPlusOneOverThree).conjugate()         // t^((x−1)/3)
+        let a1 = t.cyclotomicPowZPlusOneOverThree().conjugate()         // t^((x−1)/3)
         let a = (a1.cyclotomicPowAbsX() * a1).conjugate()                // a1^(x−1) = t^((x−1)²/3)
         let b = a.cyclotomicPowX() * a.frobenius(1)                      // a^(x+p)
         let c = b.cyclotomicPowAbsX().cyclotomicPowAbsX() * b.frobenius(2) * b.conjugate() // b^(x²+p²−1)

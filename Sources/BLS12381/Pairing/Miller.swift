@@ -9,7 +9,7 @@ enum MillerLoop {
     /// Formulas (Costello–Lange–Naehrig / Aranha et al. 2010), scaled by 4 to avoid halving:
     /// A = XY, B = Y², C = Z², E = 3b'C, F = 3E, G = B + F, H = 2YZ;
     /// X₃ = 2A(B − F), Y₃ = G² − 12E², Z₃ = 4BH; line = (E − B) + 3X²·x_P·v − H·y_P·vw.
-    @inline(__always)
+    @inline(always)
     static func doublingStep(_ t: inout G2Projective) -> (Fp2, Fp2, Fp2) {
         let a = t.x * t.y
         let b = t.y.squared()
@@ -30,7 +30,7 @@ enum MillerLoop {
 
     /// Mixed addition step: T ← T + Q (Q affine), returns the chord line coefficients.
     /// θ = Y − y_Q·Z, λ = X − x_Q·Z; line = (θ·x_Q − λ·y_Q) − θ·x_P·v + λ·y_P·vw.
-    @inline(__always)
+    @inline(always)
     static func additionStep(_ t: inout G2Projective, _ q: G2Affine) -> (Fp2, Fp2, Fp2) {
         let theta = t.y - q.y * t.z
         let lambda = t.x - q.x * t.z
@@ -48,7 +48,7 @@ enum MillerLoop {
     }
 
     /// f ← f · ℓ(P) for a line (c0, cx, cy) meaning c0 + cx·x_P·v + cy·y_P·vw.
-    @inline(__always)
+    @inline(always)
     static func applyLine(_ f: Fp12, _ l: (Fp2, Fp2, Fp2), _ p: G1Affine) -> Fp12 {
         f.mulBy014(l.0, l.1.mulByFp(p.x), l.2.mulByFp(p.y))
     }
