@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Compares our BLS12-381 timings (twin bench pairing --json) with mcl (pymcl 1.0.2) and arkworks
+# (py-arkworks-bls12381 0.5.0) on this machine: pairing, G1 and G2 scalar multiplication with random
+# scalars, median µs. Not run by CI. Needs python3 with venv and network access to PyPI.
+#
+# Usage: bench/compare-pairing.sh          (from anywhere inside the repository)
+#   OURS_CMD="…"  overrides the command printing our JSON (default: swift run -c release twin bench pairing --json)
+#   RUNS=N        timed runs per operation in the Python loops (default 31)
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+runs="${RUNS:-31}"
+venv="$(mktemp -d "${TMPDIR:-/tmp}/compare-pairing.XXXXXX")"
+trap 'rm -rf "$venv"' EXIT
+
+echo "creating throw-away virtualenv in $venv" >&2
+python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check pymcl==1.0.2 py-arkworks-bls12381==0.5.0 >&2
+
+cat > "$venv/timing.py" <<'PY'
+import json, secrets, statistics, sys, time
+import pymcl
+import py_arkworks_bls12381 as ark
+
+runs = int(sys.argv[1])
+
+def median_us(fn):
+    for _ in range(3):
+        fn()
+    samples = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t) * 1e6)
+    return statistics.median(samples)
+
+# mcl: random points and scalars
+P = pymcl.g1 * pymcl.Fr.random()
+Q = pymcl.g2 * pymcl.Fr.random()
+k = pymcl.Fr.random()
+mcl = {
+    "pairing": median_us(lambda: pymcl.pairing(P, Q)),
+    "g1_mul": median_us(lambda: P * k),
+    "g2_mul": median_us(lambda: Q * k),
+}
+
+def scalar():
+    return ark.Scalar.from_be_bytes_mod_order(secrets.token_bytes(32))
+
+Pa = ark.G1Point() * scalar()
+Qa = ark.G2Point() * scalar()
+ka = scalar()
+arkworks = {
+    "pairing": median_us(lambda: ark.GT.pairing(Pa, Qa)),
+    "g1_mul": median_us(lambda: Pa * ka),
+    "g2_mul": median_us(lambda: Qa * ka),
+}
+print(json.dumps({"mcl": mcl, "arkworks": arkworks}))
+PY
+
+echo "timing mcl and arkworks ($runs runs each)" >&2
+theirs="$("$venv/bin/python" "$venv/timing.py" "$runs")"
+
+echo "timing ours" >&2
+if [[ -n "${OURS_CMD:-}" ]]; then
+    ours="$(bash -c "$OURS_CMD")"
+else
+    ours="$(cd "$root" && swift run -c release twin bench pairing --json 2>/dev/null | tail -n 1)"
+fi
+
+"$venv/bin/python" - "$ours" "$theirs" <<'PY'
+import json, sys
+ours = json.loads(sys.argv[1])
+theirs = json.loads(sys.argv[2])
+mcl, ark = theirs["mcl"], theirs["arkworks"]
+rows = [
+    ("pairing", "pairing", "pairing"),
+    ("g1_mul (vartime)", "g1_mul_vartime", "g1_mul"),
+    ("g1_mul (const-time)", "g1_mul_ct", "g1_mul"),
+    ("g2_mul (vartime)", "g2_mul_vartime", "g2_mul"),
+    ("g2_mul (const-time)", "g2_mul_ct", "g2_mul"),
+]
+print(f"{'op':<22}{'ours µs':>10}{'mcl µs':>10}{'arkworks µs':>13}{'ours/mcl':>10}{'ours/best':>11}")
+for label, our_key, their_key in rows:
+    o, m, a = ours[our_key], mcl[their_key], ark[their_key]
+    print(f"{label:<22}{o:>10.1f}{m:>10.1f}{a:>13.1f}{o / m:>10.2f}{o / min(m, a):>11.2f}")
+PY
