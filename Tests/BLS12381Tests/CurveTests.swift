@@ -55,10 +55,22 @@ struct CurveTests {
         let p2 = G2Projective.generator.mulVartime(Fr.random(using: &g))
         #expect(p1.mulConstantTime(k) == p1.mulVartime(k))
         #expect(p2.mulConstantTime(k) == p2.mulVartime(k))
+        #expect(p1.mulConstantTimeGeneric(k) == p1.mulVartime(k))
+        #expect(p2.mulConstantTimeGeneric(k) == p2.mulVartime(k))
         // (a + b)P = aP + bP
         let j = Fr.random(using: &g)
         #expect(p1.mulVartime(k + j) == p1.mulVartime(k) + p1.mulVartime(j))
         #expect(p2.mulConstantTime(k * j) == p2.mulVartime(k).mulVartime(j))
+    }
+
+    @Test("constant-time base-|x| digits equal the variable-time ones and recompose k", arguments: 0..<8)
+    func digits(seed: Int) {
+        var g = SplitMix64(seed: UInt64(seed) &+ 950)
+        let k = seed == 0 ? -Fr.one : (seed == 1 ? Fr.zero : Fr.random(using: &g))
+        let a = ScalarDecomposition.baseZConstantTime(k), b = ScalarDecomposition.baseZ(k)
+        #expect(a == b)
+        let z = Fr(ScalarDecomposition.z)
+        #expect(Fr(a.0) + z * (Fr(a.1) + z * (Fr(a.2) + z * Fr(a.3))) == k)
     }
 
     @Test("small and edge scalars")

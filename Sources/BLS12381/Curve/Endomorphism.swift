@@ -20,6 +20,36 @@ enum ScalarDecomposition {
     }
 }
 
+extension ScalarDecomposition {
+    /// Constant-time version of `baseZ` for secret scalars: bit-serial restoring division by z with
+    /// masked subtraction (no hardware division, no branches on the scalar).
+    static func baseZConstantTime(_ k: Fr) -> (UInt64, UInt64, UInt64, UInt64) {
+        let c = k.canonicalLimbs
+        var words: (UInt64, UInt64, UInt64, UInt64) = (c.0, c.1, c.2, c.3)
+        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        let zz = UInt128(z)
+        for d in 0..<4 {
+            var q: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            var rem: UInt128 = 0
+            for i in stride(from: 255, through: 0, by: -1) {
+                let w: UInt64
+                switch i >> 6 { case 0: w = words.0; case 1: w = words.1; case 2: w = words.2; default: w = words.3 }
+                rem = (rem << 1) | UInt128((w >> UInt64(i & 63)) & 1)
+                let diff = rem &- zz
+                let ge = 1 &- UInt64(truncatingIfNeeded: diff >> 127)   // 1 when rem ≥ z
+                let m = UInt128(maskFromBit(ge)) | (UInt128(maskFromBit(ge)) << 64)
+                rem = (diff & m) | (rem & ~m)
+                let qb = ge << UInt64(i & 63)
+                switch i >> 6 { case 0: q.0 |= qb; case 1: q.1 |= qb; case 2: q.2 |= qb; default: q.3 |= qb }
+            }
+            let r = UInt64(truncatingIfNeeded: rem)
+            switch d { case 0: digits.0 = r; case 1: digits.1 = r; case 2: digits.2 = r; default: digits.3 = r }
+            words = q
+        }
+        return digits
+    }
+}
+
 /// Width-w non-adjacent form of a non-negative scalar, least significant digit first.
 func wnaf(_ scalar: UInt128, window: Int) -> [Int8] {
     var k = scalar

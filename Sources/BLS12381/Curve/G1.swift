@@ -34,6 +34,16 @@ extension G1Projective {
         return G1Projective.straus([self, q], [k0, k1], window: 5)
     }
 
+    /// Constant-time multiplication by a secret scalar: constant-time GLV split k = k0 + k1·x² (digits
+    /// from a branch-free division), then a 2-base 4-bit fixed window over 128 bits with full-table scans.
+    public func mulConstantTime(_ k: Fr) -> G1Projective {
+        let (d0, d1, d2, d3) = ScalarDecomposition.baseZConstantTime(k)
+        let z = UInt128(ScalarDecomposition.z)
+        let k0 = UInt128(d0) &+ UInt128(d1) &* z
+        let k1 = UInt128(d2) &+ UInt128(d3) &* z
+        return G1Projective.fixedWindowConstantTime([self, -phi()], [k0, k1], bits: 128)
+    }
+
     /// Membership in the order-r subgroup: φ(P) == −[x²]P (Scott's endomorphism test).
     public var isInSubgroup: Bool {
         if isIdentity { return true }

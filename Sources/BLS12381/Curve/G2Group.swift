@@ -196,9 +196,34 @@ public struct G2Projective: Sendable {
 
     // MARK: Scalar multiplication
 
-    /// Constant-time multiplication by a secret scalar: 4-bit fixed window over all 256 bits, every table
-    /// entry scanned with masked selects, the same number of doublings and additions for every scalar.
-    public func mulConstantTime(_ k: Fr) -> G2Projective {
+    /// Constant-time Σ kᵢ·Pᵢ for secret scalars of `bits` bits (a multiple of 4): 4-bit fixed windows, one
+    /// 16-entry table per base, every entry scanned with masked selects, the same doublings and complete
+    /// additions whatever the scalars are.
+    static func fixedWindowConstantTime(_ bases: [G2Projective], _ scalars: [UInt128], bits: Int) -> G2Projective {
+        var table = [G2Projective]()
+        table.reserveCapacity(16 * bases.count)
+        for b in bases {
+            let o = table.count
+            table.append(.identity)
+            table.append(b)
+            for i in 2..<16 { table.append((i & 1 == 0) ? table[o + i / 2].doubled() : table[o + i - 1] + b) }
+        }
+        var acc = G2Projective.identity
+        for w in stride(from: bits / 4 - 1, through: 0, by: -1) {
+            acc = acc.doubled().doubled().doubled().doubled()
+            for j in 0..<bases.count {
+                let nib = UInt64(truncatingIfNeeded: scalars[j] >> UInt128(4 * w)) & 0xf
+                var sel = G2Projective.identity
+                for e in 0..<16 { sel = G2Projective.select(sel, table[16 * j + e], isZeroWord(nib ^ UInt64(e))) }
+                acc = acc + sel
+            }
+        }
+        return acc
+    }
+
+    /// Constant-time multiplication without endomorphisms: 4-bit fixed window over all 256 bits
+    /// (reference for the endomorphism-accelerated `mulConstantTime`).
+    public func mulConstantTimeGeneric(_ k: Fr) -> G2Projective {
         var table = [G2Projective](repeating: .identity, count: 16)
         table[1] = self
         for i in 2..<16 { table[i] = (i & 1 == 0) ? table[i / 2].doubled() : table[i - 1] + self }
@@ -221,25 +246,24 @@ public struct G2Projective: Sendable {
     }
 
     /// Straus / interleaved-wNAF sum Σ kᵢ·Pᵢ for short public scalars (≤ 128 bits). Variable time.
+    /// Tables stay projective: for a handful of points one inversion costs more than mixed additions save.
     static func straus(_ points: [G2Projective], _ scalars: [UInt128], window: Int) -> G2Projective {
         let half = 1 << (window - 2)
-        var tables = [[G2Affine]]()
-        var projTables = [G2Projective]()
+        var table = [G2Projective]()
+        table.reserveCapacity(points.count * half)
         for p in points {
             let d = p.doubled()
             var t = p
-            for _ in 0..<half { projTables.append(t); t = t + d }
+            for _ in 0..<half { table.append(t); t = t + d }
         }
-        let aff = batchNormalize(projTables)
-        for i in 0..<points.count { tables.append(Array(aff[(i * half)..<((i + 1) * half)])) }
         let nafs = scalars.map { wnaf($0, window: window) }
         let maxLen = nafs.map(\.count).max() ?? 0
         var acc = G2Projective.identity
         for i in stride(from: maxLen - 1, through: 0, by: -1) {
             acc = acc.doubled()
             for j in 0..<points.count where i < nafs[j].count {
-                let d = nafs[j][i]
-                if d > 0 { acc = acc + tables[j][Int(d) >> 1] } else if d < 0 { acc = acc + (-tables[j][Int(-d) >> 1]) }
+                let d = Int(nafs[j][i])
+                if d > 0 { acc = acc + table[j * half + (d >> 1)] } else if d < 0 { acc = acc - table[j * half + ((-d) >> 1)] }
             }
         }
         return acc

@@ -123,7 +123,8 @@ public struct Fp: Sendable {
     }
 
     /// Montgomery product a·b·R^{-1} mod p: no-carry CIOS (valid because p's top word < 2^63 - 1).
-    @usableFromInline
+    /// Kept out of line: inlining its 72 multiplications into the tower code only adds register spills.
+    @inline(never) @usableFromInline
     static func mul(_ a: Fp, _ b: Fp) -> Fp {
         let a0 = a.l0, a1 = a.l1, a2 = a.l2, a3 = a.l3, a4 = a.l4, a5 = a.l5
         let b0 = b.l0, b1 = b.l1, b2 = b.l2, b3 = b.l3, b4 = b.l4, b5 = b.l5
@@ -234,18 +235,33 @@ public struct Fp: Sendable {
     @inline(always) func squared() -> Fp { Fp.mul(self, self) }
     @inline(always) func doubled() -> Fp { Fp.add(self, self) }
 
-    /// self^e for a public exponent given as little-endian limbs (variable time in e only).
+    /// self^e for a public exponent given as little-endian limbs: 5-bit sliding window over the
+    /// exponent bits (the exponent is a public constant; the base may be secret and is not branched on).
     @usableFromInline
     func pow(_ e: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)) -> Fp {
         let words = [e.0, e.1, e.2, e.3, e.4, e.5]
+        @inline(__always) func bit(_ i: Int) -> Int { Int((words[i >> 6] >> UInt64(i & 63)) & 1) }
+        // odd powers self^1, ^3, …, ^31
+        let sq = self.squared()
+        var table = [self]
+        for _ in 1..<16 { table.append(table[table.count - 1] * sq) }
+        var top = 383
+        while top >= 0 && bit(top) == 0 { top -= 1 }
         var res = Fp.one
-        for w in words.reversed() {
-            var i = 63
-            while i >= 0 {
-                res = res.squared()
-                if (w >> UInt64(i)) & 1 == 1 { res = res * self }
-                i -= 1
+        var started = false
+        var i = top
+        while i >= 0 {
+            if bit(i) == 0 {
+                res = res.squared(); i -= 1; continue
             }
+            var j = max(i - 4, 0)
+            while bit(j) == 0 { j += 1 }
+            var v = 0
+            for b in stride(from: i, through: j, by: -1) { v = (v << 1) | bit(b) }
+            if started { for _ in 0...(i - j) { res = res.squared() } }
+            res = started ? res * table[v >> 1] : table[v >> 1]
+            started = true
+            i = j - 1
         }
         return res
     }
