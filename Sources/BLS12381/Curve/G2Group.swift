@@ -1,4 +1,5 @@
-// Generated from tools/CurveTemplate.swift.in by tools/gencurves.sh — edit the template, not this file.
+// G1Group.swift and G2Group.swift are the same source instantiated for G1 over Fp and G2 over Fp2
+// (generated from one template in the development tree); change both together.
 // Group law of G2 over Fp2: homogeneous projective coordinates with the complete, branch-free
 // formulas of Renes–Costello–Batina (2016, Algorithms 7–9 for a = 0), scalar multiplication
 // (constant-time fixed window, variable-time wNAF/Straus) and Pippenger multi-scalar multiplication.

@@ -123,8 +123,7 @@ public struct Fp: Sendable {
     }
 
     /// Montgomery product a·b·R^{-1} mod p: no-carry CIOS (valid because p's top word < 2^63 - 1).
-    /// Kept out of line: inlining its 72 multiplications into the tower code only adds register spills.
-    @inline(never) @usableFromInline
+    @usableFromInline
     static func mul(_ a: Fp, _ b: Fp) -> Fp {
         let a0 = a.l0, a1 = a.l1, a2 = a.l2, a3 = a.l3, a4 = a.l4, a5 = a.l5
         let b0 = b.l0, b1 = b.l1, b2 = b.l2, b3 = b.l3, b4 = b.l4, b5 = b.l5
