@@ -89,5 +89,14 @@ struct PairingTests {
         // zero
         #expect(throws: BLS12381Error.notInSubgroup) { try GT(bytes: [UInt8](repeating: 0, count: 576)) }
         #expect(try GT(bytes: GT.one.bytes).isOne)
+        // in the cyclotomic subgroup (after the easy part) but not of order r
+        var c = f.conjugate() * f.inverse()
+        c = c.frobenius(2) * c
+        #expect(c.cyclotomicSquared() == c.squared())
+        let cb = GT.coefficients(c).flatMap { $0.c0.bytes + $0.c1.bytes }
+        #expect(throws: BLS12381Error.notInSubgroup) { try GT(bytes: cb) }
+        // the full final exponentiation of the same element lands in GT and decodes
+        let inGT = FinalExponentiation.apply(f)
+        #expect(try GT(bytes: GT.coefficients(inGT).flatMap { $0.c0.bytes + $0.c1.bytes }).value == inGT)
     }
 }

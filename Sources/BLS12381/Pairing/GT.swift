@@ -121,14 +121,22 @@ public struct GT: Sendable, Equatable {
         self.value = v
     }
 
-    /// v^r == 1 with generic (not cyclotomic) squaring, so it is valid for any input.
+    /// Order-r test: first v ∈ G_Φ₁₂(p) (v^(p⁴) · v == v^(p²), Frobenius only), which makes Granger–Scott
+    /// squaring valid, then v^r == 1 with a 4-bit fixed window of cyclotomic squarings. Zero and elements
+    /// outside the cyclotomic subgroup fail.
     static func hasOrderR(_ v: Fp12) -> Bool {
+        let f2 = v.frobenius(2)
+        guard f2.frobenius(2) * v == f2 else { return false }
         let r: [UInt64] = [0xffffffff00000001, 0x53bda402fffe5bfe, 0x3339d80809a1d805, 0x73eda753299d7d48]
+        var table = [Fp12](repeating: .one, count: 16)
+        table[1] = v
+        for i in 2..<16 { table[i] = (i & 1 == 0) ? table[i / 2].cyclotomicSquared() : table[i - 1] * v }
         var acc = Fp12.one
-        for w in r.reversed() {
-            for i in stride(from: 63, through: 0, by: -1) {
-                acc = acc.squared()
-                if (w >> UInt64(i)) & 1 == 1 { acc = acc * v }
+        for wi in stride(from: 3, through: 0, by: -1) {
+            for ni in stride(from: 15, through: 0, by: -1) {
+                acc = acc.cyclotomicSquared().cyclotomicSquared().cyclotomicSquared().cyclotomicSquared()
+                let nib = Int((r[wi] >> UInt64(4 * ni)) & 0xf)
+                if nib != 0 { acc = acc * table[nib] }
             }
         }
         return acc == .one
