@@ -4,7 +4,9 @@ import Testing
 /// RFC 9380 test vectors.
 /// expand_message_xmd: Appendix K.1 (SHA-256), as published in the CFRG draft repository
 /// (github.com/cfrg/draft-irtf-cfrg-hash-to-curve, poc/vectors/expand_message_xmd_SHA256_38.json and
-/// expand_message_xmd_SHA256_256.json). hash_to_curve: Appendix J.9.1, BLS12381G1_XMD:SHA-256_SSWU_RO_.
+/// expand_message_xmd_SHA256_256.json). hash_to_curve: Appendix J.9.1, BLS12381G1_XMD:SHA-256_SSWU_RO_
+/// (P.x, P.y for the five RFC messages; the same points are the first five hash_to_g1 entries of the
+/// shared vector file, produced independently by py_ecc).
 @Suite("RFC 9380")
 struct RFC9380Tests {
     static let q128 = "q128_" + String(repeating: "q", count: 128)
