@@ -111,6 +111,14 @@ let package = Package(
             dependencies: ["TwinStorage", "Convergent"]
         ),
         .testTarget(
+            name: "TwinServerTests",
+            dependencies: [
+                "TwinServer", "TwinClient", "TwinStorage", "TwinProtocol", "Convergent", "KPABE",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
             name: "TwinCLITests",
             dependencies: ["TwinCLI"]
         ),

@@ -14,25 +14,30 @@ public struct TwinSession: Sendable {
     public static func createAccount(user: String, server: String) async throws -> TwinSession {
         if FileManager.default.fileExists(atPath: Keyring.file.path) { throw TwinClientError.keyringExists(Keyring.file.path) }
         let keyring = Keyring.generate(user: user, server: server)
-        let api = TwinAPI(baseURL: server)
-        let signature = try keyring.signing.signature(for: TwinProtocol.registrationMessage(
-            name: user, signingKey: Array(keyring.signingPublicKey), agreementKey: Array(keyring.agreementPublicKey),
-            authorityParameters: Array(keyring.authorityParameters)))
         try keyring.save()
         do {
-            _ = try await api.register(RegisterRequest(name: user, signingKey: keyring.signingPublicKey,
-                                                       agreementKey: keyring.agreementPublicKey,
-                                                       authorityParameters: keyring.authorityParameters, signature: signature))
+            return try await register(keyring)
         } catch {
             Keyring.remove()
             throw error
         }
+    }
+
+    /// Registers `keyring`'s public half with its server and logs in; stores nothing locally.
+    public static func register(_ keyring: Keyring) async throws -> TwinSession {
+        let signature = try keyring.signing.signature(for: TwinProtocol.registrationMessage(
+            name: keyring.user, signingKey: Array(keyring.signingPublicKey), agreementKey: Array(keyring.agreementPublicKey),
+            authorityParameters: Array(keyring.authorityParameters)))
+        _ = try await TwinAPI(baseURL: keyring.server).register(RegisterRequest(
+            name: keyring.user, signingKey: keyring.signingPublicKey, agreementKey: keyring.agreementPublicKey,
+            authorityParameters: keyring.authorityParameters, signature: signature))
         return try await TwinSession(keyring: keyring)
     }
 
     public static func open() async throws -> TwinSession { try await TwinSession(keyring: try Keyring.load()) }
 
-    init(keyring: Keyring) async throws {
+    /// Logs in with `keyring`.
+    public init(keyring: Keyring) async throws {
         self.keyring = keyring
         api = TwinAPI(baseURL: keyring.server)
         try await api.login(user: keyring.user, signingKey: keyring.signing)

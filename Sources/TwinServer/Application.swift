@@ -30,6 +30,7 @@ public func buildApplication(
     var logger = Logger(label: "twin.server")
     logger.logLevel = configuration.logLevel
     let metrics = TwinMetrics()
+    let gate = ChunkGate()
     let router = Router(context: TwinRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: MetricsMiddleware())
@@ -52,7 +53,7 @@ public func buildApplication(
     let api = router.group(RouterPath(TwinProtocol.apiPrefix)).add(middleware: AuthenticationMiddleware(store: store))
     AccountController(store: store, tokenLifetime: configuration.tokenLifetime).register(to: api)
     UploadController(store: store, blobs: blobs, metrics: metrics, sessionLifetime: configuration.uploadLifetime,
-                     ownershipPolicy: configuration.ownershipPolicy).register(to: api)
+                     ownershipPolicy: configuration.ownershipPolicy, gate: gate).register(to: api)
     FilesController(store: store, blobs: blobs, metrics: metrics).register(to: api)
     GrantsController(store: store).register(to: api)
     api.get("stats") { _, context -> StatsResponse in
@@ -68,6 +69,6 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "twin"),
         logger: logger)
     app.addServices(GarbageCollector(store: store, blobs: blobs, gracePeriod: configuration.garbageGracePeriod,
-                                     interval: configuration.garbageInterval, logger: logger))
+                                     interval: configuration.garbageInterval, logger: logger, gate: gate))
     return app
 }

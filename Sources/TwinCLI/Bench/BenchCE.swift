@@ -8,7 +8,7 @@ import Foundation
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (median timings; --json for one machine-readable object).",
-        subcommands: [BenchCE.self, BenchABE.self])
+        subcommands: [BenchCE.self, BenchPairing.self, BenchABE.self])
 }
 
 /// Throughput of the convergent pipeline against its raw primitives.

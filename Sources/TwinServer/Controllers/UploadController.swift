@@ -15,6 +15,7 @@ struct UploadController {
     let metrics: TwinMetrics
     let sessionLifetime: TimeInterval
     let ownershipPolicy: OwnershipPolicy
+    let gate: ChunkGate
 
     static let maximumChunks = 1 << 20
     static let maximumChunkCiphertext = Manifest.maximumChunkLength + ChunkCipher.overhead
@@ -94,9 +95,12 @@ struct UploadController {
             metrics.tagMismatches.increment()
             throw APIError(.unprocessableContent, .tagMismatch, "the chunk hashes to \(actual), not \(tag)")
         }
-        try await blobs.put(tag, bytes)
-        try await store.recordChunk(ChunkReference(tag: tag, size: size))
-        try await store.markReceived(tag, session: session.id)
+        let (blobs, store) = (self.blobs, self.store)
+        try await gate.withUpload {
+            try await blobs.put(tag, bytes)
+            try await store.recordChunk(ChunkReference(tag: tag, size: size))
+            try await store.markReceived(tag, session: session.id)
+        }
         return Response(status: .noContent)
     }
 

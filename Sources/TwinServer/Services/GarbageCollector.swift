@@ -12,8 +12,15 @@ public struct GarbageCollector: Service {
     let interval: Duration
     let logger: Logger
     let metrics = TwinMetrics()
+    let gate: ChunkGate
 
     public init(store: any MetadataStore, blobs: any BlobStore, gracePeriod: TimeInterval, interval: Duration, logger: Logger) {
+        self.init(store: store, blobs: blobs, gracePeriod: gracePeriod, interval: interval, logger: logger, gate: ChunkGate())
+    }
+
+    init(store: any MetadataStore, blobs: any BlobStore, gracePeriod: TimeInterval, interval: Duration, logger: Logger,
+         gate: ChunkGate) {
+        self.gate = gate
         self.store = store
         self.blobs = blobs
         self.gracePeriod = gracePeriod
@@ -24,8 +31,12 @@ public struct GarbageCollector: Service {
     /// One pass; returns how many chunks it freed.
     @discardableResult
     public func collect(now: Date = Date()) async throws -> Int {
-        let tags = try await store.collectGarbage(unreferencedBefore: now.addingTimeInterval(-gracePeriod), now: now)
-        for tag in tags { try await blobs.delete(tag) }
+        let (store, blobs, cutoff) = (self.store, self.blobs, now.addingTimeInterval(-gracePeriod))
+        let tags = try await gate.withCollection {
+            let tags = try await store.collectGarbage(unreferencedBefore: cutoff, now: now)
+            for tag in tags { try await blobs.delete(tag) }
+            return tags
+        }
         if !tags.isEmpty {
             metrics.garbageCollected.increment(by: Int64(tags.count))
             logger.info("garbage collected", metadata: ["chunks": "\(tags.count)"])
@@ -40,7 +51,9 @@ public struct GarbageCollector: Service {
             } catch {
                 logger.error("garbage collection failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: interval)
+            // Wakes at once on shutdown: a service that sleeps through it would hold the server up.
+            let interval = self.interval
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 }

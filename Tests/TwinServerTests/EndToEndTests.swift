@@ -1,0 +1,337 @@
+import Convergent
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import KPABE
+import Testing
+@testable import TwinClient
+import TwinProtocol
+@testable import TwinServer
+import TwinStorage
+
+/// A live server on a free loopback port over a fresh SQLite file and blob folder, with clients that
+/// talk to it over real HTTP, as `twin` does.
+struct LiveServer {
+    let directory: URL
+    let store: SQLiteMetadataStore
+    let blobs: FileSystemBlobStore
+    let port: Int
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    static func run(_ test: @Sendable (LiveServer) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("twin-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try await SQLiteMetadataStore.open(path: directory.appendingPathComponent("metadata.sqlite").path)
+        let blobs = try FileSystemBlobStore(root: directory.appendingPathComponent("blobs").path)
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.logLevel = .warning
+        let app = buildApplication(configuration: configuration, store: store, blobs: blobs)
+        try await app.test(.live) { client in
+            try await test(LiveServer(directory: directory, store: store, blobs: blobs, port: client.port!))
+        }
+        try await store.close()
+    }
+
+    func user(_ name: String) async throws -> TwinSession {
+        try await TwinSession.register(Keyring.generate(user: name, server: url))
+    }
+
+    /// Writes `bytes` to a file in the test folder and returns its path.
+    func file(_ name: String, _ bytes: [UInt8]) throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func read(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
+
+    func blobCount() async throws -> Int { try await blobs.allTags().count }
+}
+
+/// A JPEG-structured image (markers, EXIF, scan) with deterministic content.
+func jpegImage(seed: String, exif: String, scanBytes: Int = 600_000) -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    _ = generator
+    func stream(_ label: String, _ count: Int) -> [UInt8] {
+        var out: [UInt8] = [], counter: UInt64 = 0
+        while out.count < count {
+            out += Array(Crypto_SHA256(Array("\(label)-\(counter)".utf8)))
+            counter += 1
+        }
+        return Array(out.prefix(count))
+    }
+    var out: [UInt8] = [0xFF, 0xD8]
+    let exifPayload = Array("Exif\0\0MM\0*".utf8) + Array(exif.utf8) + stream("exif-\(exif)", 2000)
+    out += [0xFF, 0xE1, UInt8((exifPayload.count + 2) >> 8), UInt8((exifPayload.count + 2) & 0xFF)] + exifPayload
+    out += [0xFF, 0xDB, 0, 67, 0] + stream("dqt", 64)
+    out += [0xFF, 0xDA, 0, 12, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 0x3F, 0]
+    for byte in stream("scan-\(seed)", scanBytes) {
+        out.append(byte)
+        if byte == 0xFF { out.append(0) }
+    }
+    return out + [0xFF, 0xD9]
+}
+
+import Crypto
+func Crypto_SHA256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
+
+@Suite("End to end: twin serve with real clients", .serialized)
+struct EndToEndTests {
+    @Test("two users upload the same image: one set of blobs, two entries, the second sends almost nothing")
+    func sameImageTwice() async throws {
+        try await LiveServer.run { server in
+            let alice = try await server.user("alice"), bob = try await server.user("bob")
+            let image = try server.file("photo.jpg", jpegImage(seed: "a", exif: "camera"))
+            let first = try await alice.upload(path: image, name: "photo.jpg", attributes: ["family"])
+            let blobsAfterFirst = try await server.blobCount()
+            let second = try await bob.upload(path: image, name: "mine.jpg", attributes: [])
+            #expect(try await server.blobCount() == blobsAfterFirst)
+            #expect(first.sentBytes > first.logicalBytes)
+            #expect(second.fileExisted)
+            #expect(second.deduplicatedBytes == second.logicalBytes)
+            // No chunk data: only the proof of ownership, the manifest and the wrapped keys.
+            #expect(second.sentBytes - second.proofBytes < 4096)
+            let stats = try await alice.stats()
+            #expect(stats.entries == 2 && stats.files == 1)
+            #expect(stats.logicalBytes == 2 * first.logicalBytes)
+            #expect(stats.storedBytes < first.logicalBytes + first.logicalBytes / 50)
+        }
+    }
+
+    @Test("a metadata-edited copy sends only its new chunks")
+    func editedCopy() async throws {
+        try await LiveServer.run { server in
+            let alice = try await server.user("alice"), bob = try await server.user("bob")
+            let original = try server.file("a.jpg", jpegImage(seed: "b", exif: "camera"))
+            let edited = try server.file("b.jpg", jpegImage(seed: "b", exif: "artist=bob, edited"))
+            _ = try await alice.upload(path: original, name: "a.jpg", attributes: [])
+            let copy = try await bob.upload(path: edited, name: "b.jpg", attributes: [])
+            #expect(!copy.fileExisted)
+            #expect(copy.logicalBytes - copy.deduplicatedBytes < 4096, "re-sent \(copy.logicalBytes - copy.deduplicatedBytes) bytes")
+            #expect(copy.sentBytes - copy.proofBytes < 8192)
+        }
+    }
+
+    @Test("knowing the tags is not enough: no proof, a wrong proof and a replayed proof are refused")
+    func tagsAloneCannotClaim() async throws {
+        try await LiveServer.run { server in
+            let alice = try await server.user("alice"), mallory = try await server.user("mallory")
+            let bytes = jpegImage(seed: "c", exif: "secret")
+            let image = try server.file("c.jpg", bytes)
+            _ = try await alice.upload(path: image, name: "c.jpg", attributes: [])
+            // Mallory learned the tags (say, from a leaked index) but not the content.
+            let encoded = try await ConvergentEncoder().encode(MemoryByteSource(bytes))
+            var sizes: [Digest32: Int] = [:]
+            _ = try await ConvergentEncoder().encode(MemoryByteSource(bytes)) { sizes[$0.tag] = $0.ciphertext.count }
+            let announce = BeginUploadRequest(fileTag: encoded.fileTag, chunks: encoded.chunkTags.map { ChunkDescriptor(tag: $0, size: sizes[$0]!) })
+            let commit = CommitRequest(name: "stolen.jpg", attributes: [], attributeWrappedKey: Data(), ownerWrappedKey: Data([1]),
+                                       sealedManifest: Data(encoded.sealedManifest), mediaType: "image/jpeg", size: bytes.count)
+            let api = mallory.api
+
+            let noProof = try await api.beginUpload(announce)
+            #expect(noProof.challenge != nil && noProof.missing.isEmpty)
+            await expectCode("proof_required") { _ = try await api.commit(session: noProof.id, commit) }
+
+            let wrong = try await api.beginUpload(announce)
+            let challenge = wrong.challenge!
+            let forged = OwnershipProof(challengeID: challenge.id, openings: challenge.leaves.map { leaf in
+                OwnershipProof.Opening(reference: LeafReference(chunk: leaf.chunk, leaf: leaf.leaf),
+                                       piece: [UInt8](repeating: 0, count: 64), path: [])
+            })
+            await expectCode("proof_invalid") { try await api.proveOwnership(session: wrong.id, forged.encoded()) }
+            await expectCode("proof_required") { _ = try await api.commit(session: wrong.id, commit) }
+
+            // A valid proof (from the real owner's data) works once; replaying it is refused.
+            let honest = try await api.beginUpload(announce)
+            var ciphertexts: [[UInt8]] = []
+            _ = try await ConvergentEncoder().encode(MemoryByteSource(bytes)) { ciphertexts.append($0.ciphertext) }
+            let descriptor = honest.challenge!
+            let proof = try await OwnershipProof.answer(OwnershipChallenge(
+                id: descriptor.id, session: honest.id, leaves: descriptor.leaves.map { LeafReference(chunk: $0.chunk, leaf: $0.leaf) },
+                expiresAt: descriptor.expiresAt)) { ciphertexts[$0] }.encoded()
+            try await api.proveOwnership(session: honest.id, proof)
+            await expectCode("proof_invalid") { try await api.proveOwnership(session: honest.id, proof) }
+            let replay = try await api.beginUpload(announce)
+            await expectCode("proof_invalid") { try await api.proveOwnership(session: replay.id, proof) }
+            #expect(try await mallory.entries().isEmpty)
+        }
+    }
+
+    @Test("a chunk that does not hash to its tag is refused and nothing is stored")
+    func tagMismatch() async throws {
+        try await LiveServer.run { server in
+            let mallory = try await server.user("mallory")
+            let bytes = jpegImage(seed: "d", exif: "x")
+            var chunks: [(Digest32, [UInt8])] = []
+            let encoded = try await ConvergentEncoder().encode(MemoryByteSource(bytes)) { chunks.append(($0.tag, $0.ciphertext)) }
+            let begin = try await mallory.api.beginUpload(BeginUploadRequest(
+                fileTag: encoded.fileTag, chunks: chunks.map { ChunkDescriptor(tag: $0.0, size: $0.1.count) }))
+            var planted = chunks[1].1
+            planted[100] ^= 0x55
+            await expectCode("tag_mismatch") { try await mallory.api.putChunk(session: begin.id, tag: chunks[1].0.hex, planted) }
+            #expect(try await server.blobCount() == 0)
+            #expect(try await server.store.storedChunks([chunks[1].0]).isEmpty)
+            let stats = try await mallory.stats()
+            #expect(stats.chunks == 0 && stats.storedBytes == 0)
+        }
+    }
+
+    @Test("sharing: no grant → refused with no ciphertext; satisfied policy → identical bytes; unsatisfied or revoked → refused")
+    func sharing() async throws {
+        try await LiveServer.run { server in
+            let alice = try await server.user("alice"), bob = try await server.user("bob"), carol = try await server.user("carol")
+            let bytes = jpegImage(seed: "e", exif: "holiday")
+            _ = try await alice.upload(path: try server.file("e.jpg", bytes), name: "holiday.jpg", attributes: ["friend", "vacation"])
+            let out = server.directory.appendingPathComponent("out.jpg").path
+
+            await expectAccessDenied { _ = try await bob.get(owner: "alice", name: "holiday.jpg", destination: out) }
+            await expectCode("access_denied") { _ = try await bob.api.chunk(owner: "alice", name: "holiday.jpg", tag: String(repeating: "0", count: 64)) }
+            #expect(!FileManager.default.fileExists(atPath: out))
+
+            try await alice.grant("bob", policy: "family or (friend and vacation)")
+            try await alice.grant("carol", policy: "family")
+            #expect(try await bob.shared().map(\.name) == ["holiday.jpg"])
+            #expect(try await carol.shared().isEmpty)
+            _ = try await bob.get(owner: "alice", name: "holiday.jpg", destination: out)
+            #expect(try server.read(out) == bytes)
+            await expectAccessDenied { _ = try await carol.get(owner: "alice", name: "holiday.jpg", destination: out + ".carol") }
+            #expect(!FileManager.default.fileExists(atPath: out + ".carol"))
+
+            try await alice.revoke("bob")
+            await expectAccessDenied { _ = try await bob.get(owner: "alice", name: "holiday.jpg", destination: out + ".late") }
+            #expect(!FileManager.default.fileExists(atPath: out + ".late"))
+            // The owner still reads their own image.
+            _ = try await alice.get(owner: nil, name: "holiday.jpg", destination: out + ".own")
+            #expect(try server.read(out + ".own") == bytes)
+        }
+    }
+
+    @Test("a blob altered on disk makes get fail loudly and write nothing")
+    func corruptedBlob() async throws {
+        try await LiveServer.run { server in
+            let alice = try await server.user("alice")
+            let bytes = jpegImage(seed: "f", exif: "x")
+            _ = try await alice.upload(path: try server.file("f.jpg", bytes), name: "f.jpg", attributes: [])
+            let tag = try await server.blobs.allTags().first!
+            let hex = tag.hex
+            let path = server.directory.appendingPathComponent("blobs/\(hex.prefix(2))/\(hex.dropFirst(2).prefix(2))/\(hex)").path
+            var stored = try server.read(path)
+            stored[stored.count / 2] ^= 1
+            try Data(stored).write(to: URL(fileURLWithPath: path))
+            let out = server.directory.appendingPathComponent("f-out.jpg").path
+            await #expect(throws: TwinClientError.self) { _ = try await alice.get(owner: nil, name: "f.jpg", destination: out) }
+            #expect(!FileManager.default.fileExists(atPath: out))
+        }
+    }
+
+    @Test("20 concurrent uploads of one new image: one stored copy, 20 entries")
+    func concurrentUploads() async throws {
+        try await LiveServer.run { server in
+            let image = try server.file("g.jpg", jpegImage(seed: "g", exif: "popular", scanBytes: 300_000))
+            var users: [TwinSession] = []
+            for index in 0..<20 { users.append(try await server.user("user\(index)")) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for user in users { group.addTask { _ = try await user.upload(path: image, name: "g.jpg", attributes: []) } }
+                try await group.waitForAll()
+            }
+            let stats = try await users[0].stats()
+            #expect(stats.entries == 20 && stats.files == 1)
+            let size = try server.read(image).count
+            #expect(stats.storedBytes < size + size / 50)
+            #expect(try await server.blobCount() == stats.chunks)
+            for user in users.prefix(3) {
+                let out = server.directory.appendingPathComponent("g-\(user.keyring.user).jpg").path
+                _ = try await user.get(owner: nil, name: "g.jpg", destination: out)
+                #expect(try server.read(out) == server.read(image))
+            }
+        }
+    }
+
+    @Test("delete and garbage collection free storage without breaking another user's copy")
+    func deleteAndCollect() async throws {
+        try await LiveServer.run { server in
+            let alice = try await server.user("alice"), bob = try await server.user("bob")
+            let shared = jpegImage(seed: "h", exif: "x")
+            let own = jpegImage(seed: "only-alice", exif: "y")
+            _ = try await alice.upload(path: try server.file("h.jpg", shared), name: "h.jpg", attributes: [])
+            _ = try await bob.upload(path: try server.file("h2.jpg", shared), name: "h.jpg", attributes: [])
+            _ = try await alice.upload(path: try server.file("i.jpg", own), name: "i.jpg", attributes: [])
+            let before = try await alice.stats()
+            let collector = GarbageCollector(store: server.store, blobs: server.blobs, gracePeriod: 0, interval: .seconds(60),
+                                             logger: .init(label: "test"))
+            try await alice.delete(name: "h.jpg")
+            try await alice.delete(name: "i.jpg")
+            // Grace period: nothing is collected while it lasts.
+            let early = GarbageCollector(store: server.store, blobs: server.blobs, gracePeriod: 3600, interval: .seconds(60),
+                                         logger: .init(label: "test"))
+            #expect(try await early.collect() == 0)
+            let freed = try await collector.collect(now: Date().addingTimeInterval(1))
+            #expect(freed > 0)
+            let after = try await alice.stats()
+            #expect(after.storedBytes < before.storedBytes - own.count / 2)
+            #expect(try await server.blobCount() == after.chunks)
+            let out = server.directory.appendingPathComponent("bob.jpg").path
+            _ = try await bob.get(owner: nil, name: "h.jpg", destination: out)
+            #expect(try server.read(out) == shared)
+            await expectCode("not_found") { try await alice.api.delete(owner: "alice", name: "h.jpg") }
+        }
+    }
+
+    @Test("every error is a JSON body with a stable code; the OpenAPI document lists every route")
+    func errorsAndDocument() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("twin-api-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try await SQLiteMetadataStore.open(path: directory.appendingPathComponent("m.sqlite").path)
+        let app = buildApplication(configuration: ServerConfiguration(), store: store, blobs: MemoryBlobStore())
+        try await app.test(.router) { client in
+            for (method, uri, code) in [(HTTPRequest.Method.get, "/v1/files", "unauthenticated"),
+                                        (.get, "/nowhere", "not_found"),
+                                        (.post, "/v1/users", "bad_request"),
+                                        (.get, "/v1/files", "unauthenticated")] {
+                let headers: HTTPFields = uri == "/v1/files" && code == "unauthenticated" ? [.authorization: "Bearer bm90LWEtdG9rZW4"] : [:]
+                try await client.execute(uri: uri, method: method, headers: headers, body: ByteBuffer(string: "{")) { response in
+                    let body = try TwinProtocol.makeDecoder().decode(ErrorBody.self, from: Data(buffer: response.body))
+                    #expect(body.error.code == code, "\(method) \(uri)")
+                    #expect(response.headers[.contentType] == "application/json")
+                }
+            }
+            try await client.execute(uri: "/openapi.yaml", method: .get) { response in
+                let text = String(buffer: response.body)
+                for path in ["/v1/users:", "/v1/users/{name}:", "/v1/auth/challenge:", "/v1/auth/token:", "/v1/uploads:",
+                             "/v1/uploads/{id}/chunks/{tag}:", "/v1/uploads/{id}/proof:", "/v1/uploads/{id}/commit:",
+                             "/v1/files:", "/v1/shared:", "/v1/files/{owner}:", "/v1/files/{owner}/{name}:",
+                             "/v1/files/{owner}/{name}/chunks/{tag}:", "/v1/grants:", "/v1/grants/{grantee}:", "/v1/stats:",
+                             "/healthz:", "/metrics:", "/openapi.yaml:"] {
+                    #expect(text.contains("\n  \(path)\n"), "undocumented route \(path)")
+                }
+            }
+            try await client.execute(uri: "/healthz", method: .get) { response in #expect(response.status == .ok) }
+        }
+        try await store.close()
+    }
+}
+
+func expectCode(_ code: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async {
+    do {
+        try await body()
+        Issue.record("expected the server to refuse with \(code)", sourceLocation: sourceLocation)
+    } catch let error as TwinClientError {
+        #expect(error.serverCode == code, "\(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+func expectAccessDenied(sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async {
+    do {
+        try await body()
+        Issue.record("expected access to be denied", sourceLocation: sourceLocation)
+    } catch TwinClientError.accessDenied {
+    } catch {
+        Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
+    }
+}
