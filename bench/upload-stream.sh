@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Uploads the make_corpus.py stream through a real `twin serve` on loopback, one account per uNN
+# folder (users in order u00, u01, …; each folder's files in name order, which is plan order), then
+# backs the same stream up with restic into a local repository, in the same run, and prints one JSON
+# object: stored bytes vs the corpus's pixel bound, bytes sent, and both wall times.
+#
+# Usage: python3 ../shared/bench/make_corpus.py DIR > DIR.json && mv DIR.json DIR/corpus.json
+#        bench/upload-stream.sh DIR
+# Needs: restic (Debian package). Not run by CI.
+set -euo pipefail
+corpus=$(cd "$1" && pwd)
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+cd "$root"
+swift build -c release --product twin >/dev/null
+twin="$root/.build/release/twin"
+port=$((20000 + RANDOM % 20000))
+"$twin" serve --data "$work/data" --port "$port" --log-level warning &
+server=$!
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+
+start=$(date +%s.%N)
+sent=0; logical=0; deduplicated=0; proof=0
+for dir in "$corpus"/stream/u*; do
+  user=$(basename "$dir")
+  export TWIN_HOME="$work/homes/$user"
+  "$twin" account create "$user" --server "http://127.0.0.1:$port" >/dev/null
+  out=$("$twin" upload "$dir" --attributes family --json)
+  sent=$((sent + $(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sent_bytes"])')))
+  logical=$((logical + $(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["logical_bytes"])')))
+  deduplicated=$((deduplicated + $(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["deduplicated_bytes"])')))
+  proof=$((proof + $(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["proof_bytes"])')))
+done
+twin_seconds=$(echo "$(date +%s.%N) - $start" | bc)
+stats=$("$twin" stats --json)
+
+export RESTIC_PASSWORD=bench
+restic init --repository-version 1 -r "$work/restic" -q
+start=$(date +%s.%N)
+restic -r "$work/restic" backup -q "$corpus/stream" >/dev/null
+restic_seconds=$(echo "$(date +%s.%N) - $start" | bc)
+restic_bytes=$(du -sb "$work/restic" | cut -f1)
+
+# make_corpus.py prints its summary once; save it as CORPUS_DIR/corpus.json.
+pixel_bound=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pixel_bound_bytes"])' "$corpus/corpus.json" 2>/dev/null || echo 0)
+python3 - "$stats" <<PY
+import json, sys
+stats = json.loads(sys.argv[1])
+stored, pixel = stats["stored_bytes"], $pixel_bound
+print(json.dumps({
+    "logical_bytes": $logical, "stored_bytes": stored, "pixel_bound_bytes": pixel,
+    "stored_over_pixel_bound": round(stored / pixel, 4) if pixel else None,
+    "sent_bytes": $sent, "proof_bytes": $proof, "deduplicated_bytes": $deduplicated,
+    "sent_over_stored": round($sent / stored, 4),
+    "sent_minus_proof_over_stored": round(($sent - $proof) / stored, 4),
+    "twin_seconds": round($twin_seconds, 3), "restic_seconds": round($restic_seconds, 3),
+    "twin_over_restic_time": round($twin_seconds / $restic_seconds, 3),
+    "restic_repository_bytes": $restic_bytes,
+}, sort_keys=True))
+PY
