@@ -61,17 +61,23 @@ public enum MerkleTree {
 
     /// The sibling hashes from leaf `index` up to the root, skipping levels where the node is promoted.
     public static func path(in ciphertext: [UInt8], leaf index: Int) -> [Digest32] {
-        var level = leafHashes(ciphertext)
-        precondition(level.indices.contains(index))
-        var position = index
-        var siblings: [Digest32] = []
-        while level.count > 1 {
-            let sibling = position ^ 1
-            if sibling < level.count { siblings.append(level[sibling]) }
-            level = parents(of: level)
-            position /= 2
+        paths(in: ciphertext, leaves: [index])[0]
+    }
+
+    /// The paths of several leaves of one ciphertext, hashing the tree once.
+    public static func paths(in ciphertext: [UInt8], leaves indices: [Int]) -> [[Digest32]] {
+        var levels = [leafHashes(ciphertext)]
+        while levels.last!.count > 1 { levels.append(parents(of: levels.last!)) }
+        return indices.map { index in
+            precondition(levels[0].indices.contains(index))
+            var position = index
+            var siblings: [Digest32] = []
+            for level in levels.dropLast() {
+                if position ^ 1 < level.count { siblings.append(level[position ^ 1]) }
+                position /= 2
+            }
+            return siblings
         }
-        return siblings
     }
 
     /// The number of siblings on the path of leaf `index` in a tree of `leafCount` leaves.

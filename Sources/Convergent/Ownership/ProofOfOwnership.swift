@@ -124,19 +124,29 @@ public struct OwnershipProof: Sendable, Equatable {
     public var challengeID: Digest32
     public var openings: [Opening]
 
-    /// Answers `challenge` from the chunk ciphertexts (by chunk index), computing each chunk once.
+    /// Answers `challenge` from the chunk ciphertexts (by chunk index), fetching and hashing each
+    /// challenged chunk once (leaves come sorted by chunk).
     public static func answer(_ challenge: OwnershipChallenge,
                               ciphertext: (Int) async throws -> [UInt8]) async throws -> OwnershipProof {
         var openings: [Opening] = []
-        var cache: (index: Int, bytes: [UInt8])?
-        for reference in challenge.leaves {
-            if cache?.index != reference.chunk { cache = (reference.chunk, try await ciphertext(reference.chunk)) }
-            let bytes = cache!.bytes
-            let start = reference.leaf * MerkleTree.leafSize
-            guard start < max(bytes.count, 1) else { throw OwnershipError.leafOutOfRange(reference) }
-            let piece = Array(bytes[start..<min(bytes.count, start + MerkleTree.leafSize)])
-            openings.append(Opening(reference: reference, piece: piece,
-                                    path: MerkleTree.path(in: bytes, leaf: reference.leaf)))
+        var start = 0
+        let leaves = challenge.leaves
+        while start < leaves.count {
+            let chunk = leaves[start].chunk
+            var end = start
+            while end < leaves.count, leaves[end].chunk == chunk { end += 1 }
+            let bytes = try await ciphertext(chunk)
+            let group = leaves[start..<end]
+            for reference in group where reference.leaf < 0 || reference.leaf >= MerkleTree.leafCount(ciphertextLength: bytes.count) {
+                throw OwnershipError.leafOutOfRange(reference)
+            }
+            let paths = MerkleTree.paths(in: bytes, leaves: group.map(\.leaf))
+            for (reference, path) in zip(group, paths) {
+                let offset = reference.leaf * MerkleTree.leafSize
+                openings.append(Opening(reference: reference,
+                                        piece: Array(bytes[offset..<min(bytes.count, offset + MerkleTree.leafSize)]), path: path))
+            }
+            start = end
         }
         return OwnershipProof(challengeID: challenge.id, openings: openings)
     }

@@ -39,22 +39,41 @@ struct Upload: AsyncParsableCommand {
             let start = BenchClock.now()
             let progress = ProgressLine(enabled: !json)
             var totals = (files: 0, logical: 0, sent: 0, deduplicated: 0, proof: 0)
-            try await withThrowingTaskGroup(of: TwinSession.UploadResult.self) { group in
+            // Identical files have equal sizes. Files of one size go up one after another, so a copy
+            // finds its twin stored and proves ownership instead of racing to send the same chunks.
+            var groups: [Int: [String]] = [:]
+            var order: [Int] = []
+            for path in files {
+                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? -1
+                if groups[size] == nil { order.append(size) }
+                groups[size, default: []].append(path)
+            }
+            let batches = order.map { groups[$0]! }
+            try await withThrowingTaskGroup(of: [TwinSession.UploadResult].self) { group in
                 var next = 0
                 func submit() {
-                    guard next < files.count else { return }
-                    let path = files[next]
+                    guard next < batches.count else { return }
+                    let batch = batches[next]
                     next += 1
-                    let entryName = name ?? (path as NSString).lastPathComponent
-                    group.addTask { try await session.upload(path: path, name: entryName, attributes: attributeList) }
+                    let fixedName = name
+                    group.addTask {
+                        var results: [TwinSession.UploadResult] = []
+                        for path in batch {
+                            let entryName = fixedName ?? (path as NSString).lastPathComponent
+                            results.append(try await session.upload(path: path, name: entryName, attributes: attributeList))
+                        }
+                        return results
+                    }
                 }
                 for _ in 0..<max(1, parallel) { submit() }
-                while let result = try await group.next() {
-                    totals.files += 1
-                    totals.logical += result.logicalBytes
-                    totals.sent += result.sentBytes
-                    totals.deduplicated += result.deduplicatedBytes
-                    totals.proof += result.proofBytes
+                while let results = try await group.next() {
+                    for result in results {
+                        totals.files += 1
+                        totals.logical += result.logicalBytes
+                        totals.sent += result.sentBytes
+                        totals.deduplicated += result.deduplicatedBytes
+                        totals.proof += result.proofBytes
+                    }
                     progress.update("\(totals.files)/\(files.count) files, \(ByteCount(totals.logical)) read, \(ByteCount(totals.sent)) sent, \(ByteCount(totals.deduplicated)) saved by dedup")
                     submit()
                 }
