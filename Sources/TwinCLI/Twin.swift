@@ -19,9 +19,11 @@ struct Twin: AsyncParsableCommand {
     static func main() async {
         #if canImport(Glibc)
         // Chunks and ciphertexts are 32–256 KiB, above glibc's default mmap threshold: each would be
-        // mapped and unmapped, page-faulting and zeroing fresh pages (8 % of pipeline time). Keep them
-        // on the heap instead.
+        // mapped and unmapped, page-faulting and zeroing fresh pages (8 % of pipeline time), and the
+        // page faults serialise threads on the address-space lock. Keep them on the heap, and keep
+        // freed heap instead of trimming it back to the kernel after every chunk.
         _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD, malloc.h */, 64 << 20)
+        _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD, malloc.h */, 256 << 20)
         #endif
         do {
             var command = try parseAsRoot()

@@ -86,6 +86,24 @@ struct BenchCE: AsyncParsableCommand {
                 try await group.waitForAll()
             }
         }
+        // The same raw hashing on every core at once: how far this machine lets any work scale, the
+        // yardstick for the pipeline's own all-core speedup.
+        let shaAllCores = try await megabytesPerSecond(size * cores) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<cores {
+                    group.addTask {
+                        data.withUnsafeBytes { raw in
+                            for start in stride(from: 0, to: raw.count, by: piece) {
+                                var hasher = SHA256()
+                                hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[start..<min(raw.count, start + piece)]))
+                                _ = hasher.finalize()
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
         let ceiling = 1 / (2 / sha + 1 / gcm)
         let report: [String: Any] = [
             "bytes": size, "cores": cores,
@@ -94,6 +112,8 @@ struct BenchCE: AsyncParsableCommand {
             "ceiling_mb_s": rounded(ceiling),
             "one_core_of_ceiling": rounded(oneCore / ceiling, 3),
             "all_cores_speedup": rounded(allCores / oneCore, 3),
+            "sha256_all_cores_mb_s": rounded(shaAllCores),
+            "sha256_all_cores_speedup": rounded(shaAllCores / sha, 3),
         ]
         if json {
             printJSON(report)
