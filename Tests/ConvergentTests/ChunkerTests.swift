@@ -1,4 +1,5 @@
 import Convergent
+import Foundation
 import Testing
 
 @Suite("Chunking")
@@ -134,5 +135,3 @@ struct ChunkerTests {
         #expect(fromFile.format == .jpeg)
     }
 }
-
-import Foundation

@@ -140,12 +140,9 @@ struct SchemeTests {
             #expect(throws: BinaryDecodingError.unsupportedVersion(2)) { try decode(version) }
         }
         // C0 replaced by a valid-looking but off-curve x: refused as a group element.
+        // C0 is the 96 bytes before the u32 payload length; the sealed payload is 3 + 16 bytes.
         var badPoint = ciphertext.encoded()
-        let c0Offset = badPoint.count - 4 - (3 + 16) - 96 - 16  // header ends 96 bytes before the u32 payload length
-        _ = c0Offset
-        let encoded = ciphertext.encoded()
-        let payloadLength = 3 + 16
-        let c0Start = encoded.count - payloadLength - 4 - 96
+        let c0Start = badPoint.count - (3 + 16) - 4 - 96
         badPoint.replaceSubrange(c0Start..<c0Start + 96, with: [0xA0] + [UInt8](repeating: 0, count: 95))
         #expect(throws: KPABEError.invalidGroupElement(field: "C0")) { try Ciphertext(decoding: badPoint) }
         // Attributes out of order.

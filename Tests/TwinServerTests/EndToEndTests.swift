@@ -1,4 +1,5 @@
 import Convergent
+import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -53,12 +54,10 @@ struct LiveServer {
 
 /// A JPEG-structured image (markers, EXIF, scan) with deterministic content.
 func jpegImage(seed: String, exif: String, scanBytes: Int = 600_000) -> [UInt8] {
-    var generator = SystemRandomNumberGenerator()
-    _ = generator
     func stream(_ label: String, _ count: Int) -> [UInt8] {
         var out: [UInt8] = [], counter: UInt64 = 0
         while out.count < count {
-            out += Array(Crypto_SHA256(Array("\(label)-\(counter)".utf8)))
+            out += Array(SHA256.hash(data: Array("\(label)-\(counter)".utf8)))
             counter += 1
         }
         return Array(out.prefix(count))
@@ -74,9 +73,6 @@ func jpegImage(seed: String, exif: String, scanBytes: Int = 600_000) -> [UInt8] 
     }
     return out + [0xFF, 0xD9]
 }
-
-import Crypto
-func Crypto_SHA256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
 
 @Suite("End to end: twin serve with real clients", .serialized)
 struct EndToEndTests {
