@@ -49,11 +49,7 @@ extension KPABE {
     /// Decrypt (unwrap): one multi-pairing over a minimal satisfying set of leaves.
     public static func decrypt(_ ciphertext: Ciphertext, with key: DecryptionKey) throws(KPABEError) -> [UInt8] {
         guard key.authority == ciphertext.authority else { throw .wrongAuthority }
-        let index = Dictionary(uniqueKeysWithValues: ciphertext.attributes.enumerated().map { ($1, $0) })
-        var leafNumber = 0
-        guard let plan = Plan.make(key.policy, available: index, leafNumber: &leafNumber) else {
-            throw .policyNotSatisfied
-        }
+        guard let plan = Plan.make(for: key, ciphertext) else { throw .policyNotSatisfied }
         // e(Π D_j^{ω_j}, C0) · Π e(C_{x_j}^{-ω_j}, d_j) = e(g1, g2)^{αs}
         let combined = G1Projective.multiScalarMul(plan.leaves.map { G1Projective(key.components[$0.leaf].d1) },
                                                    plan.leaves.map(\.coefficient))
@@ -75,9 +71,7 @@ extension KPABE {
     /// How many Miller loops decrypting `ciphertext` with `key` takes (leaves used + 1), or nil when
     /// the policy is not satisfied. For benchmarks and reports.
     public static func pairingCount(_ ciphertext: Ciphertext, with key: DecryptionKey) -> Int? {
-        let index = Dictionary(uniqueKeysWithValues: ciphertext.attributes.enumerated().map { ($1, $0) })
-        var leafNumber = 0
-        return Plan.make(key.policy, available: index, leafNumber: &leafNumber).map { $0.leaves.count + 1 }
+        Plan.make(for: key, ciphertext).map { $0.leaves.count + 1 }
     }
 
     // MARK: Internals
@@ -126,6 +120,13 @@ struct Plan {
     }
 
     var leaves: [Leaf]
+
+    /// The plan for decrypting `ciphertext` with `key`, or nil when its policy is not satisfied.
+    static func make(for key: DecryptionKey, _ ciphertext: Ciphertext) -> Plan? {
+        let index = Dictionary(uniqueKeysWithValues: ciphertext.attributes.enumerated().map { ($1, $0) })
+        var leafNumber = 0
+        return make(key.policy, available: index, leafNumber: &leafNumber)
+    }
 
     /// Walks the whole tree (so leaf numbering stays right) and, at each k-of-n gate, keeps the k
     /// satisfiable children that need the fewest leaves: fewest pairings overall.
