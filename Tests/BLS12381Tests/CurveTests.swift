@@ -63,6 +63,18 @@ struct CurveTests {
         #expect(p2.mulConstantTime(k * j) == p2.mulVartime(k).mulVartime(j))
     }
 
+    @Test("multiplication by edge-case scalars agrees across all algorithms", arguments: edgeCaseScalars)
+    func edgeScalarMultiplication(k: Fr) {
+        let p1 = G1Projective.generator.mulVartime(Fr(12345)), p2 = G2Projective.generator.mulVartime(Fr(6789))
+        let expected1 = p1.mulConstantTimeGeneric(k), expected2 = p2.mulConstantTimeGeneric(k)
+        #expect(p1.mulConstantTime(k) == expected1)
+        #expect(p1.mulVartime(k) == expected1)
+        #expect(p2.mulConstantTime(k) == expected2)
+        #expect(p2.mulVartime(k) == expected2)
+        #expect(G1Projective.identity.mulConstantTime(k).isIdentity)
+        #expect(G2Projective.identity.mulConstantTime(k).isIdentity)
+    }
+
     @Test("constant-time base-|x| digits equal the variable-time ones and recompose k", arguments: 0..<8)
     func digits(seed: Int) {
         var g = SplitMix64(seed: UInt64(seed) &+ 950)
@@ -143,3 +155,11 @@ enum NonSubgroupPoints {
         }
     }
 }
+
+/// Scalars whose base-|x| digits are even, zero, one or maximal: the regular signed-window recoding
+/// makes every digit odd and corrects even ones at the end, so these are its edge cases.
+let edgeCaseScalars: [Fr] = {
+    let z = Fr(ScalarDecomposition.z)
+    return [Fr.zero, Fr.one, Fr(2), -Fr.one, -Fr(2), z, z - Fr.one, z + Fr.one, z * z, z * z * z,
+            z * z * z - Fr.one, Fr(0xffff_ffff_ffff_fffe), z * z + Fr(2), -(z * z * z)]
+}()

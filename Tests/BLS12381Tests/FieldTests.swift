@@ -38,6 +38,27 @@ struct FieldTests {
         #expect((-Fp.one).sqrt() == nil)
     }
 
+    /// The lazily reduced F_p² product and squaring against their definitions in F_p, on values that
+    /// push the double-width intermediates to their bounds (p − 1 everywhere: the largest products, and
+    /// a0b0 − a1b1 negative, which takes the add-back path).
+    @Test("F_p²: lazy-reduction products match the definition at the extremes", arguments: 0..<6)
+    func fp2LazyReduction(seed: Int) {
+        var g = SplitMix64(seed: UInt64(seed) &+ 150)
+        let top = -Fp.one
+        let samples: [Fp2] = [
+            Fp2(c0: top, c1: top), Fp2(c0: .zero, c1: top), Fp2(c0: top, c1: .zero), Fp2(c0: .one, c1: top),
+            TestData.randomFp2(&g), TestData.randomFp2(&g),
+        ]
+        let a = samples[seed]
+        for b in samples {
+            let product = a * b
+            #expect(product.c0 == a.c0 * b.c0 - a.c1 * b.c1)
+            #expect(product.c1 == a.c0 * b.c1 + a.c1 * b.c0)
+        }
+        #expect(a.squared() == Fp2(c0: a.c0 * a.c0 - a.c1 * a.c1, c1: (a.c0 * a.c1).doubled()))
+        #expect(a.c0.squared() == a.c0 * a.c0 && a.c1.squared() == a.c1 * a.c1)
+    }
+
     @Test("F_p²: laws, inverse, sqrt, Frobenius = conjugation", arguments: 0..<6)
     func fp2Laws(seed: Int) {
         var g = SplitMix64(seed: UInt64(seed) &+ 100)

@@ -22,26 +22,25 @@ extension G1Projective {
         return acc
     }
 
-    /// Variable-time multiplication for public scalars: GLV split k = k0 + k1·x² with φ, then
-    /// interleaved width-5 wNAF over the two ~128-bit halves.
-    public func mulVartime(_ k: Fr) -> G1Projective {
-        let (d0, d1, d2, d3) = ScalarDecomposition.baseZ(k)
+    /// The base-|x| digits of k as a GLV split k = k0 + k1·x², with x²·P = −φ(P) on G1.
+    static func glvSplit(_ digits: (UInt64, UInt64, UInt64, UInt64)) -> EndomorphismSplit {
         let z = UInt128(ScalarDecomposition.z)
-        let k0 = UInt128(d0) + UInt128(d1) * z
-        let k1 = UInt128(d2) + UInt128(d3) * z
-        // x²·P = z²·P = −φ(P)
-        let q = -phi()
-        return G1Projective.straus([self, q], [k0, k1], window: 5)
+        // Each half is below z² < 2^128, so the wrapping operators never wrap.
+        let k0 = UInt128(digits.0) &+ UInt128(digits.1) &* z
+        let k1 = UInt128(digits.2) &+ UInt128(digits.3) &* z
+        return EndomorphismSplit(digits: [k0, k1], bits: 128)
     }
 
-    /// Constant-time multiplication by a secret scalar: constant-time GLV split k = k0 + k1·x² (digits
-    /// from a branch-free division), then a 2-base 4-bit fixed window over 128 bits with full-table scans.
+    /// Variable-time multiplication for public scalars: GLV split, then interleaved width-5 wNAF over
+    /// the two ~128-bit halves.
+    public func mulVartime(_ k: Fr) -> G1Projective {
+        ScalarMultiplication.straus(self, G1Projective.glvSplit(ScalarDecomposition.baseZ(k)), window: 5) { -$0.phi() }
+    }
+
+    /// Constant-time multiplication by a secret scalar: constant-time GLV split (digits from a
+    /// branch-free division), then signed 4-bit regular windows over the two 128-bit halves.
     public func mulConstantTime(_ k: Fr) -> G1Projective {
-        let (d0, d1, d2, d3) = ScalarDecomposition.baseZConstantTime(k)
-        let z = UInt128(ScalarDecomposition.z)
-        let k0 = UInt128(d0) &+ UInt128(d1) &* z
-        let k1 = UInt128(d2) &+ UInt128(d3) &* z
-        return G1Projective.fixedWindowConstantTime([self, -phi()], [k0, k1], bits: 128)
+        ScalarMultiplication.regularWindowConstantTime(self, G1Projective.glvSplit(ScalarDecomposition.baseZConstantTime(k))) { -$0.phi() }
     }
 
     /// Membership in the order-r subgroup: φ(P) == −[x²]P (Scott's endomorphism test).

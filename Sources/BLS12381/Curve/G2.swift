@@ -26,27 +26,22 @@ extension G2Projective {
         return acc
     }
 
-    /// Variable-time multiplication for public scalars: 4-dimensional GLS split k = Σ dᵢ·|x|ⁱ with
-    /// |x|ⁱ·Q = (−ψ)ⁱ(Q), then interleaved width-4 wNAF over four 64-bit digits.
+    /// The base-|x| digits of k as a 4-dimensional GLS split: |x|ⁱ·Q = (−ψ)ⁱ(Q) on G2.
+    static func glsSplit(_ digits: (UInt64, UInt64, UInt64, UInt64)) -> EndomorphismSplit {
+        EndomorphismSplit(digits: [UInt128(digits.0), UInt128(digits.1), UInt128(digits.2), UInt128(digits.3)], bits: 64)
+    }
+
+    /// Variable-time multiplication for public scalars: 4-dimensional GLS split k = Σ dᵢ·|x|ⁱ, then
+    /// interleaved width-5 wNAF over four 64-bit digits.
     public func mulVartime(_ k: Fr) -> G2Projective {
-        let (d0, d1, d2, d3) = ScalarDecomposition.baseZ(k)
-        let q1 = -psi()
-        let q2 = q1.psi().negatedIfNeeded(true)
-        let q3 = -(q2.psi())
-        return G2Projective.straus([self, q1, q2, q3], [UInt128(d0), UInt128(d1), UInt128(d2), UInt128(d3)], window: 4)
+        ScalarMultiplication.straus(self, G2Projective.glsSplit(ScalarDecomposition.baseZ(k)), window: 5) { -$0.psi() }
     }
 
     /// Constant-time multiplication by a secret scalar: constant-time 4-dimensional GLS split (digits from
-    /// a branch-free division by |x|), then a 4-base 4-bit fixed window over 64 bits with full-table scans.
+    /// a branch-free division by |x|), then signed 4-bit regular windows over the four digits.
     public func mulConstantTime(_ k: Fr) -> G2Projective {
-        let (d0, d1, d2, d3) = ScalarDecomposition.baseZConstantTime(k)
-        let q1 = -psi()
-        let q2 = -(q1.psi())
-        let q3 = -(q2.psi())
-        return G2Projective.fixedWindowConstantTime([self, q1, q2, q3], [UInt128(d0), UInt128(d1), UInt128(d2), UInt128(d3)], bits: 64)
+        ScalarMultiplication.regularWindowConstantTime(self, G2Projective.glsSplit(ScalarDecomposition.baseZConstantTime(k))) { -$0.psi() }
     }
-
-    @inline(always) func negatedIfNeeded(_ neg: Bool) -> G2Projective { neg ? -self : self }
 
     /// Membership in the order-r subgroup: ψ(Q) == [x]Q (Scott 2021).
     public var isInSubgroup: Bool {

@@ -195,120 +195,18 @@ public struct G2Projective: Sendable {
         return G2Projective(x: x3, y: y3, z: z3)
     }
 
-    // MARK: Scalar multiplication
+    // MARK: Scalar multiplication (the algorithms live in ScalarMultiplication.swift)
 
-    /// Constant-time Σ kᵢ·Pᵢ for secret scalars of `bits` bits (a multiple of 4): 4-bit fixed windows, one
-    /// 16-entry table per base, every entry scanned with masked selects, the same doublings and complete
-    /// additions whatever the scalars are.
-    static func fixedWindowConstantTime(_ bases: [G2Projective], _ scalars: [UInt128], bits: Int) -> G2Projective {
-        var table = [G2Projective]()
-        table.reserveCapacity(16 * bases.count)
-        for b in bases {
-            let o = table.count
-            table.append(.identity)
-            table.append(b)
-            for i in 2..<16 { table.append((i & 1 == 0) ? table[o + i / 2].doubled() : table[o + i - 1] + b) }
-        }
-        var acc = G2Projective.identity
-        for w in stride(from: bits / 4 - 1, through: 0, by: -1) {
-            acc = acc.doubled().doubled().doubled().doubled()
-            for j in 0..<bases.count {
-                let nib = UInt64(truncatingIfNeeded: scalars[j] >> UInt128(4 * w)) & 0xf
-                var sel = G2Projective.identity
-                for e in 0..<16 { sel = G2Projective.select(sel, table[16 * j + e], isZeroWord(nib ^ UInt64(e))) }
-                acc = acc + sel
-            }
-        }
-        return acc
-    }
-
-    /// Constant-time multiplication without endomorphisms: 4-bit fixed window over all 256 bits
-    /// (reference for the endomorphism-accelerated `mulConstantTime`).
-    public func mulConstantTimeGeneric(_ k: Fr) -> G2Projective {
-        var table = [G2Projective](repeating: .identity, count: 16)
-        table[1] = self
-        for i in 2..<16 { table[i] = (i & 1 == 0) ? table[i / 2].doubled() : table[i - 1] + self }
-        let c = k.canonicalLimbs
-        let words = [c.0, c.1, c.2, c.3]
-        var acc = G2Projective.identity
-        for wi in stride(from: 3, through: 0, by: -1) {
-            let w = words[wi]
-            for ni in stride(from: 15, through: 0, by: -1) {
-                acc = acc.doubled().doubled().doubled().doubled()
-                let nib = (w >> UInt64(4 * ni)) & 0xf
-                var sel = G2Projective.identity
-                for j in 0..<16 {
-                    sel = G2Projective.select(sel, table[j], isZeroWord(nib ^ UInt64(j)))
-                }
-                acc = acc + sel
-            }
-        }
-        return acc
-    }
-
-    /// Straus / interleaved-wNAF sum Σ kᵢ·Pᵢ for short public scalars (≤ 128 bits). Variable time.
-    /// Tables stay projective: for a handful of points one inversion costs more than mixed additions save.
-    static func straus(_ points: [G2Projective], _ scalars: [UInt128], window: Int) -> G2Projective {
-        let half = 1 << (window - 2)
-        var table = [G2Projective]()
-        table.reserveCapacity(points.count * half)
-        for p in points {
-            let d = p.doubled()
-            var t = p
-            for _ in 0..<half { table.append(t); t = t + d }
-        }
-        let nafs = scalars.map { wnaf($0, window: window) }
-        let maxLen = nafs.map(\.count).max() ?? 0
-        var acc = G2Projective.identity
-        for i in stride(from: maxLen - 1, through: 0, by: -1) {
-            acc = acc.doubled()
-            for j in 0..<points.count where i < nafs[j].count {
-                let d = Int(nafs[j][i])
-                if d > 0 { acc = acc + table[j * half + (d >> 1)] } else if d < 0 { acc = acc - table[j * half + ((-d) >> 1)] }
-            }
-        }
-        return acc
-    }
+    /// Constant-time multiplication without endomorphisms (reference for the tests).
+    public func mulConstantTimeGeneric(_ k: Fr) -> G2Projective { ScalarMultiplication.fixedWindowConstantTime(self, k) }
 
     /// Pippenger bucket multi-scalar multiplication Σ kᵢ·Pᵢ. Variable time (public scalars only).
     public static func multiScalarMul(_ points: [G2Projective], _ scalars: [Fr]) -> G2Projective {
-        precondition(points.count == scalars.count, "points and scalars differ in number")
-        let n = points.count
-        if n == 0 { return .identity }
-        if n < 4 {
-            var acc = G2Projective.identity
-            for i in 0..<n { acc = acc + points[i].mulVartime(scalars[i]) }
-            return acc
-        }
-        let aff = batchNormalize(points)
-        let c: Int = n < 32 ? 3 : (n < 256 ? 5 : (n < 4096 ? 8 : 11))
-        let limbs = scalars.map { s -> [UInt64] in let l = s.canonicalLimbs; return [l.0, l.1, l.2, l.3] }
-        let windows = (256 + c - 1) / c
-        var result = G2Projective.identity
-        for wi in stride(from: windows - 1, through: 0, by: -1) {
-            for _ in 0..<c { result = result.doubled() }
-            var buckets = [G2Projective](repeating: .identity, count: (1 << c) - 1)
-            let bit = wi * c
-            for i in 0..<n {
-                var v: UInt64 = 0
-                for b in 0..<c {
-                    let pos = bit + b
-                    if pos < 256 { v |= ((limbs[i][pos >> 6] >> UInt64(pos & 63)) & 1) << UInt64(b) }
-                }
-                if v != 0 { buckets[Int(v) - 1] = buckets[Int(v) - 1] + aff[i] }
-            }
-            var running = G2Projective.identity
-            var sum = G2Projective.identity
-            for j in stride(from: buckets.count - 1, through: 0, by: -1) {
-                running = running + buckets[j]
-                sum = sum + running
-            }
-            result = result + sum
-        }
-        return result
+        ScalarMultiplication.pippenger(points, scalars)
     }
 
     public static func * (p: G2Projective, k: Fr) -> G2Projective { p.mulConstantTime(k) }
 }
 
 extension G2Projective: Equatable {}
+extension G2Projective: ProjectiveGroup {}

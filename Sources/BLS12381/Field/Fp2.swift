@@ -24,23 +24,31 @@ public struct Fp2: Sendable, Equatable {
     @inline(always) static func -= (a: inout Fp2, b: Fp2) { a = a - b }
     @inline(always) static func *= (a: inout Fp2, b: Fp2) { a = a * b }
 
-    /// Karatsuba: 3 base-field multiplications.
-    @inline(always) static func * (a: Fp2, b: Fp2) -> Fp2 {
-        let v0 = a.c0 * b.c0
-        let v1 = a.c1 * b.c1
-        let s = (a.c0 + a.c1) * (b.c0 + b.c1)
-        return Fp2(c0: v0 - v1, c1: s - v0 - v1)
+    /// Karatsuba with lazy reduction: three double-width products, two Montgomery reductions.
+    /// c0 = a0b0 − a1b1 (p·2^384 added back when negative), c1 = (a0 + a1)(b0 + b1) − a0b0 − a1b1 =
+    /// a0b1 + a1b0 < 2p²; both stay below p·2^384, as the reduction requires.
+    @usableFromInline static func mul(_ a: Fp2, _ b: Fp2) -> Fp2 {
+        let v0 = FpWide.product(a.c0, b.c0)
+        let v1 = FpWide.product(a.c1, b.c1)
+        let s = FpWide.product(Fp.addUnreduced(a.c0, a.c1), Fp.addUnreduced(b.c0, b.c1))
+        let (difference, borrow) = FpWide.subtractingReportingBorrow(v0, v1)
+        let cross = FpWide.subtractingReportingBorrow(FpWide.subtractingReportingBorrow(s, v0).0, v1).0
+        return Fp2(c0: difference.addingHighModulus(borrow).reduced(), c1: cross.reduced())
     }
+
+    @inline(always) static func * (a: Fp2, b: Fp2) -> Fp2 { mul(a, b) }
 
     @inline(always) func mulByFp(_ b: Fp) -> Fp2 { Fp2(c0: c0 * b, c1: c1 * b) }
 
-    /// Complex squaring: (c0+c1)(c0-c1) + 2c0c1·u, two base multiplications.
-    @inline(always) func squared() -> Fp2 {
-        let a = c0 + c1
-        let b = c0 - c1
-        let c = c0 * c1
-        return Fp2(c0: a * b, c1: c + c)
+    /// Complex squaring: (c0 + c1)(c0 − c1) + 2c0c1·u, two double-width products whose unreduced
+    /// factors (below 2p) keep them below 2p² < p·2^384, so the sums skip their reductions.
+    @usableFromInline static func square(_ a: Fp2) -> Fp2 {
+        let sum = Fp.addUnreduced(a.c0, a.c1)
+        let twice = Fp.addUnreduced(a.c0, a.c0)
+        return Fp2(c0: FpWide.product(sum, a.c0 - a.c1).reduced(), c1: FpWide.product(twice, a.c1).reduced())
     }
+
+    @inline(always) func squared() -> Fp2 { Fp2.square(self) }
 
     @inline(always) func doubled() -> Fp2 { self + self }
 

@@ -1,0 +1,171 @@
+// Scalar-multiplication algorithms written once for both groups. G1 and G2 differ only in their
+// group law and endomorphism (φ on G1, ψ on G2), so the algorithms are generic over the few operations
+// they need; whole-module optimisation specialises them for each group, so there is no dispatch cost.
+
+/// The operations the scalar-multiplication algorithms need from a group in projective coordinates.
+protocol ProjectiveGroup: Sendable {
+    associatedtype Affine: Sendable
+    static var identity: Self { get }
+    func doubled() -> Self
+    static func + (p: Self, q: Self) -> Self
+    static func + (p: Self, q: Affine) -> Self
+    static prefix func - (p: Self) -> Self
+    /// `b` when `choice` is 1, `a` when 0, without branching.
+    static func select(_ a: Self, _ b: Self, _ choice: UInt64) -> Self
+    static func batchNormalize(_ points: [Self]) -> [Affine]
+    func mulVartime(_ k: Fr) -> Self
+}
+
+/// A scalar split into short digits, one per base point: k = Σ dⱼ·λʲ, where λ is the eigenvalue of the
+/// group's endomorphism. `bits` bounds every digit.
+struct EndomorphismSplit {
+    var digits: [UInt128]
+    var bits: Int
+}
+
+enum ScalarMultiplication {
+    /// Constant-time Σ dⱼ·Pⱼ with Pⱼ = endomorphism(Pⱼ₋₁), for secret digits.
+    ///
+    /// Each digit is made odd (d | 1; an even digit is corrected by subtracting Pⱼ at the end, selected
+    /// without branching), then recoded into signed odd 4-bit windows (Joye–Tunstall regular recoding:
+    /// every window is one of ±1, ±3, …, ±15, so each window costs exactly one addition). One table of
+    /// P, 3P, …, 15P is built with additions; the other bases' tables are its images under the
+    /// endomorphism, which costs two or three field multiplications per entry instead of an addition.
+    /// Table entries are read by scanning all eight with masked selects.
+    static func regularWindowConstantTime<G: ProjectiveGroup>(
+        _ base: G, _ split: EndomorphismSplit, endomorphism: (G) -> G
+    ) -> G {
+        let bases = split.digits.count
+        let windows = split.bits / 4 + 1
+        // Odd multiples of the first base, then their endomorphism images.
+        var tables = [G]()
+        tables.reserveCapacity(8 * bases)
+        let twice = base.doubled()
+        tables.append(base)
+        for i in 1..<8 { tables.append(tables[i - 1] + twice) }
+        for j in 1..<bases {
+            for i in 0..<8 { tables.append(endomorphism(tables[8 * (j - 1) + i])) }
+        }
+        // Recode every digit; Int8 windows are secret and only ever used through masks.
+        var recoded = [Int8](repeating: 0, count: windows * bases)
+        var evenMask = [UInt64](repeating: 0, count: bases)
+        for j in 0..<bases {
+            let d = split.digits[j]
+            evenMask[j] = 1 &- UInt64(truncatingIfNeeded: d & 1)
+            var v = d | 1
+            for w in 0..<(windows - 1) {
+                let k = Int64(truncatingIfNeeded: v & 31) &- 16           // odd, in −15…15
+                recoded[j * windows + w] = Int8(truncatingIfNeeded: k)
+                v = v &- UInt128(truncatingIfNeeded: k) // k < 0 wraps to an addition of |k|
+                v >>= 4
+            }
+            // What is left is 1 for every digit below 2^bits (an odd value below 2).
+            recoded[j * windows + windows - 1] = Int8(truncatingIfNeeded: UInt64(truncatingIfNeeded: v))
+        }
+        @inline(__always) func lookup(_ j: Int, _ k: Int8) -> G {
+            let s = Int64(k) >> 63                                       // −1 when negative
+            let magnitude = UInt64(bitPattern: (Int64(k) ^ s) &- s)
+            let index = (magnitude &- 1) >> 1
+            var selected = tables[8 * j]
+            for e in 1..<8 { selected = G.select(selected, tables[8 * j + e], isZeroWord(index ^ UInt64(e))) }
+            return G.select(selected, -selected, UInt64(bitPattern: s) & 1)
+        }
+        var acc = lookup(0, recoded[windows - 1])
+        for j in 1..<bases { acc = acc + lookup(j, recoded[j * windows + windows - 1]) }
+        for w in stride(from: windows - 2, through: 0, by: -1) {
+            acc = acc.doubled().doubled().doubled().doubled()
+            for j in 0..<bases { acc = acc + lookup(j, recoded[j * windows + w]) }
+        }
+        for j in 0..<bases {
+            acc = acc + G.select(G.identity, -tables[8 * j], evenMask[j])
+        }
+        return acc
+    }
+
+    /// Variable-time Σ dⱼ·Pⱼ with Pⱼ = endomorphism(Pⱼ₋₁), for public digits: interleaved width-w NAF
+    /// (Straus). Tables stay projective: for a handful of points one inversion costs more than mixed
+    /// additions save; the tables after the first are endomorphism images.
+    static func straus<G: ProjectiveGroup>(
+        _ base: G, _ split: EndomorphismSplit, window: Int, endomorphism: (G) -> G
+    ) -> G {
+        let half = 1 << (window - 2)
+        let bases = split.digits.count
+        var table = [G]()
+        table.reserveCapacity(bases * half)
+        let twice = base.doubled()
+        table.append(base)
+        for i in 1..<half { table.append(table[i - 1] + twice) }
+        for j in 1..<bases {
+            for i in 0..<half { table.append(endomorphism(table[half * (j - 1) + i])) }
+        }
+        let nafs = split.digits.map { wnaf($0, window: window) }
+        let maxLength = nafs.map(\.count).max() ?? 0
+        var acc = G.identity
+        for i in stride(from: maxLength - 1, through: 0, by: -1) {
+            acc = acc.doubled()
+            for j in 0..<bases where i < nafs[j].count {
+                let d = Int(nafs[j][i])
+                if d > 0 { acc = acc + table[j * half + (d >> 1)] } else if d < 0 { acc = acc + -table[j * half + ((-d) >> 1)] }
+            }
+        }
+        return acc
+    }
+
+    /// Constant-time multiplication without endomorphisms: 4-bit fixed window over all 256 bits, with
+    /// a 16-entry table scanned in full. Kept as an independent reference for the tests.
+    static func fixedWindowConstantTime<G: ProjectiveGroup>(_ point: G, _ k: Fr) -> G {
+        var table = [G](repeating: .identity, count: 16)
+        table[1] = point
+        for i in 2..<16 { table[i] = (i & 1 == 0) ? table[i / 2].doubled() : table[i - 1] + point }
+        let c = k.canonicalLimbs
+        let words = [c.0, c.1, c.2, c.3]
+        var acc = G.identity
+        for wi in stride(from: 3, through: 0, by: -1) {
+            for ni in stride(from: 15, through: 0, by: -1) {
+                acc = acc.doubled().doubled().doubled().doubled()
+                let nibble = (words[wi] >> UInt64(4 * ni)) & 0xf
+                var selected = G.identity
+                for j in 0..<16 { selected = G.select(selected, table[j], isZeroWord(nibble ^ UInt64(j))) }
+                acc = acc + selected
+            }
+        }
+        return acc
+    }
+
+    /// Pippenger bucket multi-scalar multiplication Σ kᵢ·Pᵢ. Variable time (public scalars only).
+    static func pippenger<G: ProjectiveGroup>(_ points: [G], _ scalars: [Fr]) -> G {
+        precondition(points.count == scalars.count, "points and scalars differ in number")
+        let n = points.count
+        if n < 4 {
+            var acc = G.identity
+            for i in 0..<n { acc = acc + points[i].mulVartime(scalars[i]) }
+            return acc
+        }
+        let affine = G.batchNormalize(points)
+        let c: Int = n < 32 ? 3 : (n < 256 ? 5 : (n < 4096 ? 8 : 11))
+        let limbs = scalars.map { s -> [UInt64] in let l = s.canonicalLimbs; return [l.0, l.1, l.2, l.3] }
+        let windows = (256 + c - 1) / c
+        var result = G.identity
+        for wi in stride(from: windows - 1, through: 0, by: -1) {
+            for _ in 0..<c { result = result.doubled() }
+            var buckets = [G](repeating: .identity, count: (1 << c) - 1)
+            let bit = wi * c
+            for i in 0..<n {
+                var v: UInt64 = 0
+                for b in 0..<c {
+                    let position = bit + b
+                    if position < 256 { v |= ((limbs[i][position >> 6] >> UInt64(position & 63)) & 1) << UInt64(b) }
+                }
+                if v != 0 { buckets[Int(v) - 1] = buckets[Int(v) - 1] + affine[i] }
+            }
+            var running = G.identity
+            var sum = G.identity
+            for j in stride(from: buckets.count - 1, through: 0, by: -1) {
+                running = running + buckets[j]
+                sum = sum + running
+            }
+            result = result + sum
+        }
+        return result
+    }
+}
