@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 LEAF = 4096
-MIN, AVG, MAX = 32 * 1024, 64 * 1024, 256 * 1024
+MIN, AVG, MAX = 48 * 1024, 64 * 1024, 256 * 1024
 
 
 def sha256(*parts):
@@ -182,7 +182,8 @@ def main():
                           "representation_sha256": sha256(deflate(text)).hex(),
                           "ciphertext_sha256": sha256(c).hex(), "ciphertext_length": len(c), "tag": merkle_root(c).hex()})
     files = []
-    for seed, n in [("file-small", 1000), ("file-mid", 300_000), ("file-large", 1_500_000)]:
+    for seed, n in [("file-small", 1000), ("file-mid", 300_000), ("file-large", 1_500_000),
+                    ("file-many-cuts", 6_000_000)]:  # enough chunks that some end under the strict mask
         data = stream(seed, n)
         v = encode_file(data, [(0, len(data), False)], "application/octet-stream")
         v["seed"] = seed

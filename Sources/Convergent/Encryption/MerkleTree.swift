@@ -29,12 +29,11 @@ public enum MerkleTree {
     }
 
     static func hashNode(_ left: Digest32, _ right: Digest32) -> Digest32 {
-        var input = [UInt8]()
-        input.reserveCapacity(65)
-        input.append(1)
-        input.append(contentsOf: left.bytes)
-        input.append(contentsOf: right.bytes)
-        return Digest32(SHA256.hash(data: input))
+        var hasher = SHA256()
+        withUnsafeBytes(of: UInt8(1)) { hasher.update(bufferPointer: $0) }
+        left.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        right.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        return Digest32(hasher.finalize())
     }
 
     /// The root: the tag of `ciphertext`.

@@ -41,14 +41,14 @@ public struct Digest32: Hashable, Comparable, Sendable, CustomStringConvertible 
         self.init(bytes: bytes)!
     }
 
-    public var bytes: [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(32)
-        for word in [w0, w1, w2, w3] {
-            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
-        }
-        return out
+    /// The 32 bytes, lent without allocating (Merkle nodes hash millions of these).
+    @inlinable
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let bigEndian = (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)
+        return try Swift.withUnsafeBytes(of: bigEndian, body)
     }
+
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
 
     public var hex: String { bytes.hexString }
     public var description: String { hex }
