@@ -7,6 +7,8 @@ import TwinProtocol
 /// A logged-in user: the keyring plus an authenticated API client. Every command goes through here.
 public struct TwinSession: Sendable {
     public let keyring: Keyring
+    /// The public parameters of this user's own KP-ABE authority, which uploads encrypt under.
+    let authorityParameters: PublicParameters
     var api: TwinAPI
 
     /// Creates an identity, saves the keyring, and registers its public half; a refused registration
@@ -39,6 +41,8 @@ public struct TwinSession: Sendable {
     /// Logs in with `keyring`.
     public init(keyring: Keyring) async throws {
         self.keyring = keyring
+        // Decoded once: validating the parameters (a GT subgroup check) costs an exponentiation.
+        authorityParameters = try keyring.parameters
         api = TwinAPI(baseURL: keyring.server)
         try await api.login(user: keyring.user, signingKey: keyring.signing)
     }
@@ -56,9 +60,18 @@ public struct TwinSession: Sendable {
         public var fileExisted: Bool
     }
 
-    /// Uploads one file under `name`. The file's chunk ciphertexts are kept in memory for the
-    /// duration (images are small; the chunker itself streams).
-    public func upload(path: String, name: String, attributes: [String]) async throws -> UploadResult {
+    /// A file encoded on this machine, ready to go up: everything the protocol sends, nothing sent yet.
+    /// The chunk ciphertexts stay in memory until it is sent (images are small; the chunker streams).
+    public struct PreparedUpload: Sendable {
+        public var name: String
+        public var encoded: EncodedFile
+        public var ciphertexts: [[UInt8]]
+        public var plaintextLengths: [Int]
+        public var chunkTags: [Tag] { encoded.chunkTags }
+    }
+
+    /// Encodes the file at `path` for upload under `name`.
+    public func prepare(path: String, name: String) async throws -> PreparedUpload {
         guard TwinProtocol.isValidName(name) else { throw TwinClientError.invalidArgument("invalid entry name '\(name)'") }
         var ciphertexts: [[UInt8]] = []
         var plaintextLengths: [Int] = []
@@ -66,6 +79,18 @@ public struct TwinSession: Sendable {
             ciphertexts.append($0.ciphertext)
             plaintextLengths.append($0.plaintextLength)
         }
+        return PreparedUpload(name: name, encoded: encoded, ciphertexts: ciphertexts, plaintextLengths: plaintextLengths)
+    }
+
+    /// Uploads one file under `name`.
+    public func upload(path: String, name: String, attributes: [String]) async throws -> UploadResult {
+        try await send(try await prepare(path: path, name: name), attributes: attributes)
+    }
+
+    /// Runs the upload protocol for a prepared file: tags first, then the missing chunks, the proof of
+    /// ownership for the rest, and the commit.
+    public func send(_ prepared: PreparedUpload, attributes: [String]) async throws -> UploadResult {
+        let (name, encoded, ciphertexts, plaintextLengths) = (prepared.name, prepared.encoded, prepared.ciphertexts, prepared.plaintextLengths)
         let chunks = zip(encoded.chunkTags, ciphertexts).map { ChunkDescriptor(tag: $0, size: $1.count) }
         let begin = try await api.beginUpload(BeginUploadRequest(fileTag: encoded.fileTag, chunks: chunks))
 
@@ -102,7 +127,7 @@ public struct TwinSession: Sendable {
             proofBytes = proof.count
         }
         let attributeWrapped = attributes.isEmpty
-            ? [] : try KPABE.encrypt(encoded.fileKey.withUnsafeBytes { Array($0) }, attributes: attributes, to: keyring.parameters).encoded()
+            ? [] : try KPABE.encrypt(encoded.fileKey.withUnsafeBytes { Array($0) }, attributes: attributes, to: authorityParameters).encoded()
         let commit = CommitRequest(name: name, attributes: attributes, attributeWrappedKey: Data(attributeWrapped),
                                    ownerWrappedKey: keyring.wrapForOwner(encoded.fileKey, fileTag: encoded.fileTag.bytes),
                                    sealedManifest: Data(encoded.sealedManifest), mediaType: encoded.manifest.mediaType,

@@ -213,7 +213,7 @@ struct EndToEndTests {
             _ = try await alice.upload(path: try server.file("f.jpg", bytes), name: "f.jpg", attributes: [])
             let tag = try await server.blobs.allTags().first!
             let hex = tag.hex
-            let path = server.directory.appendingPathComponent("blobs/\(hex.prefix(2))/\(hex.dropFirst(2).prefix(2))/\(hex)").path
+            let path = server.directory.appendingPathComponent("blobs/\(hex.prefix(2))/\(hex)").path
             var stored = try server.read(path)
             stored[stored.count / 2] ^= 1
             try Data(stored).write(to: URL(fileURLWithPath: path))

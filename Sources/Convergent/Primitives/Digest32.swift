@@ -15,6 +15,12 @@ public struct Digest32: Hashable, Comparable, Sendable, CustomStringConvertible 
     /// Builds from exactly 32 bytes; nil for any other length.
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 32 else { return nil }
+        // Arrays, slices and NIO buffers lend their storage: no per-byte generic iteration (the
+        // metadata store decodes every tag of a session through here).
+        if let digest = bytes.withContiguousStorageIfAvailable({ Digest32(raw: UnsafeRawBufferPointer($0)) }) {
+            self = digest
+            return
+        }
         var words: [UInt64] = [0, 0, 0, 0]
         for (index, byte) in bytes.enumerated() {
             words[index / 8] = (words[index / 8] << 8) | UInt64(byte)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Convergent
 import Foundation
 import TwinClient
 import TwinProtocol
@@ -39,41 +40,36 @@ struct Upload: AsyncParsableCommand {
             let start = BenchClock.now()
             let progress = ProgressLine(enabled: !json)
             var totals = (files: 0, logical: 0, sent: 0, deduplicated: 0, proof: 0)
-            // Identical files have equal sizes. Files of one size go up one after another, so a copy
-            // finds its twin stored and proves ownership instead of racing to send the same chunks.
-            var groups: [Int: [String]] = [:]
-            var order: [Int] = []
-            for path in files {
-                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? -1
-                if groups[size] == nil { order.append(size) }
-                groups[size, default: []].append(path)
-            }
-            let batches = order.map { groups[$0]! }
-            try await withThrowingTaskGroup(of: [TwinSession.UploadResult].self) { group in
+            let claims = ChunkClaims()
+            try await withThrowingTaskGroup(of: TwinSession.UploadResult.self) { group in
                 var next = 0
                 func submit() {
-                    guard next < batches.count else { return }
-                    let batch = batches[next]
+                    guard next < files.count else { return }
+                    let (number, path) = (next, files[next])
                     next += 1
-                    let fixedName = name
+                    let entryName = name ?? (path as NSString).lastPathComponent
                     group.addTask {
-                        var results: [TwinSession.UploadResult] = []
-                        for path in batch {
-                            let entryName = fixedName ?? (path as NSString).lastPathComponent
-                            results.append(try await session.upload(path: path, name: entryName, attributes: attributeList))
+                        let prepared = try await session.prepare(path: path, name: entryName)
+                        // Wait for any earlier file of this run still sending some of these chunks:
+                        // then they are stored, and this file proves ownership instead of sending them again.
+                        for earlier in await claims.claim(prepared.chunkTags, by: number) { await claims.waitUntilFinished(earlier) }
+                        do {
+                            let result = try await session.send(prepared, attributes: attributeList)
+                            await claims.finish(number)
+                            return result
+                        } catch {
+                            await claims.finish(number)
+                            throw error
                         }
-                        return results
                     }
                 }
                 for _ in 0..<max(1, parallel) { submit() }
-                while let results = try await group.next() {
-                    for result in results {
-                        totals.files += 1
-                        totals.logical += result.logicalBytes
-                        totals.sent += result.sentBytes
-                        totals.deduplicated += result.deduplicatedBytes
-                        totals.proof += result.proofBytes
-                    }
+                while let result = try await group.next() {
+                    totals.files += 1
+                    totals.logical += result.logicalBytes
+                    totals.sent += result.sentBytes
+                    totals.deduplicated += result.deduplicatedBytes
+                    totals.proof += result.proofBytes
                     progress.update("\(totals.files)/\(files.count) files, \(ByteCount(totals.logical)) read, \(ByteCount(totals.sent)) sent, \(ByteCount(totals.deduplicated)) saved by dedup")
                     submit()
                 }
@@ -87,6 +83,40 @@ struct Upload: AsyncParsableCommand {
                 print("uploaded \(totals.files) files: \(ByteCount(totals.logical)), sent \(ByteCount(totals.sent)), \(ByteCount(totals.deduplicated)) deduplicated, in \(String(format: "%.2f", seconds)) s")
             }
         }
+    }
+}
+
+/// Orders the concurrent uploads of one run that share chunks (a photo and its metadata-edited copy):
+/// the first file to claim a chunk sends it; a later file that needs it waits for that file to finish,
+/// then finds the chunk stored and proves ownership instead of racing to send it a second time.
+/// A file only ever waits for files that claimed before it did, so waits cannot form a cycle.
+actor ChunkClaims {
+    private var claimant: [Tag: Int] = [:]
+    private var finished: Set<Int> = []
+    private var waiters: [Int: [CheckedContinuation<Void, Never>]] = [:]
+
+    /// Claims the unclaimed tags for `file`; returns the unfinished files holding the others.
+    func claim(_ tags: [Tag], by file: Int) -> Set<Int> {
+        var earlier = Set<Int>()
+        for tag in tags {
+            if let holder = claimant[tag] {
+                if holder != file && !finished.contains(holder) { earlier.insert(holder) }
+            } else {
+                claimant[tag] = file
+            }
+        }
+        return earlier
+    }
+
+    func waitUntilFinished(_ file: Int) async {
+        if finished.contains(file) { return }
+        await withCheckedContinuation { waiters[file, default: []].append($0) }
+    }
+
+    /// Marks `file` done (sent or failed) and wakes the files waiting for it.
+    func finish(_ file: Int) {
+        finished.insert(file)
+        for waiter in waiters.removeValue(forKey: file) ?? [] { waiter.resume() }
     }
 }
 
