@@ -9,6 +9,8 @@ public struct TwinSession: Sendable {
     public let keyring: Keyring
     /// The public parameters of this user's own KP-ABE authority, which uploads encrypt under.
     let authorityParameters: PublicParameters
+    /// Chunks this session sealed already: re-shared photos in one run are sealed once.
+    let sealedChunks = SealedChunkCache()
     var api: TwinAPI
 
     /// Creates an identity, saves the keyring, and registers its public half; a refused registration
@@ -75,7 +77,7 @@ public struct TwinSession: Sendable {
         guard TwinProtocol.isValidName(name) else { throw TwinClientError.invalidArgument("invalid entry name '\(name)'") }
         var ciphertexts: [[UInt8]] = []
         var plaintextLengths: [Int] = []
-        let encoded = try await ConvergentEncoder().encode(try FileByteSource(path: path)) {
+        let encoded = try await ConvergentEncoder(cache: sealedChunks).encode(try FileByteSource(path: path)) {
             ciphertexts.append($0.ciphertext)
             plaintextLengths.append($0.plaintextLength)
         }

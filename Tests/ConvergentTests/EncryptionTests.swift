@@ -108,6 +108,30 @@ struct EncryptionTests {
         #expect(third.fileKey.bytes != first.fileKey.bytes)
     }
 
+    @Test("a sealed-chunk cache changes nothing but the work: same chunks, tags and manifest, and it is used")
+    func sealedChunkCache() async throws {
+        let cache = SealedChunkCache()
+        // A PNG has metadata (deflated) and payload chunks; the same bytes again must come from the cache.
+        let image = ImageFixtures.png().bytes
+        let (plain, plainStore) = try await encode(image)
+        let (first, firstStore) = try await encode(image, cache: cache)
+        let remembered = cache.count
+        #expect(remembered == plain.manifest.entries.count)
+        let (second, secondStore) = try await encode(image, cache: cache)
+        #expect(cache.count == remembered)
+        for file in [first, second] {
+            #expect(file.manifest == plain.manifest)
+            #expect(file.sealedManifest == plain.sealedManifest)
+            #expect(file.fileTag == plain.fileTag)
+        }
+        #expect(firstStore == plainStore && secondStore == plainStore)
+        #expect(try await decrypt(second, store: secondStore) == image)
+        // A bound smaller than any chunk keeps nothing.
+        let tiny = SealedChunkCache(capacityBytes: 16)
+        _ = try await encode(image, cache: tiny)
+        #expect(tiny.count == 0)
+    }
+
     @Test("every single-bit flip of a chunk ciphertext is detected, with or without a matching tag")
     func chunkBitFlips() throws {
         let plaintext = testStream("flip", count: 300)

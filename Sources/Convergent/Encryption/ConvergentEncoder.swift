@@ -29,12 +29,15 @@ public struct ConvergentEncoder: Sendable {
     public var chunking: ChunkingParameters
     /// Chunks whose keys are derived in one call (one round trip to a key server).
     public var batchSize: Int
+    /// Where chunks sealed earlier (in this run, by this process) are looked up before sealing again.
+    public var cache: SealedChunkCache?
 
     public init(keyDerivation: any ChunkKeyDerivation = LocalKeyDerivation(),
-                chunking: ChunkingParameters = .twin, batchSize: Int = 16) {
+                chunking: ChunkingParameters = .twin, batchSize: Int = 16, cache: SealedChunkCache? = nil) {
         self.keyDerivation = keyDerivation
         self.chunking = chunking
         self.batchSize = batchSize
+        self.cache = cache
     }
 
     /// Encodes `source`, handing every encrypted chunk to `onChunk` in order as soon as it is ready.
@@ -53,10 +56,18 @@ public struct ConvergentEncoder: Sendable {
             let hashes = batch.map { contentHash(of: $0.bytes) }
             let keys = try await keyDerivation.keys(for: hashes)
             precondition(keys.count == batch.count, "key derivation returned \(keys.count) keys for \(batch.count) chunks")
-            for (plaintext, key) in zip(batch, keys) {
-                let (encoding, representation) = ChunkEncoding.encode(plaintext.bytes, kind: plaintext.kind)
-                let ciphertext = ChunkCipher.seal(representation, key: key, encoding: encoding)
-                let tag = MerkleTree.root(of: ciphertext)
+            for ((plaintext, key), hash) in zip(zip(batch, keys), hashes) {
+                let cacheKey = SealedChunkCache.Key(contentHash: hash, kind: plaintext.kind)
+                let sealed: SealedChunkCache.Entry
+                if let remembered = cache?.entry(for: cacheKey) {
+                    sealed = remembered
+                } else {
+                    let (encoding, representation) = ChunkEncoding.encode(plaintext.bytes, kind: plaintext.kind)
+                    let ciphertext = ChunkCipher.seal(representation, key: key, encoding: encoding)
+                    sealed = SealedChunkCache.Entry(tag: MerkleTree.root(of: ciphertext), ciphertext: ciphertext, encoding: encoding)
+                    cache?.insert(sealed, for: cacheKey)
+                }
+                let (tag, ciphertext, encoding) = (sealed.tag, sealed.ciphertext, sealed.encoding)
                 let chunk = EncryptedChunk(index: entries.count, tag: tag, ciphertext: ciphertext,
                                            plaintextLength: plaintext.bytes.count)
                 entries.append(Manifest.Entry(tag: tag, key: key, length: plaintext.bytes.count, encoding: encoding))
