@@ -170,6 +170,9 @@ public protocol MetadataStore: Sendable {
 
     /// The subset of `tags` whose chunk is stored (committed or received by any upload), with sizes.
     func storedChunks(_ tags: [Tag]) async throws -> [Tag: Int]
+    /// The tags among `tags` that files of `owner`'s entries use: content the owner has already
+    /// uploaded or proven to hold, which the owner need not prove again.
+    func chunksHeld(by owner: String, among tags: [Tag]) async throws -> Set<Tag>
     /// Records that a chunk's ciphertext is now in the blob store (idempotent).
     func recordChunk(_ chunk: ChunkReference) async throws
     func file(_ tag: Tag) async throws -> FileRecord?

@@ -90,9 +90,14 @@ struct EndToEndTests {
             #expect(second.deduplicatedBytes == second.logicalBytes)
             // No chunk data: only the proof of ownership, the manifest and the wrapped keys.
             #expect(second.sentBytes - second.proofBytes < 4096)
+            #expect(second.proofBytes > 0, "another user's copy must be proven")
+            // Alice sharing her own photo again proves nothing new: her entry already holds the chunks.
+            let again = try await alice.upload(path: image, name: "again.jpg", attributes: [])
+            #expect(again.fileExisted && again.proofBytes == 0)
+            #expect(again.sentBytes < 4096)
             let stats = try await alice.stats()
-            #expect(stats.entries == 2 && stats.files == 1)
-            #expect(stats.logicalBytes == 2 * first.logicalBytes)
+            #expect(stats.entries == 3 && stats.files == 1)
+            #expect(stats.logicalBytes == 3 * first.logicalBytes)
             #expect(stats.storedBytes < first.logicalBytes + first.logicalBytes / 50)
         }
     }

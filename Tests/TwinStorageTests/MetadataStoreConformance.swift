@@ -20,6 +20,7 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
     case commitConflictChangesNothing
     case secondUploaderAddsOnlyAnEntry
     case deleteEntryReleasesReferences
+    case chunksHeldByOwner
     case garbageCollectionWaitsForGracePeriod
     case garbageCollectionSparesLiveUploadSessions
     case garbageCollectionSparesSharedChunks
@@ -54,6 +55,7 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         case .commitConflictChangesNothing: try await Self.commitConflictChangesNothing(store)
         case .secondUploaderAddsOnlyAnEntry: try await Self.secondUploaderAddsOnlyAnEntry(store)
         case .deleteEntryReleasesReferences: try await Self.deleteEntryReleasesReferences(store)
+        case .chunksHeldByOwner: try await Self.chunksHeldByOwner(store)
         case .garbageCollectionWaitsForGracePeriod: try await Self.garbageCollectionWaitsForGracePeriod(store)
         case .garbageCollectionSparesLiveUploadSessions: try await Self.garbageCollectionSparesLiveUploadSessions(store)
         case .garbageCollectionSparesSharedChunks: try await Self.garbageCollectionSparesSharedChunks(store)
@@ -239,6 +241,26 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         #expect(statistics.logicalBytes == 1000)
         #expect(try await store.entry(owner: "bob", name: "same.jpg") == bobs)
         #expect(try await store.file(file.tag) == file)
+    }
+
+    /// Only chunks of the owner's own entries count as held, and only while an entry uses them.
+    private static func chunksHeldByOwner(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        try await store.createUser(Fixture.user("bob"))
+        let a = Fixture.file(1, chunks: [Fixture.chunk(1), Fixture.chunk(2)])
+        let b = Fixture.file(2, chunks: [Fixture.chunk(2), Fixture.chunk(3)])
+        try await store.record(a)
+        try await store.record(b)
+        let asked = [Fixture.tag(1), Fixture.tag(2), Fixture.tag(3), Fixture.tag(4)]
+        #expect(try await store.chunksHeld(by: "alice", among: asked) == [])
+        try await store.upload(Fixture.entry(owner: "alice", name: "a", file: a), file: a)
+        try await store.upload(Fixture.entry(owner: "bob", name: "b", file: b), file: b)
+        #expect(try await store.chunksHeld(by: "alice", among: asked) == [Fixture.tag(1), Fixture.tag(2)])
+        #expect(try await store.chunksHeld(by: "bob", among: asked) == [Fixture.tag(2), Fixture.tag(3)])
+        #expect(try await store.chunksHeld(by: "carol", among: asked) == [])
+        #expect(try await store.chunksHeld(by: "alice", among: []) == [])
+        #expect(try await store.deleteEntry(owner: "alice", name: "a", now: Date()))
+        #expect(try await store.chunksHeld(by: "alice", among: asked) == [], "a deleted entry no longer vouches")
     }
 
     private static func deleteEntryReleasesReferences(_ store: any MetadataStore) async throws {

@@ -44,7 +44,11 @@ struct UploadController {
             throw APIError.badRequest("chunk \(chunk.tag) is stored with another size")
         }
         let missing = Set(body.chunks.map(\.tag)).subtracting(stored.keys)
-        let heldPositions = body.chunks.indices.filter { stored[body.chunks[$0].tag] != nil }
+        let storedPositions = body.chunks.indices.filter { stored[body.chunks[$0].tag] != nil }
+        // Chunks this user's own entries already use were uploaded or proven by this user before: a
+        // re-shared copy of one's own photo is not challenged again. Everything else stored is.
+        let alreadyOwned = try await store.chunksHeld(by: user, among: Array(stored.keys))
+        let heldPositions = storedPositions.filter { !alreadyOwned.contains(body.chunks[$0].tag) }
         let id = Data(randomBytes(18)).base64URLEncodedString()
         let now = Date()
 
@@ -57,8 +61,10 @@ struct UploadController {
                 id: drawn.id, session: id,
                 leaves: drawn.leaves.map { LeafReference(chunk: heldPositions[$0.chunk], leaf: $0.leaf) },
                 expiresAt: drawn.expiresAt)
-            metrics.dedupChunkHits.increment(by: Int64(heldPositions.count))
-            metrics.dedupBytesSaved.increment(by: Int64(heldPositions.reduce(0) { $0 + body.chunks[$1].size }))
+        }
+        if !storedPositions.isEmpty {
+            metrics.dedupChunkHits.increment(by: Int64(storedPositions.count))
+            metrics.dedupBytesSaved.increment(by: Int64(storedPositions.reduce(0) { $0 + body.chunks[$1].size }))
         }
         let expiresAt = now.addingTimeInterval(sessionLifetime)
         try await store.createUploadSession(UploadSessionRecord(

@@ -221,6 +221,25 @@ public actor SQLiteMetadataStore: MetadataStore {
         try await transaction(.read) { transaction in try await transaction.storedChunks(tags) }
     }
 
+    public func chunksHeld(by owner: String, among tags: [Tag]) async throws -> Set<Tag> {
+        try await transaction(.read) { transaction in
+            let unique = Array(Set(tags))
+            var held = Set<Tag>()
+            for start in stride(from: 0, to: unique.count, by: 500) {
+                let batch = unique[start..<min(unique.count, start + 500)]
+                let list = Array(repeating: "?", count: batch.count).joined(separator: ", ")
+                for row in try await transaction.rows("""
+                    SELECT DISTINCT file_chunks.chunk_tag AS tag FROM file_chunks
+                    JOIN entries ON entries.file_tag = file_chunks.file_tag
+                    WHERE entries.owner = ? AND file_chunks.chunk_tag IN (\(list))
+                    """, [.text(owner)] + batch.map(SQLiteValue.tag)) {
+                    held.insert(try row.tag("tag"))
+                }
+            }
+            return held
+        }
+    }
+
     public func recordChunk(_ chunk: ChunkReference) async throws {
         try await transaction(.write) { transaction in
             try await transaction.execute(
