@@ -42,7 +42,10 @@ let package = Package(
             name: "BLS12381",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            // Optimised in debug builds too: unoptimised field arithmetic is ~100× slower, which made
+            // the KP-ABE and end-to-end tests (pairings in every decryption) take minutes.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(
             name: "KPABE",

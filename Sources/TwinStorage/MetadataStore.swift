@@ -183,6 +183,10 @@ public protocol MetadataStore: Sendable {
     func uploadSession(id: String) async throws -> UploadSessionRecord?
     /// Marks `tag` received in session `id`.
     func markReceived(_ tag: Tag, session id: String) async throws
+    /// `recordChunk` and `markReceived` in one transaction (one commit per arriving chunk). The chunk
+    /// is recorded even when the session is gone (its blob is then ordinary garbage), and `.notFound`
+    /// follows.
+    func recordReceived(_ chunk: ChunkReference, session id: String) async throws
     /// Atomically removes and returns the session's outstanding challenge (single use).
     func takeChallenge(session id: String) async throws -> OwnershipChallenge?
     func setOwnershipProven(session id: String) async throws

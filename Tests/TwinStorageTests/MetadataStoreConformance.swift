@@ -21,6 +21,7 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
     case secondUploaderAddsOnlyAnEntry
     case deleteEntryReleasesReferences
     case chunksHeldByOwner
+    case recordReceivedChunk
     case garbageCollectionWaitsForGracePeriod
     case garbageCollectionSparesLiveUploadSessions
     case garbageCollectionSparesSharedChunks
@@ -56,6 +57,7 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         case .secondUploaderAddsOnlyAnEntry: try await Self.secondUploaderAddsOnlyAnEntry(store)
         case .deleteEntryReleasesReferences: try await Self.deleteEntryReleasesReferences(store)
         case .chunksHeldByOwner: try await Self.chunksHeldByOwner(store)
+        case .recordReceivedChunk: try await Self.recordReceivedChunk(store)
         case .garbageCollectionWaitsForGracePeriod: try await Self.garbageCollectionWaitsForGracePeriod(store)
         case .garbageCollectionSparesLiveUploadSessions: try await Self.garbageCollectionSparesLiveUploadSessions(store)
         case .garbageCollectionSparesSharedChunks: try await Self.garbageCollectionSparesSharedChunks(store)
@@ -241,6 +243,25 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         #expect(statistics.logicalBytes == 1000)
         #expect(try await store.entry(owner: "bob", name: "same.jpg") == bobs)
         #expect(try await store.file(file.tag) == file)
+    }
+
+    /// The chunk is recorded and marked received; with the session gone the chunk is still recorded
+    /// (so its blob can be collected) and the call reports `.notFound`.
+    private static func recordReceivedChunk(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        let file = Fixture.file(1, chunks: [Fixture.chunk(1, size: 11), Fixture.chunk(2, size: 22)])
+        try await store.createUploadSession(Fixture.uploadSession("s1", user: "alice", file: file))
+        try await store.recordReceived(Fixture.chunk(1, size: 11), session: "s1")
+        try await store.recordReceived(Fixture.chunk(1, size: 11), session: "s1")  // idempotent
+        #expect(try await store.storedChunks([Fixture.tag(1), Fixture.tag(2)]) == [Fixture.tag(1): 11])
+        #expect(try await store.uploadSession(id: "s1")?.received == [Fixture.tag(1)])
+        do {
+            try await store.recordReceived(Fixture.chunk(2, size: 22), session: "gone")
+            Issue.record("a missing session must be reported")
+        } catch let error as MetadataStoreError {
+            #expect(error == .notFound("upload session gone"))
+        }
+        #expect(try await store.storedChunks([Fixture.tag(2)]) == [Fixture.tag(2): 22])
     }
 
     /// Only chunks of the owner's own entries count as held, and only while an entry uses them.

@@ -104,8 +104,7 @@ struct UploadController {
         let (blobs, store) = (self.blobs, self.store)
         try await gate.withUpload {
             try await blobs.put(tag, bytes)
-            try await store.recordChunk(ChunkReference(tag: tag, size: size))
-            try await store.markReceived(tag, session: session.id)
+            try await store.recordReceived(ChunkReference(tag: tag, size: size), session: session.id)
         }
         return Response(status: .noContent)
     }

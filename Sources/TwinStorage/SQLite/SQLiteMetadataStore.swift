@@ -324,6 +324,25 @@ public actor SQLiteMetadataStore: MetadataStore {
         }
     }
 
+    /// One transaction, so one sync of the write-ahead log per arriving chunk instead of two.
+    public func recordReceived(_ chunk: ChunkReference, session id: String) async throws {
+        let sessionExists = try await transaction(.write) { transaction in
+            try await transaction.execute(
+                "INSERT INTO chunks (tag, size, refs, unreferenced_since) VALUES (?, ?, 0, ?) ON CONFLICT (tag) DO NOTHING",
+                [SQLiteValue.tag(chunk.tag), SQLiteValue.integer(chunk.size), SQLiteValue.date(Date())])
+            do {
+                try await transaction.execute("""
+                    INSERT INTO upload_session_tags (session, tag, missing, received) VALUES (?, ?, 0, 1)
+                    ON CONFLICT (session, tag) DO UPDATE SET received = 1
+                    """, [.text(id), SQLiteValue.tag(chunk.tag)])
+                return true
+            } catch let error as SQLiteError where error.isForeignKeyViolation {
+                return false  // the chunk row still commits: its blob is stored and must be collectable
+            }
+        }
+        guard sessionExists else { throw MetadataStoreError.notFound("upload session \(id)") }
+    }
+
     /// Throws `.notFound` when there is no such session (nil means the session has no challenge).
     public func takeChallenge(session id: String) async throws -> OwnershipChallenge? {
         try await transaction(.write) { transaction in
