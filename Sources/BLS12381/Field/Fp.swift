@@ -78,15 +78,8 @@ public struct Fp: Sendable {
 
     @inline(always)
     static func add(_ a: Fp, _ b: Fp) -> Fp {
-        var c: UInt64
-        let (t0, c0) = adc(a.l0, b.l0, 0); c = c0
-        let (t1, c1) = adc(a.l1, b.l1, c); c = c1
-        let (t2, c2) = adc(a.l2, b.l2, c); c = c2
-        let (t3, c3) = adc(a.l3, b.l3, c); c = c3
-        let (t4, c4) = adc(a.l4, b.l4, c); c = c4
-        let (t5, _) = adc(a.l5, b.l5, c)
-        // p < 2^382 so the sum never leaves 6 words.
-        return reduceOnce(t0, t1, t2, t3, t4, t5)
+        let t = addUnreduced(a, b)
+        return reduceOnce(t.l0, t.l1, t.l2, t.l3, t.l4, t.l5)
     }
 
     /// a + b without the final subtraction, for lazy reduction: below 2p when a, b < p, and p < 2^382

@@ -12,7 +12,8 @@ import Darwin
 /// Layout: `ROOT/ab/<64 hex digits>` for the tag `ab…` (one fan-out level of 256 directories: a
 /// million blobs is ~4,000 per directory, which hashed ext4/xfs directories look up in one step), and
 /// `ROOT/tmp` for writes in progress. Two levels (65,536 directories) made almost every early write
-/// create and fsync a new directory: a quarter of the server's time in an upload measured here. A blob appears under its final name only complete and on disk: `put` writes a temporary
+/// create and fsync a new directory: a quarter of the server's time in an upload measured here.
+/// A blob appears under its final name only complete and on disk: `put` writes a temporary
 /// file, fsyncs it, renames it into place and fsyncs the directory. Since blobs are immutable and
 /// named by content, concurrent puts of one tag just rename identical files over each other, and
 /// several processes can share the folder without locks.

@@ -222,30 +222,22 @@ public actor SQLiteMetadataStore: MetadataStore {
     }
 
     public func chunksHeld(by owner: String, among tags: [Tag]) async throws -> Set<Tag> {
-        try await transaction(.read) { transaction in
-            let unique = Array(Set(tags))
+        guard !tags.isEmpty else { return [] }
+        return try await transaction(.read) { transaction in
             var held = Set<Tag>()
-            for start in stride(from: 0, to: unique.count, by: 500) {
-                let batch = unique[start..<min(unique.count, start + 500)]
-                let list = Array(repeating: "?", count: batch.count).joined(separator: ", ")
-                for row in try await transaction.rows("""
-                    SELECT DISTINCT file_chunks.chunk_tag AS tag FROM file_chunks
-                    JOIN entries ON entries.file_tag = file_chunks.file_tag
-                    WHERE entries.owner = ? AND file_chunks.chunk_tag IN (\(list))
-                    """, [.text(owner)] + batch.map(SQLiteValue.tag)) {
-                    held.insert(try row.tag("tag"))
-                }
+            for row in try await transaction.rows(whereTagIn: tags, { list in """
+                SELECT DISTINCT file_chunks.chunk_tag AS tag FROM file_chunks
+                JOIN entries ON entries.file_tag = file_chunks.file_tag
+                WHERE entries.owner = ? AND file_chunks.chunk_tag IN (\(list))
+                """ }, leading: [.text(owner)]) {
+                held.insert(try row.tag("tag"))
             }
             return held
         }
     }
 
     public func recordChunk(_ chunk: ChunkReference) async throws {
-        try await transaction(.write) { transaction in
-            try await transaction.execute(
-                "INSERT INTO chunks (tag, size, refs, unreferenced_since) VALUES (?, ?, 0, ?) ON CONFLICT (tag) DO NOTHING",
-                [SQLiteValue.tag(chunk.tag), SQLiteValue.integer(chunk.size), SQLiteValue.date(Date())])
-        }
+        try await transaction(.write) { transaction in try await transaction.recordChunk(chunk) }
     }
 
     public func file(_ tag: Tag) async throws -> FileRecord? {
@@ -312,33 +304,16 @@ public actor SQLiteMetadataStore: MetadataStore {
 
     /// Throws `.notFound` when there is no such session.
     public func markReceived(_ tag: Tag, session id: String) async throws {
-        try await transaction(.write) { transaction in
-            do {
-                try await transaction.execute("""
-                    INSERT INTO upload_session_tags (session, tag, missing, received) VALUES (?, ?, 0, 1)
-                    ON CONFLICT (session, tag) DO UPDATE SET received = 1
-                    """, [.text(id), SQLiteValue.tag(tag)])
-            } catch let error as SQLiteError where error.isForeignKeyViolation {
-                throw MetadataStoreError.notFound("upload session \(id)")
-            }
-        }
+        let sessionExists = try await transaction(.write) { transaction in try await transaction.markReceived(tag, session: id) }
+        guard sessionExists else { throw MetadataStoreError.notFound("upload session \(id)") }
     }
 
     /// One transaction, so one sync of the write-ahead log per arriving chunk instead of two.
     public func recordReceived(_ chunk: ChunkReference, session id: String) async throws {
+        // The chunk row commits even when the session is gone: its blob is stored and must be collectable.
         let sessionExists = try await transaction(.write) { transaction in
-            try await transaction.execute(
-                "INSERT INTO chunks (tag, size, refs, unreferenced_since) VALUES (?, ?, 0, ?) ON CONFLICT (tag) DO NOTHING",
-                [SQLiteValue.tag(chunk.tag), SQLiteValue.integer(chunk.size), SQLiteValue.date(Date())])
-            do {
-                try await transaction.execute("""
-                    INSERT INTO upload_session_tags (session, tag, missing, received) VALUES (?, ?, 0, 1)
-                    ON CONFLICT (session, tag) DO UPDATE SET received = 1
-                    """, [.text(id), SQLiteValue.tag(chunk.tag)])
-                return true
-            } catch let error as SQLiteError where error.isForeignKeyViolation {
-                return false  // the chunk row still commits: its blob is stored and must be collectable
-            }
+            try await transaction.recordChunk(chunk)
+            return try await transaction.markReceived(chunk.tag, session: id)
         }
         guard sessionExists else { throw MetadataStoreError.notFound("upload session \(id)") }
     }
@@ -580,16 +555,43 @@ private struct Transaction {
     }
 
     func storedChunks(_ tags: [Tag]) async throws -> [Tag: Int] {
-        let unique = Array(Set(tags))
         var stored: [Tag: Int] = [:]
+        for row in try await rows(whereTagIn: tags, { "SELECT tag, size FROM chunks WHERE tag IN (\($0))" }) {
+            stored[try row.tag("tag")] = try row.integer("size")
+        }
+        return stored
+    }
+
+    /// Rows of `sql(placeholders)` for the distinct `tags`, queried in batches of 500 so each
+    /// statement's bound-variable count stays modest; `leading` values bind before each batch's tags.
+    func rows(whereTagIn tags: [Tag], _ sql: (String) -> String, leading: [SQLiteData] = []) async throws -> [SQLiteRow] {
+        let unique = Array(Set(tags))
+        var result: [SQLiteRow] = []
         for start in stride(from: 0, to: unique.count, by: 500) {
             let batch = unique[start..<min(unique.count, start + 500)]
             let list = Array(repeating: "?", count: batch.count).joined(separator: ", ")
-            for row in try await rows("SELECT tag, size FROM chunks WHERE tag IN (\(list))", batch.map(SQLiteValue.tag)) {
-                stored[try row.tag("tag")] = try row.integer("size")
-            }
+            result += try await rows(sql(list), leading + batch.map(SQLiteValue.tag))
         }
-        return stored
+        return result
+    }
+
+    func recordChunk(_ chunk: ChunkReference) async throws {
+        try await execute(
+            "INSERT INTO chunks (tag, size, refs, unreferenced_since) VALUES (?, ?, 0, ?) ON CONFLICT (tag) DO NOTHING",
+            [SQLiteValue.tag(chunk.tag), SQLiteValue.integer(chunk.size), SQLiteValue.date(Date())])
+    }
+
+    /// Marks `tag` received in session `id`; false when there is no such session.
+    func markReceived(_ tag: Tag, session id: String) async throws -> Bool {
+        do {
+            try await execute("""
+                INSERT INTO upload_session_tags (session, tag, missing, received) VALUES (?, ?, 0, 1)
+                ON CONFLICT (session, tag) DO UPDATE SET received = 1
+                """, [.text(id), SQLiteValue.tag(tag)])
+            return true
+        } catch let error as SQLiteError where error.isForeignKeyViolation {
+            return false
+        }
     }
 }
 
