@@ -50,6 +50,26 @@ struct SQLiteMetadataStoreTests {
         }
     }
 
+    @Test("records a client was promised commit with a synced log; protocol state without")
+    func durabilityTiers() async throws {
+        try await withDatabase { path in
+            let store = try await SQLiteMetadataStore.open(path: path)
+            let (full, normal) = (2, 1)
+            #expect(try await store.synchronousLevel() == full, "opens durable")
+            try await store.createUser(Fixture.user("alice"))
+            #expect(try await store.synchronousLevel() == full)
+            try await store.storeSession(tokenHash: [1, 2, 3], user: "alice", expiresAt: Fixture.epoch)
+            #expect(try await store.synchronousLevel() == normal)
+            let file = Fixture.file(1, chunks: [Fixture.chunk(1)])
+            try await store.createUploadSession(Fixture.uploadSession("s", user: "alice", file: file, missing: [Fixture.tag(1)]))
+            try await store.recordReceived(Fixture.chunk(1), session: "s")
+            #expect(try await store.synchronousLevel() == normal)
+            try await store.commit(entry: Fixture.entry(owner: "alice", name: "a.jpg", file: file), file: file, sessionID: "s")
+            #expect(try await store.synchronousLevel() == full)
+            try await store.close()
+        }
+    }
+
     @Test("migrations apply in order and once; a failed one changes nothing; a newer schema is refused")
     func migrations() async throws {
         try await withDatabase { path in
