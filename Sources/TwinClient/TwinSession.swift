@@ -67,7 +67,8 @@ public struct TwinSession: Sendable {
     public struct PreparedUpload: Sendable {
         public var name: String
         public var encoded: EncodedFile
-        public var ciphertexts: [[UInt8]]
+        /// The chunk ciphertexts, in file order, with their hashed trees (for the proof of ownership).
+        public var chunks: [HashedCiphertext]
         public var plaintextLengths: [Int]
         public var chunkTags: [Tag] { encoded.chunkTags }
     }
@@ -75,13 +76,13 @@ public struct TwinSession: Sendable {
     /// Encodes the file at `path` for upload under `name`.
     public func prepare(path: String, name: String) async throws -> PreparedUpload {
         guard TwinProtocol.isValidName(name) else { throw TwinClientError.invalidArgument("invalid entry name '\(name)'") }
-        var ciphertexts: [[UInt8]] = []
+        var chunks: [HashedCiphertext] = []
         var plaintextLengths: [Int] = []
         let encoded = try await ConvergentEncoder(cache: sealedChunks).encode(try FileByteSource(path: path)) {
-            ciphertexts.append($0.ciphertext)
+            chunks.append($0.sealed)
             plaintextLengths.append($0.plaintextLength)
         }
-        return PreparedUpload(name: name, encoded: encoded, ciphertexts: ciphertexts, plaintextLengths: plaintextLengths)
+        return PreparedUpload(name: name, encoded: encoded, chunks: chunks, plaintextLengths: plaintextLengths)
     }
 
     /// Uploads one file under `name`.
@@ -92,9 +93,9 @@ public struct TwinSession: Sendable {
     /// Runs the upload protocol for a prepared file: tags first, then the missing chunks, the proof of
     /// ownership for the rest, and the commit.
     public func send(_ prepared: PreparedUpload, attributes: [String]) async throws -> UploadResult {
-        let (name, encoded, ciphertexts, plaintextLengths) = (prepared.name, prepared.encoded, prepared.ciphertexts, prepared.plaintextLengths)
-        let chunks = zip(encoded.chunkTags, ciphertexts).map { ChunkDescriptor(tag: $0, size: $1.count) }
-        let begin = try await api.beginUpload(BeginUploadRequest(fileTag: encoded.fileTag, chunks: chunks))
+        let (name, encoded, chunks, plaintextLengths) = (prepared.name, prepared.encoded, prepared.chunks, prepared.plaintextLengths)
+        let begin = try await api.beginUpload(BeginUploadRequest(
+            fileTag: encoded.fileTag, chunks: chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.bytes.count) }))
 
         // Missing chunks, each once, a few requests in flight.
         let missing = Set(begin.missing)
@@ -110,21 +111,21 @@ public struct TwinSession: Sendable {
                 guard next < toSend.count else { return }
                 let index = toSend[next]
                 next += 1
-                let (tag, bytes) = (encoded.chunkTags[index], ciphertexts[index])
+                let (tag, bytes) = (chunks[index].tag, chunks[index].bytes)
                 group.addTask { try await api.putChunk(session: begin.id, tag: tag.hex, bytes) }
             }
             for _ in 0..<4 { submit() }
             while try await group.next() != nil { submit() }
         }
-        var sent = toSend.reduce(0) { $0 + ciphertexts[$1].count }
+        var sent = toSend.reduce(0) { $0 + chunks[$1].bytes.count }
         var proofBytes = 0
         if let descriptor = begin.challenge {
             let leaves = descriptor.leaves.map { LeafReference(chunk: $0.chunk, leaf: $0.leaf) }
-            guard leaves.allSatisfy({ ciphertexts.indices.contains($0.chunk) }) else {
+            guard leaves.allSatisfy({ chunks.indices.contains($0.chunk) }) else {
                 throw TwinClientError.integrity("the server's challenge names chunks this file does not have")
             }
             let challenge = OwnershipChallenge(id: descriptor.id, session: begin.id, leaves: leaves, expiresAt: descriptor.expiresAt)
-            let proof = try await OwnershipProof.answer(challenge) { ciphertexts[$0] }.encoded()
+            let proof = try await OwnershipProof.answer(challenge, chunk: { chunks[$0] }).encoded()
             try await api.proveOwnership(session: begin.id, proof)
             proofBytes = proof.count
         }

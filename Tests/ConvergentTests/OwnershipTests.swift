@@ -27,6 +27,19 @@ struct OwnershipTests {
         #expect(pow(0.9, 422.0) <= pow(2, -64.0) && pow(0.9, 421.0) > pow(2, -64.0))
     }
 
+    @Test("answers from chunks hashed at encoding equal answers that hash the ciphertexts again")
+    func answerFromHashedChunks() async throws {
+        let held = try await Held()
+        var sealed: [HashedCiphertext] = []
+        _ = try await ConvergentEncoder().encode(MemoryByteSource(testStream("pow", count: 700_000))) { sealed.append($0.sealed) }
+        #expect(sealed.map(\.bytes) == held.ciphertexts)
+        #expect(sealed.map(\.tag) == held.chunks.map(\.tag))
+        let challenge = OwnershipChallenge.make(over: held.chunks, session: "s")
+        let proof = try await OwnershipProof.answer(challenge, chunk: { sealed[$0] })
+        #expect(proof == (try await held.answer(challenge)))
+        #expect((try? challenge.verify(proof, chunks: held.chunks)) != nil)
+    }
+
     @Test("challenges are fresh, distinct, sorted, in range and of the policy's size")
     func challengeShape() async throws {
         let held = try await Held()

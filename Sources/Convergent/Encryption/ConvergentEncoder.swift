@@ -3,9 +3,11 @@ import Crypto
 /// One encrypted chunk as it leaves the pipeline: what the server stores under `tag`.
 public struct EncryptedChunk: Sendable {
     public var index: Int
-    public var tag: Tag
-    public var ciphertext: [UInt8]
+    /// The ciphertext with its tag and the leaf hashes behind it.
+    public var sealed: HashedCiphertext
     public var plaintextLength: Int
+    public var tag: Tag { sealed.tag }
+    public var ciphertext: [UInt8] { sealed.bytes }
 }
 
 /// The result of encoding one image: everything an upload needs besides the chunk ciphertexts.
@@ -64,13 +66,11 @@ public struct ConvergentEncoder: Sendable {
                 } else {
                     let (encoding, representation) = ChunkEncoding.encode(plaintext.bytes, kind: plaintext.kind)
                     let ciphertext = ChunkCipher.seal(representation, key: key, encoding: encoding)
-                    sealed = SealedChunkCache.Entry(tag: MerkleTree.root(of: ciphertext), ciphertext: ciphertext, encoding: encoding)
+                    sealed = SealedChunkCache.Entry(ciphertext: HashedCiphertext(ciphertext), encoding: encoding)
                     cache?.insert(sealed, for: cacheKey)
                 }
-                let (tag, ciphertext, encoding) = (sealed.tag, sealed.ciphertext, sealed.encoding)
-                let chunk = EncryptedChunk(index: entries.count, tag: tag, ciphertext: ciphertext,
-                                           plaintextLength: plaintext.bytes.count)
-                entries.append(Manifest.Entry(tag: tag, key: key, length: plaintext.bytes.count, encoding: encoding))
+                let chunk = EncryptedChunk(index: entries.count, sealed: sealed.ciphertext, plaintextLength: plaintext.bytes.count)
+                entries.append(Manifest.Entry(tag: chunk.tag, key: key, length: plaintext.bytes.count, encoding: sealed.encoding))
                 try await onChunk(chunk)
             }
             batch.removeAll(keepingCapacity: true)

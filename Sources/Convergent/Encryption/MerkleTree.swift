@@ -38,7 +38,11 @@ public enum MerkleTree {
 
     /// The root: the tag of `ciphertext`.
     public static func root(of ciphertext: [UInt8]) -> Tag {
-        var level = leafHashes(ciphertext)
+        root(leafHashes: leafHashes(ciphertext))
+    }
+
+    static func root(leafHashes: [Digest32]) -> Tag {
+        var level = leafHashes
         while level.count > 1 { level = parents(of: level) }
         return level[0]
     }
@@ -65,7 +69,12 @@ public enum MerkleTree {
 
     /// The paths of several leaves of one ciphertext, hashing the tree once.
     public static func paths(in ciphertext: [UInt8], leaves indices: [Int]) -> [[Digest32]] {
-        var levels = [leafHashes(ciphertext)]
+        paths(leafHashes: leafHashes(ciphertext), leaves: indices)
+    }
+
+    /// The paths of several leaves of the tree over `leafHashes`.
+    static func paths(leafHashes: [Digest32], leaves indices: [Int]) -> [[Digest32]] {
+        var levels = [leafHashes]
         while levels.last!.count > 1 { levels.append(parents(of: levels.last!)) }
         return indices.map { index in
             precondition(levels[0].indices.contains(index))
@@ -111,5 +120,19 @@ public enum MerkleTree {
             position /= 2
         }
         return node == root
+    }
+}
+
+/// A chunk ciphertext with the leaf hashes of its Merkle tree: computed once when the tag is, and
+/// kept (32 bytes per 4 KiB) so that answering a proof of ownership does not hash the chunk again.
+public struct HashedCiphertext: Sendable {
+    public let bytes: [UInt8]
+    public let tag: Tag
+    let leafHashes: [Digest32]
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        leafHashes = MerkleTree.leafHashes(bytes)
+        tag = MerkleTree.root(leafHashes: leafHashes)
     }
 }

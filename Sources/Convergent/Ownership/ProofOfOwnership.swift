@@ -128,19 +128,26 @@ public struct OwnershipProof: Sendable, Equatable {
     /// challenged chunk once (leaves come sorted by chunk).
     public static func answer(_ challenge: OwnershipChallenge,
                               ciphertext: (Int) async throws -> [UInt8]) async throws -> OwnershipProof {
+        try await answer(challenge, chunk: { HashedCiphertext(try await ciphertext($0)) })
+    }
+
+    /// Answers `challenge` from chunks whose trees are hashed already, fetching each challenged one once.
+    public static func answer(_ challenge: OwnershipChallenge,
+                              chunk: (Int) async throws -> HashedCiphertext) async throws -> OwnershipProof {
         var openings: [Opening] = []
         var start = 0
         let leaves = challenge.leaves
         while start < leaves.count {
-            let chunk = leaves[start].chunk
+            let index = leaves[start].chunk
             var end = start
-            while end < leaves.count, leaves[end].chunk == chunk { end += 1 }
-            let bytes = try await ciphertext(chunk)
+            while end < leaves.count, leaves[end].chunk == index { end += 1 }
+            let hashed = try await chunk(index)
+            let bytes = hashed.bytes
             let group = leaves[start..<end]
             for reference in group where reference.leaf < 0 || reference.leaf >= MerkleTree.leafCount(ciphertextLength: bytes.count) {
                 throw OwnershipError.leafOutOfRange(reference)
             }
-            let paths = MerkleTree.paths(in: bytes, leaves: group.map(\.leaf))
+            let paths = MerkleTree.paths(leafHashes: hashed.leafHashes, leaves: group.map(\.leaf))
             for (reference, path) in zip(group, paths) {
                 let offset = reference.leaf * MerkleTree.leafSize
                 openings.append(Opening(reference: reference,
