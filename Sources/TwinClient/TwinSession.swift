@@ -2,6 +2,7 @@ import Convergent
 import Crypto
 import Foundation
 import KPABE
+import Synchronization
 import TwinProtocol
 
 /// A logged-in user: the keyring plus an authenticated API client. Every command goes through here.
@@ -11,6 +12,8 @@ public struct TwinSession: Sendable {
     let authorityParameters: PublicParameters
     /// Chunks this session sealed already: re-shared photos in one run are sealed once.
     let sealedChunks = SealedChunkCache()
+    /// One KP-ABE capsule per attribute set for this session's uploads (see `AttributeKeyWrapper`).
+    let attributeWrappers = AttributeWrappers()
     var api: TwinAPI
 
     /// Creates an identity, saves the keyring, and registers its public half; a refused registration
@@ -129,8 +132,8 @@ public struct TwinSession: Sendable {
             try await api.proveOwnership(session: begin.id, proof)
             proofBytes = proof.count
         }
-        let attributeWrapped = attributes.isEmpty
-            ? [] : try KPABE.encrypt(encoded.fileKey.withUnsafeBytes { Array($0) }, attributes: attributes, to: authorityParameters).encoded()
+        let attributeWrapped = attributes.isEmpty ? [] : try attributeWrappers.wrapper(for: attributes, parameters: authorityParameters)
+            .wrap(encoded.fileKey.withUnsafeBytes { Array($0) }, context: encoded.fileTag.bytes).encoded()
         let commit = CommitRequest(name: name, attributes: attributes, attributeWrappedKey: Data(attributeWrapped),
                                    ownerWrappedKey: keyring.wrapForOwner(encoded.fileKey, fileTag: encoded.fileTag.bytes),
                                    sealedManifest: Data(encoded.sealedManifest), mediaType: encoded.manifest.mediaType,
@@ -196,8 +199,8 @@ public struct TwinSession: Sendable {
         }
         let key = try keyring.openGrant(grant.sealedKey, owner: entry.owner)
         do {
-            let ciphertext = try Ciphertext(decoding: Array(entry.attributeWrappedKey))
-            return SymmetricKey(data: try KPABE.decrypt(ciphertext, with: key))
+            let wrapped = try WrappedKey(decoding: Array(entry.attributeWrappedKey))
+            return SymmetricKey(data: try wrapped.unwrap(with: key, context: entry.fileTag.bytes))
         } catch KPABEError.policyNotSatisfied {
             throw TwinClientError.accessDenied("the granted policy is not satisfied by \(entry.attributes)")
         } catch {
@@ -217,4 +220,20 @@ public struct TwinSession: Sendable {
     }
 
     public func revoke(_ grantee: String) async throws { try await api.revokeGrant(grantee: grantee) }
+}
+
+/// The capsules of one session, by attribute set: made on first use, under the lock, so that
+/// concurrent uploads of one run share a single capsule.
+final class AttributeWrappers: Sendable {
+    private let wrappers = Mutex<[[String]: AttributeKeyWrapper]>([:])
+
+    func wrapper(for attributes: [String], parameters: PublicParameters) throws -> AttributeKeyWrapper {
+        let key = Array(Set(attributes)).sorted()
+        return try wrappers.withLock { wrappers in
+            if let known = wrappers[key] { return known }
+            let made = try AttributeKeyWrapper(attributes: key, parameters: parameters)
+            wrappers[key] = made
+            return made
+        }
+    }
 }

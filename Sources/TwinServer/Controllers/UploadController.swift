@@ -16,6 +16,8 @@ struct UploadController {
     let sessionLifetime: TimeInterval
     let ownershipPolicy: OwnershipPolicy
     let gate: ChunkGate
+    /// Capsules validated already: one run's commits share one (see `AttributeKeyWrapper`).
+    let capsules = CapsuleCache()
 
     static let maximumChunks = 1 << 20
     static let maximumChunkCiphertext = Manifest.maximumChunkLength + ChunkCipher.overhead
@@ -154,9 +156,9 @@ struct UploadController {
         if !body.attributeWrappedKey.isEmpty {
             // The server cannot open CK_M, but it can check that it is well-formed and wrapped under
             // exactly the attributes it will enforce.
-            guard let wrapped = try? Ciphertext(decoding: Array(body.attributeWrappedKey)),
+            guard let wrapped = try? WrappedKey(decoding: Array(body.attributeWrappedKey), capsules: capsules),
                   wrapped.attributes == attributes else {
-                throw APIError.badRequest("attributeWrappedKey is not a KP-ABE ciphertext under the entry's attributes")
+                throw APIError.badRequest("attributeWrappedKey is not a key wrapped by KP-ABE under the entry's attributes")
             }
         }
         let entry = EntryRecord(
