@@ -1,6 +1,6 @@
 import Convergent
 import Foundation
-import SQLiteNIO // NIOThreadPool, re-exported: blocking file I/O runs there, off the cooperative pool.
+import NIOPosix // NIOThreadPool: blocking file I/O runs there, off the cooperative pool.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

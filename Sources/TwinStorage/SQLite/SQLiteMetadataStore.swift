@@ -1,14 +1,17 @@
 import Convergent
 import Foundation
-import SQLiteNIO
+import GRDB
+import Synchronization
 
 /// `MetadataStore` in one SQLite file: the embedded default.
 ///
-/// One connection, in WAL mode (readers never block the writer), with foreign keys enforced and a
-/// busy timeout so that several processes can share the file: writes start with `BEGIN IMMEDIATE`,
-/// which takes the write lock up front, so two writers queue on the busy timeout instead of
-/// deadlocking on a lock upgrade. A read of one statement runs on its own (SQLite makes every
-/// statement a consistent snapshot); reads of several run in a deferred transaction.
+/// One connection (a GRDB `DatabaseQueue`, which runs each transaction on its own serial queue: one
+/// hop per transaction rather than per statement, with prepared statements cached), in WAL mode
+/// (readers never block the writer), with foreign keys enforced and a busy timeout so that several
+/// processes can share the file: writes start with `BEGIN IMMEDIATE`, which takes the write lock up
+/// front, so two writers queue on the busy timeout instead of deadlocking on a lock upgrade. A read of
+/// one statement runs on its own (SQLite makes every statement a consistent snapshot); reads of
+/// several run in a deferred transaction.
 ///
 /// Durability comes in two tiers. Records a client was promised (users, entries, grants, deletions,
 /// collection) commit with `synchronous = FULL`: on disk when the method returns, as the blob store's
@@ -20,27 +23,13 @@ import SQLiteNIO
 /// was lost but whose blob survived is re-sent under the same tag. Measured on the upload stream:
 /// the per-file syncs of the log were a fifth of the whole run's time.
 ///
-/// Within a process the actor alone is not enough: its methods suspend at every query, and another
-/// call could then run statements inside the first one's transaction on the shared connection. So
-/// every method holds the connection exclusively (`acquireConnection`) from `BEGIN` to `COMMIT`/`ROLLBACK`.
-///
-/// Call `close()` when done; the connection is otherwise closed when the store is deallocated.
-public actor SQLiteMetadataStore: MetadataStore {
-    private let connection: SQLiteConnection
-    private var isClosed = false
-    /// Whether a transaction holds the connection, and who waits for it, in arrival order.
-    private var connectionBusy = false
-    private var connectionWaiters: [CheckedContinuation<Void, Never>] = []
-    /// The connection's `synchronous` setting (`configure` leaves it durable).
-    private var synchronous = Durability.durable
+/// Call `close()` when done.
+public final class SQLiteMetadataStore: MetadataStore, Sendable {
+    private let queue: DatabaseQueue
+    private let isClosed = Mutex(false)
 
-    private init(connection: SQLiteConnection) {
-        self.connection = connection
-    }
-
-    deinit {
-        // Dropping an open SQLiteConnection trips its debug assertion and leaks the handle.
-        if !connection.isClosed { _ = connection.close() }
+    private init(queue: DatabaseQueue) {
+        self.queue = queue
     }
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -52,60 +41,54 @@ public actor SQLiteMetadataStore: MetadataStore {
     /// `open` with another migration list: lets tests exercise upgrades and downgrades.
     static func open(path: String, busyTimeout: Duration = .seconds(10),
                      migrations: [SQLiteSchema.Migration]) async throws -> SQLiteMetadataStore {
-        let connection = try await SQLiteConnection.open(storage: .file(path: path))
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(Double(busyTimeout.components.seconds)
+                                          + Double(busyTimeout.components.attoseconds) / 1e18)
+        configuration.foreignKeysEnabled = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
         do {
-            try await configure(connection, busyTimeout: busyTimeout)
-            try await migrate(connection, migrations: migrations)
+            try await queue.writeWithoutTransaction { db in
+                let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                guard mode?.lowercased() == "wal" else {
+                    throw SQLiteMetadataStoreError.journalModeUnavailable(mode ?? "unknown")
+                }
+                try db.execute(sql: "PRAGMA synchronous = \(Durability.durable.synchronous)")
+                try migrate(db, migrations: migrations)
+            }
         } catch {
-            try? await connection.close()
+            try? queue.close()
             throw error
         }
-        return SQLiteMetadataStore(connection: connection)
+        return SQLiteMetadataStore(queue: queue)
     }
 
     /// Waits for the transaction in progress, then closes the connection. Later calls throw
     /// `SQLiteMetadataStoreError.closed`.
     public func close() async throws {
-        await acquireConnection()
-        defer { releaseConnection() }
-        guard !isClosed else { return }
-        isClosed = true
-        try await connection.close()
-    }
-
-    private static func configure(_ connection: SQLiteConnection, busyTimeout: Duration) async throws {
-        // SQLiteNIO installs a busy handler that retries at once, forever; busy_timeout replaces it
-        // with SQLite's sleeping one, bounded. It comes first: switching to WAL may need the lock.
-        let milliseconds = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
-        _ = try await connection.query("PRAGMA busy_timeout = \(milliseconds)")
-        let mode = try await connection.query("PRAGMA journal_mode = WAL").first?.column("journal_mode")?.string
-        guard mode?.lowercased() == "wal" else {
-            throw SQLiteMetadataStoreError.journalModeUnavailable(mode ?? "unknown")
+        let wasClosed = isClosed.withLock { closed in
+            defer { closed = true }
+            return closed
         }
-        _ = try await connection.query("PRAGMA synchronous = \(Durability.durable.synchronous)")
-        _ = try await connection.query("PRAGMA foreign_keys = ON")
+        guard !wasClosed else { return }
+        try queue.close()
     }
 
-    private static func migrate(_ connection: SQLiteConnection, migrations: [SQLiteSchema.Migration]) async throws {
+    private static func migrate(_ db: Database, migrations: [SQLiteSchema.Migration]) throws {
         let latest = migrations.last?.version ?? 0
-        let transaction = Transaction(connection: connection)
-        _ = try await connection.query("BEGIN IMMEDIATE")
-        do {
-            try await transaction.execute(SQLiteSchema.bookkeeping)
-            let current = try await transaction.rows("SELECT coalesce(max(version), 0) AS version FROM schema_version")
+        try db.inTransaction(.immediate) {
+            let transaction = Transaction(db: db)
+            try transaction.execute(SQLiteSchema.bookkeeping)
+            let current = try transaction.rows("SELECT coalesce(max(version), 0) AS version FROM schema_version")
                 .first?.integer("version") ?? 0
             guard current <= latest else {
                 throw SQLiteMetadataStoreError.unsupportedSchemaVersion(found: current, supported: latest)
             }
             for migration in migrations where migration.version > current {
-                for statement in migration.statements { try await transaction.execute(statement) }
-                try await transaction.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
-                                              [SQLiteValue.integer(migration.version), SQLiteValue.date(Date())])
+                for statement in migration.statements { try transaction.execute(statement, cached: false) }
+                try transaction.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                                        [SQLiteValue.integer(migration.version), SQLiteValue.date(Date())])
             }
-            _ = try await connection.query("COMMIT")
-        } catch {
-            _ = try? await connection.query("ROLLBACK")
-            throw error
+            return .commit
         }
     }
 
@@ -121,28 +104,11 @@ public actor SQLiteMetadataStore: MetadataStore {
 
     // MARK: Transactions
 
-    private func acquireConnection() async {
-        guard connectionBusy else {
-            connectionBusy = true
-            return
-        }
-        await withCheckedContinuation { connectionWaiters.append($0) }
-    }
-
-    /// Hands the connection straight to the next waiter (it stays busy), so no newcomer overtakes.
-    private func releaseConnection() {
-        if connectionWaiters.isEmpty {
-            connectionBusy = false
-        } else {
-            connectionWaiters.removeFirst().resume()
-        }
-    }
-
     fileprivate enum Access {
         /// Several statements reading one consistent snapshot.
         case read
-        /// A single read-only statement: no BEGIN and COMMIT around it (which would triple the round
-        /// trips to the database), since one statement reads one consistent snapshot anyway.
+        /// A single read-only statement: no BEGIN and COMMIT around it, since one statement reads one
+        /// consistent snapshot anyway.
         case readOneStatement
         /// A write, committed at the given durability.
         case write(Durability)
@@ -160,35 +126,35 @@ public actor SQLiteMetadataStore: MetadataStore {
     }
 
     /// Runs `body` as one SQLite transaction, committed if it returns and rolled back if it throws.
-    private func transaction<T>(_ access: Access, _ body: (Transaction) async throws -> T) async throws -> T {
-        await acquireConnection()
-        defer { releaseConnection() }
-        guard !isClosed else { throw SQLiteMetadataStoreError.closed }
-        if case .write(let durability) = access, durability != synchronous {
-            // Outside a transaction, so it applies to the whole of the next commit.
-            _ = try await connection.query("PRAGMA synchronous = \(durability.synchronous)")
-            synchronous = durability
+    private func transaction<T: Sendable>(_ access: Access, _ body: @escaping @Sendable (Transaction) throws -> T) async throws -> T {
+        guard !isClosed.withLock({ $0 }) else { throw SQLiteMetadataStoreError.closed }
+        return try await queue.writeWithoutTransaction { db in
+            let transaction = Transaction(db: db)
+            switch access {
+            case .readOneStatement:
+                return try body(transaction)
+            case .read:
+                return try Self.inTransaction(db, .deferred) { try body(transaction) }
+            case .write(let durability):
+                // Outside the transaction, so it applies to the whole of its commit. Costs no I/O.
+                try transaction.execute("PRAGMA synchronous = \(durability.synchronous)")
+                return try Self.inTransaction(db, .immediate) { try body(transaction) }
+            }
         }
-        switch access {
-        case .readOneStatement: return try await body(Transaction(connection: connection))
-        case .read: _ = try await connection.query("BEGIN DEFERRED")
-        case .write: _ = try await connection.query("BEGIN IMMEDIATE")
+    }
+
+    private static func inTransaction<T>(_ db: Database, _ kind: Database.TransactionKind, _ body: () throws -> T) throws -> T {
+        var result: T?
+        try db.inTransaction(kind) {
+            result = try body()
+            return .commit
         }
-        do {
-            let result = try await body(Transaction(connection: connection))
-            _ = try await connection.query("COMMIT")
-            return result
-        } catch {
-            // A failed COMMIT or a statement error may already have ended the transaction; then
-            // ROLLBACK fails harmlessly and the original error is what matters.
-            _ = try? await connection.query("ROLLBACK")
-            throw error
-        }
+        return result!
     }
 
     /// Rows of one read-only statement.
     private func read(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
-        try await transaction(.readOneStatement) { try await $0.rows(sql, binds) }
+        try await transaction(.readOneStatement) { try $0.rows(sql, binds) }
     }
 
     // MARK: Users and authentication
@@ -196,11 +162,11 @@ public actor SQLiteMetadataStore: MetadataStore {
     public func createUser(_ user: UserRecord) async throws {
         try await transaction(.write(.durable)) { transaction in
             do {
-                try await transaction.execute(
+                try transaction.execute(
                     "INSERT INTO users (name, signing_key, agreement_key, authority_parameters, created_at) VALUES (?, ?, ?, ?, ?)",
                     [.text(user.name), SQLiteValue.bytes(user.signingKey), SQLiteValue.bytes(user.agreementKey),
                      SQLiteValue.bytes(user.authorityParameters), SQLiteValue.date(user.createdAt)])
-            } catch let error as SQLiteError where error.isUniquenessViolation {
+            } catch let error as DatabaseError where error.isUniquenessViolation {
                 throw MetadataStoreError.conflict("user \(user.name)")
             }
         }
@@ -219,9 +185,9 @@ public actor SQLiteMetadataStore: MetadataStore {
     public func storeLoginChallenge(_ nonce: [UInt8], user: String, expiresAt: Date) async throws {
         try await transaction(.write(.ephemeral)) { transaction in
             do {
-                try await transaction.execute("INSERT INTO login_challenges (nonce, user, expires_at) VALUES (?, ?, ?)",
+                try transaction.execute("INSERT INTO login_challenges (nonce, user, expires_at) VALUES (?, ?, ?)",
                                               [SQLiteValue.bytes(nonce), .text(user), SQLiteValue.date(expiresAt)])
-            } catch let error as SQLiteError where error.isUniquenessViolation {
+            } catch let error as DatabaseError where error.isUniquenessViolation {
                 throw MetadataStoreError.conflict("login challenge")
             }
         }
@@ -230,7 +196,7 @@ public actor SQLiteMetadataStore: MetadataStore {
     public func consumeLoginChallenge(_ nonce: [UInt8], now: Date) async throws -> String? {
         try await transaction(.write(.ephemeral)) { transaction in
             // Deleted whether or not it expired: an expired nonce is dead either way.
-            guard let row = try await transaction.rows(
+            guard let row = try transaction.rows(
                 "DELETE FROM login_challenges WHERE nonce = ? RETURNING user, expires_at", [SQLiteValue.bytes(nonce)]
             ).first else { return nil }
             return try row.date("expires_at") > now ? try row.string("user") : nil
@@ -240,11 +206,11 @@ public actor SQLiteMetadataStore: MetadataStore {
     public func storeSession(tokenHash: [UInt8], user: String, expiresAt: Date) async throws {
         try await transaction(.write(.ephemeral)) { transaction in
             do {
-                try await transaction.execute("INSERT INTO sessions (token_hash, user, expires_at) VALUES (?, ?, ?)",
+                try transaction.execute("INSERT INTO sessions (token_hash, user, expires_at) VALUES (?, ?, ?)",
                                               [SQLiteValue.bytes(tokenHash), .text(user), SQLiteValue.date(expiresAt)])
-            } catch let error as SQLiteError where error.isUniquenessViolation {
+            } catch let error as DatabaseError where error.isUniquenessViolation {
                 throw MetadataStoreError.conflict("session")
-            } catch let error as SQLiteError where error.isForeignKeyViolation {
+            } catch let error as DatabaseError where error.isForeignKeyViolation {
                 throw MetadataStoreError.notFound("user \(user)")
             }
         }
@@ -258,14 +224,14 @@ public actor SQLiteMetadataStore: MetadataStore {
     // MARK: Chunks and files
 
     public func storedChunks(_ tags: [Tag]) async throws -> [Tag: Int] {
-        try await transaction(Transaction.readAccess(forTagCount: tags.count)) { transaction in try await transaction.storedChunks(tags) }
+        try await transaction(Transaction.readAccess(forTagCount: tags.count)) { transaction in try transaction.storedChunks(tags) }
     }
 
     public func chunksHeld(by owner: String, among tags: [Tag]) async throws -> Set<Tag> {
         guard !tags.isEmpty else { return [] }
         return try await transaction(Transaction.readAccess(forTagCount: tags.count)) { transaction in
             var held = Set<Tag>()
-            for row in try await transaction.rows(whereTagIn: tags, { list in """
+            for row in try transaction.rows(whereTagIn: tags, { list in """
                 SELECT DISTINCT file_chunks.chunk_tag AS tag FROM file_chunks
                 JOIN entries ON entries.file_tag = file_chunks.file_tag
                 WHERE entries.owner = ? AND file_chunks.chunk_tag IN (\(list))
@@ -277,15 +243,15 @@ public actor SQLiteMetadataStore: MetadataStore {
     }
 
     public func recordChunk(_ chunk: ChunkReference) async throws {
-        try await transaction(.write(.ephemeral)) { transaction in try await transaction.recordChunk(chunk) }
+        try await transaction(.write(.ephemeral)) { transaction in try transaction.recordChunk(chunk) }
     }
 
     public func file(_ tag: Tag) async throws -> FileRecord? {
         try await transaction(.read) { transaction in
-            guard let row = try await transaction.rows("SELECT manifest FROM files WHERE tag = ?", [SQLiteValue.tag(tag)]).first else {
+            guard let row = try transaction.rows("SELECT manifest FROM files WHERE tag = ?", [SQLiteValue.tag(tag)]).first else {
                 return nil
             }
-            let chunks = try await transaction.rows("""
+            let chunks = try transaction.rows("""
                 SELECT file_chunks.chunk_tag AS tag, chunks.size AS size
                 FROM file_chunks JOIN chunks ON chunks.tag = file_chunks.chunk_tag
                 WHERE file_chunks.file_tag = ? ORDER BY file_chunks.position
@@ -299,16 +265,16 @@ public actor SQLiteMetadataStore: MetadataStore {
     public func createUploadSession(_ session: UploadSessionRecord) async throws {
         try await transaction(.write(.ephemeral)) { transaction in
             do {
-                try await transaction.execute("""
+                try transaction.execute("""
                     INSERT INTO upload_sessions (id, user, file_tag, chunks, challenge, ownership_proven, expires_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """, [.text(session.id), .text(session.user), SQLiteValue.tag(session.fileTag),
                           SQLiteValue.bytes(ChunkListCoding.encode(session.chunks)),
                           try session.challenge.map { .text(try ChallengeCoding.encode($0)) } ?? .null,
                           SQLiteValue.bool(session.ownershipProven), SQLiteValue.date(session.expiresAt)])
-            } catch let error as SQLiteError where error.isUniquenessViolation {
+            } catch let error as DatabaseError where error.isUniquenessViolation {
                 throw MetadataStoreError.conflict("upload session \(session.id)")
-            } catch let error as SQLiteError where error.isForeignKeyViolation {
+            } catch let error as DatabaseError where error.isForeignKeyViolation {
                 throw MetadataStoreError.notFound("user \(session.user)")
             }
             let tags = Set(session.chunks.map(\.tag)).union(session.missing).union(session.received)
@@ -316,17 +282,17 @@ public actor SQLiteMetadataStore: MetadataStore {
                 [.text(session.id), SQLiteValue.tag(tag), SQLiteValue.bool(session.missing.contains(tag)),
                  SQLiteValue.bool(session.received.contains(tag))]
             }
-            try await transaction.insert(into: "upload_session_tags (session, tag, missing, received)", rows: rows)
+            try transaction.insert(into: "upload_session_tags (session, tag, missing, received)", rows: rows)
         }
     }
 
     public func uploadSession(id: String) async throws -> UploadSessionRecord? {
         try await transaction(.read) { transaction in
-            guard let row = try await transaction.rows("SELECT * FROM upload_sessions WHERE id = ?", [.text(id)]).first else {
+            guard let row = try transaction.rows("SELECT * FROM upload_sessions WHERE id = ?", [.text(id)]).first else {
                 return nil
             }
             var missing = Set<Tag>(), received = Set<Tag>()
-            for tagRow in try await transaction.rows(
+            for tagRow in try transaction.rows(
                 "SELECT tag, missing, received FROM upload_session_tags WHERE session = ?", [.text(id)]) {
                 let tag = try tagRow.tag("tag")
                 if try tagRow.bool("missing") { missing.insert(tag) }
@@ -344,7 +310,7 @@ public actor SQLiteMetadataStore: MetadataStore {
 
     /// Throws `.notFound` when there is no such session.
     public func markReceived(_ tag: Tag, session id: String) async throws {
-        let sessionExists = try await transaction(.write(.ephemeral)) { transaction in try await transaction.markReceived(tag, session: id) }
+        let sessionExists = try await transaction(.write(.ephemeral)) { transaction in try transaction.markReceived(tag, session: id) }
         guard sessionExists else { throw MetadataStoreError.notFound("upload session \(id)") }
     }
 
@@ -352,8 +318,8 @@ public actor SQLiteMetadataStore: MetadataStore {
     public func recordReceived(_ chunk: ChunkReference, session id: String) async throws {
         // The chunk row commits even when the session is gone: its blob is stored and must be collectable.
         let sessionExists = try await transaction(.write(.ephemeral)) { transaction in
-            try await transaction.recordChunk(chunk)
-            return try await transaction.markReceived(chunk.tag, session: id)
+            try transaction.recordChunk(chunk)
+            return try transaction.markReceived(chunk.tag, session: id)
         }
         guard sessionExists else { throw MetadataStoreError.notFound("upload session \(id)") }
     }
@@ -361,12 +327,12 @@ public actor SQLiteMetadataStore: MetadataStore {
     /// Throws `.notFound` when there is no such session (nil means the session has no challenge).
     public func takeChallenge(session id: String) async throws -> OwnershipChallenge? {
         try await transaction(.write(.ephemeral)) { transaction in
-            guard let row = try await transaction.rows("SELECT challenge FROM upload_sessions WHERE id = ?", [.text(id)]).first else {
+            guard let row = try transaction.rows("SELECT challenge FROM upload_sessions WHERE id = ?", [.text(id)]).first else {
                 throw MetadataStoreError.notFound("upload session \(id)")
             }
             guard let stored = row.column("challenge"), !stored.isNull else { return nil }
             let challenge = try ChallengeCoding.decode(try row.string("challenge"), column: "challenge")
-            try await transaction.execute("UPDATE upload_sessions SET challenge = NULL WHERE id = ?", [.text(id)])
+            try transaction.execute("UPDATE upload_sessions SET challenge = NULL WHERE id = ?", [.text(id)])
             return challenge
         }
     }
@@ -374,7 +340,7 @@ public actor SQLiteMetadataStore: MetadataStore {
     /// Throws `.notFound` when there is no such session.
     public func setOwnershipProven(session id: String) async throws {
         try await transaction(.write(.ephemeral)) { transaction in
-            guard try await !transaction.rows(
+            guard try !transaction.rows(
                 "UPDATE upload_sessions SET ownership_proven = 1 WHERE id = ? RETURNING id", [.text(id)]).isEmpty else {
                 throw MetadataStoreError.notFound("upload session \(id)")
             }
@@ -384,7 +350,7 @@ public actor SQLiteMetadataStore: MetadataStore {
     /// Deleting an absent session is not an error (it may have been committed or collected).
     public func deleteUploadSession(id: String) async throws {
         try await transaction(.write(.ephemeral)) { transaction in
-            try await transaction.execute("DELETE FROM upload_sessions WHERE id = ?", [.text(id)])
+            try transaction.execute("DELETE FROM upload_sessions WHERE id = ?", [.text(id)])
         }
     }
 
@@ -397,42 +363,42 @@ public actor SQLiteMetadataStore: MetadataStore {
     public func commit(entry: EntryRecord, file: FileRecord, sessionID: String) async throws {
         guard entry.fileTag == file.tag else { throw MetadataStoreError.notFound("file \(entry.fileTag.hex)") }
         try await transaction(.write(.durable)) { transaction in
-            guard try await !transaction.rows(
+            guard try !transaction.rows(
                 "DELETE FROM upload_sessions WHERE id = ? AND user = ? AND file_tag = ? RETURNING id",
                 [.text(sessionID), .text(entry.owner), SQLiteValue.tag(file.tag)]).isEmpty else {
                 throw MetadataStoreError.notFound("upload session \(sessionID)")
             }
             // Files are shared: only the first commit of a tag stores it and references its chunks.
-            let isNew = try await !transaction.rows(
+            let isNew = try !transaction.rows(
                 "INSERT INTO files (tag, manifest) VALUES (?, ?) ON CONFLICT (tag) DO NOTHING RETURNING tag",
                 [SQLiteValue.tag(file.tag), SQLiteValue.bytes(file.sealedManifest)]).isEmpty
             if isNew {
-                let stored = try await transaction.storedChunks(file.chunks.map(\.tag))
+                let stored = try transaction.storedChunks(file.chunks.map(\.tag))
                 if let absent = file.chunks.first(where: { stored[$0.tag] == nil }) {
                     throw MetadataStoreError.notFound("chunk \(absent.tag.hex)")
                 }
                 let rows = file.chunks.enumerated().map { position, chunk in
                     [SQLiteValue.tag(file.tag), SQLiteValue.integer(position), SQLiteValue.tag(chunk.tag)]
                 }
-                try await transaction.insert(into: "file_chunks (file_tag, position, chunk_tag)", rows: rows)
+                try transaction.insert(into: "file_chunks (file_tag, position, chunk_tag)", rows: rows)
                 // One reference per position, so a chunk repeated inside a file counts once per use.
-                try await transaction.execute("""
+                try transaction.execute("""
                     UPDATE chunks SET refs = refs + uses.count, unreferenced_since = NULL
                     FROM (SELECT chunk_tag, count(*) AS count FROM file_chunks WHERE file_tag = ? GROUP BY chunk_tag) AS uses
                     WHERE chunks.tag = uses.chunk_tag
                     """, [SQLiteValue.tag(file.tag)])
             }
             do {
-                try await transaction.execute("""
+                try transaction.execute("""
                     INSERT INTO entries (owner, name, file_tag, attributes, abe_key, owner_key, media_type, size, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, [.text(entry.owner), .text(entry.name), SQLiteValue.tag(entry.fileTag),
                           try SQLiteValue.json(entry.attributes), SQLiteValue.bytes(entry.attributeWrappedKey),
                           SQLiteValue.bytes(entry.ownerWrappedKey), .text(entry.mediaType),
                           SQLiteValue.integer(entry.size), SQLiteValue.date(entry.createdAt)])
-            } catch let error as SQLiteError where error.isUniquenessViolation {
+            } catch let error as DatabaseError where error.isUniquenessViolation {
                 throw MetadataStoreError.conflict("entry \(entry.owner)/\(entry.name)")
-            } catch let error as SQLiteError where error.isForeignKeyViolation {
+            } catch let error as DatabaseError where error.isForeignKeyViolation {
                 throw MetadataStoreError.notFound("user \(entry.owner)")
             }
         }
@@ -458,22 +424,22 @@ public actor SQLiteMetadataStore: MetadataStore {
 
     public func deleteEntry(owner: String, name: String, now: Date) async throws -> Bool {
         try await transaction(.write(.durable)) { transaction in
-            guard let row = try await transaction.rows(
+            guard let row = try transaction.rows(
                 "DELETE FROM entries WHERE owner = ? AND name = ? RETURNING file_tag", [.text(owner), .text(name)]
             ).first else { return false }
             let file = SQLiteValue.tag(try row.tag("file_tag"))
-            let stillUsed = try await !transaction.rows("SELECT 1 FROM entries WHERE file_tag = ? LIMIT 1", [file]).isEmpty
+            let stillUsed = try !transaction.rows("SELECT 1 FROM entries WHERE file_tag = ? LIMIT 1", [file]).isEmpty
             guard !stillUsed else { return true }
             // The last entry is gone: drop the file's chunk references; a chunk reaching zero starts
             // its grace period now (right-hand sides see the old refs).
-            try await transaction.execute("""
+            try transaction.execute("""
                 UPDATE chunks SET refs = refs - uses.count,
                     unreferenced_since = CASE WHEN refs = uses.count THEN ? ELSE NULL END
                 FROM (SELECT chunk_tag, count(*) AS count FROM file_chunks WHERE file_tag = ? GROUP BY chunk_tag) AS uses
                 WHERE chunks.tag = uses.chunk_tag
                 """, [SQLiteValue.date(now), file])
-            try await transaction.execute("DELETE FROM file_chunks WHERE file_tag = ?", [file])
-            try await transaction.execute("DELETE FROM files WHERE tag = ?", [file])
+            try transaction.execute("DELETE FROM file_chunks WHERE file_tag = ?", [file])
+            try transaction.execute("DELETE FROM files WHERE tag = ?", [file])
             return true
         }
     }
@@ -487,7 +453,7 @@ public actor SQLiteMetadataStore: MetadataStore {
     /// (a cutoff well before the oldest live session), or re-check `storedChunks` before deleting.
     public func collectGarbage(unreferencedBefore cutoff: Date, now: Date) async throws -> [Tag] {
         try await transaction(.write(.durable)) { transaction in
-            let collected = try await transaction.rows("""
+            let collected = try transaction.rows("""
                 DELETE FROM chunks
                 WHERE refs = 0 AND unreferenced_since < ?
                   AND NOT EXISTS (
@@ -496,7 +462,7 @@ public actor SQLiteMetadataStore: MetadataStore {
                 RETURNING tag
                 """, [SQLiteValue.date(cutoff), SQLiteValue.date(now)]).map { try $0.tag("tag") }
             for table in ["upload_sessions", "login_challenges", "sessions"] {
-                try await transaction.execute("DELETE FROM \(table) WHERE expires_at <= ?", [SQLiteValue.date(now)])
+                try transaction.execute("DELETE FROM \(table) WHERE expires_at <= ?", [SQLiteValue.date(now)])
             }
             return collected.sorted()
         }
@@ -507,13 +473,13 @@ public actor SQLiteMetadataStore: MetadataStore {
     public func putGrant(_ grant: GrantRecord) async throws {
         try await transaction(.write(.durable)) { transaction in
             do {
-                try await transaction.execute("""
+                try transaction.execute("""
                     INSERT INTO grants (owner, grantee, policy, sealed_key, created_at) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT (owner, grantee) DO UPDATE
                     SET policy = excluded.policy, sealed_key = excluded.sealed_key, created_at = excluded.created_at
                     """, [.text(grant.owner), .text(grant.grantee), .text(grant.policy),
                           SQLiteValue.bytes(grant.sealedKey), SQLiteValue.date(grant.createdAt)])
-            } catch let error as SQLiteError where error.isForeignKeyViolation {
+            } catch let error as DatabaseError where error.isForeignKeyViolation {
                 throw MetadataStoreError.notFound("user \(grant.owner) or \(grant.grantee)")
             }
         }
@@ -537,7 +503,7 @@ public actor SQLiteMetadataStore: MetadataStore {
 
     public func revokeGrant(owner: String, grantee: String) async throws -> Bool {
         try await transaction(.write(.durable)) { transaction in
-            try await !transaction.rows("DELETE FROM grants WHERE owner = ? AND grantee = ? RETURNING owner",
+            try !transaction.rows("DELETE FROM grants WHERE owner = ? AND grantee = ? RETURNING owner",
                                         [.text(owner), .text(grantee)]).isEmpty
         }
     }
@@ -546,7 +512,7 @@ public actor SQLiteMetadataStore: MetadataStore {
 
     public func statistics() async throws -> StoreStatistics {
         try await transaction(.read) { transaction in
-            let row = try await transaction.rows("""
+            let row = try transaction.rows("""
                 SELECT (SELECT count(*) FROM users) AS users,
                        (SELECT count(*) FROM entries) AS entries,
                        (SELECT count(*) FROM files) AS files,
@@ -565,30 +531,34 @@ public actor SQLiteMetadataStore: MetadataStore {
 
 /// Statements run inside a transaction the store holds open.
 private struct Transaction {
-    let connection: SQLiteConnection
+    let db: Database
 
-    func rows(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
-        try await connection.query(sql, binds)
+    /// Prepared once per connection and reused, unless the statement text varies with its
+    /// arguments (`cached: false`: IN lists and multi-row inserts of varying length).
+    func rows(_ sql: String, _ binds: [SQLiteData] = [], cached: Bool = true) throws -> [SQLiteRow] {
+        let statement = cached ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
+        return try Row.fetchAll(statement, arguments: StatementArguments(binds)).map(SQLiteRow.init)
     }
 
-    func execute(_ sql: String, _ binds: [SQLiteData] = []) async throws {
-        _ = try await connection.query(sql, binds)
+    func execute(_ sql: String, _ binds: [SQLiteData] = [], cached: Bool = true) throws {
+        let statement = cached ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
+        try statement.execute(arguments: StatementArguments(binds))
     }
 
     /// Multi-row INSERT in batches, to keep each statement's bound-variable count modest.
-    func insert(into target: String, rows: [[SQLiteData]]) async throws {
+    func insert(into target: String, rows: [[SQLiteData]]) throws {
         guard let width = rows.first?.count else { return }
         let tuple = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
         for start in stride(from: 0, to: rows.count, by: 200) {
             let batch = rows[start..<min(rows.count, start + 200)]
-            try await execute("INSERT INTO \(target) VALUES " + Array(repeating: tuple, count: batch.count).joined(separator: ", "),
-                              batch.flatMap { $0 })
+            try execute("INSERT INTO \(target) VALUES " + Array(repeating: tuple, count: batch.count).joined(separator: ", "),
+                        batch.flatMap { $0 }, cached: false)
         }
     }
 
-    func storedChunks(_ tags: [Tag]) async throws -> [Tag: Int] {
+    func storedChunks(_ tags: [Tag]) throws -> [Tag: Int] {
         var stored: [Tag: Int] = [:]
-        for row in try await rows(whereTagIn: tags, { "SELECT tag, size FROM chunks WHERE tag IN (\($0))" }) {
+        for row in try rows(whereTagIn: tags, { "SELECT tag, size FROM chunks WHERE tag IN (\($0))" }) {
             stored[try row.tag("tag")] = try row.integer("size")
         }
         return stored
@@ -603,41 +573,41 @@ private struct Transaction {
 
     /// Rows of `sql(placeholders)` for the distinct `tags`, queried in batches of `tagBatch` so each
     /// statement's bound-variable count stays modest; `leading` values bind before each batch's tags.
-    func rows(whereTagIn tags: [Tag], _ sql: (String) -> String, leading: [SQLiteData] = []) async throws -> [SQLiteRow] {
+    func rows(whereTagIn tags: [Tag], _ sql: (String) -> String, leading: [SQLiteData] = []) throws -> [SQLiteRow] {
         let unique = Array(Set(tags))
         var result: [SQLiteRow] = []
         for start in stride(from: 0, to: unique.count, by: Self.tagBatch) {
             let batch = unique[start..<min(unique.count, start + Self.tagBatch)]
             let list = Array(repeating: "?", count: batch.count).joined(separator: ", ")
-            result += try await rows(sql(list), leading + batch.map(SQLiteValue.tag))
+            result += try rows(sql(list), leading + batch.map(SQLiteValue.tag), cached: false)
         }
         return result
     }
 
-    func recordChunk(_ chunk: ChunkReference) async throws {
-        try await execute(
+    func recordChunk(_ chunk: ChunkReference) throws {
+        try execute(
             "INSERT INTO chunks (tag, size, refs, unreferenced_since) VALUES (?, ?, 0, ?) ON CONFLICT (tag) DO NOTHING",
             [SQLiteValue.tag(chunk.tag), SQLiteValue.integer(chunk.size), SQLiteValue.date(Date())])
     }
 
     /// Marks `tag` received in session `id`; false when there is no such session.
-    func markReceived(_ tag: Tag, session id: String) async throws -> Bool {
+    func markReceived(_ tag: Tag, session id: String) throws -> Bool {
         do {
-            try await execute("""
+            try execute("""
                 INSERT INTO upload_session_tags (session, tag, missing, received) VALUES (?, ?, 0, 1)
                 ON CONFLICT (session, tag) DO UPDATE SET received = 1
                 """, [.text(id), SQLiteValue.tag(tag)])
             return true
-        } catch let error as SQLiteError where error.isForeignKeyViolation {
+        } catch let error as DatabaseError where error.isForeignKeyViolation {
             return false
         }
     }
 }
 
-private extension SQLiteError {
+private extension DatabaseError {
     var isUniquenessViolation: Bool {
-        reason == .constraintPrimaryKeyFailed || reason == .constraintUniqueFailed
+        extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY || extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
     }
 
-    var isForeignKeyViolation: Bool { reason == .constraintForeignKeyFailed }
+    var isForeignKeyViolation: Bool { extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY }
 }

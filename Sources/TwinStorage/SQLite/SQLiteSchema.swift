@@ -5,7 +5,7 @@
 enum SQLiteSchema {
     struct Migration {
         var version: Int
-        /// One statement per element: SQLiteNIO prepares a single statement per query.
+        /// One statement per element, run in order.
         var statements: [String]
     }
 

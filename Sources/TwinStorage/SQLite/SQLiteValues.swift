@@ -1,6 +1,13 @@
 import Convergent
 import Foundation
-import SQLiteNIO
+import GRDB
+
+/// A bound value or a column value.
+typealias SQLiteData = DatabaseValue
+
+extension DatabaseValue {
+    static func text(_ text: String) -> DatabaseValue { text.databaseValue }
+}
 
 /// How the SQLite store lays out values it has no native type for. Kept in one place so the schema's
 /// column types and the Swift side cannot drift apart.
@@ -10,17 +17,17 @@ import SQLiteNIO
 ///   millisecond-precision dates a server produces (`rounded()` makes the round trip exact).
 /// - String lists (attributes) are JSON arrays in TEXT, so they stay readable with the sqlite3 shell.
 enum SQLiteValue {
-    static func tag(_ tag: Tag) -> SQLiteData { .blob(ByteBuffer(bytes: tag.bytes)) }
+    static func tag(_ tag: Tag) -> SQLiteData { tag.withUnsafeBytes { Data($0) }.databaseValue }
 
-    static func bytes(_ bytes: [UInt8]) -> SQLiteData { .blob(ByteBuffer(bytes: bytes)) }
+    static func bytes(_ bytes: [UInt8]) -> SQLiteData { Data(bytes).databaseValue }
 
-    static func text(_ text: String) -> SQLiteData { .text(text) }
+    static func text(_ text: String) -> SQLiteData { text.databaseValue }
 
-    static func integer(_ value: Int) -> SQLiteData { .integer(SQLiteInt64(value)) }
+    static func integer(_ value: Int) -> SQLiteData { Int64(value).databaseValue }
 
-    static func bool(_ value: Bool) -> SQLiteData { .integer(value ? 1 : 0) }
+    static func bool(_ value: Bool) -> SQLiteData { Int64(value ? 1 : 0).databaseValue }
 
-    static func date(_ date: Date) -> SQLiteData { .integer(SQLiteInt64(milliseconds(date))) }
+    static func date(_ date: Date) -> SQLiteData { milliseconds(date).databaseValue }
 
     static func milliseconds(_ date: Date) -> Int64 {
         Int64((date.timeIntervalSince1970 * 1000).rounded())
@@ -31,43 +38,51 @@ enum SQLiteValue {
     }
 
     static func json(_ strings: [String]) throws -> SQLiteData {
-        .text(String(decoding: try JSONEncoder().encode(strings), as: UTF8.self))
+        String(decoding: try JSONEncoder().encode(strings), as: UTF8.self).databaseValue
     }
 }
 
-extension SQLiteRow {
-    private func value(_ column: String) throws -> SQLiteData {
-        guard let data = self.column(column) else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
+/// One result row, copied out of the database connection so it can leave the database's queue.
+struct SQLiteRow: Sendable {
+    private let values: [String: DatabaseValue]
+
+    init(_ row: Row) {
+        var values: [String: DatabaseValue] = [:]
+        for (column, value) in row { values[column] = value }
+        self.values = values
+    }
+
+    func column(_ name: String) -> DatabaseValue? { values[name] }
+
+    private func value(_ column: String) throws -> DatabaseValue {
+        guard let data = values[column] else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
+        return data
+    }
+
+    private func blob(_ column: String) throws -> Data {
+        guard case .blob(let data) = try value(column).storage else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
         return data
     }
 
     func tag(_ column: String) throws -> Tag {
-        guard let buffer = try value(column).blob, let tag = Tag(bytes: buffer.readableBytesView) else {
-            throw SQLiteMetadataStoreError.malformedRow(column: column)
-        }
+        guard let tag = Tag(bytes: Array(try blob(column))) else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
         return tag
     }
 
-    func bytes(_ column: String) throws -> [UInt8] {
-        guard let buffer = try value(column).blob else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
-        return Array(buffer.readableBytesView)
-    }
+    func bytes(_ column: String) throws -> [UInt8] { Array(try blob(column)) }
 
     /// nil for SQL NULL; throws for any other non-BLOB value.
     func optionalBytes(_ column: String) throws -> [UInt8]? {
-        let data = try value(column)
-        if data.isNull { return nil }
-        guard let buffer = data.blob else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
-        return Array(buffer.readableBytesView)
+        try value(column).isNull ? nil : try bytes(column)
     }
 
     func string(_ column: String) throws -> String {
-        guard case .text(let text) = try value(column) else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
+        guard case .string(let text) = try value(column).storage else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
         return text
     }
 
     func integer(_ column: String) throws -> Int {
-        guard case .integer(let value) = try value(column) else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
+        guard case .int64(let value) = try value(column).storage else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
         return Int(value)
     }
 
