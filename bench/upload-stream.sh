@@ -43,7 +43,7 @@ reports = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(sys.argv[1]
 print(*(sum(r[k] for r in reports) for k in ("sent_bytes", "logical_bytes", "deduplicated_bytes", "proof_bytes")))
 PY
 )
-stats=$("$twin" stats --json)
+stats=$(TWIN_HOME="$work/homes/$user" "$twin" stats --json)
 
 export RESTIC_PASSWORD=bench
 restic init --repository-version 1 -r "$work/restic" -q
