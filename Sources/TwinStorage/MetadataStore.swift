@@ -52,7 +52,7 @@ public struct EntryRecord: Sendable, Equatable {
     public var name: String
     public var fileTag: Tag
     public var attributes: [String]
-    /// `CK_M`: `K_M` wrapped by KP-ABE under `attributes` (KPABE ciphertext encoding).
+    /// `CK_M`: `K_M` wrapped by KP-ABE under `attributes` (`KPABE.WrappedKey` encoding, FORMAT.md).
     public var attributeWrappedKey: [UInt8]
     /// `K_M` wrapped for the owner alone (an AEAD under a key from the owner's keyring).
     public var ownerWrappedKey: [UInt8]

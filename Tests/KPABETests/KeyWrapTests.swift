@@ -38,7 +38,7 @@ struct KeyWrapTests {
         #expect(throws: KPABEError.noAttributes) { try AttributeKeyWrapper(attributes: [String](), parameters: authority.0) }
     }
 
-    @Test("every bit flip is refused; truncation, trailing bytes and a bad version too")
+    @Test("bit flips throughout (every fifth bit) are refused; truncation, trailing bytes and a bad version too")
     func tampering() throws {
         let key = try KPABE.keyGen(authority.1, policy: .attribute("a"))
         let bytes = try AttributeKeyWrapper(attributes: ["a"], parameters: authority.0)
@@ -59,21 +59,46 @@ struct KeyWrapTests {
         #expect(throws: BinaryDecodingError.unsupportedVersion(2)) { try WrappedKey(decoding: version) }
     }
 
-    @Test("the capsule cache validates a capsule once, and never admits an invalid one")
+    @Test("the capsule cache keeps only what its caller accepted, by exact bytes, within its bound")
     func capsuleCache() throws {
-        let cache = CapsuleCache()
+        let cache = CapsuleCache(capacityBytes: 2_000)
         let wrapper = try AttributeKeyWrapper(attributes: ["a", "b"], parameters: authority.0)
+        let first = try WrappedKey(decoding: wrapper.wrap(Self.fileKeys[0], context: Self.contexts[0]).encoded(), capsules: cache)
+        #expect(cache.count == 0, "decoding alone remembers nothing")
+        cache.remember(first)
+        cache.remember(first)
+        #expect(cache.count == 1)
         for (key, context) in zip(Self.fileKeys, Self.contexts) {
             let bytes = wrapper.wrap(key, context: context).encoded()
             #expect(try WrappedKey(decoding: bytes, capsules: cache) == WrappedKey(decoding: bytes))
         }
-        #expect(cache.count == 1)
         // C0 made off-curve. After it come the capsule's u32 length and sealed wrapping key (32 + 16),
-        // then the nonce (12), a u32 length and the sealed file key (32 + 16).
+        // then the nonce (12), a u32 length and the sealed file key (32 + 16). Other bytes than the
+        // remembered capsule's: validated, and refused.
         var bad = wrapper.wrap(Self.fileKeys[0], context: Self.contexts[0]).encoded()
         let c0Start = bad.count - (4 + 48 + 12 + 4 + 48) - 96
         bad.replaceSubrange(c0Start..<c0Start + 96, with: [0xA0] + [UInt8](repeating: 0, count: 95))
         #expect(throws: KPABEError.invalidGroupElement(field: "C0")) { try WrappedKey(decoding: bad, capsules: cache) }
-        #expect(cache.count == 1)
+        // Full: starts over rather than grow.
+        for _ in 0..<10 {
+            let other = try AttributeKeyWrapper(attributes: ["a", "b"], parameters: authority.0)
+            cache.remember(try WrappedKey(decoding: other.wrap(Self.fileKeys[0], context: Self.contexts[0]).encoded()))
+        }
+        #expect(cache.count >= 1 && cache.count < 10)
+    }
+
+    @Test("a wrapped key moved under another capsule does not open")
+    func boundToCapsule() throws {
+        let key = try KPABE.keyGen(authority.1, policy: .attribute("a"))
+        let first = try AttributeKeyWrapper(attributes: ["a"], parameters: authority.0)
+        let second = try AttributeKeyWrapper(attributes: ["a"], parameters: authority.0)
+        let original = first.wrap(Self.fileKeys[0], context: Self.contexts[0]).encoded()
+        let donor = second.wrap(Self.fileKeys[1], context: Self.contexts[0]).encoded()
+        // Header (4 + 1) and the capsule (u32 length + bytes) of `donor`, the rest of `original`.
+        let capsuleEnd = 5 + 4 + Int(UInt32(bigEndian: donor[5..<9].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }))
+        let spliced = Array(donor[..<capsuleEnd]) + Array(original[capsuleEnd...])
+        #expect(throws: KPABEError.decryptionFailed) {
+            try WrappedKey(decoding: spliced).unwrap(with: key, context: Self.contexts[0])
+        }
     }
 }

@@ -186,6 +186,11 @@ struct EndToEndTests {
             let alice = try await server.user("alice"), bob = try await server.user("bob"), carol = try await server.user("carol")
             let bytes = jpegImage(seed: "e", exif: "holiday")
             _ = try await alice.upload(path: try server.file("e.jpg", bytes), name: "holiday.jpg", attributes: ["friend", "vacation"])
+            // A second image of the same run and attributes: its key is wrapped under the same capsule.
+            let beach = jpegImage(seed: "e2", exif: "beach")
+            _ = try await alice.upload(path: try server.file("e2.jpg", beach), name: "beach.jpg", attributes: ["vacation", "friend"])
+            let wrapped = try await alice.entries().map { try WrappedKey(decoding: Array($0.attributeWrappedKey)) }
+            #expect(wrapped.count == 2 && wrapped[0].capsule == wrapped[1].capsule)
             let out = server.directory.appendingPathComponent("out.jpg").path
 
             await expectAccessDenied { _ = try await bob.get(owner: "alice", name: "holiday.jpg", destination: out) }
@@ -194,10 +199,12 @@ struct EndToEndTests {
 
             try await alice.grant("bob", policy: "family or (friend and vacation)")
             try await alice.grant("carol", policy: "family")
-            #expect(try await bob.shared().map(\.name) == ["holiday.jpg"])
+            #expect(try await bob.shared().map(\.name) == ["beach.jpg", "holiday.jpg"])
             #expect(try await carol.shared().isEmpty)
             _ = try await bob.get(owner: "alice", name: "holiday.jpg", destination: out)
             #expect(try server.read(out) == bytes)
+            _ = try await bob.get(owner: "alice", name: "beach.jpg", destination: out + ".beach")
+            #expect(try server.read(out + ".beach") == beach)
             await expectAccessDenied { _ = try await carol.get(owner: "alice", name: "holiday.jpg", destination: out + ".carol") }
             #expect(!FileManager.default.fileExists(atPath: out + ".carol"))
 
@@ -207,6 +214,47 @@ struct EndToEndTests {
             // The owner still reads their own image.
             _ = try await alice.get(owner: nil, name: "holiday.jpg", destination: out + ".own")
             #expect(try server.read(out + ".own") == bytes)
+        }
+    }
+
+    @Test("the server refuses a wrapped key under other attributes or for another authority, cached capsule or not")
+    func wrappedKeyChecks() async throws {
+        try await LiveServer.run { server in
+            let alice = try await server.user("alice"), mallory = try await server.user("mallory")
+            _ = try await alice.upload(path: try server.file("a.jpg", jpegImage(seed: "w1", exif: "a")), name: "a.jpg",
+                                       attributes: ["family"])
+            let alicesCapsule = try await alice.entries()[0].attributeWrappedKey  // now remembered by the server
+            let prepared = try await mallory.prepare(path: try server.file("m.jpg", jpegImage(seed: "w2", exif: "m")), name: "m.jpg")
+            let encoded = prepared.encoded
+            let begin = try await mallory.api.beginUpload(BeginUploadRequest(
+                fileTag: encoded.fileTag, chunks: prepared.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.bytes.count) }))
+            for chunk in prepared.chunks where begin.missing.contains(chunk.tag) {
+                try await mallory.api.putChunk(session: begin.id, tag: chunk.tag.hex, chunk.bytes)
+            }
+            if let descriptor = begin.challenge {  // the two images share their JPEG headers
+                let challenge = OwnershipChallenge(id: descriptor.id, session: begin.id,
+                                                   leaves: descriptor.leaves.map { LeafReference(chunk: $0.chunk, leaf: $0.leaf) },
+                                                   expiresAt: descriptor.expiresAt)
+                try await mallory.api.proveOwnership(session: begin.id,
+                                                     try await OwnershipProof.answer(challenge, chunk: { prepared.chunks[$0] }).encoded())
+            }
+            func commit(_ attributes: [String], _ wrapped: Data) -> CommitRequest {
+                CommitRequest(name: "m.jpg", attributes: attributes, attributeWrappedKey: wrapped,
+                              ownerWrappedKey: mallory.keyring.wrapForOwner(encoded.fileKey, fileTag: encoded.fileTag.bytes),
+                              sealedManifest: Data(encoded.sealedManifest), mediaType: encoded.manifest.mediaType, size: encoded.length)
+            }
+            let fileKey = encoded.fileKey.withUnsafeBytes { Array($0) }
+            let own = try AttributeKeyWrapper(attributes: ["friend"], parameters: mallory.authorityParameters)
+                .wrap(fileKey, context: encoded.fileTag.bytes).encoded()
+            let foreign = try AttributeKeyWrapper(attributes: ["family"], parameters: alice.authorityParameters)
+                .wrap(fileKey, context: encoded.fileTag.bytes).encoded()
+            await expectCode("bad_request") { _ = try await mallory.api.commit(session: begin.id, commit(["family"], Data(own))) }
+            await expectCode("bad_request") { _ = try await mallory.api.commit(session: begin.id, commit(["family"], Data(foreign))) }
+            await expectCode("bad_request") { _ = try await mallory.api.commit(session: begin.id, commit(["family"], alicesCapsule)) }
+            await expectCode("bad_request") { _ = try await mallory.api.commit(session: begin.id, commit(["friend"], alicesCapsule)) }
+            await expectCode("bad_request") { _ = try await mallory.api.commit(session: begin.id, commit(["friend"], Data([1, 2, 3]))) }
+            _ = try await mallory.api.commit(session: begin.id, commit(["friend"], Data(own)))
+            #expect(try await mallory.entries().map(\.attributes) == [["friend"]])
         }
     }
 
@@ -278,6 +326,17 @@ struct EndToEndTests {
             _ = try await bob.get(owner: nil, name: "h.jpg", destination: out)
             #expect(try server.read(out) == shared)
             await expectCode("not_found") { try await alice.api.delete(owner: "alice", name: "h.jpg") }
+        }
+    }
+
+    @Test("a server whose run is cancelled by a failing caller shuts down (the collector stops too)")
+    func cancelledRunEnds() async throws {
+        struct Failure: Error {}
+        await #expect(throws: Failure.self) {
+            try await LiveServer.run { server in
+                _ = try await server.user("alice")
+                throw Failure()
+            }
         }
     }
 

@@ -66,6 +66,24 @@ struct SQLiteMetadataStoreTests {
             #expect(try await store.synchronousLevel() == normal)
             try await store.commit(entry: Fixture.entry(owner: "alice", name: "a.jpg", file: file), file: file, sessionID: "s")
             #expect(try await store.synchronousLevel() == full)
+            try await store.storeLoginChallenge([9], user: "alice", expiresAt: Fixture.epoch)
+            #expect(try await store.synchronousLevel() == normal)
+            _ = try await store.consumeLoginChallenge([9], now: Fixture.epoch.addingTimeInterval(-1))
+            #expect(try await store.synchronousLevel() == full, "a consumed login nonce must not come back")
+            try await store.createUser(Fixture.user("bob"))
+            try await store.deleteUploadSession(id: "none")
+            #expect(try await store.synchronousLevel() == normal)
+            try await store.putGrant(GrantRecord(owner: "alice", grantee: "bob", policy: "a", sealedKey: [1], createdAt: Fixture.epoch))
+            #expect(try await store.synchronousLevel() == full)
+            try await store.deleteUploadSession(id: "none")
+            _ = try await store.revokeGrant(owner: "alice", grantee: "bob")
+            #expect(try await store.synchronousLevel() == full)
+            try await store.deleteUploadSession(id: "none")
+            _ = try await store.deleteEntry(owner: "alice", name: "a.jpg", now: Fixture.epoch)
+            #expect(try await store.synchronousLevel() == full)
+            try await store.deleteUploadSession(id: "none")
+            _ = try await store.collectGarbage(unreferencedBefore: Fixture.epoch, now: Fixture.epoch)
+            #expect(try await store.synchronousLevel() == full)
             try await store.close()
         }
     }
@@ -100,6 +118,20 @@ struct SQLiteMetadataStoreTests {
             await #expect(throws: SQLiteMetadataStoreError.unsupportedSchemaVersion(found: 3, supported: 1)) {
                 try await SQLiteMetadataStore.open(path: path)
             }
+        }
+    }
+
+    @Test("a write asked for by a cancelled task still completes")
+    func cancelledWrite() async throws {
+        try await withDatabase { path in
+            let store = try await SQLiteMetadataStore.open(path: path)
+            let writer = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                try await store.createUser(Fixture.user("alice"))
+            }
+            try await writer.value
+            #expect(try await store.user(named: "alice") == Fixture.user("alice"))
+            try await store.close()
         }
     }
 

@@ -60,6 +60,14 @@ extension PublicParameters {
         return writer.bytes
     }
 
+    /// The authority that `bytes`, an encoding of public parameters, names: the header alone is read
+    /// (for parameters validated in full before, e.g. at registration), without the GT subgroup check.
+    public static func authority(ofEncoded bytes: [UInt8]) throws -> AuthorityID {
+        var reader = BinaryReader(bytes)
+        try reader.readHeader(magic: Magic.publicParameters, version: Magic.version)
+        return try reader.readAuthority()
+    }
+
     public init(decoding bytes: [UInt8]) throws {
         var reader = BinaryReader(bytes)
         try reader.readHeader(magic: Magic.publicParameters, version: Magic.version)

@@ -5,16 +5,17 @@ import Synchronization
 /// Wraps many small keys under one attribute set with a single KP-ABE encryption.
 ///
 /// The capsule is a KP-ABE ciphertext whose payload is a fresh 256-bit wrapping key; each key is then
-/// sealed under the wrapping key with AES-256-GCM (random nonce) and bound to a caller-chosen context
-/// (TwinStore binds each file key to its file's tag). Opening a wrapped key needs a decryption key
-/// whose policy the capsule's attributes satisfy, and the same context.
+/// sealed under the wrapping key with AES-256-GCM (random nonce) and bound to the capsule and to a
+/// caller-chosen context (TwinStore binds each file key to its file's tag). Opening a wrapped key
+/// needs a decryption key whose policy the capsule's attributes satisfy, and the same context.
 ///
 /// Why not one KP-ABE encryption per key: it costs a G2 and a G1 multiplication per attribute and a
 /// GT exponentiation, the largest cost of an upload after the chunk pipeline, and the server pays a
 /// full validation of every group element again. A run of uploads under one attribute set shares
 /// one capsule: one encryption for the run, and one validation per capsule on the server
 /// (`CapsuleCache`). A capsule only ever protects keys its owner wrapped under the same attributes,
-/// so whoever can open one of them could open all of them anyway.
+/// so whoever can open one of them could open all of them anyway. (The capsule does show the server
+/// which entries were wrapped in one run; it knows their owner and upload times regardless.)
 public struct AttributeKeyWrapper: Sendable {
     public let capsule: Ciphertext
     private let capsuleBytes: [UInt8]
@@ -30,7 +31,8 @@ public struct AttributeKeyWrapper: Sendable {
 
     /// Seals `key` under the capsule, bound to `context`.
     public func wrap(_ key: some Collection<UInt8>, context: some Collection<UInt8>) -> WrappedKey {
-        let box = try! AES.GCM.seal(Array(key), using: wrappingKey, authenticating: WrappedKey.associatedData(context))
+        let box = try! AES.GCM.seal(Array(key), using: wrappingKey,
+                                    authenticating: WrappedKey.associatedData(capsule: capsuleBytes, context: context))
         return WrappedKey(capsule: capsule, capsuleBytes: capsuleBytes, nonce: Array(box.nonce),
                           sealedKey: Array(box.ciphertext) + Array(box.tag))
     }
@@ -39,8 +41,9 @@ public struct AttributeKeyWrapper: Sendable {
 /// A key wrapped by `AttributeKeyWrapper`.
 ///
 /// Encoding: `"TWAW" 01 | u32 len | capsule (KP-ABE ciphertext encoding) | nonce[12] | u32 len |
-/// AES-256-GCM ciphertext‖tag`; decoding validates the capsule fully (every group element on its
-/// curve and in its subgroup) and refuses anything left over.
+/// AES-256-GCM ciphertext‖tag` (associated data: a label, SHA-256 of the capsule, the context);
+/// decoding validates the capsule fully (every group element on its curve and in its subgroup) unless
+/// a cache vouches for its exact bytes, and refuses anything left over.
 public struct WrappedKey: Sendable, Equatable {
     public let capsule: Ciphertext
     let capsuleBytes: [UInt8]
@@ -49,7 +52,8 @@ public struct WrappedKey: Sendable, Equatable {
 
     static let magic = Array("TWAW".utf8)
     static let version: UInt8 = 1
-    static let maximumCapsule = 1 << 20
+    /// Far above any real capsule (a few hundred bytes per attribute), far below anything that hurts.
+    static let maximumCapsule = 1 << 16
     static let maximumSealedKey = 1 << 10
 
     init(capsule: Ciphertext, capsuleBytes: [UInt8], nonce: [UInt8], sealedKey: [UInt8]) {
@@ -72,7 +76,7 @@ public struct WrappedKey: Sendable, Equatable {
         return writer.bytes
     }
 
-    /// Decodes and validates `bytes`; a capsule found in `capsules` is not validated again.
+    /// Decodes and validates `bytes`; a capsule `capsules` remembers is not validated again.
     public init(decoding bytes: [UInt8], capsules: CapsuleCache? = nil) throws {
         var reader = BinaryReader(bytes)
         try reader.readHeader(magic: Self.magic, version: Self.version)
@@ -90,38 +94,53 @@ public struct WrappedKey: Sendable, Equatable {
         let wrappingKey = SymmetricKey(data: try KPABE.decrypt(capsule, with: key))
         guard let box = try? AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: nonce), ciphertext: sealedKey.dropLast(16),
                                                tag: sealedKey.suffix(16)),
-              let opened = try? AES.GCM.open(box, using: wrappingKey, authenticating: Self.associatedData(context))
+              let opened = try? AES.GCM.open(box, using: wrappingKey,
+                                             authenticating: Self.associatedData(capsule: capsuleBytes, context: context))
         else { throw .decryptionFailed }
         return Array(opened)
     }
 
-    static func associatedData(_ context: some Collection<UInt8>) -> [UInt8] {
-        Array("twinstore kp-abe key wrap v1".utf8) + context
+    static func associatedData(capsule: [UInt8], context: some Collection<UInt8>) -> [UInt8] {
+        Array("twinstore kp-abe key wrap v1".utf8) + Array(SHA256.hash(data: capsule)) + context
     }
 }
 
-/// Remembers capsules decoded and validated before, by the SHA-256 of their encoding, so a server
-/// receiving one run's wrapped keys validates the shared capsule once. Sound because decoding is a
-/// pure function of the bytes. Bounded; when full it starts over.
+/// Remembers capsules a caller decoded, validated and accepted, by the SHA-256 of their encoding,
+/// so a server receiving one run's wrapped keys validates the shared capsule once. Sound because
+/// decoding is a pure function of the bytes; only what the caller accepted (`remember`) is kept, so a
+/// refused capsule never lands here. Bounded by the bytes of the capsules held; when full it starts over.
 public final class CapsuleCache: Sendable {
-    private let capsules = Mutex<[SHA256.Digest: Ciphertext]>([:])
-    public let capacity: Int
-
-    public init(capacity: Int = 4096) {
-        self.capacity = capacity
+    private struct State {
+        var capsules: [SHA256.Digest: Ciphertext] = [:]
+        var bytes = 0
     }
 
+    private let state = Mutex(State())
+    public let capacityBytes: Int
+
+    public init(capacityBytes: Int = 4 << 20) {
+        self.capacityBytes = capacityBytes
+    }
+
+    /// The capsule encoded as `bytes`: remembered, or decoded and validated now (not remembered).
     func capsule(encodedAs bytes: [UInt8]) throws -> Ciphertext {
-        let digest = SHA256.hash(data: bytes)
-        if let known = capsules.withLock({ $0[digest] }) { return known }
-        let capsule = try Ciphertext(decoding: bytes)
-        capsules.withLock { capsules in
-            if capsules.count >= capacity { capsules.removeAll(keepingCapacity: true) }
-            capsules[digest] = capsule
+        if let known = state.withLock({ $0.capsules[SHA256.hash(data: bytes)] }) { return known }
+        return try Ciphertext(decoding: bytes)
+    }
+
+    /// Keeps `wrapped`'s capsule for later decodings.
+    public func remember(_ wrapped: WrappedKey) {
+        let digest = SHA256.hash(data: wrapped.capsuleBytes)
+        state.withLock { state in
+            guard state.capsules[digest] == nil else { return }
+            if state.bytes + wrapped.capsuleBytes.count > capacityBytes {
+                state = State()
+            }
+            state.capsules[digest] = wrapped.capsule
+            state.bytes += wrapped.capsuleBytes.count
         }
-        return capsule
     }
 
     /// Capsules currently remembered.
-    public var count: Int { capsules.withLock { $0.count } }
+    public var count: Int { state.withLock { $0.capsules.count } }
 }

@@ -8,7 +8,7 @@ import TwinStorage
 
 /// Reads and deletes. A reader is the owner, or holds a grant from the owner whose policy the entry's
 /// attributes satisfy. The server checks the policy in plaintext as defence in depth; the KP-ABE
-/// ciphertext enforces it regardless. A refusal never reveals whether the entry exists.
+/// capsule that wraps the file key enforces it regardless. A refusal never reveals whether the entry exists.
 struct FilesController {
     let store: any MetadataStore
     let blobs: any BlobStore

@@ -154,12 +154,18 @@ struct UploadController {
         }
         let attributes = Array(Set(body.attributes)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         if !body.attributeWrappedKey.isEmpty {
-            // The server cannot open CK_M, but it can check that it is well-formed and wrapped under
-            // exactly the attributes it will enforce.
+            // The server cannot open CK_M, but it can check that it is well-formed, wrapped under
+            // exactly the attributes it will enforce, for the owner's own authority.
             guard let wrapped = try? WrappedKey(decoding: Array(body.attributeWrappedKey), capsules: capsules),
                   wrapped.attributes == attributes else {
                 throw APIError.badRequest("attributeWrappedKey is not a key wrapped by KP-ABE under the entry's attributes")
             }
+            guard let owner = try await store.user(named: session.user),
+                  let authority = try? PublicParameters.authority(ofEncoded: owner.authorityParameters),
+                  wrapped.capsule.authority == authority else {
+                throw APIError.badRequest("attributeWrappedKey is not wrapped for the owner's authority")
+            }
+            capsules.remember(wrapped)
         }
         let entry = EntryRecord(
             owner: session.user, name: body.name, fileTag: session.fileTag, attributes: attributes,

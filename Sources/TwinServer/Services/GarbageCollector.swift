@@ -45,7 +45,8 @@ public struct GarbageCollector: Service {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        // Cancellation ends the loop too: a cancelled sleep returns at once, and the loop would spin.
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 try await collect()
             } catch {

@@ -19,8 +19,10 @@ import Synchronization
 /// sessions and their challenges, received-chunk marks) commits with `NORMAL`: in WAL mode that is
 /// atomic and consistent, and durable at the next FULL commit or checkpoint, which syncs the log
 /// up to it. After a power failure such state may roll back a little: a client logs in again or
-/// restarts an upload; a challenge may come back (it still needs a valid proof); a chunk whose row
-/// was lost but whose blob survived is re-sent under the same tag. Measured on the upload stream:
+/// restarts an upload; an ownership challenge may come back (it still needs a valid proof); a chunk
+/// whose row was lost while its fsynced blob survived is unknown to the database until a client sends
+/// it again under the same tag (the blob store lists such blobs via `allTags` for an audit). Consuming
+/// a login nonce is durable, so a signed login can never be replayed. Measured on the upload stream:
 /// the per-file syncs of the log were a fifth of the whole run's time.
 ///
 /// Call `close()` when done.
@@ -70,7 +72,12 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
             return closed
         }
         guard !wasClosed else { return }
-        try queue.close()
+        do {
+            try queue.close()
+        } catch {
+            isClosed.withLock { $0 = false }
+            throw error
+        }
     }
 
     private static func migrate(_ db: Database, migrations: [SQLiteSchema.Migration]) throws {
@@ -126,20 +133,33 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
     }
 
     /// Runs `body` as one SQLite transaction, committed if it returns and rolled back if it throws.
+    ///
+    /// A write, once asked for, runs to its end even if the calling task is cancelled (GRDB would
+    /// interrupt it): a client hanging up after its chunk's blob was stored must not lose the row
+    /// that makes the blob known and collectable.
     private func transaction<T: Sendable>(_ access: Access, _ body: @escaping @Sendable (Transaction) throws -> T) async throws -> T {
         guard !isClosed.withLock({ $0 }) else { throw SQLiteMetadataStoreError.closed }
-        return try await queue.writeWithoutTransaction { db in
-            let transaction = Transaction(db: db)
-            switch access {
-            case .readOneStatement:
-                return try body(transaction)
-            case .read:
-                return try Self.inTransaction(db, .deferred) { try body(transaction) }
-            case .write(let durability):
-                // Outside the transaction, so it applies to the whole of its commit. Costs no I/O.
-                try transaction.execute("PRAGMA synchronous = \(durability.synchronous)")
-                return try Self.inTransaction(db, .immediate) { try body(transaction) }
+        let queue = self.queue
+        let run: @Sendable () async throws -> T = {
+            try await queue.writeWithoutTransaction { db in
+                let transaction = Transaction(db: db)
+                switch access {
+                case .readOneStatement:
+                    return try body(transaction)
+                case .read:
+                    return try Self.inTransaction(db, .deferred) { try body(transaction) }
+                case .write(let durability):
+                    // Outside the transaction, so it applies to the whole of its commit. Costs no I/O.
+                    try transaction.execute("PRAGMA synchronous = \(durability.synchronous)")
+                    return try Self.inTransaction(db, .immediate) { try body(transaction) }
+                }
             }
+        }
+        do {
+            if case .write = access { return try await Task(operation: run).value }
+            return try await run()
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_MISUSE && isClosed.withLock({ $0 }) {
+            throw SQLiteMetadataStoreError.closed  // closed while this call was on its way
         }
     }
 
@@ -194,7 +214,7 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
     }
 
     public func consumeLoginChallenge(_ nonce: [UInt8], now: Date) async throws -> String? {
-        try await transaction(.write(.ephemeral)) { transaction in
+        try await transaction(.write(.durable)) { transaction in
             // Deleted whether or not it expired: an expired nonce is dead either way.
             guard let row = try transaction.rows(
                 "DELETE FROM login_challenges WHERE nonce = ? RETURNING user, expires_at", [SQLiteValue.bytes(nonce)]
@@ -314,9 +334,9 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
         guard sessionExists else { throw MetadataStoreError.notFound("upload session \(id)") }
     }
 
-    /// One transaction, so one sync of the write-ahead log per arriving chunk instead of two.
+    /// One transaction for both records.
     public func recordReceived(_ chunk: ChunkReference, session id: String) async throws {
-        // The chunk row commits even when the session is gone: its blob is stored and must be collectable.
+        // The chunk row commits even when the session is gone: its blob is stored and must be known.
         let sessionExists = try await transaction(.write(.ephemeral)) { transaction in
             try transaction.recordChunk(chunk)
             return try transaction.markReceived(chunk.tag, session: id)
@@ -529,7 +549,8 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
     }
 }
 
-/// Statements run inside a transaction the store holds open.
+/// Statements on the store's connection, inside the transaction `SQLiteMetadataStore.transaction`
+/// opened (or, for `.readOneStatement`, as a statement of its own).
 private struct Transaction {
     let db: Database
 
