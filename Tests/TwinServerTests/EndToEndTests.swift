@@ -329,6 +329,27 @@ struct EndToEndTests {
         }
     }
 
+    @Test("an entry from before key wrapping (a bare KP-ABE ciphertext of K_M) still opens for a grantee")
+    func legacyWrappedKey() async throws {
+        try await LiveServer.run { server in
+            let alice = try await server.user("alice"), bob = try await server.user("bob")
+            _ = try await alice.upload(path: try server.file("l.jpg", jpegImage(seed: "l", exif: "old")), name: "l.jpg",
+                                       attributes: ["family"])
+            try await alice.grant("bob", policy: "family")
+            let entry = try await alice.api.entry(owner: "alice", name: "l.jpg")
+            let fileKey = try alice.keyring.unwrapForOwner(entry.ownerWrappedKey!, fileTag: entry.fileTag.bytes)
+            let legacy = try KPABE.encrypt(fileKey.withUnsafeBytes { Array($0) }, attributes: ["family"],
+                                           to: alice.authorityParameters).encoded()
+            let old = EntryResponse(owner: "alice", name: "l.jpg", fileTag: entry.fileTag, attributes: ["family"],
+                                    attributeWrappedKey: Data(legacy), ownerWrappedKey: nil, sealedManifest: nil, chunks: nil,
+                                    mediaType: entry.mediaType, size: entry.size, createdAt: entry.createdAt)
+            let opened = try await bob.fileKey(for: old)
+            #expect(opened.withUnsafeBytes { Array($0) } == fileKey.withUnsafeBytes { Array($0) })
+            // And the current form opens to the same key.
+            #expect(try await bob.fileKey(for: entry).withUnsafeBytes { Array($0) } == fileKey.withUnsafeBytes { Array($0) })
+        }
+    }
+
     @Test("a server whose run is cancelled by a failing caller shuts down (the collector stops too)")
     func cancelledRunEnds() async throws {
         struct Failure: Error {}
