@@ -199,13 +199,9 @@ public struct TwinSession: Sendable {
         }
         let key = try keyring.openGrant(grant.sealedKey, owner: entry.owner)
         do {
-            let bytes = Array(entry.attributeWrappedKey)
-            if bytes.starts(with: Array("TWAC".utf8)) {
-                // Entries committed before key wrapping: K_M is the KP-ABE ciphertext's own payload.
-                return SymmetricKey(data: try KPABE.decrypt(try Ciphertext(decoding: bytes), with: key))
-            }
-            let wrapped = try WrappedKey(decoding: bytes)
-            return SymmetricKey(data: try wrapped.unwrap(with: key, context: entry.fileTag.bytes))
+            // Entries committed before key wrapping hold a bare KP-ABE ciphertext; `unwrap` opens both.
+            return SymmetricKey(data: try WrappedKey.unwrap(encoded: Array(entry.attributeWrappedKey), with: key,
+                                                            context: entry.fileTag.bytes))
         } catch KPABEError.policyNotSatisfied {
             throw TwinClientError.accessDenied("the granted policy is not satisfied by \(entry.attributes)")
         } catch {
