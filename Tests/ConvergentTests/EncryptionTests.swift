@@ -213,6 +213,35 @@ struct EncryptionTests {
         #expect(throws: IntegrityError.convergenceMismatch) { try ConvergentDecoder().openChunk(ciphertext, entry: entry) }
     }
 
+    /// Local keys are sealed in place in the chunker's buffer; any other derivation goes through
+    /// batches of copied chunks. Both must produce the same bytes, or a file's tags would depend on
+    /// which code path its client took.
+    @Test("sealing in place and sealing batched copies give identical output",
+          arguments: ["jpeg", "png", "unknown"])
+    func inPlaceMatchesBatched(format: String) async throws {
+        // Each input spans several batches; the images carry metadata big enough to be deflated.
+        let input = switch format {
+        case "jpeg": ImageFixtures.jpeg(exifComment: String(repeating: "<x:xmpmeta/>", count: 4000), scanBytes: 2_500_000).bytes
+        case "png": ImageFixtures.png(texts: [String(repeating: "Author=alice ", count: 3000)], idatChunks: 40).bytes
+        default: testStream("batches", count: 3_000_000)
+        }
+        struct BatchedLocalDerivation: ChunkKeyDerivation {
+            func keys(for contentHashes: [Digest32]) async throws -> [SymmetricKey] {
+                contentHashes.map(LocalKeyDerivation.key(for:))
+            }
+            var supportsLocalVerification: Bool { true }
+        }
+        let (inPlace, inPlaceStore) = try await encode(input)
+        let (batched, batchedStore) = try await encode(input, keyDerivation: BatchedLocalDerivation())
+        #expect(inPlace.manifest.entries.count > ConvergentEncoder().batchSize)  // more than one batch
+        #expect(inPlace.manifest.entries.contains { $0.encoding == .deflate } == (format != "unknown"))
+        #expect(inPlace.manifest == batched.manifest)
+        #expect(inPlace.sealedManifest == batched.sealedManifest)
+        #expect(inPlace.fileTag == batched.fileTag)
+        #expect(inPlaceStore == batchedStore)
+        #expect(try await decrypt(inPlace, store: inPlaceStore) == input)
+    }
+
     @Test("the key-derivation hook: a custom derivation changes every key and still round-trips")
     func keyDerivationHook() async throws {
         struct PrefixedDerivation: ChunkKeyDerivation {

@@ -26,10 +26,17 @@ public enum ChunkEncoding: UInt8, Sendable, Equatable {
 
     /// The representation to encrypt for `plaintext` of region kind `kind`.
     static func encode(_ plaintext: [UInt8], kind: RegionKind) -> (ChunkEncoding, [UInt8]) {
+        let (encoding, deflated) = plaintext.withUnsafeBytes { choose(for: $0, kind: kind) }
+        return (encoding, deflated ?? plaintext)
+    }
+
+    /// The encoding for `plaintext` of region kind `kind`, with the deflated bytes when it is
+    /// `.deflate`; a stored chunk is sealed from wherever it already lies.
+    static func choose(for plaintext: UnsafeRawBufferPointer, kind: RegionKind) -> (ChunkEncoding, deflated: [UInt8]?) {
         guard kind == .metadata, plaintext.count >= minimumCompressibleLength,
               let deflated = Deflate.compress(plaintext),
               deflated.count <= plaintext.count - plaintext.count / 8
-        else { return (.stored, plaintext) }
+        else { return (.stored, nil) }
         return (.deflate, deflated)
     }
 
@@ -52,20 +59,18 @@ public enum ChunkEncoding: UInt8, Sendable, Equatable {
 
 /// Raw DEFLATE through the system zlib.
 enum Deflate {
-    static func compress(_ input: [UInt8]) -> [UInt8]? {
+    static func compress(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
         var stream = z_stream()
         guard deflateInit2_(&stream, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
                             Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
         defer { deflateEnd(&stream) }
         var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))))
-        let status = input.withUnsafeBufferPointer { source in
-            output.withUnsafeMutableBufferPointer { target in
-                stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
-                stream.avail_in = uInt(source.count)
-                stream.next_out = target.baseAddress
-                stream.avail_out = uInt(target.count)
-                return deflate(&stream, Z_FINISH)
-            }
+        let status = output.withUnsafeMutableBufferPointer { target in
+            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            stream.avail_in = uInt(input.count)
+            stream.next_out = target.baseAddress
+            stream.avail_out = uInt(target.count)
+            return deflate(&stream, Z_FINISH)
         }
         guard status == Z_STREAM_END else { return nil }
         output.removeLast(output.count - Int(stream.total_out))
