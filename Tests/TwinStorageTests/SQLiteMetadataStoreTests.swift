@@ -50,41 +50,69 @@ struct SQLiteMetadataStoreTests {
         }
     }
 
-    @Test("records a client was promised commit with a synced log; protocol state without")
+    @Test("records a client was promised wait for a sync of the log; protocol state does not")
     func durabilityTiers() async throws {
         try await withDatabase { path in
             let store = try await SQLiteMetadataStore.open(path: path)
-            let (full, normal) = (2, 1)
-            #expect(try await store.synchronousLevel() == full, "opens durable")
-            try await store.createUser(Fixture.user("alice"))
-            #expect(try await store.synchronousLevel() == full)
-            try await store.storeSession(tokenHash: [1, 2, 3], user: "alice", expiresAt: Fixture.epoch)
-            #expect(try await store.synchronousLevel() == normal)
+            #expect(try await store.synchronousLevel() == 1, "commits append to the log unsynced (NORMAL)")
+            var syncs = store.logSyncCount
+            #expect(syncs == 1, "the migrations are synced at open")
+            /// Runs `operation` and checks whether it waited for one more sync of the log.
+            func expectSynced(_ synced: Bool, _ what: Comment, _ operation: () async throws -> Void) async throws {
+                try await operation()
+                let now = store.logSyncCount
+                #expect(now == syncs + (synced ? 1 : 0), what)
+                syncs = now
+            }
+            try await expectSynced(true, "a new user") { try await store.createUser(Fixture.user("alice")) }
+            try await expectSynced(false, "a bearer session") {
+                try await store.storeSession(tokenHash: [1, 2, 3], user: "alice", expiresAt: Fixture.epoch)
+            }
             let file = Fixture.file(1, chunks: [Fixture.chunk(1)])
-            try await store.createUploadSession(Fixture.uploadSession("s", user: "alice", file: file, missing: [Fixture.tag(1)]))
-            try await store.recordReceived(Fixture.chunk(1), session: "s")
-            #expect(try await store.synchronousLevel() == normal)
-            try await store.commit(entry: Fixture.entry(owner: "alice", name: "a.jpg", file: file), file: file, sessionID: "s")
-            #expect(try await store.synchronousLevel() == full)
-            try await store.storeLoginChallenge([9], user: "alice", expiresAt: Fixture.epoch)
-            #expect(try await store.synchronousLevel() == normal)
-            _ = try await store.consumeLoginChallenge([9], now: Fixture.epoch.addingTimeInterval(-1))
-            #expect(try await store.synchronousLevel() == full, "a consumed login nonce must not come back")
+            try await expectSynced(false, "an upload session and its received chunks") {
+                try await store.createUploadSession(Fixture.uploadSession("s", user: "alice", file: file, missing: [Fixture.tag(1)]))
+                try await store.recordReceived(Fixture.chunk(1), session: "s")
+            }
+            try await expectSynced(true, "a committed entry") {
+                try await store.commit(entry: Fixture.entry(owner: "alice", name: "a.jpg", file: file), file: file, sessionID: "s")
+            }
+            try await expectSynced(false, "a login nonce") {
+                try await store.storeLoginChallenge([9], user: "alice", expiresAt: Fixture.epoch)
+            }
+            try await expectSynced(true, "a consumed login nonce must not come back") {
+                _ = try await store.consumeLoginChallenge([9], now: Fixture.epoch.addingTimeInterval(-1))
+            }
             try await store.createUser(Fixture.user("bob"))
-            try await store.deleteUploadSession(id: "none")
-            #expect(try await store.synchronousLevel() == normal)
-            try await store.putGrant(GrantRecord(owner: "alice", grantee: "bob", policy: "a", sealedKey: [1], createdAt: Fixture.epoch))
-            #expect(try await store.synchronousLevel() == full)
-            try await store.deleteUploadSession(id: "none")
-            _ = try await store.revokeGrant(owner: "alice", grantee: "bob")
-            #expect(try await store.synchronousLevel() == full)
-            try await store.deleteUploadSession(id: "none")
-            _ = try await store.deleteEntry(owner: "alice", name: "a.jpg", now: Fixture.epoch)
-            #expect(try await store.synchronousLevel() == full)
-            try await store.deleteUploadSession(id: "none")
-            _ = try await store.collectGarbage(unreferencedBefore: Fixture.epoch, now: Fixture.epoch)
-            #expect(try await store.synchronousLevel() == full)
+            syncs = store.logSyncCount
+            try await expectSynced(true, "a grant") {
+                try await store.putGrant(GrantRecord(owner: "alice", grantee: "bob", policy: "a", sealedKey: [1], createdAt: Fixture.epoch))
+            }
+            try await expectSynced(true, "a revocation") { _ = try await store.revokeGrant(owner: "alice", grantee: "bob") }
+            try await expectSynced(true, "a deletion") {
+                _ = try await store.deleteEntry(owner: "alice", name: "a.jpg", now: Fixture.epoch)
+            }
+            try await expectSynced(true, "a collection") {
+                _ = try await store.collectGarbage(unreferencedBefore: Fixture.epoch, now: Fixture.epoch)
+            }
             try await store.close()
+        }
+    }
+
+    @Test("durable writes racing each other share syncs of the log and all land")
+    func groupCommit() async throws {
+        try await withDatabase { path in
+            let store = try await SQLiteMetadataStore.open(path: path)
+            let before = store.logSyncCount
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<40 { group.addTask { try await store.createUser(Fixture.user("user\(index)")) } }
+                try await group.waitForAll()
+            }
+            let syncs = store.logSyncCount - before
+            #expect(syncs >= 1 && syncs <= 40)
+            try await store.close()
+            let reopened = try await SQLiteMetadataStore.open(path: path)
+            for index in 0..<40 { #expect(try await reopened.user(named: "user\(index)") != nil) }
+            try await reopened.close()
         }
     }
 

@@ -10,4 +10,6 @@ public enum SQLiteMetadataStoreError: Error, Equatable, Sendable {
     case malformedRow(column: String)
     /// The store was used after `close()`.
     case closed
+    /// Syncing the write-ahead log failed (errno `code`): a committed change may not be durable.
+    case syncFailed(path: String, code: Int32)
 }
