@@ -8,14 +8,19 @@
 # Usage: python3 ../shared/bench/make_corpus.py DIR > DIR.json && mv DIR.json DIR/corpus.json
 #        bench/upload-stream.sh DIR
 # Needs: restic (Debian package). Not run by CI.
+# TWIN=/path/to/twin uses that binary instead of building this checkout (to compare two builds).
 set -euo pipefail
 corpus=$(cd "$1" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$root"
-swift build -c release --product twin >/dev/null
-twin="$root/.build/release/twin"
+if [ -n "${TWIN:-}" ]; then
+  twin=$(cd "$(dirname "$TWIN")" && pwd)/$(basename "$TWIN")
+else
+  swift build -c release --product twin >/dev/null
+  twin="$root/.build/release/twin"
+fi
 port=$((20000 + RANDOM % 20000))
 "$twin" serve --data "$work/data" --port "$port" --log-level warning &
 server=$!
