@@ -59,6 +59,40 @@ struct FieldTests {
         #expect(a.c0.squared() == a.c0 * a.c0 && a.c1.squared() == a.c1 * a.c1)
     }
 
+    /// Values that push the lazily reduced sums of products to their bounds: p − 1 in every
+    /// coordinate gives the largest products, zeros and ones next to it the most negative differences.
+    static let extremeFp2: [Fp2] = {
+        let top = -Fp.one
+        return [Fp2(c0: top, c1: top), Fp2(c0: .zero, c1: top), Fp2(c0: top, c1: .zero), Fp2(c0: .one, c1: top), .zero]
+    }()
+
+    /// The F_p⁶ product, the sparse product, the F_p⁴ squaring of the cyclotomic squaring and the
+    /// group law's paired products, all reduced once per output, against the same formulas with every
+    /// F_p² product reduced on its own (`Fp2.mul`, checked above against the definition in F_p).
+    @Test("F_p⁶ / F_p⁴ / paired products: lazy reduction matches reduce-every-product at the extremes",
+          arguments: 0..<5)
+    func towerLazyReduction(seed: Int) {
+        var g = SplitMix64(seed: UInt64(seed) &+ 170)
+        let pool = Self.extremeFp2 + [TestData.randomFp2(&g), TestData.randomFp2(&g)]
+        func pick() -> Fp2 { pool[Int(g.next() % UInt64(pool.count))] }
+        for _ in 0..<40 {
+            let a = Fp6(c0: pick(), c1: pick(), c2: pick()), b = Fp6(c0: pick(), c1: pick(), c2: pick())
+            let t0 = a.c0 * b.c0, t1 = a.c1 * b.c1, t2 = a.c2 * b.c2
+            let expected = Fp6(c0: t0 + (a.c1 * b.c2 + a.c2 * b.c1).mulByNonresidue(),
+                               c1: a.c0 * b.c1 + a.c1 * b.c0 + t2.mulByNonresidue(),
+                               c2: a.c0 * b.c2 + a.c2 * b.c0 + t1)
+            #expect(a * b == expected)
+            #expect(a.mulBy01(b.c0, b.c1) == a * Fp6(c0: b.c0, c1: b.c1, c2: .zero))
+            let (s0, s1) = Fp12.fp4Square(a.c0, a.c1)
+            #expect(s0 == a.c0 * a.c0 + (a.c1 * a.c1).mulByNonresidue())
+            #expect(s1 == (a.c0 * a.c1).doubled())
+            #expect(Fp2.sumOfProducts(a.c0, a.c1, b.c0, b.c1) == a.c0 * a.c1 + b.c0 * b.c1)
+            #expect(Fp2.differenceOfProducts(a.c0, a.c1, b.c0, b.c1) == a.c0 * a.c1 - b.c0 * b.c1)
+            #expect(Fp.sumOfProducts(a.c0.c0, a.c1.c1, b.c0.c1, b.c2.c0) == a.c0.c0 * a.c1.c1 + b.c0.c1 * b.c2.c0)
+            #expect(Fp.differenceOfProducts(a.c0.c0, a.c1.c1, b.c0.c1, b.c2.c0) == a.c0.c0 * a.c1.c1 - b.c0.c1 * b.c2.c0)
+        }
+    }
+
     @Test("F_p²: laws, inverse, sqrt, Frobenius = conjugation", arguments: 0..<6)
     func fp2Laws(seed: Int) {
         var g = SplitMix64(seed: UInt64(seed) &+ 100)

@@ -100,7 +100,7 @@ public struct G2Projective: Sendable {
         return (both | (neither & x1.equalBit(x2) & y1.equalBit(y2))) == 1
     }
 
-    /// Complete addition (RCB Algorithm 7, a = 0): 12M + 2·m3b.
+    /// Complete addition (RCB Algorithm 7, a = 0): 12M + 2·m3b, its last six products reduced in pairs.
     public static func + (p: G2Projective, q: G2Projective) -> G2Projective {
         var t0 = p.x * q.x
         var t1 = p.y * q.y
@@ -126,15 +126,10 @@ public struct G2Projective: Sendable {
         var z3 = t1 + t2
         t1 = t1 - t2
         y3 = y3.mulBy3b()
-        x3 = t4 * y3
-        t2 = t3 * t1
-        x3 = t2 - x3
-        y3 = y3 * t0
-        t1 = t1 * z3
-        y3 = t1 + y3
-        t0 = t0 * t3
-        z3 = z3 * t4
-        z3 = z3 + t0
+        // The last six products pair up into three sums/differences: one reduction per pair.
+        x3 = Fp2.differenceOfProducts(t3, t1, t4, y3)
+        y3 = Fp2.sumOfProducts(t1, z3, y3, t0)
+        z3 = Fp2.sumOfProducts(z3, t4, t0, t3)
         return G2Projective(x: x3, y: y3, z: z3)
     }
 
@@ -160,15 +155,10 @@ public struct G2Projective: Sendable {
         var z3 = t1 + t2
         t1 = t1 - t2
         y3 = y3.mulBy3b()
-        x3 = t4 * y3
-        t2 = t3 * t1
-        x3 = t2 - x3
-        y3 = y3 * t0
-        t1 = t1 * z3
-        y3 = t1 + y3
-        t0 = t0 * t3
-        z3 = z3 * t4
-        z3 = z3 + t0
+        // The last six products pair up into three sums/differences: one reduction per pair.
+        x3 = Fp2.differenceOfProducts(t3, t1, t4, y3)
+        y3 = Fp2.sumOfProducts(t1, z3, y3, t0)
+        z3 = Fp2.sumOfProducts(z3, t4, t0, t3)
         return select(G2Projective(x: x3, y: y3, z: z3), p, q.infinity ? 1 : 0)
     }
 
@@ -181,16 +171,15 @@ public struct G2Projective: Sendable {
         var t1 = y * z
         var t2 = z.squared()
         t2 = t2.mulBy3b()
-        var x3 = t2 * z3
+        let (x3t2, x3z3) = (t2, z3)
         var y3 = t0 + t2
         z3 = t1 * z3
         t1 = t2 + t2
         t2 = t1 + t2
         t0 = t0 - t2
-        y3 = t0 * y3
-        y3 = x3 + y3
+        y3 = Fp2.sumOfProducts(x3t2, x3z3, t0, y3)
         t1 = x * y
-        x3 = t0 * t1
+        var x3 = t0 * t1
         x3 = x3 + x3
         return G2Projective(x: x3, y: y3, z: z3)
     }

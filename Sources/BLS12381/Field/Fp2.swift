@@ -24,16 +24,11 @@ public struct Fp2: Sendable, Equatable {
     @inline(always) static func -= (a: inout Fp2, b: Fp2) { a = a - b }
     @inline(always) static func *= (a: inout Fp2, b: Fp2) { a = a * b }
 
-    /// Karatsuba with lazy reduction: three double-width products, two Montgomery reductions.
-    /// c0 = a0b0 − a1b1 (p·2^384 added back when negative), c1 = (a0 + a1)(b0 + b1) − a0b0 − a1b1 =
-    /// a0b1 + a1b0 < 2p²; both stay below p·2^384, as the reduction requires.
+    /// Karatsuba with lazy reduction: three double-width products, two Montgomery reductions
+    /// (`Fp2Wide.product`; c0 = a0b0 − a1b1 may be negative, c1 = a0b1 + a1b0 never is).
     @usableFromInline static func mul(_ a: Fp2, _ b: Fp2) -> Fp2 {
-        let v0 = FpWide.product(a.c0, b.c0)
-        let v1 = FpWide.product(a.c1, b.c1)
-        let s = FpWide.product(Fp.addUnreduced(a.c0, a.c1), Fp.addUnreduced(b.c0, b.c1))
-        let (difference, borrow) = FpWide.subtractingReportingBorrow(v0, v1)
-        let cross = FpWide.subtractingReportingBorrow(FpWide.subtractingReportingBorrow(s, v0).0, v1).0
-        return Fp2(c0: difference.addingHighModulus(borrow).reduced(), c1: cross.reduced())
+        let wide = Fp2Wide.product(a, b)
+        return Fp2(c0: wide.c0.signedReduced(), c1: wide.c1.reduced())
     }
 
     @inline(always) static func * (a: Fp2, b: Fp2) -> Fp2 { mul(a, b) }

@@ -20,15 +20,18 @@ public struct Fp6: Sendable, Equatable {
     static func - (a: Fp6, b: Fp6) -> Fp6 { Fp6(c0: a.c0 - b.c0, c1: a.c1 - b.c1, c2: a.c2 - b.c2) }
     static prefix func - (a: Fp6) -> Fp6 { Fp6(c0: -a.c0, c1: -a.c1, c2: -a.c2) }
 
-    /// Karatsuba-style product: 6 F_p² multiplications.
+    /// Karatsuba-style product: 6 F_p² products kept double-width, 6 reductions (not 12).
+    /// Bounds of what is reduced (products of reduced factors lie in (−p², 2p²), `Fp2Wide`):
+    /// c0 within (−6p², 8p²) per coordinate, c1 within ±7p², c2 within ±4p², all inside
+    /// ±p·2^384 ≈ ±9.84p². Sums of factors are reduced first, so every product has these bounds.
     static func * (a: Fp6, b: Fp6) -> Fp6 {
-        let t0 = a.c0 * b.c0
-        let t1 = a.c1 * b.c1
-        let t2 = a.c2 * b.c2
-        let c0 = ((a.c1 + a.c2) * (b.c1 + b.c2) - t1 - t2).mulByNonresidue() + t0
-        let c1 = (a.c0 + a.c1) * (b.c0 + b.c1) - t0 - t1 + t2.mulByNonresidue()
-        let c2 = (a.c0 + a.c2) * (b.c0 + b.c2) - t0 - t2 + t1
-        return Fp6(c0: c0, c1: c1, c2: c2)
+        let t0 = Fp2Wide.product(a.c0, b.c0)
+        let t1 = Fp2Wide.product(a.c1, b.c1)
+        let t2 = Fp2Wide.product(a.c2, b.c2)
+        let c0 = (Fp2Wide.product(a.c1 + a.c2, b.c1 + b.c2) &- t1 &- t2).mulByNonresidue() &+ t0
+        let c1 = Fp2Wide.product(a.c0 + a.c1, b.c0 + b.c1) &- t0 &- t1 &+ t2.mulByNonresidue()
+        let c2 = Fp2Wide.product(a.c0 + a.c2, b.c0 + b.c2) &- t0 &- t2 &+ t1
+        return Fp6(c0: c0.reduced(), c1: c1.reduced(), c2: c2.reduced())
     }
 
     /// Chung–Hasan SQR2 squaring.
@@ -46,14 +49,15 @@ public struct Fp6: Sendable, Equatable {
     /// Multiplication by v: (c0, c1, c2) ↦ (ξ·c2, c0, c1).
     func mulByNonresidue() -> Fp6 { Fp6(c0: c2.mulByNonresidue(), c1: c0, c2: c1) }
 
-    /// self · (b0 + b1·v): 5 F_p² multiplications.
+    /// self · (b0 + b1·v): 5 F_p² products kept double-width, 6 reductions (not 10); what is reduced
+    /// lies within ±6p² (see `*`).
     func mulBy01(_ b0: Fp2, _ b1: Fp2) -> Fp6 {
-        let t0 = c0 * b0
-        let t1 = c1 * b1
-        let r0 = ((c1 + c2) * b1 - t1).mulByNonresidue() + t0
-        let r1 = (c0 + c1) * (b0 + b1) - t0 - t1
-        let r2 = (c0 + c2) * b0 - t0 + t1
-        return Fp6(c0: r0, c1: r1, c2: r2)
+        let t0 = Fp2Wide.product(c0, b0)
+        let t1 = Fp2Wide.product(c1, b1)
+        let r0 = (Fp2Wide.product(c1 + c2, b1) &- t1).mulByNonresidue() &+ t0
+        let r1 = Fp2Wide.product(c0 + c1, b0 + b1) &- t0 &- t1
+        let r2 = Fp2Wide.product(c0 + c2, b0) &- t0 &+ t1
+        return Fp6(c0: r0.reduced(), c1: r1.reduced(), c2: r2.reduced())
     }
 
     /// self · (b1·v): 3 F_p² multiplications.
