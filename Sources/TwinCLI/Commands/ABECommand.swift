@@ -10,7 +10,7 @@ struct ABE: ParsableCommand {
         subcommands: [Setup.self, KeyGen.self, Encrypt.self, Decrypt.self])
 
     struct Setup: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an authority: DIR/public.key and DIR/master.key.")
+        static let configuration = CommandConfiguration(commandName: "setup", abstract: "Create an authority: DIR/public.key and DIR/master.key.")
         @Option(help: "Folder for the keys.") var out: String
 
         func run() throws {
@@ -40,7 +40,7 @@ struct ABE: ParsableCommand {
     }
 
     struct Encrypt: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Encrypt a file under a set of attributes.")
+        static let configuration = CommandConfiguration(commandName: "encrypt", abstract: "Encrypt a file under a set of attributes.")
         @Option(help: "The authority's public.key.") var `public`: String
         @Option(help: "Comma-separated attributes, e.g. 'family,vacation,2026'.") var attributes: String
         @Option(name: .customLong("in"), help: "Plaintext file.") var input: String
@@ -57,7 +57,7 @@ struct ABE: ParsableCommand {
     }
 
     struct Decrypt: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Decrypt a file with a key whose policy its attributes satisfy.")
+        static let configuration = CommandConfiguration(commandName: "decrypt", abstract: "Decrypt a file with a key whose policy its attributes satisfy.")
         @Option(help: "A key from 'twin abe keygen'.") var key: String
         @Option(name: .customLong("in"), help: "Ciphertext file.") var input: String
         @Option(help: "Plaintext file.") var out: String

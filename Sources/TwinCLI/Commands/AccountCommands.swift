@@ -6,11 +6,11 @@ import TwinProtocol
 
 /// The client commands: accounts, upload, listing, download, deletion, sharing, statistics.
 struct Account: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage this machine's TwinStore identity.",
+    static let configuration = CommandConfiguration(commandName: "account", abstract: "Manage this machine's TwinStore identity.",
                                                     subcommands: [Create.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an identity and register it with a server.")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Create an identity and register it with a server.")
         @Argument(help: "User name (letters, digits, _ . -).") var name: String
         @Option(help: "Server URL, e.g. http://127.0.0.1:8080.") var server: String
 
@@ -24,7 +24,7 @@ struct Account: AsyncParsableCommand {
 }
 
 struct Upload: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Upload files or folders (deduplicated, encrypted on this machine).")
+    static let configuration = CommandConfiguration(commandName: "upload", abstract: "Upload files or folders (deduplicated, encrypted on this machine).")
     @Argument(help: "Files or folders (walked recursively, in name order).") var paths: [String]
     @Option(help: "Comma-separated attributes the entries are shared under, e.g. family,vacation.") var attributes = ""
     @Option(help: "Entry name (only with a single file; default: the file's base name).") var name: String?
@@ -143,7 +143,7 @@ struct List: AsyncParsableCommand {
 }
 
 struct Get: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Download and decrypt NAME or OWNER/NAME (verifies everything; writes atomically).")
+    static let configuration = CommandConfiguration(commandName: "get", abstract: "Download and decrypt NAME or OWNER/NAME (verifies everything; writes atomically).")
     @Argument(help: "NAME (yours) or OWNER/NAME (shared with you).") var entry: String
     @Option(name: .shortAndLong, help: "Output path (default: the entry name).") var output: String?
 
@@ -168,7 +168,7 @@ struct Remove: AsyncParsableCommand {
 }
 
 struct Grant: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Give USER a key for your entries whose attributes satisfy a policy.")
+    static let configuration = CommandConfiguration(commandName: "grant", abstract: "Give USER a key for your entries whose attributes satisfy a policy.")
     @Argument var user: String
     @Option(help: "Access policy, e.g. 'family or (friend and vacation)'.") var policy: String
 
@@ -178,7 +178,7 @@ struct Grant: AsyncParsableCommand {
 }
 
 struct Revoke: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Withdraw USER's grant; the server stops serving them.")
+    static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Withdraw USER's grant; the server stops serving them.")
     @Argument var user: String
 
     func run() async throws {
@@ -187,7 +187,7 @@ struct Revoke: AsyncParsableCommand {
 }
 
 struct Stats: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Server-wide storage statistics.")
+    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Server-wide storage statistics.")
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() async throws {

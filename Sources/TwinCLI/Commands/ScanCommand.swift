@@ -4,7 +4,7 @@ import Foundation
 
 /// `twin scan`: what TwinStore would store for a set of files, without a server.
 struct Scan: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "scan",
         abstract: "Report what TwinStore would store for files and folders (chunks, dedup, stored bytes).")
 
     @Argument(help: "Files or folders (walked recursively, in name order).")

@@ -8,7 +8,7 @@ import TwinStorage
 
 /// `twin serve`: the server with its embedded defaults (SQLite and a blob folder under --data).
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the TwinStore server.")
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the TwinStore server.")
 
     @Option(help: "Data folder: metadata.sqlite and blobs/ live here.") var data = "./twin-data"
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
