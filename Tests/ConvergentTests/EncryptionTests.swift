@@ -1,3 +1,4 @@
+import BinaryCoding
 @testable import Convergent
 import Crypto
 import Foundation

@@ -67,44 +67,6 @@ public struct Digest32: Hashable, Comparable, Sendable, CustomStringConvertible 
 /// A content tag: the Merkle root of a ciphertext (`t_i` of a chunk, `T_M` of a manifest).
 public typealias Tag = Digest32
 
-extension Array where Element == UInt8 {
-    /// Parses an even number of hex digits.
-    public init?(hexString: some StringProtocol) {
-        let utf8 = Array<UInt8>(hexString.utf8)
-        guard utf8.count % 2 == 0 else { return nil }
-        @inline(__always) func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-        }
-        var out = [UInt8]()
-        out.reserveCapacity(utf8.count / 2)
-        var index = 0
-        while index < utf8.count {
-            guard let high = nibble(utf8[index]), let low = nibble(utf8[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
-        self = out
-    }
-}
-
-extension Sequence where Element == UInt8 {
-    /// Lowercase hex.
-    public var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
-
 /// Compares two byte strings in time that depends only on their lengths, for secrets (keys, MACs).
 public func constantTimeEquals(_ lhs: some Collection<UInt8>, _ rhs: some Collection<UInt8>) -> Bool {
     guard lhs.count == rhs.count else { return false }

@@ -1,3 +1,4 @@
+import BinaryCoding
 import BLS12381
 import Crypto
 
@@ -18,7 +19,7 @@ public struct AuthorityID: Sendable, Hashable, CustomStringConvertible {
         return AuthorityID(bytes: (0..<byteCount).map { _ in UInt8.random(in: .min ... .max, using: &generator) })!
     }
 
-    public var description: String { bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }
+    public var description: String { bytes.hexString }
 
     /// RFC 9380 domain separation tag for this authority's attribute hash `H1`.
     var attributeDST: [UInt8] {
@@ -29,10 +30,6 @@ public struct AuthorityID: Sendable, Hashable, CustomStringConvertible {
     func hash(attribute: String) -> G1Projective {
         G1Projective.hash(toCurve: Array(attribute.utf8), domainSeparationTag: attributeDST)
     }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
 
 /// What anyone may encrypt to: `e(g1, g2)^α` and the authority's identity (the generators are the
