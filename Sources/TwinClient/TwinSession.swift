@@ -108,17 +108,8 @@ public struct TwinSession: Sendable {
         }
         let api = self.api
         let toSend = firstIndex.values.sorted()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = 0
-            func submit() {
-                guard next < toSend.count else { return }
-                let index = toSend[next]
-                next += 1
-                let (tag, bytes) = (chunks[index].tag, chunks[index].bytes)
-                group.addTask { try await api.putChunk(session: begin.id, tag: tag.hex, bytes) }
-            }
-            for _ in 0..<4 { submit() }
-            while try await group.next() != nil { submit() }
+        try await forEachConcurrently(toSend, width: 4) { _, index in
+            try await api.putChunk(session: begin.id, tag: chunks[index].tag.hex, chunks[index].bytes)
         }
         var sent = toSend.reduce(0) { $0 + chunks[$1].bytes.count }
         var proofBytes = 0

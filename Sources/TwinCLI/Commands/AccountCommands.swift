@@ -41,38 +41,27 @@ struct Upload: AsyncParsableCommand {
             let progress = ProgressLine(enabled: !json)
             var totals = (files: 0, logical: 0, sent: 0, deduplicated: 0, proof: 0)
             let claims = ChunkClaims()
-            try await withThrowingTaskGroup(of: TwinSession.UploadResult.self) { group in
-                var next = 0
-                func submit() {
-                    guard next < files.count else { return }
-                    let (number, path) = (next, files[next])
-                    next += 1
-                    let entryName = name ?? (path as NSString).lastPathComponent
-                    group.addTask {
-                        let prepared = try await session.prepare(path: path, name: entryName)
-                        // Wait for any earlier file of this run still sending some of these chunks:
-                        // then they are stored, and this file proves ownership instead of sending them again.
-                        for earlier in await claims.claim(prepared.chunkTags, by: number) { await claims.waitUntilFinished(earlier) }
-                        do {
-                            let result = try await session.send(prepared, attributes: attributeList)
-                            await claims.finish(number)
-                            return result
-                        } catch {
-                            await claims.finish(number)
-                            throw error
-                        }
-                    }
+            let name = self.name
+            try await forEachConcurrently(files, width: parallel) { number, path in
+                let prepared = try await session.prepare(path: path, name: name ?? (path as NSString).lastPathComponent)
+                // Wait for any earlier file of this run still sending some of these chunks: then they
+                // are stored, and this file proves ownership instead of sending them again.
+                for earlier in await claims.claim(prepared.chunkTags, by: number) { await claims.waitUntilFinished(earlier) }
+                do {
+                    let result = try await session.send(prepared, attributes: attributeList)
+                    await claims.finish(number)
+                    return result
+                } catch {
+                    await claims.finish(number)
+                    throw error
                 }
-                for _ in 0..<max(1, parallel) { submit() }
-                while let result = try await group.next() {
-                    totals.files += 1
-                    totals.logical += result.logicalBytes
-                    totals.sent += result.sentBytes
-                    totals.deduplicated += result.deduplicatedBytes
-                    totals.proof += result.proofBytes
-                    progress.update("\(totals.files)/\(files.count) files, \(ByteCount(totals.logical)) read, \(ByteCount(totals.sent)) sent, \(ByteCount(totals.deduplicated)) saved by dedup")
-                    submit()
-                }
+            } consume: { result in
+                totals.files += 1
+                totals.logical += result.logicalBytes
+                totals.sent += result.sentBytes
+                totals.deduplicated += result.deduplicatedBytes
+                totals.proof += result.proofBytes
+                progress.update("\(totals.files)/\(files.count) files, \(ByteCount(totals.logical)) read, \(ByteCount(totals.sent)) sent, \(ByteCount(totals.deduplicated)) saved by dedup")
             }
             progress.finish()
             let seconds = Double(BenchClock.now() - start) / 1e9

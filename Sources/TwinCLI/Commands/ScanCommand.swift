@@ -1,6 +1,7 @@
 import ArgumentParser
 import Convergent
 import Foundation
+import TwinClient
 
 /// `twin scan`: what TwinStore would store for a set of files, without a server.
 struct Scan: AsyncParsableCommand {
@@ -20,20 +21,11 @@ struct Scan: AsyncParsableCommand {
         var totals = ScanTotals()
         let encoder = ConvergentEncoder()
         let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        try await withThrowingTaskGroup(of: FileSummary.self) { group in
-            var next = 0
-            func submit() {
-                guard next < files.count else { return }
-                let path = files[next]
-                next += 1
-                group.addTask { try await FileSummary.encode(path: path, with: encoder) }
-            }
-            for _ in 0..<width { submit() }
-            while let summary = try await group.next() {
-                totals.add(summary)
-                progress.update("\(totals.files)/\(files.count) files, \(ByteCount(totals.logicalBytes)) read, \(ByteCount(totals.storedBytes)) stored")
-                submit()
-            }
+        try await forEachConcurrently(files, width: width) { _, path in
+            try await FileSummary.encode(path: path, with: encoder)
+        } consume: { summary in
+            totals.add(summary)
+            progress.update("\(totals.files)/\(files.count) files, \(ByteCount(totals.logicalBytes)) read, \(ByteCount(totals.storedBytes)) stored")
         }
         progress.finish()
         let seconds = Double(BenchClock.now() - start) / 1e9
