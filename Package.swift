@@ -127,13 +127,15 @@ let package = Package(
             name: "TwinCLITests",
             dependencies: ["TwinCLI"]
         ),
+        // Helpers shared by test targets (not shipped).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "KPABETests",
-            dependencies: ["KPABE", "BLS12381"]
+            dependencies: ["KPABE", "BLS12381", "TestSupport"]
         ),
         .testTarget(
             name: "BLS12381Tests",
-            dependencies: ["BLS12381"],
+            dependencies: ["BLS12381", "TestSupport"],
             resources: [.copy("Resources")]
         ),
     ]

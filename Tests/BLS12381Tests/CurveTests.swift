@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import BLS12381
 
 @Suite("G1 and G2 group laws and scalar multiplication")

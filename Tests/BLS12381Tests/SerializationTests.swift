@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import BLS12381
 
 @Suite("ZCash serialization: round trips and strict decoding")

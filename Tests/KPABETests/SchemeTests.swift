@@ -2,6 +2,7 @@ import BLS12381
 import BinaryCoding
 import KPABE
 import Testing
+import TestSupport
 
 /// One authority shared by the tests (setup costs a pairing).
 let authority = KPABE.setup()
@@ -43,7 +44,7 @@ struct SchemeTests {
 
     @Test("property: random policies and attribute sets agree with the plain evaluator", arguments: 0..<6)
     func randomized(seed: UInt64) throws {
-        var generator = SplitMix(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let universe = ["a", "b", "c", "d", "e", "f"]
         func randomPolicy(depth: Int) -> Policy {
             if depth == 0 || Int.random(in: 0..<3, using: &generator) == 0 {
@@ -182,16 +183,4 @@ func splice(_ key: DecryptionKey, leaf: Int, from donor: DecryptionKey, leaf don
     bytes.replaceSubrange(componentRange(bytes, key.policy, leaf),
                           with: donorBytes[componentRange(donorBytes, donor.policy, donorLeaf)])
     return try DecryptionKey(decoding: bytes)
-}
-
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 &+ 1 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
