@@ -15,6 +15,7 @@ corpus=$(cd "$1" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'echo "upload-stream.sh: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 cd "$root"
 if [ -n "${TWIN:-}" ]; then
   twin=$(cd "$(dirname "$TWIN")" && pwd)/$(basename "$TWIN")
