@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 LEAF = 4096
-MIN, AVG, MAX = 48 * 1024, 64 * 1024, 256 * 1024
+MIN, AVG, MAX = 112 * 1024, 128 * 1024, 512 * 1024
 
 
 def sha256(*parts):

@@ -18,7 +18,7 @@ struct Twin: AsyncParsableCommand {
 
     static func main() async {
         #if canImport(Glibc)
-        // Chunks and ciphertexts are 32–256 KiB, above glibc's default mmap threshold: each would be
+        // Chunks and ciphertexts are up to 512 KiB, above glibc's default mmap threshold: each would be
         // mapped and unmapped, page-faulting and zeroing fresh pages (8 % of pipeline time), and the
         // page faults serialise threads on the address-space lock. Keep them on the heap, and keep
         // freed heap instead of trimming it back to the kernel after every chunk.

@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Chunking")
 struct ChunkerTests {
-    @Test("concatenated chunks equal the input", arguments: [0, 1, 100, 48 * 1024, 48 * 1024 + 1, 300_000, 1_000_003])
+    @Test("concatenated chunks equal the input", arguments: [0, 1, 100, 112 * 1024, 112 * 1024 + 1, 300_000, 1_000_003])
     func concatenationRestoresInput(length: Int) throws {
         var generator = SeededGenerator(seed: UInt64(length) &+ 17)
         let input = randomBytes(length, using: &generator)

@@ -32,13 +32,15 @@ public struct ChunkingParameters: Sendable, Equatable {
     /// TwinStore's chunking, part of the storage format (changing it changes every tag).
     ///
     /// Images share whole regions (the scan, the IDAT run), seldom parts of them, so small chunks buy
-    /// no dedup: a 64 KiB average keeps per-chunk overhead near 0.15 % and requests few. The minimum
-    /// at three quarters of the average lets the gear hash skip most of every chunk: the gear loop was
-    /// the pipeline's largest cost after SHA-256 (13 % of `twin scan` with a 32 KiB minimum). Chunks then
-    /// average about 80 KiB, and a shifted region resynchronises within one chunk all the same.
-    /// The 256 KiB maximum bounds what one pipeline slot holds in memory and one upload request carries.
-    public static let twin = ChunkingParameters(minimumSize: 48 * 1024, averageSize: 64 * 1024,
-                                                maximumSize: 256 * 1024)
+    /// no dedup, while every chunk costs the same fixed work (a key and a nonce derivation, an AEAD
+    /// context, a tag, a manifest entry, an upload request): a 128 KiB average halves that against 64 KiB
+    /// (`twin bench ce`: the one-core pipeline 0.64–0.69 → 0.71–0.73 of its ceiling). The minimum at seven
+    /// eighths of the average lets the gear hash skip most of every chunk (the gear loop is the
+    /// pipeline's largest cost after SHA-256): chunks average about 150 KiB and the hash runs over a
+    /// quarter of the bytes; a shifted region still resynchronises within a chunk or two. The 512 KiB
+    /// maximum bounds what one pipeline slot holds in memory and one upload request carries.
+    public static let twin = ChunkingParameters(minimumSize: 112 * 1024, averageSize: 128 * 1024,
+                                                maximumSize: 512 * 1024)
 }
 
 /// The gear table: 256 fixed pseudo-random words, derived from SHA-256 so anyone can rebuild it.
