@@ -171,13 +171,13 @@ public struct G1Projective: Sendable {
         var t1 = y * z
         var t2 = z.squared()
         t2 = t2.mulBy3b()
-        let (x3t2, x3z3) = (t2, z3)
+        let (threeBZ2, eightY2) = (t2, z3)   // kept for Y3's paired product below
         var y3 = t0 + t2
         z3 = t1 * z3
         t1 = t2 + t2
         t2 = t1 + t2
         t0 = t0 - t2
-        y3 = Fp.sumOfProducts(x3t2, x3z3, t0, y3)
+        y3 = Fp.sumOfProducts(threeBZ2, eightY2, t0, y3)
         t1 = x * y
         var x3 = t0 * t1
         x3 = x3 + x3
