@@ -28,6 +28,7 @@ struct ChunkerTests {
         let pieces = try chunks(of: input)
         #expect(pieces.flatMap { $0 } == input)
         #expect(pieces.allSatisfy { !$0.isEmpty && $0.count <= ChunkingParameters.twin.maximumSize })
+        #expect(try chunksReadInPieces(of: input, seed: UInt64(seed)) == pieces)
     }
 
     @Test("chunk sizes respect the bounds and average near the target on random data")

@@ -7,15 +7,16 @@ public struct Chunk: Sendable, Equatable, Hashable {
 /// Cuts a byte stream into chunks: at image-structure edges first (see `StructureScanner`), with
 /// FastCDC inside payload runs and inside anything too large or not understood.
 ///
-/// Memory is one buffer of `2 × maximumSize + header` bytes whatever the stream's length; the chunker
-/// looks at most one maximum-size window ahead. (A buffer of four windows, which halves the bytes
+/// Memory is one buffer of `2 × maximumSize + header` bytes whatever the stream's length (or, for a
+/// source already in memory, that source's own array); the chunker looks at most one maximum-size
+/// window ahead. (A buffer of four windows, which halves the bytes
 /// moved on refills, measured no faster.)
 public struct Chunker<Source: ByteSource> {
     public let parameters: ChunkingParameters
     public private(set) var format: ImageFormat = .unknown
 
     private var source: Source
-    private var buffer: [UInt8]
+    private var buffer: [UInt8] = []
     private var head = 0  // buffer[head..<tail] holds the stream from `position` on
     private var tail = 0
     private var position: Int64 = 0
@@ -33,7 +34,6 @@ public struct Chunker<Source: ByteSource> {
     public init(source: Source, parameters: ChunkingParameters = .twin) {
         self.source = source
         self.parameters = parameters
-        self.buffer = [UInt8](repeating: 0, count: 2 * parameters.maximumSize + StructureScanner.headerLength)
     }
 
     /// The next chunk, or nil at the end of the stream.
@@ -136,6 +136,15 @@ public struct Chunker<Source: ByteSource> {
     private mutating func fill() throws {
         let wanted = parameters.maximumSize + StructureScanner.headerLength
         guard tail - head < wanted, !sourceExhausted else { return }
+        if buffer.isEmpty {
+            if let whole = source.takeRemainingBytes() {
+                buffer = whole
+                tail = whole.count
+                sourceExhausted = true
+                return
+            }
+            buffer = [UInt8](repeating: 0, count: 2 * parameters.maximumSize + StructureScanner.headerLength)
+        }
         if head > 0 {
             buffer.withUnsafeMutableBytes { raw in
                 raw.baseAddress!.copyMemory(from: raw.baseAddress! + head, byteCount: tail - head)

@@ -25,6 +25,35 @@ func chunks(of bytes: [UInt8], parameters: ChunkingParameters = .twin) throws ->
     return out
 }
 
+/// Splits `bytes` read through `TrickleByteSource`: the chunker's buffered path, which files take,
+/// where `chunks(of:)` takes the zero-copy one of in-memory sources.
+func chunksReadInPieces(of bytes: [UInt8], seed: UInt64) throws -> [[UInt8]] {
+    var chunker = Chunker(source: TrickleByteSource(bytes: bytes, generator: SeededGenerator(seed: seed)))
+    var out: [[UInt8]] = []
+    while let chunk = try chunker.next() { out.append(chunk.bytes) }
+    return out
+}
+
+/// A source that answers each read with a random 1 byte to 70 kB and never lends its storage.
+struct TrickleByteSource: ByteSource {
+    let bytes: [UInt8]
+    var generator: SeededGenerator
+    var offset = 0
+
+    init(bytes: [UInt8], generator: SeededGenerator) {
+        self.bytes = bytes
+        self.generator = generator
+    }
+
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let count = min(buffer.count, bytes.count - offset, Int.random(in: 1...70_000, using: &generator))
+        guard count > 0 else { return 0 }
+        bytes.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: count) }
+        offset += count
+        return count
+    }
+}
+
 /// Offsets where chunks start (after the first).
 func boundaries(of chunks: [[UInt8]]) -> Set<Int> {
     var offsets = Set<Int>(), position = 0
