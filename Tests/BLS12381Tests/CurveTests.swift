@@ -46,6 +46,18 @@ struct CurveTests {
         #expect((p - p).isIdentity)
         #expect((p + q).isOnCurve)
         #expect(p.psi() == p.mulVartime(Fr.zero - Fr(0xd201000000010000)))   // ψ = [x] on G2
+        #expect(p.psiSquared() == p.psi().psi())
+        #expect(FrobeniusConstants.psiY.norm() == -Fp.one)   // why ψ² negates y
+    }
+
+    @Test("regular recoding: the fewest windows whose top digit stays at most 15")
+    func regularWindowCount() {
+        let z = UInt128(ScalarDecomposition.z)
+        #expect(EndomorphismSplit(digits: [], bound: z).regularWindows == 15)          // G2: top ≤ 13
+        #expect(EndomorphismSplit(digits: [], bound: z * z).regularWindows == 31)      // G1: top ≤ 11
+        #expect(EndomorphismSplit(digits: [], bound: 1 << 64).regularWindows == 16)    // 2⁶⁴/16¹⁵ = 16 > 15
+        #expect(EndomorphismSplit(digits: [], bound: 15 << 60).regularWindows == 15)
+        #expect(EndomorphismSplit(digits: [], bound: (15 << 60) + 2).regularWindows == 16)
     }
 
     @Test("constant-time and variable-time multiplication agree", arguments: 0..<6)
@@ -162,5 +174,9 @@ enum NonSubgroupPoints {
 let edgeCaseScalars: [Fr] = {
     let z = Fr(ScalarDecomposition.z)
     return [Fr.zero, Fr.one, Fr(2), -Fr.one, -Fr(2), z, z - Fr.one, z + Fr.one, z * z, z * z * z,
-            z * z * z - Fr.one, Fr(0xffff_ffff_ffff_fffe), z * z + Fr(2), -(z * z * z)]
+            z * z * z - Fr.one, Fr(0xffff_ffff_ffff_fffe), z * z + Fr(2), -(z * z * z),
+            // The largest base-|x| digits a scalar below r has (|x| − 1, |x| − 1, |x| − 1, |x| − 2): the top
+            // windows of the regular recoding at their maximum; then the same less one in every digit
+            // (all even, so every digit takes the even-digit correction).
+            z * z * z * z - z * z * z - Fr.one, z * z * z * z - z * z * z - Fr.one - (Fr.one + z + z * z + z * z * z)]
 }()

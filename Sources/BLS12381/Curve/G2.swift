@@ -16,6 +16,15 @@ extension G2Projective {
         G2Projective(x: x.conjugate() * FrobeniusConstants.psiX, y: y.conjugate() * FrobeniusConstants.psiY, z: z.conjugate())
     }
 
+    /// ψ² = (−ψ)²: (x, y) ↦ (ω·x, −y) with ω = N(ψ's x constant) a cube root of unity in F_p (ψ's x
+    /// constant is purely imaginary, and its y constant has norm −1, which the tests check): two F_p
+    /// products against ψ's conjugations and two F_p² products.
+    @inline(always) func psiSquared() -> G2Projective {
+        G2Projective(x: x.mulByFp(G2Projective.psiSquaredX), y: -y, z: z)
+    }
+
+    static let psiSquaredX = FrobeniusConstants.psiX.norm()
+
     /// [|x|]·Q by double-and-add on the public constant 0xd201000000010000.
     func mulByZ() -> G2Projective {
         var acc = self
@@ -28,19 +37,21 @@ extension G2Projective {
 
     /// The base-|x| digits of k as a 4-dimensional GLS split: |x|ⁱ·Q = (−ψ)ⁱ(Q) on G2.
     static func glsSplit(_ digits: (UInt64, UInt64, UInt64, UInt64)) -> EndomorphismSplit {
-        EndomorphismSplit(digits: [UInt128(digits.0), UInt128(digits.1), UInt128(digits.2), UInt128(digits.3)], bits: 64)
+        EndomorphismSplit(digits: [UInt128(digits.0), UInt128(digits.1), UInt128(digits.2), UInt128(digits.3)], bound: UInt128(ScalarDecomposition.z))
     }
 
     /// Variable-time multiplication for public scalars: 4-dimensional GLS split k = Σ dᵢ·|x|ⁱ, then
     /// interleaved width-5 wNAF over four 64-bit digits.
     public func mulVartime(_ k: Fr) -> G2Projective {
-        ScalarMultiplication.straus(self, G2Projective.glsSplit(ScalarDecomposition.baseZ(k)), window: 5) { -$0.psi() }
+        ScalarMultiplication.straus(self, G2Projective.glsSplit(ScalarDecomposition.baseZ(k)), window: 5,
+                                    endomorphism: { -$0.psi() }, endomorphismSquared: { $0.psiSquared() })
     }
 
     /// Constant-time multiplication by a secret scalar: constant-time 4-dimensional GLS split (digits from
     /// a branch-free division by |x|), then signed 4-bit regular windows over the four digits.
     public func mulConstantTime(_ k: Fr) -> G2Projective {
-        ScalarMultiplication.regularWindowConstantTime(self, G2Projective.glsSplit(ScalarDecomposition.baseZConstantTime(k))) { -$0.psi() }
+        ScalarMultiplication.regularWindowConstantTime(self, G2Projective.glsSplit(ScalarDecomposition.baseZConstantTime(k)),
+                                                       endomorphism: { -$0.psi() }, endomorphismSquared: { $0.psiSquared() })
     }
 
     /// Membership in the order-r subgroup: ψ(Q) == [x]Q (Scott 2021).

@@ -17,10 +17,22 @@ protocol ProjectiveGroup: Sendable {
 }
 
 /// A scalar split into short digits, one per base point: k = Σ dⱼ·λʲ, where λ is the eigenvalue of the
-/// group's endomorphism. `bits` bounds every digit.
+/// group's endomorphism. Every digit is below `bound`.
 struct EndomorphismSplit {
     var digits: [UInt128]
-    var bits: Int
+    var bound: UInt128
+
+    /// How many signed 4-bit windows the regular recoding needs below its top digit: the fewest n for
+    /// which every odd v ≤ bound leaves a top digit of at most 15. Each recoding step maps v to at most
+    /// (v + 15)/16, so after n steps at most (v + 16ⁿ − 1)/16ⁿ remains (and it stays odd and ≥ 1).
+    /// A bound just below 2⁶⁴ (|x| = 0xd201…, G2's digits) needs 15 windows and a top digit ≤ 13,
+    /// where rounding the bound up to 64 bits would cost a 16th window of four doublings and four
+    /// additions, whose top digit is always 1.
+    var regularWindows: Int {
+        var n = 1
+        while (bound &- 1) >> UInt128(4 * n) >= 15 { n += 1 }
+        return n
+    }
 }
 
 enum ScalarMultiplication {
@@ -33,19 +45,13 @@ enum ScalarMultiplication {
     /// endomorphism, which costs two or three field multiplications per entry instead of an addition.
     /// Table entries are read by scanning all eight with masked selects.
     static func regularWindowConstantTime<G: ProjectiveGroup>(
-        _ base: G, _ split: EndomorphismSplit, endomorphism: (G) -> G
+        _ base: G, _ split: EndomorphismSplit, endomorphism: (G) -> G,
+        endomorphismSquared: ((G) -> G)? = nil
     ) -> G {
         let bases = split.digits.count
-        let windows = split.bits / 4 + 1
-        // Odd multiples of the first base, then their endomorphism images.
-        var tables = [G]()
-        tables.reserveCapacity(8 * bases)
-        let twice = base.doubled()
-        tables.append(base)
-        for i in 1..<8 { tables.append(tables[i - 1] + twice) }
-        for j in 1..<bases {
-            for i in 0..<8 { tables.append(endomorphism(tables[8 * (j - 1) + i])) }
-        }
+        let windows = split.regularWindows + 1
+        let tables = endomorphismTables(base, entries: 8, bases: bases, endomorphism: endomorphism,
+                                        endomorphismSquared: endomorphismSquared)
         // Recode every digit; Int8 windows are secret and only ever used through masks.
         var recoded = [Int8](repeating: 0, count: windows * bases)
         var evenMask = [UInt64](repeating: 0, count: bases)
@@ -59,7 +65,8 @@ enum ScalarMultiplication {
                 v = v &- UInt128(truncatingIfNeeded: k) // k < 0 wraps to an addition of |k|
                 v >>= 4
             }
-            // What is left is 1 for every digit below 2^bits (an odd value below 2).
+            // What is left is odd and at most 15 (see `regularWindows`): the top window.
+            assert(v <= 15)
             recoded[j * windows + windows - 1] = Int8(truncatingIfNeeded: UInt64(truncatingIfNeeded: v))
         }
         @inline(__always) func lookup(_ j: Int, _ k: Int8) -> G {
@@ -86,18 +93,13 @@ enum ScalarMultiplication {
     /// (Straus). Tables stay projective: for a handful of points one inversion costs more than mixed
     /// additions save; the tables after the first are endomorphism images.
     static func straus<G: ProjectiveGroup>(
-        _ base: G, _ split: EndomorphismSplit, window: Int, endomorphism: (G) -> G
+        _ base: G, _ split: EndomorphismSplit, window: Int, endomorphism: (G) -> G,
+        endomorphismSquared: ((G) -> G)? = nil
     ) -> G {
         let half = 1 << (window - 2)
         let bases = split.digits.count
-        var table = [G]()
-        table.reserveCapacity(bases * half)
-        let twice = base.doubled()
-        table.append(base)
-        for i in 1..<half { table.append(table[i - 1] + twice) }
-        for j in 1..<bases {
-            for i in 0..<half { table.append(endomorphism(table[half * (j - 1) + i])) }
-        }
+        let table = endomorphismTables(base, entries: half, bases: bases, endomorphism: endomorphism,
+                                       endomorphismSquared: endomorphismSquared)
         let nafs = split.digits.map { wnaf($0, window: window) }
         let maxLength = nafs.map(\.count).max() ?? 0
         var acc = G.identity
@@ -109,6 +111,31 @@ enum ScalarMultiplication {
             }
         }
         return acc
+    }
+
+    /// `entries` odd multiples P, 3P, 5P, … of `base`, then the same for each further base Pⱼ =
+    /// endomorphism(Pⱼ₋₁), one table after another. Only the first table costs additions; the others are
+    /// endomorphism images, and where the squared endomorphism is cheaper (ψ² on G2 is a multiplication
+    /// by an F_p constant, ψ a conjugation and two F_p² products) the tables from the third on are its
+    /// images of the table two before.
+    static func endomorphismTables<G: ProjectiveGroup>(
+        _ base: G, entries: Int, bases: Int, endomorphism: (G) -> G, endomorphismSquared: ((G) -> G)?
+    ) -> [G] {
+        var tables = [G]()
+        tables.reserveCapacity(entries * bases)
+        let twice = base.doubled()
+        tables.append(base)
+        for i in 1..<entries { tables.append(tables[i - 1] + twice) }
+        for j in 1..<bases {
+            for i in 0..<entries {
+                if j >= 2, let endomorphismSquared {
+                    tables.append(endomorphismSquared(tables[entries * (j - 2) + i]))
+                } else {
+                    tables.append(endomorphism(tables[entries * (j - 1) + i]))
+                }
+            }
+        }
+        return tables
     }
 
     /// Constant-time multiplication without endomorphisms: 4-bit fixed window over all 256 bits, with
