@@ -40,7 +40,8 @@ extension G1Projective {
     /// Constant-time multiplication by a secret scalar: constant-time GLV split (digits from a
     /// branch-free division), then signed 4-bit regular windows over the two 128-bit halves.
     public func mulConstantTime(_ k: Fr) -> G1Projective {
-        ScalarMultiplication.regularWindowConstantTime(self, G1Projective.glvSplit(ScalarDecomposition.baseZConstantTime(k))) { -$0.phi() }
+        ScalarMultiplication.regularWindowConstantTime(self, k, split: { G1Projective.glvSplit(ScalarDecomposition.baseZConstantTime($0)) },
+                                                       endomorphism: { -$0.phi() })
     }
 
     /// Membership in the order-r subgroup: φ(P) == −[x²]P (Scott's endomorphism test).

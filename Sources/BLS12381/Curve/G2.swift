@@ -50,7 +50,7 @@ extension G2Projective {
     /// Constant-time multiplication by a secret scalar: constant-time 4-dimensional GLS split (digits from
     /// a branch-free division by |x|), then signed 4-bit regular windows over the four digits.
     public func mulConstantTime(_ k: Fr) -> G2Projective {
-        ScalarMultiplication.regularWindowConstantTime(self, G2Projective.glsSplit(ScalarDecomposition.baseZConstantTime(k)),
+        ScalarMultiplication.regularWindowConstantTime(self, k, split: { G2Projective.glsSplit(ScalarDecomposition.baseZConstantTime($0)) },
                                                        endomorphism: { -$0.psi() }, endomorphismSquared: { $0.psiSquared() })
     }
 

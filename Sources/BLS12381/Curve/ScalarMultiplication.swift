@@ -36,7 +36,7 @@ struct EndomorphismSplit {
 }
 
 enum ScalarMultiplication {
-    /// Constant-time Σ dⱼ·Pⱼ with Pⱼ = endomorphism(Pⱼ₋₁), for secret digits.
+    /// Constant-time k·P for a secret k, as Σ dⱼ·Pⱼ over the digits of `split(k)` with Pⱼ = endomorphism(Pⱼ₋₁).
     ///
     /// Each digit is made odd (d | 1; an even digit is corrected by subtracting Pⱼ at the end, selected
     /// without branching), then recoded into signed odd 4-bit windows (Joye–Tunstall regular recoding:
@@ -44,10 +44,16 @@ enum ScalarMultiplication {
     /// P, 3P, …, 15P is built with additions; the other bases' tables are its images under the
     /// endomorphism, which costs two or three field multiplications per entry instead of an addition.
     /// Table entries are read by scanning all eight with masked selects.
+    ///
+    /// The first digit needs no correction: the splits' first digit has k's parity (|x| is even), so
+    /// the digits are those of the odd one of k and r − k, and the result is negated if it was r − k.
+    /// (k = 0 has no odd representative; its result is replaced by the identity at the end.)
     static func regularWindowConstantTime<G: ProjectiveGroup>(
-        _ base: G, _ split: EndomorphismSplit, endomorphism: (G) -> G,
+        _ base: G, _ scalar: Fr, split: (Fr) -> EndomorphismSplit, endomorphism: (G) -> G,
         endomorphismSquared: ((G) -> G)? = nil
     ) -> G {
+        let scalarEven = 1 &- (scalar.canonicalLimbs.0 & 1)
+        let split = split(Fr.select(scalar, -scalar, scalarEven))
         let bases = split.digits.count
         let windows = split.regularWindows + 1
         let tables = endomorphismTables(base, entries: 8, bases: bases, endomorphism: endomorphism,
@@ -83,10 +89,11 @@ enum ScalarMultiplication {
             acc = acc.doubled().doubled().doubled().doubled()
             for j in 0..<bases { acc = acc + lookup(j, recoded[j * windows + w]) }
         }
-        for j in 0..<bases {
+        for j in 1..<bases {
             acc = acc + G.select(G.identity, -tables[8 * j], evenMask[j])
         }
-        return acc
+        acc = G.select(acc, -acc, scalarEven)
+        return G.select(acc, G.identity, scalar.isZeroBit)
     }
 
     /// Variable-time Σ dⱼ·Pⱼ with Pⱼ = endomorphism(Pⱼ₋₁), for public digits: interleaved width-w NAF

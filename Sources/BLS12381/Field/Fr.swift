@@ -33,7 +33,14 @@ public struct Fr: Sendable, Hashable {
         return Fr((t0 & keep) | (s0 & ~keep), (t1 & keep) | (s1 & ~keep), (t2 & keep) | (s2 & ~keep), (t3 & keep) | (s3 & ~keep))
     }
 
-    public var isZero: Bool { isZeroWord(l0 | l1 | l2 | l3) == 1 }
+    public var isZero: Bool { isZeroBit == 1 }
+    @inline(always) var isZeroBit: UInt64 { isZeroWord(l0 | l1 | l2 | l3) }
+
+    /// `b` when `choice` is 1, `a` when 0, without branching.
+    @inline(always) static func select(_ a: Fr, _ b: Fr, _ choice: UInt64) -> Fr {
+        let m = maskFromBit(choice)
+        return Fr((a.l0 & ~m) | (b.l0 & m), (a.l1 & ~m) | (b.l1 & m), (a.l2 & ~m) | (b.l2 & m), (a.l3 & ~m) | (b.l3 & m))
+    }
 
     public static func + (a: Fr, b: Fr) -> Fr {
         var c: UInt64
