@@ -8,13 +8,18 @@
 # Usage: python3 ../shared/bench/make_corpus.py DIR > DIR.json && mv DIR.json DIR/corpus.json
 #        bench/upload-stream.sh DIR
 # Needs: restic (Debian package). Not run by CI.
+# ROUNDS=N repeats both sides N times, alternating (twin, restic, twin, …), each round from empty
+# storage, and reports the median of each side's times and their ratio, with every round's times:
+# this host's speed drifts by tens of percent within a minute, so one round of each says little.
 # TWIN=/path/to/twin uses that binary instead of building this checkout (to compare two builds);
 # the first build of this checkout takes a while (its own scratch path, see below).
 set -euo pipefail
 corpus=$(cd "$1" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
+rounds="${ROUNDS:-1}"
 work=$(mktemp -d)
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+server=""
+trap 'if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 trap 'echo "upload-stream.sh: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 cd "$root"
 if [ -n "${TWIN:-}" ]; then
@@ -26,57 +31,81 @@ else
   swift build -c release --static-swift-stdlib --scratch-path .build-static --product twin >/dev/null
   twin="$root/.build-static/release/twin"
 fi
-port=$((20000 + RANDOM % 20000))
-"$twin" serve --data "$work/data" --port "$port" --log-level warning &
-server=$!
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-
-# Accounts first, outside the clock, as `restic init` is outside restic's (timed separately).
-start=$(date +%s.%N)
-for dir in "$corpus"/stream/u*; do
-  user=$(basename "$dir")
-  TWIN_HOME="$work/homes/$user" "$twin" account create "$user" --server "http://127.0.0.1:$port" >/dev/null
-done
-account_seconds=$(echo "$(date +%s.%N) - $start" | bc)
-
-start=$(date +%s.%N)
-mkdir -p "$work/reports"
-for dir in "$corpus"/stream/u*; do
-  user=$(basename "$dir")
-  TWIN_HOME="$work/homes/$user" "$twin" upload "$dir" --attributes family --json >"$work/reports/$user.json"
-done
-twin_seconds=$(echo "$(date +%s.%N) - $start" | bc)
-# Summed after the clock stops, so the timing holds only TwinStore's own work.
-read -r sent logical deduplicated proof < <(python3 - "$work/reports" <<'PY'
-import glob, json, os, sys
-reports = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(sys.argv[1], "*.json")))]
-print(*(sum(r[k] for r in reports) for k in ("sent_bytes", "logical_bytes", "deduplicated_bytes", "proof_bytes")))
-PY
-)
-stats=$(TWIN_HOME="$work/homes/$user" "$twin" stats --json)
-
 export RESTIC_PASSWORD=bench
-restic init --repository-version 1 -r "$work/restic" -q
-start=$(date +%s.%N)
-restic -r "$work/restic" backup -q "$corpus/stream" >/dev/null
-restic_seconds=$(echo "$(date +%s.%N) - $start" | bc)
-restic_bytes=$(du -sb "$work/restic" | cut -f1)
 
-# make_corpus.py prints its summary once; save it as CORPUS_DIR/corpus.json.
+# One round of twin: a fresh server and fresh accounts; accounts are created before the clock
+# starts, as `restic init` runs before restic's. Leaves the run's totals in $work/twin.json.
+twin_round() {
+  local dir="$work/twin" port start dir_user user
+  rm -rf "$dir" && mkdir -p "$dir/reports"
+  port=$((20000 + RANDOM % 20000))
+  "$twin" serve --data "$dir/data" --port "$port" --log-level warning &
+  server=$!
+  for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  start=$(date +%s.%N)
+  for dir_user in "$corpus"/stream/u*; do
+    user=$(basename "$dir_user")
+    TWIN_HOME="$dir/homes/$user" "$twin" account create "$user" --server "http://127.0.0.1:$port" >/dev/null
+  done
+  account_seconds=$(echo "$(date +%s.%N) - $start" | bc)
+  start=$(date +%s.%N)
+  for dir_user in "$corpus"/stream/u*; do
+    user=$(basename "$dir_user")
+    TWIN_HOME="$dir/homes/$user" "$twin" upload "$dir_user" --attributes family --json >"$dir/reports/$user.json"
+  done
+  twin_seconds+=("$(echo "$(date +%s.%N) - $start" | bc)")
+  TWIN_HOME="$dir/homes/$user" "$twin" stats --json >"$dir/stats.json"
+  kill "$server" && wait "$server" 2>/dev/null || true
+  server=""
+  python3 - "$dir" "$account_seconds" >"$work/twin.json" <<'PY'
+import glob, json, os, sys
+reports = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(sys.argv[1], "reports", "*.json")))]
+totals = {k: sum(r[k] for r in reports) for k in ("sent_bytes", "logical_bytes", "deduplicated_bytes", "proof_bytes")}
+totals["stored_bytes"] = json.load(open(os.path.join(sys.argv[1], "stats.json")))["stored_bytes"]
+totals["account_setup_seconds"] = float(sys.argv[2])
+print(json.dumps(totals))
+PY
+}
+
+# One round of restic: a fresh local repository.
+restic_round() {
+  local start
+  rm -rf "$work/restic"
+  restic init --repository-version 1 -r "$work/restic" -q
+  start=$(date +%s.%N)
+  restic -r "$work/restic" backup -q "$corpus/stream" >/dev/null
+  restic_seconds+=("$(echo "$(date +%s.%N) - $start" | bc)")
+  restic_bytes=$(du -sb "$work/restic" | cut -f1)
+}
+
+twin_seconds=()
+restic_seconds=()
+for _ in $(seq "$rounds"); do
+  twin_round
+  restic_round
+done
+
 pixel_bound=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pixel_bound_bytes"])' "$corpus/corpus.json" 2>/dev/null || echo 0)
-python3 - "$stats" <<PY
-import json, sys
-stats = json.loads(sys.argv[1])
-stored, pixel = stats["stored_bytes"], $pixel_bound
+python3 - "$work/twin.json" "$pixel_bound" "$restic_bytes" "${twin_seconds[*]}" "${restic_seconds[*]}" <<'PY'
+import json, statistics, sys
+t = json.load(open(sys.argv[1]))
+pixel, restic_bytes = int(sys.argv[2]), int(sys.argv[3])
+twin_times = [float(x) for x in sys.argv[4].split()]
+restic_times = [float(x) for x in sys.argv[5].split()]
+stored, sent, proof = t["stored_bytes"], t["sent_bytes"], t["proof_bytes"]
+twin_median, restic_median = statistics.median(twin_times), statistics.median(restic_times)
 print(json.dumps({
-    "logical_bytes": $logical, "stored_bytes": stored, "pixel_bound_bytes": pixel,
+    "logical_bytes": t["logical_bytes"], "stored_bytes": stored, "pixel_bound_bytes": pixel,
     "stored_over_pixel_bound": round(stored / pixel, 4) if pixel else None,
-    "sent_bytes": $sent, "proof_bytes": $proof, "deduplicated_bytes": $deduplicated,
-    "sent_over_stored": round($sent / stored, 4),
-    "sent_minus_proof_over_stored": round(($sent - $proof) / stored, 4),
-    "twin_seconds": round($twin_seconds, 3), "account_setup_seconds": round($account_seconds, 3),
-    "restic_seconds": round($restic_seconds, 3),
-    "twin_over_restic_time": round($twin_seconds / $restic_seconds, 3),
-    "restic_repository_bytes": $restic_bytes,
+    "sent_bytes": sent, "proof_bytes": proof, "deduplicated_bytes": t["deduplicated_bytes"],
+    "sent_over_stored": round(sent / stored, 4),
+    "sent_minus_proof_over_stored": round((sent - proof) / stored, 4),
+    "rounds": len(twin_times),
+    "twin_seconds": round(twin_median, 3), "restic_seconds": round(restic_median, 3),
+    "twin_over_restic_time": round(twin_median / restic_median, 3),
+    "twin_seconds_rounds": [round(x, 3) for x in twin_times],
+    "restic_seconds_rounds": [round(x, 3) for x in restic_times],
+    "account_setup_seconds": round(t["account_setup_seconds"], 3),
+    "restic_repository_bytes": restic_bytes,
 }, sort_keys=True))
 PY
