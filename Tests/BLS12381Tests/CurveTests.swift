@@ -88,14 +88,32 @@ struct CurveTests {
         #expect(G2Projective.identity.mulConstantTime(k).isIdentity)
     }
 
-    @Test("constant-time base-|x| digits equal the variable-time ones and recompose k", arguments: 0..<8)
+    @Test("constant-time base-|x| digits equal the variable-time ones and recompose k", arguments: 0..<64)
     func digits(seed: Int) {
         var g = SplitMix64(seed: UInt64(seed) &+ 950)
-        let k = seed == 0 ? -Fr.one : (seed == 1 ? Fr.zero : Fr.random(using: &g))
+        let z = Fr(ScalarDecomposition.z)
+        let k = switch seed {
+        case 0: -Fr.one
+        case 1: Fr.zero
+        case 2...17: edgeCaseScalars[seed - 2]   // digits at 0, at |x| − 1, at |x| − 2
+        default: Fr.random(using: &g)
+        }
         let a = ScalarDecomposition.baseZConstantTime(k), b = ScalarDecomposition.baseZ(k)
         #expect(a == b)
-        let z = Fr(ScalarDecomposition.z)
         #expect(Fr(a.0) + z * (Fr(a.1) + z * (Fr(a.2) + z * Fr(a.3))) == k)
+    }
+
+    @Test("branch-free 128-by-64-bit division by |x| equals the hardware's")
+    func divisionByZ() {
+        let z = ScalarDecomposition.z
+        var g = SplitMix64(seed: 990)
+        var cases: [(UInt64, UInt64)] = [(0, 0), (0, z - 1), (0, z), (0, .max), (z - 1, .max), (z - 1, 0), (1, 0)]
+        for _ in 0..<10_000 { cases.append((g.next() % z, g.next())) }
+        for (high, low) in cases {
+            let expected = z.dividingFullWidth((high, low))
+            let actual = ScalarDecomposition.divide2by1(high, low)
+            #expect(actual.quotient == expected.quotient && actual.remainder == expected.remainder, "\(high) \(low)")
+        }
     }
 
     @Test("small and edge scalars")
