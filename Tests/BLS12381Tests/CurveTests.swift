@@ -55,9 +55,10 @@ struct CurveTests {
         let z = UInt128(ScalarDecomposition.z)
         #expect(EndomorphismSplit(digits: [], bound: z).regularWindows == 15)          // G2: top ≤ 13
         #expect(EndomorphismSplit(digits: [], bound: z * z).regularWindows == 31)      // G1: top ≤ 11
-        #expect(EndomorphismSplit(digits: [], bound: 1 << 64).regularWindows == 16)    // 2⁶⁴/16¹⁵ = 16 > 15
-        #expect(EndomorphismSplit(digits: [], bound: 15 << 60).regularWindows == 15)
-        #expect(EndomorphismSplit(digits: [], bound: (15 << 60) + 2).regularWindows == 16)
+        #expect(EndomorphismSplit(digits: [], bound: 1 << 64).regularWindows == 15)    // (2⁶⁴ − 1) >> 60 = 15
+        #expect(EndomorphismSplit(digits: [], bound: (1 << 64) + 1).regularWindows == 16)  // 2⁶⁴ | 1 >> 60 = 16
+        #expect(EndomorphismSplit(digits: [], bound: 1 << 60).regularWindows == 14)
+        #expect(EndomorphismSplit(digits: [], bound: 2).regularWindows == 1)
     }
 
     @Test("constant-time and variable-time multiplication agree", arguments: 0..<6)
@@ -95,7 +96,7 @@ struct CurveTests {
         let k = switch seed {
         case 0: -Fr.one
         case 1: Fr.zero
-        case 2...17: edgeCaseScalars[seed - 2]   // digits at 0, at |x| − 1, at |x| − 2
+        case 2...18: edgeCaseScalars[seed - 2]   // digits at 0, at |x| − 1, at |x| − 2
         default: Fr.random(using: &g)
         }
         let a = ScalarDecomposition.baseZConstantTime(k), b = ScalarDecomposition.baseZ(k)
@@ -194,7 +195,9 @@ let edgeCaseScalars: [Fr] = {
     return [Fr.zero, Fr.one, Fr(2), -Fr.one, -Fr(2), z, z - Fr.one, z + Fr.one, z * z, z * z * z,
             z * z * z - Fr.one, Fr(0xffff_ffff_ffff_fffe), z * z + Fr(2), -(z * z * z),
             // The largest base-|x| digits a scalar below r has (|x| − 1, |x| − 1, |x| − 1, |x| − 2): the top
-            // windows of the regular recoding at their maximum; then the same less one in every digit
-            // (all even, so every digit takes the even-digit correction).
-            z * z * z * z - z * z * z - Fr.one, z * z * z * z - z * z * z - Fr.one - (Fr.one + z + z * z + z * z * z)]
+            // windows of the regular recoding at their maximum. Then the same less one in every digit
+            // (an even scalar: the multiplication runs on r − k), and less one in all but the first
+            // (odd, with every other digit even: each takes the even-digit correction).
+            z * z * z * z - z * z * z - Fr.one, z * z * z * z - z * z * z - Fr.one - (Fr.one + z + z * z + z * z * z),
+            z * z * z * z - z * z * z - Fr.one - (z + z * z + z * z * z)]
 }()

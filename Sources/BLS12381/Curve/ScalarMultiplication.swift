@@ -23,14 +23,16 @@ struct EndomorphismSplit {
     var bound: UInt128
 
     /// How many signed 4-bit windows the regular recoding needs below its top digit: the fewest n for
-    /// which every odd v ≤ bound leaves a top digit of at most 15. Each recoding step maps v to at most
-    /// (v + 15)/16, so after n steps at most (v + 16ⁿ − 1)/16ⁿ remains (and it stays odd and ≥ 1).
-    /// A bound just below 2⁶⁴ (|x| = 0xd201…, G2's digits) needs 15 windows and a top digit ≤ 13,
-    /// where rounding the bound up to 64 bits would cost a 16th window of four doublings and four
-    /// additions, whose top digit is always 1.
+    /// which every digit (made odd, so at most (bound − 1) | 1) leaves a top digit of at most 15. A
+    /// recoding step takes odd v to (v >> 4) | 1, so after n steps (v >> 4n) | 1 is left: the top digit
+    /// is odd and at least 1, and at most 15 exactly when v >> 4n is. G2's digits (below |x| ≈ 13.1·16¹⁵)
+    /// need 15 windows and a top digit ≤ 13; G1's halves (below |x|² ≈ 10.7·16³¹) 31 and ≤ 11. (The count
+    /// was bits/4 + 1 before, a window more than any digit of that many bits needs: four doublings and
+    /// an addition per base, with a top digit that was always 1.)
     var regularWindows: Int {
+        let largest = (bound &- 1) | 1
         var n = 1
-        while (bound &- 1) >> UInt128(4 * n) >= 15 { n += 1 }
+        while largest >> UInt128(4 * n) >= 16 { n += 1 }
         return n
     }
 }
@@ -71,7 +73,7 @@ enum ScalarMultiplication {
                 v = v &- UInt128(truncatingIfNeeded: k) // k < 0 wraps to an addition of |k|
                 v >>= 4
             }
-            // What is left is odd and at most 15 (see `regularWindows`): the top window.
+            // What is left is (d >> 4n) | 1, odd and at most 15 (see `regularWindows`): the top window.
             assert(v <= 15)
             recoded[j * windows + windows - 1] = Int8(truncatingIfNeeded: UInt64(truncatingIfNeeded: v))
         }
