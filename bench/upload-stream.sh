@@ -17,6 +17,7 @@ set -euo pipefail
 corpus=$(cd "$1" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
 rounds="${ROUNDS:-1}"
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "upload-stream.sh: ROUNDS must be a positive integer" >&2; exit 2; }
 work=$(mktemp -d)
 server=""
 trap 'if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
@@ -78,6 +79,8 @@ restic_round() {
   restic_bytes=$(du -sb "$work/restic" | cut -f1)
 }
 
+# Both sides read the same files; read them once first so neither pays for a cold page cache.
+find "$corpus/stream" -type f -exec cat {} + >/dev/null
 twin_seconds=()
 restic_seconds=()
 for _ in $(seq "$rounds"); do

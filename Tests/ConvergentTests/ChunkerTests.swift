@@ -31,6 +31,19 @@ struct ChunkerTests {
         #expect(try chunksReadInPieces(of: input, seed: UInt64(seed)) == pieces)
     }
 
+    @Test("reads in random pieces through buffer refills chunk like the zero-copy path", arguments: 0..<3)
+    func bufferedMatchesZeroCopy(kind: Int) throws {
+        // Inputs several times the chunker's 1 MiB buffer, so refills and the compaction between them
+        // run (the property test's inputs fit in one read).
+        var generator = SeededGenerator(seed: UInt64(kind) &+ 77)
+        let input = switch kind {
+        case 0: ImageFixtures.jpeg(scanBytes: 3_000_000).bytes
+        case 1: ImageFixtures.png(idatChunks: 40, idatSize: 60_000).bytes
+        default: randomBytes(3_000_000, using: &generator)
+        }
+        #expect(try chunksReadInPieces(of: input, seed: UInt64(kind)) == (try chunks(of: input)))
+    }
+
     @Test("chunk sizes respect the bounds and average near the target on random data")
     func sizeDistribution() throws {
         let input = testStream("distribution", count: 8 << 20)

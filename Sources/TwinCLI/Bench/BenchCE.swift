@@ -7,7 +7,7 @@ import Foundation
 /// `twin bench …`: benchmarks that print JSON; speed is measured here, never asserted in tests.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench",
-        abstract: "Benchmarks (median timings; --json for one machine-readable object).",
+        abstract: "Benchmarks (each says how it times; --json for one machine-readable object).",
         subcommands: [BenchCE.self, BenchPairing.self, BenchABE.self])
 }
 

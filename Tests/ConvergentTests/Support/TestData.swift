@@ -26,7 +26,8 @@ func chunks(of bytes: [UInt8], parameters: ChunkingParameters = .twin) throws ->
 }
 
 /// Splits `bytes` read through `TrickleByteSource`: the chunker's buffered path, which files take,
-/// where `chunks(of:)` takes the zero-copy one of in-memory sources.
+/// where `chunks(of:)` takes the zero-copy one of in-memory sources. Only inputs larger than the
+/// chunker's buffer (1 MiB) exercise its refills; smaller ones arrive whole before the first cut.
 func chunksReadInPieces(of bytes: [UInt8], seed: UInt64) throws -> [[UInt8]] {
     var chunker = Chunker(source: TrickleByteSource(bytes: bytes, generator: SeededGenerator(seed: seed)))
     var out: [[UInt8]] = []
