@@ -53,12 +53,14 @@ struct CurveTests {
     @Test("regular recoding: the fewest windows whose top digit stays at most 15")
     func regularWindowCount() {
         let z = UInt128(ScalarDecomposition.z)
-        #expect(EndomorphismSplit(digits: [], bound: z).regularWindows == 15)          // G2: top ≤ 13
-        #expect(EndomorphismSplit(digits: [], bound: z * z).regularWindows == 31)      // G1: top ≤ 11
-        #expect(EndomorphismSplit(digits: [], bound: 1 << 64).regularWindows == 15)    // (2⁶⁴ − 1) >> 60 = 15
-        #expect(EndomorphismSplit(digits: [], bound: (1 << 64) + 1).regularWindows == 16)  // 2⁶⁴ | 1 >> 60 = 16
-        #expect(EndomorphismSplit(digits: [], bound: 1 << 60).regularWindows == 14)
-        #expect(EndomorphismSplit(digits: [], bound: 2).regularWindows == 1)
+        #expect(EndomorphismSplit.regularWindows(magnitudeBelow: z) == 15)          // G2: top ≤ 13
+        #expect(EndomorphismSplit.regularWindows(magnitudeBelow: z * z) == 31)      // G1: top ≤ 11
+        #expect(EndomorphismSplit.regularWindows(magnitudeBelow: z + 1) == 15)      // G2 signed digits, |d| ≤ |x|
+        #expect(EndomorphismSplit.regularWindows(magnitudeBelow: z * z + 1) == 31)  // G1 signed halves
+        #expect(EndomorphismSplit.regularWindows(magnitudeBelow: 1 << 64) == 15)    // (2⁶⁴ − 1) >> 60 = 15
+        #expect(EndomorphismSplit.regularWindows(magnitudeBelow: (1 << 64) + 1) == 16)  // 2⁶⁴ | 1 >> 60 = 16
+        #expect(EndomorphismSplit.regularWindows(magnitudeBelow: 1 << 60) == 14)
+        #expect(EndomorphismSplit.regularWindows(magnitudeBelow: 2) == 1)
     }
 
     @Test("constant-time and variable-time multiplication agree", arguments: 0..<6)

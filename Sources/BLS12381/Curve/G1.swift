@@ -28,7 +28,7 @@ extension G1Projective {
         // Each half is below z² < 2^128, so the wrapping operators never wrap.
         let k0 = UInt128(digits.0) &+ UInt128(digits.1) &* z
         let k1 = UInt128(digits.2) &+ UInt128(digits.3) &* z
-        return EndomorphismSplit(digits: [k0, k1], bound: UInt128(z) &* UInt128(z))
+        return EndomorphismSplit(digits: [k0, k1], bound: z &* z, ratio: z &* z)
     }
 
     /// Variable-time multiplication for public scalars: GLV split, then interleaved width-5 wNAF over

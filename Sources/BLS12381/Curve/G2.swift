@@ -37,7 +37,8 @@ extension G2Projective {
 
     /// The base-|x| digits of k as a 4-dimensional GLS split: |x|ⁱ·Q = (−ψ)ⁱ(Q) on G2.
     static func glsSplit(_ digits: (UInt64, UInt64, UInt64, UInt64)) -> EndomorphismSplit {
-        EndomorphismSplit(digits: [UInt128(digits.0), UInt128(digits.1), UInt128(digits.2), UInt128(digits.3)], bound: UInt128(ScalarDecomposition.z))
+        EndomorphismSplit(digits: [UInt128(digits.0), UInt128(digits.1), UInt128(digits.2), UInt128(digits.3)], bound: UInt128(ScalarDecomposition.z),
+                          ratio: UInt128(ScalarDecomposition.z))
     }
 
     /// Variable-time multiplication for public scalars: 4-dimensional GLS split k = Σ dᵢ·|x|ⁱ, then

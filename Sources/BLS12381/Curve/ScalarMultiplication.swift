@@ -17,19 +17,23 @@ protocol ProjectiveGroup: Sendable {
 }
 
 /// A scalar split into short digits, one per base point: k = Σ dⱼ·λʲ, where λ is the eigenvalue of the
-/// group's endomorphism. Every digit is below `bound`.
+/// group's endomorphism, taken as the integer `ratio` with Pⱼ = ratio·Pⱼ₋₁ exactly (|x| on G2, |x|² on
+/// G1). Every digit is below `bound`.
 struct EndomorphismSplit {
     var digits: [UInt128]
     var bound: UInt128
+    var ratio: UInt128
+
+    var regularWindows: Int { Self.regularWindows(magnitudeBelow: bound) }
 
     /// How many signed 4-bit windows the regular recoding needs below its top digit: the fewest n for
-    /// which every digit (made odd, so at most (bound − 1) | 1) leaves a top digit of at most 15. A
-    /// recoding step takes odd v to (v >> 4) | 1, so after n steps (v >> 4n) | 1 is left: the top digit
-    /// is odd and at least 1, and at most 15 exactly when v >> 4n is. G2's digits (below |x| ≈ 13.1·16¹⁵)
-    /// need 15 windows and a top digit ≤ 13; G1's halves (below |x|² ≈ 10.7·16³¹) 31 and ≤ 11. (The count
-    /// was bits/4 + 1 before, a window more than any digit of that many bits needs: four doublings and
-    /// an addition per base, with a top digit that was always 1.)
-    var regularWindows: Int {
+    /// which every odd digit magnitude below `bound` (so at most (bound − 1) | 1) leaves a top digit of
+    /// at most 15. A recoding step takes odd v to (v >> 4) | 1, so after n steps (v >> 4n) | 1 is left:
+    /// the top digit is odd and at least 1, and at most 15 exactly when v >> 4n is. G2's digits (below
+    /// |x| ≈ 13.1·16¹⁵) need 15 windows and a top digit ≤ 13; G1's halves (below |x|² ≈ 10.7·16³¹) 31
+    /// and ≤ 11. (The count was bits/4 + 1 before, a window more than any digit of that many bits needs:
+    /// four doublings and an addition per base, with a top digit that was always 1.)
+    static func regularWindows(magnitudeBelow bound: UInt128) -> Int {
         let largest = (bound &- 1) | 1
         var n = 1
         while largest >> UInt128(4 * n) >= 16 { n += 1 }
@@ -40,16 +44,19 @@ struct EndomorphismSplit {
 enum ScalarMultiplication {
     /// Constant-time k·P for a secret k, as Σ dⱼ·Pⱼ over the digits of `split(k)` with Pⱼ = endomorphism(Pⱼ₋₁).
     ///
-    /// Each digit is made odd (d | 1; an even digit is corrected by subtracting Pⱼ at the end, selected
-    /// without branching), then recoded into signed odd 4-bit windows (Joye–Tunstall regular recoding:
-    /// every window is one of ±1, ±3, …, ±15, so each window costs exactly one addition). One table of
-    /// P, 3P, …, 15P is built with additions; the other bases' tables are its images under the
+    /// Every digit is made odd, then recoded into signed odd 4-bit windows (Joye–Tunstall regular
+    /// recoding: every window is one of ±1, ±3, …, ±15, so each window costs exactly one addition). One
+    /// table of P, 3P, …, 15P is built with additions; the other bases' tables are its images under the
     /// endomorphism, which costs two or three field multiplications per entry instead of an addition.
     /// Table entries are read by scanning all eight with masked selects.
     ///
-    /// The first digit needs no correction: the splits' first digit has k's parity (|x| is even), so
-    /// the digits are those of the odd one of k and r − k, and the result is negated if it was r − k.
-    /// (k = 0 has no odd representative; its result is replaced by the identity at the end.)
+    /// Odd digits without corrections: the splits' first digit has k's parity (|x| is even), so the
+    /// digits are those of the odd one of k and r − k, and the result is negated if it was r − k. Each
+    /// later even digit dⱼ gets 1 added and dⱼ₋₁ gets `ratio` (even) subtracted: since Pⱼ = ratio·Pⱼ₋₁
+    /// exactly, the sum and dⱼ₋₁'s parity stay, and the digits become signed with |dⱼ| ≤ bound (a
+    /// negative digit's windows are negated). This replaces a closing correction, one addition per
+    /// even digit selected without branching, by nothing. All choices are masks, never branches. (k = 0
+    /// has no odd representative; its result is replaced by the identity at the end.)
     static func regularWindowConstantTime<G: ProjectiveGroup>(
         _ base: G, _ scalar: Fr, split: (Fr) -> EndomorphismSplit, endomorphism: (G) -> G,
         endomorphismSquared: ((G) -> G)? = nil
@@ -57,25 +64,37 @@ enum ScalarMultiplication {
         let scalarEven = 1 &- (scalar.canonicalLimbs.0 & 1)
         let split = split(Fr.select(scalar, -scalar, scalarEven))
         let bases = split.digits.count
-        let windows = split.regularWindows + 1
+        // Signed digits as magnitude and sign (G1's halves reach 1.3·2¹²⁷, beyond Int128). At step j,
+        // dⱼ is still its unsigned self and dⱼ₋₁ is at most ratio − 1 (an even digit is at most
+        // bound − 2 before its increment, and ratio = bound), so dⱼ₋₁ − ratio = −(ratio − dⱼ₋₁) ≠ 0.
+        precondition(split.ratio == split.bound && split.bound & 1 == 0)
+        var magnitude = split.digits
+        var negative = [UInt128](repeating: 0, count: bases)                  // all ones when negative
+        for j in 1..<bases {
+            let even = 1 &- (magnitude[j] & 1)
+            let mask = 0 &- even
+            magnitude[j] &+= even
+            magnitude[j - 1] = (magnitude[j - 1] & ~mask) | ((split.ratio &- magnitude[j - 1]) & mask)
+            negative[j - 1] = mask
+        }
+        let windows = EndomorphismSplit.regularWindows(magnitudeBelow: split.bound &+ 1) + 1
         let tables = endomorphismTables(base, entries: 8, bases: bases, endomorphism: endomorphism,
                                         endomorphismSquared: endomorphismSquared)
-        // Recode every digit; Int8 windows are secret and only ever used through masks.
+        // Recode every digit's magnitude and give the windows its sign; Int8 windows are secret and
+        // only ever used through masks.
         var recoded = [Int8](repeating: 0, count: windows * bases)
-        var evenMask = [UInt64](repeating: 0, count: bases)
         for j in 0..<bases {
-            let d = split.digits[j]
-            evenMask[j] = 1 &- UInt64(truncatingIfNeeded: d & 1)
-            var v = d | 1
+            let flip = Int8(truncatingIfNeeded: negative[j])                     // −1 when negative
+            var v = magnitude[j]
             for w in 0..<(windows - 1) {
-                let k = Int64(truncatingIfNeeded: v & 31) &- 16           // odd, in −15…15
-                recoded[j * windows + w] = Int8(truncatingIfNeeded: k)
-                v = v &- UInt128(truncatingIfNeeded: k) // k < 0 wraps to an addition of |k|
+                let k = Int8(truncatingIfNeeded: Int64(truncatingIfNeeded: v & 31) &- 16)   // odd, in −15…15
+                recoded[j * windows + w] = (k ^ flip) &- flip
+                v = v &- UInt128(truncatingIfNeeded: Int64(k))  // k < 0 wraps to an addition of |k|
                 v >>= 4
             }
-            // What is left is (d >> 4n) | 1, odd and at most 15 (see `regularWindows`): the top window.
-            assert(v <= 15)
-            recoded[j * windows + windows - 1] = Int8(truncatingIfNeeded: UInt64(truncatingIfNeeded: v))
+            // What is left is (v >> 4n) | 1, odd and at most 15 (see `regularWindows`): the top window.
+            let top = Int8(truncatingIfNeeded: UInt64(truncatingIfNeeded: v))
+            recoded[j * windows + windows - 1] = (top ^ flip) &- flip
         }
         @inline(__always) func lookup(_ j: Int, _ k: Int8) -> G {
             let s = Int64(k) >> 63                                       // −1 when negative
@@ -90,9 +109,6 @@ enum ScalarMultiplication {
         for w in stride(from: windows - 2, through: 0, by: -1) {
             acc = acc.doubled().doubled().doubled().doubled()
             for j in 0..<bases { acc = acc + lookup(j, recoded[j * windows + w]) }
-        }
-        for j in 1..<bases {
-            acc = acc + G.select(G.identity, -tables[8 * j], evenMask[j])
         }
         acc = G.select(acc, -acc, scalarEven)
         return G.select(acc, G.identity, scalar.isZeroBit)
