@@ -55,8 +55,6 @@ struct CurveTests {
         let z = UInt128(ScalarDecomposition.z)
         #expect(EndomorphismSplit.regularWindows(magnitudeBelow: z) == 15)          // G2: top ≤ 13
         #expect(EndomorphismSplit.regularWindows(magnitudeBelow: z * z) == 31)      // G1: top ≤ 11
-        #expect(EndomorphismSplit.regularWindows(magnitudeBelow: z + 1) == 15)      // G2 signed digits, |d| ≤ |x|
-        #expect(EndomorphismSplit.regularWindows(magnitudeBelow: z * z + 1) == 31)  // G1 signed halves
         #expect(EndomorphismSplit.regularWindows(magnitudeBelow: 1 << 64) == 15)    // (2⁶⁴ − 1) >> 60 = 15
         #expect(EndomorphismSplit.regularWindows(magnitudeBelow: (1 << 64) + 1) == 16)  // 2⁶⁴ | 1 >> 60 = 16
         #expect(EndomorphismSplit.regularWindows(magnitudeBelow: 1 << 60) == 14)
@@ -199,7 +197,8 @@ let edgeCaseScalars: [Fr] = {
             // The largest base-|x| digits a scalar below r has (|x| − 1, |x| − 1, |x| − 1, |x| − 2): the top
             // windows of the regular recoding at their maximum. Then the same less one in every digit
             // (an even scalar: the multiplication runs on r − k), and less one in all but the first
-            // (odd, with every other digit even: each takes the even-digit correction).
+            // (odd, with every other digit even: each is made odd at its neighbour's expense, which turns
+            // negative).
             z * z * z * z - z * z * z - Fr.one, z * z * z * z - z * z * z - Fr.one - (Fr.one + z + z * z + z * z * z),
             z * z * z * z - z * z * z - Fr.one - (z + z * z + z * z * z)]
 }()

@@ -24,8 +24,6 @@ struct EndomorphismSplit {
     var bound: UInt128
     var ratio: UInt128
 
-    var regularWindows: Int { Self.regularWindows(magnitudeBelow: bound) }
-
     /// How many signed 4-bit windows the regular recoding needs below its top digit: the fewest n for
     /// which every odd digit magnitude below `bound` (so at most (bound − 1) | 1) leaves a top digit of
     /// at most 15. A recoding step takes odd v to (v >> 4) | 1, so after n steps (v >> 4n) | 1 is left:
@@ -53,7 +51,7 @@ enum ScalarMultiplication {
     /// Odd digits without corrections: the splits' first digit has k's parity (|x| is even), so the
     /// digits are those of the odd one of k and r − k, and the result is negated if it was r − k. Each
     /// later even digit dⱼ gets 1 added and dⱼ₋₁ gets `ratio` (even) subtracted: since Pⱼ = ratio·Pⱼ₋₁
-    /// exactly, the sum and dⱼ₋₁'s parity stay, and the digits become signed with |dⱼ| ≤ bound (a
+    /// exactly, the sum and dⱼ₋₁'s parity stay, and the digits become signed with |dⱼ| < bound (a
     /// negative digit's windows are negated). This replaces a closing correction, one addition per
     /// even digit selected without branching, by nothing. All choices are masks, never branches. (k = 0
     /// has no odd representative; its result is replaced by the identity at the end.)
@@ -65,8 +63,9 @@ enum ScalarMultiplication {
         let split = split(Fr.select(scalar, -scalar, scalarEven))
         let bases = split.digits.count
         // Signed digits as magnitude and sign (G1's halves reach 1.3·2¹²⁷, beyond Int128). At step j,
-        // dⱼ is still its unsigned self and dⱼ₋₁ is at most ratio − 1 (an even digit is at most
-        // bound − 2 before its increment, and ratio = bound), so dⱼ₋₁ − ratio = −(ratio − dⱼ₋₁) ≠ 0.
+        // dⱼ is still its unsigned self and dⱼ₋₁ is odd and at most ratio − 1 (an even digit is at most
+        // bound − 2 before its increment, and ratio = bound), so dⱼ₋₁ − ratio = −(ratio − dⱼ₋₁), an odd
+        // magnitude in 1…bound − 1. (Only k = 0 has an even d₀; its result is discarded.)
         precondition(split.ratio == split.bound && split.bound & 1 == 0)
         var magnitude = split.digits
         var negative = [UInt128](repeating: 0, count: bases)                  // all ones when negative
@@ -77,7 +76,8 @@ enum ScalarMultiplication {
             magnitude[j - 1] = (magnitude[j - 1] & ~mask) | ((split.ratio &- magnitude[j - 1]) & mask)
             negative[j - 1] = mask
         }
-        let windows = EndomorphismSplit.regularWindows(magnitudeBelow: split.bound &+ 1) + 1
+        // Every magnitude is now odd and below bound: dⱼ₋₁ was odd and at least 1 when it was negated.
+        let windows = EndomorphismSplit.regularWindows(magnitudeBelow: split.bound) + 1
         let tables = endomorphismTables(base, entries: 8, bases: bases, endomorphism: endomorphism,
                                         endomorphismSquared: endomorphismSquared)
         // Recode every digit's magnitude and give the windows its sign; Int8 windows are secret and
