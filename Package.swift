@@ -108,7 +108,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConvergentTests",
-            dependencies: ["Convergent", "BinaryCoding", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Convergent", "BinaryCoding", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Resources")]
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import Convergent
+import TestSupport
 import Crypto
 import Foundation
 
@@ -29,29 +30,26 @@ func chunks(of bytes: [UInt8], parameters: ChunkingParameters = .twin) throws ->
 /// where `chunks(of:)` takes the zero-copy one of in-memory sources. Only inputs larger than the
 /// chunker's buffer (1 MiB) exercise its refills; smaller ones arrive whole before the first cut.
 func chunksReadInPieces(of bytes: [UInt8], seed: UInt64) throws -> [[UInt8]] {
-    var chunker = Chunker(source: TrickleByteSource(bytes: bytes, generator: SeededGenerator(seed: seed)))
+    var chunker = Chunker(source: TrickleByteSource(bytes: bytes, generator: SplitMix64(seed: seed)))
     var out: [[UInt8]] = []
     while let chunk = try chunker.next() { out.append(chunk.bytes) }
     return out
 }
 
-/// A source that answers each read with a random 1 byte to 70 kB and never lends its storage.
+/// A source that answers each read with a random 1 byte to 70 kB and never lends its storage (it
+/// reads through a `MemoryByteSource` but does not pass on `takeRemainingBytes`).
 struct TrickleByteSource: ByteSource {
-    let bytes: [UInt8]
-    var generator: SeededGenerator
-    var offset = 0
+    var bytes: MemoryByteSource
+    var generator: SplitMix64
 
-    init(bytes: [UInt8], generator: SeededGenerator) {
-        self.bytes = bytes
+    init(bytes: [UInt8], generator: SplitMix64) {
+        self.bytes = MemoryByteSource(bytes)
         self.generator = generator
     }
 
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let count = min(buffer.count, bytes.count - offset, Int.random(in: 1...70_000, using: &generator))
-        guard count > 0 else { return 0 }
-        bytes.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: count) }
-        offset += count
-        return count
+        let count = min(buffer.count, Int.random(in: 1...70_000, using: &generator))
+        return try bytes.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<count]))
     }
 }
 
@@ -93,18 +91,6 @@ struct TestFailure: Error, CustomStringConvertible {
 }
 
 /// A small seeded generator for property tests (SplitMix64), so failures reproduce.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-func randomBytes(_ count: Int, using generator: inout SeededGenerator) -> [UInt8] {
+func randomBytes(_ count: Int, using generator: inout SplitMix64) -> [UInt8] {
     (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
 }
