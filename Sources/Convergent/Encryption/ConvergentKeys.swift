@@ -45,7 +45,8 @@ public struct LocalKeyDerivation: ChunkKeyDerivation {
 
     /// The synchronous core, for callers that know they derive locally.
     public static func key(for contentHash: Digest32) -> SymmetricKey {
-        HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: contentHash.bytes),
-                               info: Label.chunkKey, outputByteCount: 32)
+        contentHash.withUnsafeBytes {
+            HKDFSHA256.deriveKey(inputKeyMaterial: $0, info: Label.chunkKey, outputByteCount: 32)
+        }
     }
 }

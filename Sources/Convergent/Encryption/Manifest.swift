@@ -103,9 +103,9 @@ public struct Manifest: Sendable, Equatable {
         hasher.update(data: Label.fileHash)
         withUnsafeBytes(of: UInt64(totalLength).bigEndian) { hasher.update(bufferPointer: $0) }
         for entry in entries { entry.key.withUnsafeBytes { hasher.update(bufferPointer: $0) } }
-        let digest = hasher.finalize()
-        return HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: digest), info: Label.fileKey,
-                                      outputByteCount: 32)
+        return Digest32(hasher.finalize()).withUnsafeBytes {
+            HKDFSHA256.deriveKey(inputKeyMaterial: $0, info: Label.fileKey, outputByteCount: 32)
+        }
     }
 
     /// `C_M`: the manifest sealed deterministically under `K_M`, so identical images agree on it.
