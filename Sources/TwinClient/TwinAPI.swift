@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Convergent
 import Crypto
 import Foundation
 import NIOCore
@@ -24,12 +25,17 @@ public struct TwinAPI: Sendable {
 
     func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
               limit: Int = 32 << 20) async throws -> [UInt8] {
+        try await send(method, path, buffer: body.map { ByteBuffer(bytes: $0) }, contentType: contentType, limit: limit)
+    }
+
+    func send(_ method: HTTPMethod, _ path: String, buffer body: ByteBuffer?, contentType: String = "application/json",
+              limit: Int = 32 << 20) async throws -> [UInt8] {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let body {
             request.headers.add(name: "Content-Type", value: contentType)
-            request.body = .bytes(ByteBuffer(bytes: body))
+            request.body = .bytes(body)
         }
         let response = try await http.execute(request, timeout: Self.timeout)
         let bytes = Array(buffer: try await response.body.collect(upTo: limit))
@@ -69,8 +75,9 @@ public struct TwinAPI: Sendable {
         try await json(.POST, "/v1/uploads", request, as: BeginUploadResponse.self)
     }
 
-    func putChunk(session: String, tag: String, _ bytes: [UInt8]) async throws {
-        _ = try await send(.PUT, "/v1/uploads/\(Self.escape(session))/chunks/\(tag)", body: bytes, contentType: "application/octet-stream")
+    func putChunk(session: String, tag: String, _ chunk: HashedCiphertext) async throws {
+        _ = try await send(.PUT, "/v1/uploads/\(Self.escape(session))/chunks/\(tag)", buffer: chunk.withUnsafeBytes { ByteBuffer(bytes: $0) },
+                           contentType: "application/octet-stream")
     }
 
     func proveOwnership(session: String, _ proof: [UInt8]) async throws {

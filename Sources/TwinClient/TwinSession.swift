@@ -98,7 +98,7 @@ public struct TwinSession: Sendable {
     public func send(_ prepared: PreparedUpload, attributes: [String]) async throws -> UploadResult {
         let (name, encoded, chunks, plaintextLengths) = (prepared.name, prepared.encoded, prepared.chunks, prepared.plaintextLengths)
         let begin = try await api.beginUpload(BeginUploadRequest(
-            fileTag: encoded.fileTag, chunks: chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.bytes.count) }))
+            fileTag: encoded.fileTag, chunks: chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) }))
 
         // Missing chunks, each once, a few requests in flight.
         let missing = Set(begin.missing)
@@ -109,9 +109,9 @@ public struct TwinSession: Sendable {
         let api = self.api
         let toSend = firstIndex.values.sorted()
         try await forEachConcurrently(toSend, width: 4) { _, index in
-            try await api.putChunk(session: begin.id, tag: chunks[index].tag.hex, chunks[index].bytes)
+            try await api.putChunk(session: begin.id, tag: chunks[index].tag.hex, chunks[index])
         }
-        var sent = toSend.reduce(0) { $0 + chunks[$1].bytes.count }
+        var sent = toSend.reduce(0) { $0 + chunks[$1].count }
         var proofBytes = 0
         if let descriptor = begin.challenge {
             let leaves = descriptor.leaves.map { LeafReference(chunk: $0.chunk, leaf: $0.leaf) }

@@ -243,6 +243,24 @@ struct EncryptionTests {
         #expect(try await decrypt(inPlace, store: inPlaceStore) == input)
     }
 
+    /// The pipeline keeps each chunk inside the AEAD's output buffer (nonce in front); the window must
+    /// be exactly what the array path stores, tag included, at every leaf boundary.
+    @Test("a chunk left in the AEAD's buffer equals the stored bytes, tag and leaves",
+          arguments: [0, 1, 4079, 4080, 4081, 100_000])
+    func sealedWindowMatchesArray(length: Int) throws {
+        let plaintext = testStream("window", count: length)
+        let key = LocalKeyDerivation.key(for: contentHash(of: plaintext))
+        for encoding in [ChunkEncoding.stored, .deflate] {
+            let window = plaintext.withUnsafeBytes { ChunkCipher.sealAndTag($0, key: key, encoding: encoding) }
+            let array = ChunkCipher.seal(plaintext, key: key, encoding: encoding)
+            #expect(window.count == length + ChunkCipher.overhead)
+            #expect(window.bytes == array)
+            #expect(window.tag == MerkleTree.root(of: array))
+            #expect(window.leafHashes == MerkleTree.leafHashes(array))
+            #expect(try ChunkCipher.open(window.bytes, key: key, encoding: encoding) == plaintext)
+        }
+    }
+
     @Test("the key-derivation hook: a custom derivation changes every key and still round-trips")
     func keyDerivationHook() async throws {
         struct PrefixedDerivation: ChunkKeyDerivation {

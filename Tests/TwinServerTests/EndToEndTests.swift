@@ -172,7 +172,7 @@ struct EndToEndTests {
                 fileTag: encoded.fileTag, chunks: chunks.map { ChunkDescriptor(tag: $0.0, size: $0.1.count) }))
             var planted = chunks[1].1
             planted[100] ^= 0x55
-            await expectCode("tag_mismatch") { try await mallory.api.putChunk(session: begin.id, tag: chunks[1].0.hex, planted) }
+            await expectCode("tag_mismatch") { try await mallory.api.putChunk(session: begin.id, tag: chunks[1].0.hex, HashedCiphertext(planted)) }
             #expect(try await server.blobCount() == 0)
             #expect(try await server.store.storedChunks([chunks[1].0]).isEmpty)
             let stats = try await mallory.stats()
@@ -227,9 +227,9 @@ struct EndToEndTests {
             let prepared = try await mallory.prepare(path: try server.file("m.jpg", jpegImage(seed: "w2", exif: "m")), name: "m.jpg")
             let encoded = prepared.encoded
             let begin = try await mallory.api.beginUpload(BeginUploadRequest(
-                fileTag: encoded.fileTag, chunks: prepared.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.bytes.count) }))
+                fileTag: encoded.fileTag, chunks: prepared.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) }))
             for chunk in prepared.chunks where begin.missing.contains(chunk.tag) {
-                try await mallory.api.putChunk(session: begin.id, tag: chunk.tag.hex, chunk.bytes)
+                try await mallory.api.putChunk(session: begin.id, tag: chunk.tag.hex, chunk)
             }
             if let descriptor = begin.challenge {  // the two images share their JPEG headers
                 let challenge = OwnershipChallenge(id: descriptor.id, session: begin.id,

@@ -7,6 +7,7 @@ public struct EncryptedChunk: Sendable {
     public var sealed: HashedCiphertext
     public var plaintextLength: Int
     public var tag: Tag { sealed.tag }
+    /// A copy of the ciphertext (`sealed` lends it without one).
     public var ciphertext: [UInt8] { sealed.bytes }
 }
 
@@ -97,9 +98,9 @@ public struct ConvergentEncoder: Sendable {
             sealed = remembered
         } else {
             let (encoding, deflated) = ChunkEncoding.choose(for: plaintext, kind: kind)
-            let ciphertext = deflated.map { ChunkCipher.seal($0, key: key, encoding: encoding) }
-                ?? ChunkCipher.seal(plaintext, key: key, encoding: encoding)
-            sealed = SealedChunkCache.Entry(ciphertext: HashedCiphertext(ciphertext), encoding: encoding)
+            let ciphertext = deflated.map { $0.withUnsafeBytes { ChunkCipher.sealAndTag($0, key: key, encoding: encoding) } }
+                ?? ChunkCipher.sealAndTag(plaintext, key: key, encoding: encoding)
+            sealed = SealedChunkCache.Entry(ciphertext: ciphertext, encoding: encoding)
             cache?.insert(sealed, for: cacheKey)
         }
         let chunk = EncryptedChunk(index: index, sealed: sealed.ciphertext, plaintextLength: plaintext.count)

@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 
 /// The SHA-256 Merkle tree over a ciphertext that serves both as its content tag and as the
 /// commitment a proof of ownership opens.
@@ -29,11 +30,18 @@ public enum MerkleTree {
     }
 
     static func hashNode(_ left: Digest32, _ right: Digest32) -> Digest32 {
-        var hasher = SHA256()
-        withUnsafeBytes(of: UInt8(1)) { hasher.update(bufferPointer: $0) }
-        left.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        right.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        return Digest32(hasher.finalize())
+        // One update of the 65 bytes laid out on the stack: each call into the hasher costs about as
+        // much as the block it hashes (exclusivity checks, the context's copy-on-write test), and a
+        // chunk has as many nodes as leaves.
+        // Nine big-endian words: the first is 1, so its last byte (offset 7) is the 0x01 prefix and
+        // bytes 7..<72 are exactly 0x01 || left || right.
+        let node = (UInt64(1).bigEndian, left.w0.bigEndian, left.w1.bigEndian, left.w2.bigEndian, left.w3.bigEndian,
+                    right.w0.bigEndian, right.w1.bigEndian, right.w2.bigEndian, right.w3.bigEndian)
+        return withUnsafeBytes(of: node) { raw in
+            var hasher = SHA256()
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[7..<72]))
+            return Digest32(hasher.finalize())
+        }
     }
 
     /// The root: the tag of `ciphertext`.
@@ -48,11 +56,13 @@ public enum MerkleTree {
     }
 
     static func leafHashes(_ ciphertext: [UInt8]) -> [Digest32] {
-        ciphertext.withUnsafeBytes { raw in
-            (0..<leafCount(ciphertextLength: raw.count)).map { index in
-                let start = index * leafSize
-                return hashLeaf(UnsafeRawBufferPointer(rebasing: raw[start..<min(raw.count, start + leafSize)]))
-            }
+        ciphertext.withUnsafeBytes(leafHashes)
+    }
+
+    static func leafHashes(_ raw: UnsafeRawBufferPointer) -> [Digest32] {
+        (0..<leafCount(ciphertextLength: raw.count)).map { index in
+            let start = index * leafSize
+            return hashLeaf(UnsafeRawBufferPointer(rebasing: raw[start..<min(raw.count, start + leafSize)]))
         }
     }
 
@@ -125,14 +135,41 @@ public enum MerkleTree {
 
 /// A chunk ciphertext with the leaf hashes of its Merkle tree: computed once when the tag is, and
 /// kept (32 bytes per 4 KiB) so that answering a proof of ownership does not hash the chunk again.
+///
+/// The bytes may be a window into a larger buffer: a chunk the pipeline seals stays in the buffer the
+/// AEAD wrote (nonce in front of it), since copying each chunk out cost ~3 % of the pipeline.
 public struct HashedCiphertext: Sendable {
-    public let bytes: [UInt8]
+    private let storage: Data
+    private let offset: Int
+    /// The ciphertext's length in bytes.
+    public let count: Int
     public let tag: Tag
     let leafHashes: [Digest32]
 
     public init(_ bytes: [UInt8]) {
-        self.bytes = bytes
-        leafHashes = MerkleTree.leafHashes(bytes)
+        self.init(storage: Data(bytes), offset: 0)
+    }
+
+    /// The ciphertext that is `storage` without its first `offset` bytes.
+    init(storage: Data, offset: Int) {
+        precondition(offset >= 0 && offset <= storage.count)
+        self.storage = storage
+        self.offset = offset
+        count = storage.count - offset
+        leafHashes = Self.withUnsafeBytes(of: storage, from: offset, MerkleTree.leafHashes)
         tag = MerkleTree.root(leafHashes: leafHashes)
+    }
+
+    /// Lends the ciphertext's bytes.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try Self.withUnsafeBytes(of: storage, from: offset, body)
+    }
+
+    /// A copy of the ciphertext.
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    private static func withUnsafeBytes<R>(of storage: Data, from offset: Int,
+                                           _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[offset...])) }
     }
 }

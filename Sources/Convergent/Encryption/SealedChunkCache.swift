@@ -39,16 +39,16 @@ public final class SealedChunkCache: Sendable {
     }
 
     func insert(_ entry: Entry, for key: Key) {
-        guard entry.ciphertext.bytes.count <= capacityBytes else { return }
+        guard entry.ciphertext.count <= capacityBytes else { return }
         state.withLock { state in
             guard state.entries[key] == nil else { return }
             state.entries[key] = entry
             state.order.append(key)
-            state.bytes += entry.ciphertext.bytes.count
+            state.bytes += entry.ciphertext.count
             while state.bytes > capacityBytes, state.oldest < state.order.count {
                 let evicted = state.order[state.oldest]
                 state.oldest += 1
-                if let gone = state.entries.removeValue(forKey: evicted) { state.bytes -= gone.ciphertext.bytes.count }
+                if let gone = state.entries.removeValue(forKey: evicted) { state.bytes -= gone.ciphertext.count }
             }
             // Drop the consumed prefix of the queue now and then, so it does not grow without bound.
             if state.oldest > 4096, state.oldest * 2 > state.order.count {

@@ -142,16 +142,17 @@ public struct OwnershipProof: Sendable, Equatable {
             var end = start
             while end < leaves.count, leaves[end].chunk == index { end += 1 }
             let hashed = try await chunk(index)
-            let bytes = hashed.bytes
             let group = leaves[start..<end]
-            for reference in group where reference.leaf < 0 || reference.leaf >= MerkleTree.leafCount(ciphertextLength: bytes.count) {
+            for reference in group where reference.leaf < 0 || reference.leaf >= MerkleTree.leafCount(ciphertextLength: hashed.count) {
                 throw OwnershipError.leafOutOfRange(reference)
             }
             let paths = MerkleTree.paths(leafHashes: hashed.leafHashes, leaves: group.map(\.leaf))
-            for (reference, path) in zip(group, paths) {
-                let offset = reference.leaf * MerkleTree.leafSize
-                openings.append(Opening(reference: reference,
-                                        piece: Array(bytes[offset..<min(bytes.count, offset + MerkleTree.leafSize)]), path: path))
+            hashed.withUnsafeBytes { bytes in
+                for (reference, path) in zip(group, paths) {
+                    let offset = reference.leaf * MerkleTree.leafSize
+                    openings.append(Opening(reference: reference,
+                                            piece: Array(bytes[offset..<min(bytes.count, offset + MerkleTree.leafSize)]), path: path))
+                }
             }
             start = end
         }

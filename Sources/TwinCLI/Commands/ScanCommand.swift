@@ -56,7 +56,7 @@ struct FileSummary: Sendable {
     static func encode(path: String, with encoder: ConvergentEncoder) async throws -> FileSummary {
         var chunks: [(tag: Tag, ciphertextLength: Int)] = []
         let encoded = try await encoder.encode(try FileByteSource(path: path)) { chunk in
-            chunks.append((chunk.tag, chunk.ciphertext.count))
+            chunks.append((chunk.tag, chunk.sealed.count))
         }
         return FileSummary(fileTag: encoded.fileTag, length: encoded.length,
                            manifestLength: encoded.sealedManifest.count, chunks: chunks)
