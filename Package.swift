@@ -30,12 +30,18 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
         ),
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]
+        ),
         .target(name: "BinaryCoding"),
         .target(
             name: "Convergent",
             dependencies: [
                 "BinaryCoding",
                 "CZlib",
+                "CZstd",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

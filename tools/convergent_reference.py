@@ -6,7 +6,7 @@ Tests/ConvergentTests/Resources/convergent_vectors.json.
 It shares no code with the Swift implementation; it follows FORMAT.md. Usage:
     python3 tools/convergent_reference.py > Tests/ConvergentTests/Resources/convergent_vectors.json
 """
-import hashlib, json, struct, sys, zlib
+import ctypes, ctypes.util, hashlib, json, struct, sys, zlib
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -89,13 +89,31 @@ def deflate(m):
     return c.compress(m) + c.flush()
 
 
+_libzstd = ctypes.CDLL(ctypes.util.find_library("zstd") or "libzstd.so.1")
+_libzstd.ZSTD_compressBound.restype = ctypes.c_size_t
+_libzstd.ZSTD_compressBound.argtypes = [ctypes.c_size_t]
+_libzstd.ZSTD_compress.restype = ctypes.c_size_t
+_libzstd.ZSTD_compress.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int]
+_libzstd.ZSTD_isError.restype = ctypes.c_uint
+_libzstd.ZSTD_isError.argtypes = [ctypes.c_size_t]
+
+
+def zstd(m):
+    """One Zstandard frame, level 1, through the system libzstd (the format pins its output, as it
+    pins zlib's for encoding 1)."""
+    out = ctypes.create_string_buffer(_libzstd.ZSTD_compressBound(len(m)))
+    n = _libzstd.ZSTD_compress(out, len(out), m, len(m), 1)
+    assert not _libzstd.ZSTD_isError(n)
+    return out.raw[:n]
+
+
 def encode_chunk(m, metadata):
-    """(tag, key, length, encoding) of one chunk; metadata chunks are deflated when that saves 1/8."""
+    """(tag, key, length, encoding) of one chunk; metadata chunks are zstd-compressed when that saves 1/8."""
     k = chunk_key(content_hash(m))
     if metadata and len(m) >= 64:
-        d = deflate(m)
-        if len(d) <= len(m) - len(m) // 8:
-            return merkle_root(seal(k, b"twin.chunk-nonce.v1.deflate", d)), k, len(m), 1
+        z = zstd(m)
+        if len(z) <= len(m) - len(m) // 8:
+            return merkle_root(seal(k, b"twin.chunk-nonce.v1.zstd", z)), k, len(m), 2
     return merkle_root(seal(k, b"twin.chunk-nonce.v1", m)), k, len(m), 0
 
 
@@ -176,11 +194,14 @@ def main():
     text = b"".join(b"<rdf:li>xmp.did:%08d</rdf:li>\n" % i for i in range(500))
     h = content_hash(text)
     k = chunk_key(h)
-    c = seal(k, b"twin.chunk-nonce.v1.deflate", deflate(text))
-    chunk_vectors.append({"encoding": 1, "name": "deflated-metadata", "plaintext_sha256": sha256(text).hex(),
-                          "plaintext_length": len(text), "seed": None, "content_hash": h.hex(), "key": k.hex(),
-                          "representation_sha256": sha256(deflate(text)).hex(),
-                          "ciphertext_sha256": sha256(c).hex(), "ciphertext_length": len(c), "tag": merkle_root(c).hex()})
+    # Encoding 2 is what metadata is written as; encoding 1 (DEFLATE) what earlier versions wrote.
+    for encoding, name, label, compress in [(2, "zstd-metadata", b"twin.chunk-nonce.v1.zstd", zstd),
+                                            (1, "deflated-metadata", b"twin.chunk-nonce.v1.deflate", deflate)]:
+        c = seal(k, label, compress(text))
+        chunk_vectors.append({"encoding": encoding, "name": name, "plaintext_sha256": sha256(text).hex(),
+                              "plaintext_length": len(text), "seed": None, "content_hash": h.hex(), "key": k.hex(),
+                              "representation_sha256": sha256(compress(text)).hex(),
+                              "ciphertext_sha256": sha256(c).hex(), "ciphertext_length": len(c), "tag": merkle_root(c).hex()})
     files = []
     for seed, n in [("file-small", 1000), ("file-mid", 300_000), ("file-large", 1_500_000),
                     ("file-many-cuts", 6_000_000)]:  # enough chunks that some end under the strict mask
@@ -193,7 +214,9 @@ def main():
     v["seed"] = "png"
     v["sha256"] = sha256(png).hex()
     files.append(v)
-    json.dump({"source": "tools/convergent_reference.py (Python, cryptography %s)" % __import__("cryptography").__version__,
+    zstd_version = _libzstd.ZSTD_versionNumber()
+    json.dump({"source": "tools/convergent_reference.py (Python, cryptography %s, libzstd %d.%d.%d)" % (
+                   __import__("cryptography").__version__, zstd_version // 10000, zstd_version // 100 % 100, zstd_version % 100),
                "stream": "bytes = SHA-256('twin.test.stream' || seed || u64be(i)) for i = 0, 1, … truncated to length",
                "chunks": chunk_vectors, "files": files}, sys.stdout, indent=1)
 

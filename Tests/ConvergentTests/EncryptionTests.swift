@@ -44,18 +44,22 @@ struct ReferenceVectors: Decodable {
 struct EncryptionTests {
     @Test("chunk keys, ciphertexts and tags match the Python reference", arguments: ReferenceVectors.shared.chunks)
     func chunkKnownAnswers(vector: ReferenceVectors.ChunkVector) throws {
-        let isMetadata = vector.encoding == ChunkEncoding.deflate.rawValue
+        let vectorEncoding = try #require(ChunkEncoding(rawValue: vector.encoding))
+        let isMetadata = vectorEncoding != .stored
         let plaintext = isMetadata ? xmpLikeText(count: 500) : testStream(vector.name, count: vector.plaintext_length)
         #expect(plaintext.count == vector.plaintext_length)
         let hash = contentHash(of: plaintext)
         #expect(hash.hex == vector.content_hash)
         let key = LocalKeyDerivation.key(for: hash)
         #expect(key.bytes.hexString == vector.key)
-        let (encoding, representation) = ChunkEncoding.encode(plaintext, kind: isMetadata ? .metadata : .payload)
-        #expect(encoding.rawValue == vector.encoding)
-        let ciphertext = ChunkCipher.seal(representation, key: key, encoding: encoding)
-        #expect(try ChunkEncoding(rawValue: vector.encoding)!.decode(
-            ChunkCipher.open(ciphertext, key: key, encoding: encoding), length: plaintext.count) == plaintext)
+        // A writer compresses metadata with zstd; the DEFLATE vector is a chunk an earlier version wrote.
+        let (chosen, chosenRepresentation) = ChunkEncoding.encode(plaintext, kind: isMetadata ? .metadata : .payload)
+        #expect(chosen == (isMetadata ? .zstd : .stored))
+        let representation = chosen == vectorEncoding
+            ? chosenRepresentation : try #require(plaintext.withUnsafeBytes { vectorEncoding.compress($0) })
+        let ciphertext = ChunkCipher.seal(representation, key: key, encoding: vectorEncoding)
+        #expect(try vectorEncoding.decode(
+            ChunkCipher.open(ciphertext, key: key, encoding: vectorEncoding), length: plaintext.count) == plaintext)
         #expect(ciphertext.count == vector.ciphertext_length)
         #expect(SHA256.hash(data: ciphertext).hexString == vector.ciphertext_sha256)
         #expect(MerkleTree.root(of: ciphertext).hex == vector.tag)
@@ -181,26 +185,37 @@ struct EncryptionTests {
         await #expect(throws: IntegrityError.self) { _ = try await decrypt(file, store: poisoned) }
     }
 
-    @Test("a deflated chunk must inflate to exactly its manifest length (no bombs, no truncation)")
-    func deflateLengthIsEnforced() throws {
+    @Test("a compressed chunk must decode to exactly its manifest length: no bombs, no truncation, nothing after the stream",
+          arguments: [ChunkEncoding.deflate, .zstd])
+    func compressedLengthIsEnforced(encoding: ChunkEncoding) throws {
         let text = xmpLikeText(count: 500)
         let key = LocalKeyDerivation.key(for: contentHash(of: text))
-        let (encoding, representation) = ChunkEncoding.encode(text, kind: .metadata)
-        #expect(encoding == .deflate && representation.count < text.count / 4)
-        let ciphertext = ChunkCipher.seal(representation, key: key, encoding: encoding)
+        let representation = try #require(text.withUnsafeBytes { encoding.compress($0) })
+        #expect(representation.count < text.count / 4)
         let decoder = ConvergentDecoder()
-        let tag = MerkleTree.root(of: ciphertext)
-        #expect(try decoder.openChunk(ciphertext, entry: .init(tag: tag, key: key, length: text.count, encoding: .deflate)) == text)
+        func open(_ representation: [UInt8], length: Int, as encoding: ChunkEncoding = encoding) throws -> [UInt8] {
+            let ciphertext = ChunkCipher.seal(representation, key: key, encoding: encoding)
+            return try decoder.openChunk(ciphertext, entry: .init(tag: MerkleTree.root(of: ciphertext), key: key,
+                                                                   length: length, encoding: encoding))
+        }
+        #expect(try open(representation, length: text.count) == text)
         for wrongLength in [10, text.count - 1, text.count + 1] {
-            #expect(throws: IntegrityError.malformedEncoding) {
-                try decoder.openChunk(ciphertext, entry: .init(tag: tag, key: key, length: wrongLength, encoding: .deflate))
+            #expect(throws: IntegrityError.malformedEncoding) { try open(representation, length: wrongLength) }
+        }
+        // Cut short, or followed by anything (a second stream included): refused, never partly used.
+        for malformed in [Array(representation.dropLast()), Array(representation.prefix(representation.count / 2)),
+                          representation + [0], representation + representation] {
+            #expect(throws: IntegrityError.malformedEncoding) { try open(malformed, length: text.count) }
+        }
+        // The same key under another encoding's nonce does not open it.
+        let ciphertext = ChunkCipher.seal(representation, key: key, encoding: encoding)
+        for other in ChunkEncoding.allCases where other != encoding {
+            #expect(throws: IntegrityError.authenticationFailed) {
+                try decoder.openChunk(ciphertext, entry: .init(tag: MerkleTree.root(of: ciphertext), key: key,
+                                                               length: text.count, encoding: other))
             }
         }
-        // The same key under the other encoding's nonce does not open it.
-        #expect(throws: IntegrityError.authenticationFailed) {
-            try decoder.openChunk(ciphertext, entry: .init(tag: tag, key: key, length: text.count, encoding: .stored))
-        }
-        // Payload is never deflated, incompressible metadata stays stored.
+        // Payload is never compressed, incompressible metadata stays stored.
         #expect(ChunkEncoding.encode(text, kind: .payload).0 == .stored)
         #expect(ChunkEncoding.encode(testStream("noise", count: 5000), kind: .metadata).0 == .stored)
     }
@@ -235,7 +250,7 @@ struct EncryptionTests {
         let (inPlace, inPlaceStore) = try await encode(input)
         let (batched, batchedStore) = try await encode(input, keyDerivation: BatchedLocalDerivation())
         #expect(inPlace.manifest.entries.count > ConvergentEncoder().batchSize)  // more than one batch
-        #expect(inPlace.manifest.entries.contains { $0.encoding == .deflate } == (format != "unknown"))
+        #expect(inPlace.manifest.entries.contains { $0.encoding == .zstd } == (format != "unknown"))
         #expect(inPlace.manifest == batched.manifest)
         #expect(inPlace.sealedManifest == batched.sealedManifest)
         #expect(inPlace.fileTag == batched.fileTag)
@@ -250,7 +265,7 @@ struct EncryptionTests {
     func sealedWindowMatchesArray(length: Int) throws {
         let plaintext = testStream("window", count: length)
         let key = LocalKeyDerivation.key(for: contentHash(of: plaintext))
-        for encoding in [ChunkEncoding.stored, .deflate] {
+        for encoding in ChunkEncoding.allCases {
             let window = plaintext.withUnsafeBytes { ChunkCipher.sealAndTag($0, key: key, encoding: encoding) }
             let array = ChunkCipher.seal(plaintext, key: key, encoding: encoding)
             #expect(window.count == length + ChunkCipher.overhead)

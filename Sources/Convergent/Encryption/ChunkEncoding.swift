@@ -1,24 +1,33 @@
 import CZlib
+import CZstd
 
 /// How a chunk's plaintext is represented before encryption.
 ///
 /// Metadata compresses well (XMP is verbose XML: a Photoshop file can carry megabytes of it) while
-/// pixel data is already compressed, so only metadata chunks are tried, and kept deflated only when
+/// pixel data is already compressed, so only metadata chunks are tried, and kept compressed only when
 /// that saves at least an eighth. The choice is a pure function of the bytes and their region kind, so
 /// every client makes the same one and identical chunks still dedup.
-public enum ChunkEncoding: UInt8, Sendable, Equatable {
+public enum ChunkEncoding: UInt8, Sendable, Equatable, CaseIterable {
     case stored = 0
-    /// Raw DEFLATE (RFC 1951), zlib level 1: a third of level 6's time for 7 % more bytes on XMP.
-    /// Its exact output is part of the format; the known-answer vectors pin it (a zlib emitting
-    /// different bytes would only cost dedup, never correctness).
+    /// Raw DEFLATE (RFC 1951), zlib level 1: what metadata was written as before `.zstd`; still read.
     case deflate = 1
+    /// One Zstandard frame (RFC 8878) at level 1 with the content size in its header: what metadata is
+    /// written as. On Photoshop XMP it is 3.7× faster than zlib level 1 and 19 % smaller (0.27 of the
+    /// input against 0.33); DEFLATE was a fifth of the clients' CPU time on the upload stream.
+    /// Its exact output is part of the format; the known-answer vectors pin it (a zstd emitting
+    /// different bytes would only cost dedup, never correctness).
+    case zstd = 2
 
-    /// Each encoding seals under its own nonce: one convergent key may encrypt both representations of
-    /// one plaintext, and GCM must never see one (key, nonce) pair with two different messages.
+    /// What compressible metadata is written as.
+    static let metadataCompression = ChunkEncoding.zstd
+
+    /// Each encoding seals under its own nonce: one convergent key may encrypt several representations
+    /// of one plaintext, and GCM must never see one (key, nonce) pair with two different messages.
     var nonceLabel: [UInt8] {
         switch self {
         case .stored: Label.chunkNonce
         case .deflate: Label.chunkNonce + Array(".deflate".utf8)
+        case .zstd: Label.chunkNonce + Array(".zstd".utf8)
         }
     }
 
@@ -26,33 +35,75 @@ public enum ChunkEncoding: UInt8, Sendable, Equatable {
 
     /// The representation to encrypt for `plaintext` of region kind `kind`.
     static func encode(_ plaintext: [UInt8], kind: RegionKind) -> (ChunkEncoding, [UInt8]) {
-        let (encoding, deflated) = plaintext.withUnsafeBytes { choose(for: $0, kind: kind) }
-        return (encoding, deflated ?? plaintext)
+        let (encoding, compressed) = plaintext.withUnsafeBytes { choose(for: $0, kind: kind) }
+        return (encoding, compressed ?? plaintext)
     }
 
-    /// The encoding for `plaintext` of region kind `kind`, with the deflated bytes when it is
-    /// `.deflate`; a stored chunk is sealed from wherever it already lies.
-    static func choose(for plaintext: UnsafeRawBufferPointer, kind: RegionKind) -> (ChunkEncoding, deflated: [UInt8]?) {
+    /// The encoding for `plaintext` of region kind `kind`, with the compressed bytes when it is not
+    /// `.stored`; a stored chunk is sealed from wherever it already lies.
+    static func choose(for plaintext: UnsafeRawBufferPointer, kind: RegionKind) -> (ChunkEncoding, compressed: [UInt8]?) {
         guard kind == .metadata, plaintext.count >= minimumCompressibleLength,
-              let deflated = Deflate.compress(plaintext),
-              deflated.count <= plaintext.count - plaintext.count / 8
+              let compressed = metadataCompression.compress(plaintext),
+              compressed.count <= plaintext.count - plaintext.count / 8
         else { return (.stored, nil) }
-        return (.deflate, deflated)
+        return (metadataCompression, compressed)
+    }
+
+    /// `plaintext` in this encoding (nil for `.stored`, which is the plaintext itself, or on failure).
+    func compress(_ plaintext: UnsafeRawBufferPointer) -> [UInt8]? {
+        switch self {
+        case .stored: nil
+        case .deflate: Deflate.compress(plaintext)
+        case .zstd: Zstd.compress(plaintext)
+        }
     }
 
     /// The plaintext of `representation`, which must be exactly `length` bytes.
     func decode(_ representation: [UInt8], length: Int) throws -> [UInt8] {
-        switch self {
-        case .stored:
-            guard representation.count == length else {
-                throw IntegrityError.lengthMismatch(expected: length, actual: representation.count)
+        let plaintext: [UInt8]? = switch self {
+        case .stored: representation.count == length ? representation : nil
+        case .deflate: Deflate.decompress(representation, exactLength: length)
+        case .zstd: Zstd.decompress(representation, exactLength: length)
+        }
+        guard let plaintext else {
+            if self == .stored { throw IntegrityError.lengthMismatch(expected: length, actual: representation.count) }
+            throw IntegrityError.malformedEncoding
+        }
+        return plaintext
+    }
+}
+
+/// Zstandard through the system libzstd.
+enum Zstd {
+    static let level: Int32 = 1
+
+    static func compress(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
+        var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
+        let written = output.withUnsafeMutableBytes { target in
+            ZSTD_compress(target.baseAddress, target.count, input.baseAddress, input.count, level)
+        }
+        guard ZSTD_isError(written) == 0 else { return nil }
+        output.removeLast(output.count - written)
+        return output
+    }
+
+    /// Decompresses `input`, which must be exactly one frame declaring `exactLength` bytes of content
+    /// and decoding to them: the length comes from the authenticated manifest, so a hostile frame
+    /// cannot make us allocate more, and trailing bytes or a second frame are refused.
+    static func decompress(_ input: [UInt8], exactLength: Int) -> [UInt8]? {
+        input.withUnsafeBytes { source -> [UInt8]? in
+            guard let base = source.baseAddress,
+                  ZSTD_getFrameContentSize(base, source.count) == UInt64(exactLength),
+                  ZSTD_findFrameCompressedSize(base, source.count) == source.count
+            else { return nil }
+            // One spare byte, so the buffer is never empty and any excess output would show.
+            var output = [UInt8](repeating: 0, count: exactLength + 1)
+            let written = output.withUnsafeMutableBytes { target in
+                ZSTD_decompress(target.baseAddress, target.count, base, source.count)
             }
-            return representation
-        case .deflate:
-            guard let plaintext = Deflate.decompress(representation, exactLength: length) else {
-                throw IntegrityError.malformedEncoding
-            }
-            return plaintext
+            guard ZSTD_isError(written) == 0, written == exactLength else { return nil }
+            output.removeLast()
+            return output
         }
     }
 }

@@ -97,8 +97,8 @@ public struct ConvergentEncoder: Sendable {
         if let remembered = cache?.entry(for: cacheKey) {
             sealed = remembered
         } else {
-            let (encoding, deflated) = ChunkEncoding.choose(for: plaintext, kind: kind)
-            let ciphertext = deflated.map { $0.withUnsafeBytes { ChunkCipher.sealAndTag($0, key: key, encoding: encoding) } }
+            let (encoding, compressed) = ChunkEncoding.choose(for: plaintext, kind: kind)
+            let ciphertext = compressed.map { $0.withUnsafeBytes { ChunkCipher.sealAndTag($0, key: key, encoding: encoding) } }
                 ?? ChunkCipher.sealAndTag(plaintext, key: key, encoding: encoding)
             sealed = SealedChunkCache.Entry(ciphertext: ciphertext, encoding: encoding)
             cache?.insert(sealed, for: cacheKey)

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// Remembers recently sealed chunks by plaintext, so a chunk seen again in one run (a re-shared photo,
-/// the megabytes of XMP that every copy of a Photoshop export carries) is not deflated, encrypted
+/// the megabytes of XMP that every copy of a Photoshop export carries) is not compressed, encrypted
 /// and tagged again.
 ///
 /// Sound because sealing is a function of the plaintext and its region kind alone: the key is
