@@ -12,6 +12,7 @@ public struct TwinSession: Sendable {
     let authorityParameters: PublicParameters
     /// Chunks this session sealed already: re-shared photos in one run are sealed once.
     let sealedChunks = SealedChunkCache()
+    let chunkBuffers = ChunkBufferPool()
     /// One KP-ABE capsule per attribute set for this session's uploads (see `AttributeKeyWrapper`).
     let attributeWrappers = AttributeWrappers()
     var api: TwinAPI
@@ -81,7 +82,7 @@ public struct TwinSession: Sendable {
         guard TwinProtocol.isValidName(name) else { throw TwinClientError.invalidArgument("invalid entry name '\(name)'") }
         var chunks: [HashedCiphertext] = []
         var plaintextLengths: [Int] = []
-        let encoded = try await ConvergentEncoder(cache: sealedChunks).encode(try FileByteSource(path: path)) {
+        let encoded = try await ConvergentEncoder(cache: sealedChunks, bufferPool: chunkBuffers).encode(try FileByteSource(path: path)) {
             chunks.append($0.sealed)
             plaintextLengths.append($0.plaintextLength)
         }

@@ -2,6 +2,7 @@ import BinaryCoding
 @testable import Convergent
 import Crypto
 import Foundation
+import TestSupport
 import Testing
 
 /// Known answers from the independent Python implementation (tools/convergent_reference.py).
@@ -274,6 +275,44 @@ struct EncryptionTests {
             #expect(window.leafHashes == MerkleTree.leafHashes(array))
             #expect(try ChunkCipher.open(window.bytes, key: key, encoding: encoding) == plaintext)
         }
+    }
+
+    /// A pooled chunker buffer still holds the previous file's bytes, and pooled zstd contexts carry
+    /// state from earlier frames: neither may change a single output byte, in a row or concurrently.
+    @Test("reused chunker buffers and compression contexts change nothing, in a row or concurrently")
+    func reusedBuffersChangeNothing() async throws {
+        let xmp = String(repeating: "<x:xmpmeta/>", count: 4000)
+        let inputs: [[UInt8]] = [
+            testStream("pool-large", count: 2_500_000),
+            ImageFixtures.jpeg(exifComment: xmp, scanBytes: 1_200_000).bytes,
+            ImageFixtures.png(texts: [String(repeating: "Author=alice ", count: 3000)], idatChunks: 8).bytes,
+            ImageFixtures.jpeg(exifComment: "small", scanBytes: 20_000).bytes,  // shorter than what the buffer held
+            testStream("pool-small", count: 150_000),
+        ]
+        var fresh: [EncodedFile] = []
+        for input in inputs { fresh.append(try await ConvergentEncoder().encode(MemoryByteSource(input))) }
+        let pool = ChunkBufferPool()
+        let pooled = ConvergentEncoder(bufferPool: pool)
+        for round in 0..<2 {  // twice: the second round starts from a buffer the first left full
+            for (index, input) in inputs.enumerated() {
+                // A source that reads in pieces, so the chunker fills (and refills) the pooled buffer.
+                let source = TrickleByteSource(bytes: input, generator: SplitMix64(seed: UInt64(round * 10 + index)))
+                let encoded = try await pooled.encode(source)
+                #expect(encoded.manifest == fresh[index].manifest)
+                #expect(encoded.fileTag == fresh[index].fileTag)
+            }
+        }
+        #expect(pool.idleCount == 1)
+        let concurrent = try await withThrowingTaskGroup(of: (Int, EncodedFile).self) { group in
+            for (index, input) in inputs.enumerated() {
+                group.addTask {
+                    (index, try await pooled.encode(TrickleByteSource(bytes: input, generator: SplitMix64(seed: UInt64(index)))))
+                }
+            }
+            return try await group.reduce(into: [Int: EncodedFile]()) { $0[$1.0] = $1.1 }
+        }
+        for (index, encoded) in concurrent { #expect(encoded.fileTag == fresh[index].fileTag) }
+        #expect(pool.idleCount >= 1 && pool.idleCount <= inputs.count)
     }
 
     @Test("the key-derivation hook: a custom derivation changes every key and still round-trips")

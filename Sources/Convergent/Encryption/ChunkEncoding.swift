@@ -1,5 +1,6 @@
 import CZlib
 import CZstd
+import Synchronization
 
 /// How a chunk's plaintext is represented before encryption.
 ///
@@ -77,10 +78,30 @@ public enum ChunkEncoding: UInt8, Sendable, Equatable, CaseIterable {
 enum Zstd {
     static let level: Int32 = 1
 
+    /// A compression context: its workspace (hash tables, literal and sequence buffers, a few hundred
+    /// KB) is allocated once and reused, where `ZSTD_compress` allocates, page-faults and frees one per
+    /// call. `ZSTD_compressCCtx` with the same level gives the same bytes.
+    private struct Context: @unchecked Sendable {  // used by one thread at a time: taken from the pool
+        let pointer: OpaquePointer
+    }
+
+    /// Idle contexts; at most `poolLimit` are kept (one per chunk sealed at once is plenty).
+    private static let pool = Mutex<[Context]>([])
+    private static let poolLimit = 8
+
     static func compress(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard let context = pool.withLock({ $0.popLast() }) ?? ZSTD_createCCtx().map(Context.init) else { return nil }
+        defer {
+            let kept = pool.withLock { idle in
+                guard idle.count < poolLimit else { return false }
+                idle.append(context)
+                return true
+            }
+            if !kept { ZSTD_freeCCtx(context.pointer) }
+        }
         var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
         let written = output.withUnsafeMutableBytes { target in
-            ZSTD_compress(target.baseAddress, target.count, input.baseAddress, input.count, level)
+            ZSTD_compressCCtx(context.pointer, target.baseAddress, target.count, input.baseAddress, input.count, level)
         }
         guard ZSTD_isError(written) == 0 else { return nil }
         output.removeLast(output.count - written)

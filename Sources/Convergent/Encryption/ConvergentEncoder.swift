@@ -34,13 +34,17 @@ public struct ConvergentEncoder: Sendable {
     public var batchSize: Int
     /// Where chunks sealed earlier (in this run, by this process) are looked up before sealing again.
     public var cache: SealedChunkCache?
+    /// Where the chunker's read buffer comes from and returns to, so files in a row reuse one.
+    public var bufferPool: ChunkBufferPool?
 
     public init(keyDerivation: any ChunkKeyDerivation = LocalKeyDerivation(),
-                chunking: ChunkingParameters = .twin, batchSize: Int = 16, cache: SealedChunkCache? = nil) {
+                chunking: ChunkingParameters = .twin, batchSize: Int = 16, cache: SealedChunkCache? = nil,
+                bufferPool: ChunkBufferPool? = nil) {
         self.keyDerivation = keyDerivation
         self.chunking = chunking
         self.batchSize = batchSize
         self.cache = cache
+        self.bufferPool = bufferPool
     }
 
     /// Encodes `source`, handing every encrypted chunk to `onChunk` in order as soon as it is ready.
@@ -48,7 +52,7 @@ public struct ConvergentEncoder: Sendable {
         _ source: Source,
         onChunk: (EncryptedChunk) async throws -> Void = { _ in }
     ) async throws -> EncodedFile {
-        var chunker = Chunker(source: source, parameters: chunking)
+        var chunker = Chunker(source: source, parameters: chunking, bufferPool: bufferPool)
         var entries: [Manifest.Entry] = []
         if keyDerivation is LocalKeyDerivation {
             // Keys come without a round trip, so each chunk is hashed and sealed where it lies in the
@@ -82,6 +86,7 @@ public struct ConvergentEncoder: Sendable {
                 batch.removeAll(keepingCapacity: true)
             }
         }
+        chunker.recycleBuffer()
         let manifest = Manifest(mediaType: chunker.format.mediaType, entries: entries)
         let fileKey = manifest.fileKey()
         let sealed = manifest.sealed(with: fileKey)

@@ -19,7 +19,7 @@ struct Scan: AsyncParsableCommand {
         let start = BenchClock.now()
         let progress = ProgressLine(enabled: !json)
         var totals = ScanTotals()
-        let encoder = ConvergentEncoder()
+        let encoder = ConvergentEncoder(bufferPool: ChunkBufferPool())
         let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
         try await forEachConcurrently(files, width: width) { _, path in
             try await FileSummary.encode(path: path, with: encoder)
