@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Chunking")
 struct ChunkerTests {
-    @Test("concatenated chunks equal the input", arguments: [0, 1, 100, 112 * 1024, 112 * 1024 + 1, 300_000, 1_000_003])
+    @Test("concatenated chunks equal the input", arguments: [0, 1, 100, 124 * 1024, 124 * 1024 + 1, 300_000, 1_000_003])
     func concatenationRestoresInput(length: Int) throws {
         var generator = SplitMix64(seed: UInt64(length) &+ 17)
         let input = randomBytes(length, using: &generator)

@@ -82,6 +82,16 @@ struct EncryptionTests {
         #expect(file.fileTag.hex == vector.file_tag)
     }
 
+    /// Cuts under the strict mask (before the average size) are rare by design; the vectors must still
+    /// hold one, or a slip in that branch would pass every known answer.
+    @Test("the reference vectors cut under both masks")
+    func vectorsCoverBothMasks() {
+        let parameters = ChunkingParameters.twin
+        let payloadCuts = ReferenceVectors.shared.files.filter { $0.seed != "png" }.flatMap { $0.chunk_lengths.dropLast() }
+        #expect(payloadCuts.contains { $0 > parameters.minimumSize && $0 <= parameters.averageSize })
+        #expect(payloadCuts.contains { $0 > parameters.averageSize && $0 < parameters.maximumSize })
+    }
+
     @Test("round trip on every image format and on random data", arguments: ["jpeg", "png", "webp", "heif", "random", "empty", "one byte"])
     func roundTrip(kind: String) async throws {
         let input: [UInt8] = switch kind {
