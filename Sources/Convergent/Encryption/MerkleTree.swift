@@ -30,11 +30,10 @@ public enum MerkleTree {
     }
 
     static func hashNode(_ left: Digest32, _ right: Digest32) -> Digest32 {
-        // One update of the 65 bytes laid out on the stack: each call into the hasher costs about as
-        // much as the block it hashes (exclusivity checks, the context's copy-on-write test), and a
-        // chunk has as many nodes as leaves.
-        // Nine big-endian words: the first is 1, so its last byte (offset 7) is the 0x01 prefix and
-        // bytes 7..<72 are exactly 0x01 || left || right.
+        // One update of the 65 bytes laid out on the stack, not three: each call into the hasher costs
+        // about as much as the block it hashes (exclusivity checks, the context's copy-on-write test),
+        // and a chunk has as many nodes as leaves. Nine big-endian words, the first 1: its last byte
+        // (offset 7) is the 0x01 prefix, so bytes 7..<72 are exactly 0x01 || left || right.
         let node = (UInt64(1).bigEndian, left.w0.bigEndian, left.w1.bigEndian, left.w2.bigEndian, left.w3.bigEndian,
                     right.w0.bigEndian, right.w1.bigEndian, right.w2.bigEndian, right.w3.bigEndian)
         return withUnsafeBytes(of: node) { raw in
