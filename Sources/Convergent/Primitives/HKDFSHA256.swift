@@ -43,9 +43,10 @@ enum HKDFSHA256 {
     /// Extract then expand with an empty salt: `HKDF<SHA256>.deriveKey(inputKeyMaterial:info:outputByteCount:)`.
     static func deriveKey(inputKeyMaterial: UnsafeRawBufferPointer, info: [UInt8], outputByteCount: Int) -> SymmetricKey {
         let pseudoRandomKey = extract(salt: UnsafeRawBufferPointer(start: nil, count: 0), inputKeyMaterial: inputKeyMaterial)
-        let okm = pseudoRandomKey.withUnsafeBytes { prk in
+        var okm = pseudoRandomKey.withUnsafeBytes { prk in
             info.withUnsafeBytes { expand(pseudoRandomKey: prk, info: $0, outputByteCount: outputByteCount) }
         }
+        defer { okm.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }  // the key lives on in SymmetricKey only
         return SymmetricKey(data: okm)
     }
 }
