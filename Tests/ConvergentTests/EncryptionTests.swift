@@ -16,6 +16,8 @@ struct ReferenceVectors: Decodable {
         var ciphertext_sha256: String
         var ciphertext_length: Int
         var tag: String
+        /// SHA-256 of the compressed representation, for compressed encodings.
+        var representation_sha256: String?
         var testDescription: String { name }
     }
 
@@ -32,6 +34,8 @@ struct ReferenceVectors: Decodable {
         var testDescription: String { seed }
     }
 
+    /// Who made the vectors, with the libzstd version whose output they pin.
+    var source: String
     var chunks: [ChunkVector]
     var files: [FileVector]
 
@@ -58,6 +62,9 @@ struct EncryptionTests {
         #expect(chosen == (isMetadata ? .zstd : .stored))
         let representation = chosen == vectorEncoding
             ? chosenRepresentation : try #require(plaintext.withUnsafeBytes { vectorEncoding.compress($0) })
+        if let expected = vector.representation_sha256 {
+            #expect(SHA256.hash(data: representation).hexString == expected)
+        }
         let ciphertext = ChunkCipher.seal(representation, key: key, encoding: vectorEncoding)
         #expect(try vectorEncoding.decode(
             ChunkCipher.open(ciphertext, key: key, encoding: vectorEncoding), length: plaintext.count) == plaintext)
@@ -80,6 +87,15 @@ struct EncryptionTests {
         #expect(file.fileKey.bytes.hexString == vector.file_key)
         #expect(SHA256.hash(data: file.sealedManifest).hexString == vector.sealed_manifest_sha256)
         #expect(file.fileTag.hex == vector.file_tag)
+    }
+
+    /// Zstandard's exact output may change between library versions; a mismatch here explains why the
+    /// zstd vectors would fail (a build problem, not a format break).
+    @Test("the linked libzstd is the version the vectors pin")
+    func zstdVersionMatchesVectors() {
+        let version = Zstd.libraryVersion
+        let linked = "libzstd \(version / 10000).\(version / 100 % 100).\(version % 100)"
+        #expect(ReferenceVectors.shared.source.contains(linked), "vectors: \(ReferenceVectors.shared.source); linked: \(linked)")
     }
 
     /// Cuts under the strict mask (before the average size) are rare by design; the vectors must still
@@ -127,7 +143,7 @@ struct EncryptionTests {
     @Test("a sealed-chunk cache changes nothing but the work: same chunks, tags and manifest, and it is used")
     func sealedChunkCache() async throws {
         let cache = SealedChunkCache()
-        // A PNG has metadata (deflated) and payload chunks; the same bytes again must come from the cache.
+        // A PNG has metadata (compressed) and payload chunks; the same bytes again must come from the cache.
         let image = ImageFixtures.png().bytes
         let (plain, plainStore) = try await encode(image)
         let (first, firstStore) = try await encode(image, cache: cache)
@@ -213,9 +229,12 @@ struct EncryptionTests {
         for wrongLength in [10, text.count - 1, text.count + 1] {
             #expect(throws: IntegrityError.malformedEncoding) { try open(representation, length: wrongLength) }
         }
-        // Cut short, or followed by anything (a second stream included): refused, never partly used.
+        // Cut short, followed by anything (a second stream included), or under another frame magic
+        // (0xFD2FB527, a legacy pre-1.0 zstd format): refused, never partly used.
+        var otherMagic = representation
+        otherMagic[0] ^= 0x0f
         for malformed in [Array(representation.dropLast()), Array(representation.prefix(representation.count / 2)),
-                          representation + [0], representation + representation] {
+                          representation + [0], representation + representation, otherMagic] {
             #expect(throws: IntegrityError.malformedEncoding) { try open(malformed, length: text.count) }
         }
         // The same key under another encoding's nonce does not open it.
@@ -246,7 +265,7 @@ struct EncryptionTests {
     @Test("sealing in place and sealing batched copies give identical output",
           arguments: ["jpeg", "png", "unknown"])
     func inPlaceMatchesBatched(format: String) async throws {
-        // Each input spans several batches; the images carry metadata big enough to be deflated.
+        // Each input spans several batches; the images carry metadata big enough to be compressed.
         let input = switch format {
         case "jpeg": ImageFixtures.jpeg(exifComment: String(repeating: "<x:xmpmeta/>", count: 4000), scanBytes: 2_500_000).bytes
         case "png": ImageFixtures.png(texts: [String(repeating: "Author=alice ", count: 3000)], idatChunks: 40).bytes
@@ -323,6 +342,12 @@ struct EncryptionTests {
         }
         for (index, encoded) in concurrent { #expect(encoded.fileTag == fresh[index].fileTag) }
         #expect(pool.idleCount >= 1 && pool.idleCount <= inputs.count)
+        // The "fresh" encoders above share the process's zstd contexts too; so after all that use, a
+        // pooled context must still give the one-shot bytes the Python reference pinned.
+        let vector = try #require(ReferenceVectors.shared.chunks.first { $0.encoding == ChunkEncoding.zstd.rawValue })
+        let text = xmpLikeText(count: 500)
+        let compressed = try #require(text.withUnsafeBytes { ChunkEncoding.zstd.compress($0) })
+        #expect(SHA256.hash(data: compressed).hexString == vector.representation_sha256)
     }
 
     @Test("the key-derivation hook: a custom derivation changes every key and still round-trips")

@@ -55,7 +55,8 @@ struct HKDFTests {
         }
     }
 
-    /// Key lengths around the block size (0, 1, 32, 63, 64, 65, 130) and messages of any length.
+    /// Key lengths around the block size (empty, short, 32, one under, at and over 64, two blocks)
+    /// and messages of any length.
     @Test func hmacMatchesSwiftCrypto() {
         var random = SplitMix64(seed: 0x4d4143)
         for keyLength in [0, 1, 31, 32, 63, 64, 65, 100, 130] {
@@ -105,5 +106,18 @@ struct HKDFTests {
             let libraryNonce = HKDF<SHA256>.expand(pseudoRandomKey: key, info: Label.chunkNonce, outputByteCount: 12)
             #expect(nonce.withUnsafeBytes { Array($0) } == libraryNonce.withUnsafeBytes { Array($0) })
         }
+        // K_M: HKDF over SHA-256("twin.file.v1" || u64 length || k_1 || … || k_n).
+        let entries = (0..<3).map { index in
+            let hash = Digest32(bytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) })!
+            return Manifest.Entry(tag: hash, key: LocalKeyDerivation.key(for: hash), length: 1000 + index)
+        }
+        let manifest = Manifest(mediaType: "image/png", entries: entries)
+        var hasher = SHA256()
+        hasher.update(data: Label.fileHash)
+        withUnsafeBytes(of: UInt64(3003).bigEndian) { hasher.update(bufferPointer: $0) }
+        for entry in entries { entry.key.withUnsafeBytes { hasher.update(bufferPointer: $0) } }
+        let libraryFileKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: hasher.finalize()),
+                                                    info: Label.fileKey, outputByteCount: 32)
+        #expect(manifest.fileKey() == libraryFileKey)
     }
 }

@@ -35,18 +35,21 @@ public struct Chunker<Source: ByteSource> {
     private var pendingRegion: Region?  // scanned at runEnd but belonging to the next run
     private var inRun = false
 
-    /// - Parameter bufferPool: where the read buffer comes from and, after `recycleBuffer()`, goes back to.
+    /// - Parameter bufferPool: where the read buffer comes from and, once the encoder is done, goes back to.
     public init(source: Source, parameters: ChunkingParameters = .twin, bufferPool: ChunkBufferPool? = nil) {
         self.source = source
         self.parameters = parameters
         self.bufferPool = bufferPool
     }
 
-    /// Hands the read buffer back to the pool, once the stream is done with.
-    public mutating func recycleBuffer() {
+    /// Hands the read buffer back to the pool and ends the stream: `next()` returns nil afterwards,
+    /// whatever was left unread (so no stale or foreign buffer contents can ever be cut).
+    mutating func recycleBuffer() {
         if ownsBuffer, let bufferPool { bufferPool.give(buffer) }
         buffer = []
         ownsBuffer = false
+        (head, tail) = (0, 0)
+        sourceExhausted = true
     }
 
     /// The next chunk, or nil at the end of the stream.

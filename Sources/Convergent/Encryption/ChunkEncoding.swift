@@ -1,5 +1,6 @@
 import CZlib
 import CZstd
+import Foundation
 import Synchronization
 
 /// How a chunk's plaintext is represented before encryption.
@@ -87,7 +88,7 @@ enum Zstd {
 
     /// Idle contexts; at most `poolLimit` are kept (one per chunk sealed at once is plenty).
     private static let pool = Mutex<[Context]>([])
-    private static let poolLimit = 8
+    private static let poolLimit = max(8, ProcessInfo.processInfo.activeProcessorCount)
 
     static func compress(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
         guard let context = pool.withLock({ $0.popLast() }) ?? ZSTD_createCCtx().map(Context.init) else { return nil }
@@ -108,12 +109,22 @@ enum Zstd {
         return output
     }
 
-    /// Decompresses `input`, which must be exactly one frame declaring `exactLength` bytes of content
-    /// and decoding to them: the length comes from the authenticated manifest, so a hostile frame
-    /// cannot make us allocate more, and trailing bytes or a second frame are refused.
+    /// The library's version as major·10000 + minor·100 + patch. The known-answer vectors pin the
+    /// output of one version (FORMAT.md); another may compress differently, which costs dedup between
+    /// clients of different versions, never correctness (every version reads every frame).
+    static var libraryVersion: Int { Int(ZSTD_versionNumber()) }
+
+    /// The frame magic of RFC 8878 (little-endian 0xFD2FB528): libzstd would also decode the legacy
+    /// pre-1.0 formats, which are not part of ours and whose decoders see little use.
+    private static let magic: UInt32 = 0xFD2F_B528
+
+    /// Decompresses `input`, which must be exactly one RFC 8878 frame declaring `exactLength` bytes of
+    /// content and decoding to them: the length comes from the authenticated manifest, so a hostile
+    /// frame cannot make us allocate more, and trailing bytes or a second frame are refused.
     static func decompress(_ input: [UInt8], exactLength: Int) -> [UInt8]? {
         input.withUnsafeBytes { source -> [UInt8]? in
-            guard let base = source.baseAddress,
+            guard let base = source.baseAddress, source.count >= 4,
+                  UInt32(littleEndian: source.loadUnaligned(as: UInt32.self)) == magic,
                   ZSTD_getFrameContentSize(base, source.count) == UInt64(exactLength),
                   ZSTD_findFrameCompressedSize(base, source.count) == source.count
             else { return nil }

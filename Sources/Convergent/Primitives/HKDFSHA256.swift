@@ -46,7 +46,8 @@ enum HKDFSHA256 {
         var okm = pseudoRandomKey.withUnsafeBytes { prk in
             info.withUnsafeBytes { expand(pseudoRandomKey: prk, info: $0, outputByteCount: outputByteCount) }
         }
-        defer { okm.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }  // the key lives on in SymmetricKey only
+        // Zeroed once copied into the key (the PRK and the HMAC pads are stack values we cannot clear).
+        defer { okm.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         return SymmetricKey(data: okm)
     }
 }

@@ -19,8 +19,8 @@ struct Scan: AsyncParsableCommand {
         let start = BenchClock.now()
         let progress = ProgressLine(enabled: !json)
         var totals = ScanTotals()
-        let encoder = ConvergentEncoder(bufferPool: ChunkBufferPool())
         let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let encoder = ConvergentEncoder(bufferPool: ChunkBufferPool(limit: width))
         try await forEachConcurrently(files, width: width) { _, path in
             try await FileSummary.encode(path: path, with: encoder)
         } consume: { summary in
