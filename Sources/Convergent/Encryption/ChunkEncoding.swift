@@ -28,10 +28,14 @@ public enum ChunkEncoding: UInt8, Sendable, Equatable, CaseIterable {
     var nonceLabel: [UInt8] {
         switch self {
         case .stored: Label.chunkNonce
-        case .deflate: Label.chunkNonce + Array(".deflate".utf8)
-        case .zstd: Label.chunkNonce + Array(".zstd".utf8)
+        case .deflate: Self.deflateNonceLabel
+        case .zstd: Self.zstdNonceLabel
         }
     }
+
+    // Built once: the label is asked for on every chunk sealed.
+    private static let deflateNonceLabel = Label.chunkNonce + Array(".deflate".utf8)
+    private static let zstdNonceLabel = Label.chunkNonce + Array(".zstd".utf8)
 
     static let minimumCompressibleLength = 64
 
@@ -60,17 +64,25 @@ public enum ChunkEncoding: UInt8, Sendable, Equatable, CaseIterable {
         }
     }
 
+    /// The plaintext of a compressed `representation`, which must be exactly `exactLength` bytes
+    /// (nil for `.stored`, or when it is not).
+    func decompress(_ representation: [UInt8], exactLength: Int) -> [UInt8]? {
+        switch self {
+        case .stored: nil
+        case .deflate: Deflate.decompress(representation, exactLength: exactLength)
+        case .zstd: Zstd.decompress(representation, exactLength: exactLength)
+        }
+    }
+
     /// The plaintext of `representation`, which must be exactly `length` bytes.
     func decode(_ representation: [UInt8], length: Int) throws -> [UInt8] {
-        let plaintext: [UInt8]? = switch self {
-        case .stored: representation.count == length ? representation : nil
-        case .deflate: Deflate.decompress(representation, exactLength: length)
-        case .zstd: Zstd.decompress(representation, exactLength: length)
+        if self == .stored {
+            guard representation.count == length else {
+                throw IntegrityError.lengthMismatch(expected: length, actual: representation.count)
+            }
+            return representation
         }
-        guard let plaintext else {
-            if self == .stored { throw IntegrityError.lengthMismatch(expected: length, actual: representation.count) }
-            throw IntegrityError.malformedEncoding
-        }
+        guard let plaintext = decompress(representation, exactLength: length) else { throw IntegrityError.malformedEncoding }
         return plaintext
     }
 }
