@@ -119,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TwinStorageTests",
-            dependencies: ["TwinStorage", "Convergent"]
+            dependencies: ["TwinStorage", "Convergent", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "TwinServerTests",

@@ -84,8 +84,8 @@ public struct TwinAPI: Sendable {
         _ = try await send(.POST, "/v1/uploads/\(Self.escape(session))/proof", body: proof, contentType: "application/octet-stream")
     }
 
-    func commit(session: String, _ request: CommitRequest) async throws -> EntryResponse {
-        try await json(.POST, "/v1/uploads/\(Self.escape(session))/commit", request, as: EntryResponse.self)
+    func commit(session: String, _ request: CommitRequest) async throws -> [EntryResponse] {
+        try await json(.POST, "/v1/uploads/\(Self.escape(session))/commit", request, as: EntryListResponse.self).entries
     }
 
     func entries() async throws -> [EntryResponse] { try await json(.GET, "/v1/files", as: EntryListResponse.self).entries }

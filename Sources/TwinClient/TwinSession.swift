@@ -91,50 +91,69 @@ public struct TwinSession: Sendable {
 
     /// Uploads one file under `name`.
     public func upload(path: String, name: String, attributes: [String]) async throws -> UploadResult {
-        try await send(try await prepare(path: path, name: name), attributes: attributes)
+        try await send([try await prepare(path: path, name: name)], attributes: attributes)[0]
     }
 
-    /// Runs the upload protocol for a prepared file: tags first, then the missing chunks, the proof of
-    /// ownership for the rest, and the commit.
-    public func send(_ prepared: PreparedUpload, attributes: [String]) async throws -> UploadResult {
-        let (name, encoded, chunks, plaintextLengths) = (prepared.name, prepared.encoded, prepared.chunks, prepared.plaintextLengths)
-        let begin = try await api.beginUpload(BeginUploadRequest(
-            fileTag: encoded.fileTag, chunks: chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) }))
+    /// Runs the upload protocol for prepared files as one batch: their tags first, then the missing
+    /// chunks (each once, however many files share it), one proof of ownership for the rest, and one
+    /// commit that adds every entry or none. Returns one result per file, in order.
+    public func send(_ batch: [PreparedUpload], attributes: [String]) async throws -> [UploadResult] {
+        guard !batch.isEmpty else { return [] }
+        // Positions in the concatenated chunk lists: what the server's challenge counts.
+        let chunks = batch.flatMap(\.chunks)
+        let fileOfPosition = batch.indices.flatMap { Array(repeating: $0, count: batch[$0].chunks.count) }
+        let begin = try await api.beginUpload(BeginUploadRequest(files: batch.map { prepared in
+            FileAnnouncement(fileTag: prepared.encoded.fileTag, chunks: prepared.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) })
+        }))
+        guard begin.fileExists.count == batch.count else {
+            throw TwinClientError.integrity("the server answered for \(begin.fileExists.count) files, not \(batch.count)")
+        }
 
         // Missing chunks, each once, a few requests in flight.
         let missing = Set(begin.missing)
-        var firstIndex: [Tag: Int] = [:]
-        for (index, tag) in encoded.chunkTags.enumerated() where missing.contains(tag) && firstIndex[tag] == nil {
-            firstIndex[tag] = index
+        var firstPosition: [Tag: Int] = [:]
+        for (position, chunk) in chunks.enumerated() where missing.contains(chunk.tag) && firstPosition[chunk.tag] == nil {
+            firstPosition[chunk.tag] = position
         }
         let api = self.api
-        let toSend = firstIndex.values.sorted()
-        try await forEachConcurrently(toSend, width: 4) { _, index in
-            try await api.putChunk(session: begin.id, tag: chunks[index].tag.hex, chunks[index])
+        let toSend = firstPosition.values.sorted()
+        try await forEachConcurrently(toSend, width: 4) { _, position in
+            try await api.putChunk(session: begin.id, tag: chunks[position].tag.hex, chunks[position])
         }
-        var sent = toSend.reduce(0) { $0 + chunks[$1].count }
-        var proofBytes = 0
+        var sent = [Int](repeating: 0, count: batch.count)
+        for position in toSend { sent[fileOfPosition[position]] += chunks[position].count }
+        var proofBytes = [Int](repeating: 0, count: batch.count)
         if let descriptor = begin.challenge {
             let leaves = descriptor.leaves.map { LeafReference(chunk: $0.chunk, leaf: $0.leaf) }
             guard leaves.allSatisfy({ chunks.indices.contains($0.chunk) }) else {
-                throw TwinClientError.integrity("the server's challenge names chunks this file does not have")
+                throw TwinClientError.integrity("the server's challenge names chunks this upload does not have")
             }
             let challenge = OwnershipChallenge(id: descriptor.id, session: begin.id, leaves: leaves, expiresAt: descriptor.expiresAt)
             let proof = try await OwnershipProof.answer(challenge, chunk: { chunks[$0] }).encoded()
             try await api.proveOwnership(session: begin.id, proof)
-            proofBytes = proof.count
+            // Reported per file in proportion to its challenged leaves (openings are alike in size).
+            let leavesPerFile = leaves.reduce(into: [Int](repeating: 0, count: batch.count)) { $0[fileOfPosition[$1.chunk]] += 1 }
+            for file in batch.indices { proofBytes[file] = proof.count * leavesPerFile[file] / max(1, leaves.count) }
+            proofBytes[leavesPerFile.firstIndex { $0 > 0 } ?? 0] += proof.count - proofBytes.reduce(0, +)
         }
-        let attributeWrapped = attributes.isEmpty ? [] : try attributeWrappers.wrapper(for: attributes, parameters: authorityParameters)
-            .wrap(encoded.fileKey.withUnsafeBytes { Array($0) }, context: encoded.fileTag.bytes).encoded()
-        let commit = CommitRequest(name: name, attributes: attributes, attributeWrappedKey: Data(attributeWrapped),
-                                   ownerWrappedKey: keyring.wrapForOwner(encoded.fileKey, fileTag: encoded.fileTag.bytes),
-                                   sealedManifest: Data(encoded.sealedManifest), mediaType: encoded.manifest.mediaType,
-                                   size: encoded.length)
-        _ = try await api.commit(session: begin.id, commit)
-        sent += proofBytes + encoded.sealedManifest.count + attributeWrapped.count + commit.ownerWrappedKey.count
-        let deduplicated = zip(encoded.chunkTags, plaintextLengths).filter { !missing.contains($0.0) }.reduce(0) { $0 + $1.1 }
-        return UploadResult(name: name, logicalBytes: encoded.length, sentBytes: sent, proofBytes: proofBytes,
-                            deduplicatedBytes: deduplicated, fileExisted: begin.fileExists)
+        let wrapper = attributes.isEmpty ? nil : try attributeWrappers.wrapper(for: attributes, parameters: authorityParameters)
+        let entries = try batch.map { prepared in
+            let encoded = prepared.encoded
+            let attributeWrapped = try wrapper?.wrap(encoded.fileKey.withUnsafeBytes { Array($0) }, context: encoded.fileTag.bytes).encoded() ?? []
+            return EntryCommit(name: prepared.name, attributes: attributes, attributeWrappedKey: Data(attributeWrapped),
+                               ownerWrappedKey: keyring.wrapForOwner(encoded.fileKey, fileTag: encoded.fileTag.bytes),
+                               sealedManifest: Data(encoded.sealedManifest), mediaType: encoded.manifest.mediaType,
+                               size: encoded.length)
+        }
+        _ = try await api.commit(session: begin.id, CommitRequest(entries: entries))
+        return batch.indices.map { file in
+            let prepared = batch[file], entry = entries[file]
+            let deduplicated = zip(prepared.chunkTags, prepared.plaintextLengths).filter { !missing.contains($0.0) }.reduce(0) { $0 + $1.1 }
+            return UploadResult(
+                name: prepared.name, logicalBytes: prepared.encoded.length,
+                sentBytes: sent[file] + proofBytes[file] + entry.sealedManifest.count + entry.attributeWrappedKey.count + entry.ownerWrappedKey.count,
+                proofBytes: proofBytes[file], deduplicatedBytes: deduplicated, fileExisted: begin.fileExists[file])
+        }
     }
 
     // MARK: Retrieve

@@ -140,7 +140,8 @@ public struct ChunkDescriptor: Codable, Sendable, Hashable {
     }
 }
 
-public struct BeginUploadRequest: Codable, Sendable {
+/// One file of an upload: its tag and its chunk list, in file order.
+public struct FileAnnouncement: Codable, Sendable, Equatable {
     public var fileTag: Tag
     public var chunks: [ChunkDescriptor]
     public init(fileTag: Tag, chunks: [ChunkDescriptor]) {
@@ -149,9 +150,20 @@ public struct BeginUploadRequest: Codable, Sendable {
     }
 }
 
+/// Tags first: the files of one upload session (1 to `maximumFiles`). A client sends a folder in a
+/// few such batches, so the server spends one session, one proof and one commit per batch.
+public struct BeginUploadRequest: Codable, Sendable {
+    public static let maximumFiles = 1024
+    public var files: [FileAnnouncement]
+    public init(files: [FileAnnouncement]) { self.files = files }
+    public init(fileTag: Tag, chunks: [ChunkDescriptor]) {
+        self.init(files: [FileAnnouncement(fileTag: fileTag, chunks: chunks)])
+    }
+}
+
 public struct ChallengeDescriptor: Codable, Sendable {
     public struct Leaf: Codable, Sendable {
-        /// Position in the announced chunk list.
+        /// Position in the announced chunk lists, concatenated in file order.
         public var chunk: Int
         public var leaf: Int
         public init(chunk: Int, leaf: Int) {
@@ -171,14 +183,16 @@ public struct ChallengeDescriptor: Codable, Sendable {
 
 public struct BeginUploadResponse: Codable, Sendable {
     public var id: String
-    /// Tags the server lacks: upload these.
+    /// Tags the server lacks, each once across the session's files: upload these.
     public var missing: [Tag]
-    /// Whether the server already stores this exact image.
-    public var fileExists: Bool
-    /// Present when the server holds some of the chunks: prove you hold them too.
+    /// Per announced file, in order: whether the server already stores this exact image.
+    public var fileExists: [Bool]
+    /// Present when the server holds some of the chunks: prove you hold them too. Every file with
+    /// such chunks gets its own full set of leaves, so holding one file of a batch proves nothing
+    /// about another.
     public var challenge: ChallengeDescriptor?
     public var expiresAt: Date
-    public init(id: String, missing: [Tag], fileExists: Bool, challenge: ChallengeDescriptor?, expiresAt: Date) {
+    public init(id: String, missing: [Tag], fileExists: [Bool], challenge: ChallengeDescriptor?, expiresAt: Date) {
         self.id = id
         self.missing = missing
         self.fileExists = fileExists
@@ -187,7 +201,8 @@ public struct BeginUploadResponse: Codable, Sendable {
     }
 }
 
-public struct CommitRequest: Codable, Sendable {
+/// One entry of a commit: what names the announced file at the same position.
+public struct EntryCommit: Codable, Sendable {
     public var name: String
     public var attributes: [String]
     public var attributeWrappedKey: Data
@@ -205,6 +220,12 @@ public struct CommitRequest: Codable, Sendable {
         self.mediaType = mediaType
         self.size = size
     }
+}
+
+/// Names every announced file, in announcement order; all entries are added or none.
+public struct CommitRequest: Codable, Sendable {
+    public var entries: [EntryCommit]
+    public init(entries: [EntryCommit]) { self.entries = entries }
 }
 
 /// An entry as a reader sees it. `ownerWrappedKey` only reaches the owner.

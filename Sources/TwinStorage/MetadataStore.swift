@@ -92,34 +92,72 @@ public struct GrantRecord: Sendable, Equatable {
     }
 }
 
-/// An upload in progress: what the client announced, what it still has to send, and the proof of
-/// ownership it owes for what the server already held.
+/// One file announced in an upload session: its tag and its chunks, in file order.
+public struct AnnouncedFile: Sendable, Equatable {
+    public var fileTag: Tag
+    public var chunks: [ChunkReference]
+
+    public init(fileTag: Tag, chunks: [ChunkReference]) {
+        self.fileTag = fileTag
+        self.chunks = chunks
+    }
+}
+
+/// An upload in progress: the files the client announced (one or many: a batch costs the server one
+/// session, one proof and one commit however many files it carries), what it still has to send, and
+/// the proof of ownership it owes for what the server already held.
 public struct UploadSessionRecord: Sendable, Equatable {
     public var id: String
     public var user: String
-    public var fileTag: Tag
-    public var chunks: [ChunkReference]
+    public var files: [AnnouncedFile]
     /// Tags the client must upload (the server lacked them when the session began).
     public var missing: Set<Tag>
     /// Tags received so far.
     public var received: Set<Tag>
     /// The outstanding proof-of-ownership challenge over chunks the server already held; nil once
-    /// redeemed or when nothing needed proving.
+    /// redeemed or when nothing needed proving. Its leaves count positions in `chunks`.
     public var challenge: OwnershipChallenge?
     public var ownershipProven: Bool
     public var expiresAt: Date
 
-    public init(id: String, user: String, fileTag: Tag, chunks: [ChunkReference], missing: Set<Tag>,
+    public init(id: String, user: String, files: [AnnouncedFile], missing: Set<Tag>,
                 received: Set<Tag>, challenge: OwnershipChallenge?, ownershipProven: Bool, expiresAt: Date) {
         self.id = id
         self.user = user
-        self.fileTag = fileTag
-        self.chunks = chunks
+        self.files = files
         self.missing = missing
         self.received = received
         self.challenge = challenge
         self.ownershipProven = ownershipProven
         self.expiresAt = expiresAt
+    }
+
+    /// A session announcing one file.
+    public init(id: String, user: String, fileTag: Tag, chunks: [ChunkReference], missing: Set<Tag>,
+                received: Set<Tag>, challenge: OwnershipChallenge?, ownershipProven: Bool, expiresAt: Date) {
+        self.init(id: id, user: user, files: [AnnouncedFile(fileTag: fileTag, chunks: chunks)], missing: missing,
+                  received: received, challenge: challenge, ownershipProven: ownershipProven, expiresAt: expiresAt)
+    }
+
+    /// Every file's chunks, concatenated in announcement order: the positions challenges refer to.
+    public var chunks: [ChunkReference] { files.flatMap(\.chunks) }
+}
+
+/// What receiving one chunk needs to know of an upload session: not its chunk lists or challenge.
+public struct UploadSessionChunk: Sendable, Equatable {
+    public var user: String
+    public var expiresAt: Date
+    /// The chunk's announced ciphertext size; nil when no announced file has the tag.
+    public var size: Int?
+    public var missing: Bool
+    public var received: Bool
+
+    public init(user: String, expiresAt: Date, size: Int?, missing: Bool, received: Bool) {
+        self.user = user
+        self.expiresAt = expiresAt
+        self.size = size
+        self.missing = missing
+        self.received = received
     }
 }
 
@@ -181,6 +219,9 @@ public protocol MetadataStore: Sendable {
 
     func createUploadSession(_ session: UploadSessionRecord) async throws
     func uploadSession(id: String) async throws -> UploadSessionRecord?
+    /// Session `id` as one of its chunks' upload sees it (nil when there is no such session): a
+    /// lookup per arriving chunk that does not grow with the session's size.
+    func uploadSessionChunk(id: String, tag: Tag) async throws -> UploadSessionChunk?
     /// Marks `tag` received in session `id`.
     func markReceived(_ tag: Tag, session id: String) async throws
     /// `recordChunk` and `markReceived` in one transaction (one commit per arriving chunk). The chunk
@@ -194,10 +235,11 @@ public protocol MetadataStore: Sendable {
 
     // MARK: Entries
 
-    /// In one transaction: adds `file` if its tag is new (with one reference per chunk position),
-    /// adds `entry` (throwing `.conflict` if the owner already has that name) and a reference from it
-    /// to the file, and deletes the upload session `sessionID`.
-    func commit(entry: EntryRecord, file: FileRecord, sessionID: String) async throws
+    /// In one transaction, for each pair in order: adds `file` if its tag is new (with one reference
+    /// per chunk position), adds `entry` (throwing `.conflict` if the owner already has that name)
+    /// and a reference from it to the file; then deletes the upload session `sessionID`, whose
+    /// announced files must be exactly these files, in this order (`.notFound` otherwise).
+    func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String) async throws
     func entry(owner: String, name: String) async throws -> EntryRecord?
     func entries(owner: String) async throws -> [EntryRecord]
     /// Removes an entry and its reference; a file left without entries is removed with its chunk
@@ -220,4 +262,11 @@ public protocol MetadataStore: Sendable {
     // MARK: Statistics
 
     func statistics() async throws -> StoreStatistics
+}
+
+extension MetadataStore {
+    /// Commits a session that announced a single file.
+    public func commit(entry: EntryRecord, file: FileRecord, sessionID: String) async throws {
+        try await commit([(entry, file)], sessionID: sessionID)
+    }
 }

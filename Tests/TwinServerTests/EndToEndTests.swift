@@ -128,8 +128,9 @@ struct EndToEndTests {
             var sizes: [Digest32: Int] = [:]
             _ = try await ConvergentEncoder().encode(MemoryByteSource(bytes)) { sizes[$0.tag] = $0.ciphertext.count }
             let announce = BeginUploadRequest(fileTag: encoded.fileTag, chunks: encoded.chunkTags.map { ChunkDescriptor(tag: $0, size: sizes[$0]!) })
-            let commit = CommitRequest(name: "stolen.jpg", attributes: [], attributeWrappedKey: Data(), ownerWrappedKey: Data([1]),
-                                       sealedManifest: Data(encoded.sealedManifest), mediaType: "image/jpeg", size: bytes.count)
+            let commit = CommitRequest(entries: [EntryCommit(
+                name: "stolen.jpg", attributes: [], attributeWrappedKey: Data(), ownerWrappedKey: Data([1]),
+                sealedManifest: Data(encoded.sealedManifest), mediaType: "image/jpeg", size: bytes.count)])
             let api = mallory.api
 
             let noProof = try await api.beginUpload(announce)
@@ -157,6 +158,74 @@ struct EndToEndTests {
             await expectCode("proof_invalid") { try await api.proveOwnership(session: honest.id, proof) }
             let replay = try await api.beginUpload(announce)
             await expectCode("proof_invalid") { try await api.proveOwnership(session: replay.id, proof) }
+            #expect(try await mallory.entries().isEmpty)
+        }
+    }
+
+    @Test("a batch: one session for several files, shared chunks sent once, every entry committed or none")
+    func batchedUpload() async throws {
+        try await LiveServer.run { server in
+            let alice = try await server.user("alice"), bob = try await server.user("bob")
+            let original = jpegImage(seed: "batch", exif: "camera"), edited = jpegImage(seed: "batch", exif: "edited by alice")
+            let batch = [try await alice.prepare(path: try server.file("o.jpg", original), name: "o.jpg"),
+                         try await alice.prepare(path: try server.file("e.jpg", edited), name: "e.jpg"),
+                         try await alice.prepare(path: try server.file("o.jpg", original), name: "copy.jpg")]
+            let results = try await alice.send(batch, attributes: ["family"])
+            #expect(results.map(\.name) == ["o.jpg", "e.jpg", "copy.jpg"])
+            #expect(results.map(\.logicalBytes) == [original.count, edited.count, original.count])
+            // The scan the three share went up once; the proof of ownership was not needed at all.
+            #expect(results.reduce(0) { $0 + $1.sentBytes } < original.count + 16 << 10)
+            #expect(results.allSatisfy { $0.proofBytes == 0 && !$0.fileExisted })
+            let stats = try await alice.stats()
+            #expect(stats.entries == 3 && stats.files == 2)
+            #expect(try await server.blobCount() == stats.chunks)
+            for (name, bytes) in [("o.jpg", original), ("e.jpg", edited), ("copy.jpg", original)] {
+                let out = server.directory.appendingPathComponent("batch-\(name)").path
+                _ = try await alice.get(owner: nil, name: name, destination: out)
+                #expect(try server.read(out) == bytes)
+            }
+
+            // Bob's batch names two entries alike: refused whole, no entry is added.
+            let clash = [try await bob.prepare(path: try server.file("n.jpg", jpegImage(seed: "bob", exif: "n")), name: "same.jpg"),
+                         try await bob.prepare(path: try server.file("e.jpg", edited), name: "same.jpg")]
+            await expectCode("conflict") { _ = try await bob.send(clash, attributes: []) }
+            #expect(try await bob.entries().isEmpty)
+            #expect(try await alice.stats().entries == 3)
+        }
+    }
+
+    @Test("in a batch, every claimed file is challenged on its own: holding one proves nothing about another")
+    func batchChallengesEachFile() async throws {
+        try await LiveServer.run { server in
+            let alice = try await server.user("alice"), mallory = try await server.user("mallory")
+            let held = jpegImage(seed: "public", exif: "meme", scanBytes: 2_000_000)
+            let secret = jpegImage(seed: "private", exif: "secret", scanBytes: 400_000)
+            _ = try await alice.upload(path: try server.file("held.jpg", held), name: "held.jpg", attributes: [])
+            _ = try await alice.upload(path: try server.file("secret.jpg", secret), name: "secret.jpg", attributes: [])
+            // Mallory holds the popular image; of the secret one she knows only the tags.
+            let mine = try await mallory.prepare(path: try server.file("m.jpg", held), name: "m.jpg")
+            var secretChunks: [(tag: Digest32, size: Int)] = []
+            let secretEncoded = try await ConvergentEncoder().encode(MemoryByteSource(secret)) {
+                secretChunks.append(($0.tag, $0.ciphertext.count))
+            }
+            let begin = try await mallory.api.beginUpload(BeginUploadRequest(files: [
+                FileAnnouncement(fileTag: mine.encoded.fileTag, chunks: mine.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) }),
+                FileAnnouncement(fileTag: secretEncoded.fileTag, chunks: secretChunks.map { ChunkDescriptor(tag: $0.tag, size: $0.size) }),
+            ]))
+            #expect(begin.fileExists == [true, true] && begin.missing.isEmpty)
+            let descriptor = try #require(begin.challenge)
+            let leafCount = OwnershipPolicy.standard.leafCount
+            #expect(descriptor.leaves.filter { $0.chunk < mine.chunks.count }.count == leafCount)
+            #expect(descriptor.leaves.filter { $0.chunk >= mine.chunks.count }.count == leafCount)
+            // She answers her own file's leaves truly and guesses the secret's.
+            let challenge = OwnershipChallenge(id: descriptor.id, session: begin.id,
+                                               leaves: descriptor.leaves.map { LeafReference(chunk: $0.chunk, leaf: $0.leaf) },
+                                               expiresAt: descriptor.expiresAt)
+            let proof = try await OwnershipProof.answer(challenge) { position in
+                position < mine.chunks.count ? mine.chunks[position]
+                    : HashedCiphertext([UInt8](repeating: 0, count: secretChunks[position - mine.chunks.count].size))
+            }
+            await expectCode("proof_invalid") { try await mallory.api.proveOwnership(session: begin.id, proof.encoded()) }
             #expect(try await mallory.entries().isEmpty)
         }
     }
@@ -239,9 +308,10 @@ struct EndToEndTests {
                                                      try await OwnershipProof.answer(challenge, chunk: { prepared.chunks[$0] }).encoded())
             }
             func commit(_ attributes: [String], _ wrapped: Data) -> CommitRequest {
-                CommitRequest(name: "m.jpg", attributes: attributes, attributeWrappedKey: wrapped,
-                              ownerWrappedKey: mallory.keyring.wrapForOwner(encoded.fileKey, fileTag: encoded.fileTag.bytes),
-                              sealedManifest: Data(encoded.sealedManifest), mediaType: encoded.manifest.mediaType, size: encoded.length)
+                CommitRequest(entries: [EntryCommit(
+                    name: "m.jpg", attributes: attributes, attributeWrappedKey: wrapped,
+                    ownerWrappedKey: mallory.keyring.wrapForOwner(encoded.fileKey, fileTag: encoded.fileTag.bytes),
+                    sealedManifest: Data(encoded.sealedManifest), mediaType: encoded.manifest.mediaType, size: encoded.length)])
             }
             let fileKey = encoded.fileKey.withUnsafeBytes { Array($0) }
             let own = try AttributeKeyWrapper(attributes: ["friend"], parameters: mallory.authorityParameters)

@@ -15,6 +15,8 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
     case loginChallenges
     case sessions
     case uploadSessionLifecycle
+    case batchedUploadSession
+    case uploadSessionChunk
     case storedChunks
     case commitStoresFileAndEntry
     case commitConflictChangesNothing
@@ -51,6 +53,8 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         case .loginChallenges: try await Self.loginChallenges(store)
         case .sessions: try await Self.sessions(store)
         case .uploadSessionLifecycle: try await Self.uploadSessionLifecycle(store)
+        case .batchedUploadSession: try await Self.batchedUploadSession(store)
+        case .uploadSessionChunk: try await Self.uploadSessionChunk(store)
         case .storedChunks: try await Self.storedChunks(store)
         case .commitStoresFileAndEntry: try await Self.commitStoresFileAndEntry(store)
         case .commitConflictChangesNothing: try await Self.commitConflictChangesNothing(store)
@@ -163,6 +167,68 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         // The id is free again.
         try await store.createUploadSession(Fixture.uploadSession("s1", user: "alice", file: file))
         #expect(try await store.uploadSession(id: "s1")?.missing == [])
+    }
+
+    /// A session of several files keeps them in order; its commit adds every entry or none, and only
+    /// for exactly the announced files.
+    private static func batchedUploadSession(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        let first = Fixture.file(1, chunks: [Fixture.chunk(1), Fixture.chunk(2)])
+        let second = Fixture.file(2, chunks: [Fixture.chunk(2), Fixture.chunk(3), Fixture.chunk(2)])
+        for file in [first, second] { try await store.record(file) }
+        let files = [first, second, first].map { AnnouncedFile(fileTag: $0.tag, chunks: $0.chunks) }
+        let session = UploadSessionRecord(id: "batch", user: "alice", files: files, missing: [Fixture.tag(3)], received: [],
+                                          challenge: nil, ownershipProven: true, expiresAt: Fixture.epoch.addingTimeInterval(900))
+        try await store.createUploadSession(session)
+        #expect(try await store.uploadSession(id: "batch") == session)
+        #expect(session.chunks == first.chunks + second.chunks + first.chunks)
+
+        let entries = [(Fixture.entry(owner: "alice", name: "a", file: first), first),
+                       (Fixture.entry(owner: "alice", name: "b", file: second), second),
+                       (Fixture.entry(owner: "alice", name: "c", file: first), first)]
+        // Not the announced files, or not in their order: refused, nothing changes.
+        await #expect(throws: MetadataStoreError.notFound("upload session batch")) {
+            try await store.commit(Array(entries.prefix(2)), sessionID: "batch")
+        }
+        await #expect(throws: MetadataStoreError.notFound("upload session batch")) {
+            try await store.commit([entries[1], entries[0], entries[2]], sessionID: "batch")
+        }
+        // A name taken twice in the batch: the whole commit rolls back.
+        let clash = [entries[0], entries[1], (Fixture.entry(owner: "alice", name: "a", file: first), first)]
+        await #expect(throws: MetadataStoreError.conflict("entry alice/a")) { try await store.commit(clash, sessionID: "batch") }
+        #expect(try await store.entries(owner: "alice").isEmpty)
+        #expect(try await store.file(first.tag) == nil)
+        #expect(try await store.uploadSession(id: "batch") == session)
+
+        try await store.commit(entries, sessionID: "batch")
+        #expect(try await store.entries(owner: "alice").map(\.name) == ["a", "b", "c"])
+        #expect(try await store.file(first.tag) == first)
+        #expect(try await store.file(second.tag) == second)
+        #expect(try await store.uploadSession(id: "batch") == nil)
+        // One reference per position of each stored file: chunk 2 is used once by the first file and
+        // twice by the second, so deleting the entries of the second leaves it referenced.
+        #expect(try await store.deleteEntry(owner: "alice", name: "b", now: Date()))
+        #expect(try await Self.garbage(store, before: everythingIsOld, now: Date()) == [Fixture.tag(3)])
+    }
+
+    private static func uploadSessionChunk(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        let first = Fixture.file(1, chunks: [Fixture.chunk(1, size: 10), Fixture.chunk(2, size: 20)])
+        let second = Fixture.file(2, chunks: [Fixture.chunk(3, size: 30)])
+        let expiry = Fixture.epoch.addingTimeInterval(900)
+        try await store.createUploadSession(UploadSessionRecord(
+            id: "s", user: "alice", files: [first, second].map { AnnouncedFile(fileTag: $0.tag, chunks: $0.chunks) },
+            missing: [Fixture.tag(2), Fixture.tag(3)], received: [], challenge: Fixture.challenge(session: "s"),
+            ownershipProven: false, expiresAt: expiry))
+        #expect(try await store.uploadSessionChunk(id: "s", tag: Fixture.tag(1))
+                == UploadSessionChunk(user: "alice", expiresAt: expiry, size: 10, missing: false, received: false))
+        #expect(try await store.uploadSessionChunk(id: "s", tag: Fixture.tag(3))
+                == UploadSessionChunk(user: "alice", expiresAt: expiry, size: 30, missing: true, received: false))
+        try await store.recordReceived(Fixture.chunk(3, size: 30), session: "s")
+        #expect(try await store.uploadSessionChunk(id: "s", tag: Fixture.tag(3))?.received == true)
+        #expect(try await store.uploadSessionChunk(id: "s", tag: Fixture.tag(9))
+                == UploadSessionChunk(user: "alice", expiresAt: expiry, size: nil, missing: false, received: false))
+        #expect(try await store.uploadSessionChunk(id: "t", tag: Fixture.tag(1)) == nil)
     }
 
     private static func storedChunks(_ store: any MetadataStore) async throws {

@@ -1,6 +1,7 @@
 import Convergent
 import Foundation
 import Testing
+import GRDB
 @testable import TwinStorage
 
 @Suite("SQLiteMetadataStore")
@@ -118,34 +119,69 @@ struct SQLiteMetadataStoreTests {
 
     @Test("migrations apply in order and once; a failed one changes nothing; a newer schema is refused")
     func migrations() async throws {
+        let current = SQLiteSchema.migrations.count
         try await withDatabase { path in
             let first = try await SQLiteMetadataStore.open(path: path)
-            #expect(try await first.schemaVersion() == 1)
+            #expect(try await first.schemaVersion() == current)
             try await first.createUser(Fixture.user("alice"))
             try await first.close()
 
-            let upgraded = SQLiteSchema.migrations + [SQLiteSchema.Migration(version: 2, statements: [
+            let upgraded = SQLiteSchema.migrations + [SQLiteSchema.Migration(version: current + 1, statements: [
                 "ALTER TABLE users ADD COLUMN display_name TEXT",
                 "UPDATE users SET display_name = upper(name)",
             ])]
             let second = try await SQLiteMetadataStore.open(path: path, migrations: upgraded)
-            #expect(try await second.schemaVersion() == 2)
+            #expect(try await second.schemaVersion() == current + 1)
             #expect(try await second.user(named: "alice") == Fixture.user("alice"))
             try await second.close()
             // Applied once: a second ALTER TABLE would fail.
             try await SQLiteMetadataStore.open(path: path, migrations: upgraded).close()
 
-            let broken = upgraded + [SQLiteSchema.Migration(version: 3, statements: ["CREATE TABLE t (x)", "NOT SQL"])]
+            let broken = upgraded + [SQLiteSchema.Migration(version: current + 2, statements: ["CREATE TABLE t (x)", "NOT SQL"])]
             await #expect(throws: (any Error).self) { try await SQLiteMetadataStore.open(path: path, migrations: broken) }
             // Rolled back whole: table t does not exist, so creating it again works.
-            let fixed = upgraded + [SQLiteSchema.Migration(version: 3, statements: ["CREATE TABLE t (x)"])]
+            let fixed = upgraded + [SQLiteSchema.Migration(version: current + 2, statements: ["CREATE TABLE t (x)"])]
             let third = try await SQLiteMetadataStore.open(path: path, migrations: fixed)
-            #expect(try await third.schemaVersion() == 3)
+            #expect(try await third.schemaVersion() == current + 2)
             try await third.close()
 
-            await #expect(throws: SQLiteMetadataStoreError.unsupportedSchemaVersion(found: 3, supported: 1)) {
+            await #expect(throws: SQLiteMetadataStoreError.unsupportedSchemaVersion(found: current + 2, supported: current)) {
                 try await SQLiteMetadataStore.open(path: path)
             }
+        }
+    }
+
+    @Test("an upload session begun under schema 1 (one file per session) is read and committed after the upgrade")
+    func sessionSurvivesBatchMigration() async throws {
+        try await withDatabase { path in
+            let file = Fixture.file(1, chunks: [Fixture.chunk(1), Fixture.chunk(2), Fixture.chunk(1)])
+            let old = try await SQLiteMetadataStore.open(path: path, migrations: Array(SQLiteSchema.migrations.prefix(1)))
+            try await old.createUser(Fixture.user("alice"))
+            try await old.record(file)
+            try await old.close()
+            // What a schema-1 server wrote when a session began.
+            let queue = try DatabaseQueue(path: path)
+            try await queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO upload_sessions (id, user, file_tag, chunks, challenge, ownership_proven, expires_at)
+                    VALUES (?, 'alice', ?, ?, NULL, 1, ?)
+                    """, arguments: ["v1", Data(file.tag.bytes), Data(ChunkListCoding.encode(file.chunks)),
+                                     SQLiteValue.milliseconds(Date().addingTimeInterval(3600))])
+                for tag in [Fixture.tag(1), Fixture.tag(2)] {
+                    try db.execute(sql: "INSERT INTO upload_session_tags (session, tag, missing, received) VALUES ('v1', ?, 0, 0)",
+                                   arguments: [Data(tag.bytes)])
+                }
+            }
+            try queue.close()
+
+            let store = try await SQLiteMetadataStore.open(path: path)
+            let session = try #require(try await store.uploadSession(id: "v1"))
+            #expect(session.files == [AnnouncedFile(fileTag: file.tag, chunks: file.chunks)])
+            #expect(try await store.uploadSessionChunk(id: "v1", tag: Fixture.tag(2))?.size == 1000)
+            try await store.commit(entry: Fixture.entry(owner: "alice", name: "a.jpg", file: file), file: file, sessionID: "v1")
+            #expect(try await store.file(file.tag) == file)
+            #expect(try await store.uploadSession(id: "v1") == nil)
+            try await store.close()
         }
     }
 

@@ -28,7 +28,7 @@ struct Upload: AsyncParsableCommand {
     @Argument(help: "Files or folders (walked recursively, in name order).") var paths: [String]
     @Option(help: "Comma-separated attributes the entries are shared under, e.g. family,vacation.") var attributes = ""
     @Option(help: "Entry name (only with a single file; default: the file's base name).") var name: String?
-    @Option(help: "Files uploaded at once.") var parallel = 4
+    @Option(help: "Files encoded at once.") var parallel = 4
     @Flag(help: "Print one JSON object and nothing else.") var json = false
 
     func run() async throws {
@@ -40,22 +40,8 @@ struct Upload: AsyncParsableCommand {
             let start = BenchClock.now()
             let progress = ProgressLine(enabled: !json)
             var totals = (files: 0, logical: 0, sent: 0, deduplicated: 0, proof: 0)
-            let claims = ChunkClaims()
-            let name = self.name
-            try await forEachConcurrently(files, width: parallel) { number, path in
-                let prepared = try await session.prepare(path: path, name: name ?? (path as NSString).lastPathComponent)
-                // Wait for any earlier file of this run still sending some of these chunks: then they
-                // are stored, and this file proves ownership instead of sending them again.
-                for earlier in await claims.claim(prepared.chunkTags, by: number) { await claims.waitUntilFinished(earlier) }
-                do {
-                    let result = try await session.send(prepared, attributes: attributeList)
-                    await claims.finish(number)
-                    return result
-                } catch {
-                    await claims.finish(number)
-                    throw error
-                }
-            } consume: { result in
+            let items = files.map { TwinSession.UploadItem(path: $0, name: name ?? ($0 as NSString).lastPathComponent) }
+            try await session.upload(items, attributes: attributeList, width: parallel) { result in
                 totals.files += 1
                 totals.logical += result.logicalBytes
                 totals.sent += result.sentBytes
@@ -72,40 +58,6 @@ struct Upload: AsyncParsableCommand {
                 print("uploaded \(totals.files) files: \(ByteCount(totals.logical)), sent \(ByteCount(totals.sent)), \(ByteCount(totals.deduplicated)) deduplicated, in \(String(format: "%.2f", seconds)) s")
             }
         }
-    }
-}
-
-/// Orders the concurrent uploads of one run that share chunks (a photo and its metadata-edited copy):
-/// the first file to claim a chunk sends it; a later file that needs it waits for that file to finish,
-/// then finds the chunk stored and proves ownership instead of racing to send it a second time.
-/// A file only ever waits for files that claimed before it did, so waits cannot form a cycle.
-actor ChunkClaims {
-    private var claimant: [Tag: Int] = [:]
-    private var finished: Set<Int> = []
-    private var waiters: [Int: [CheckedContinuation<Void, Never>]] = [:]
-
-    /// Claims the unclaimed tags for `file`; returns the unfinished files holding the others.
-    func claim(_ tags: [Tag], by file: Int) -> Set<Int> {
-        var earlier = Set<Int>()
-        for tag in tags {
-            if let holder = claimant[tag] {
-                if holder != file && !finished.contains(holder) { earlier.insert(holder) }
-            } else {
-                claimant[tag] = file
-            }
-        }
-        return earlier
-    }
-
-    func waitUntilFinished(_ file: Int) async {
-        if finished.contains(file) { return }
-        await withCheckedContinuation { waiters[file, default: []].append($0) }
-    }
-
-    /// Marks `file` done (sent or failed) and wakes the files waiting for it.
-    func finish(_ file: Int) {
-        finished.insert(file)
-        for waiter in waiters.removeValue(forKey: file) ?? [] { waiter.resume() }
     }
 }
 

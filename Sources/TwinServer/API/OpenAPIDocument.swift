@@ -89,13 +89,13 @@ paths:
       responses: {"200": {description: Token, content: {application/json: {schema: {type: object, properties: {token: {type: string}, expiresAt: {type: string, format: date-time}}}}}}, "401": {$ref: "#/components/responses/Error"}}
   /v1/uploads:
     post:
-      summary: Announce an image by tags; learn which chunks are missing and what to prove
+      summary: Announce 1 to 1024 images by tags; learn which chunks are missing and what to prove (each claimed file gets its own leaves; a leaf's chunk counts positions in the files' chunk lists, concatenated in order)
       security: [{bearer: []}]
-      requestBody: {required: true, content: {application/json: {schema: {type: object, required: [fileTag, chunks], properties: {fileTag: {$ref: "#/components/schemas/Tag"}, chunks: {type: array, items: {$ref: "#/components/schemas/Chunk"}}}}}}}
+      requestBody: {required: true, content: {application/json: {schema: {type: object, required: [files], properties: {files: {type: array, minItems: 1, maxItems: 1024, items: {type: object, required: [fileTag, chunks], properties: {fileTag: {$ref: "#/components/schemas/Tag"}, chunks: {type: array, items: {$ref: "#/components/schemas/Chunk"}}}}}}}}}}
       responses:
         "201":
           description: Upload session
-          content: {application/json: {schema: {type: object, properties: {id: {type: string}, missing: {type: array, items: {$ref: "#/components/schemas/Tag"}}, fileExists: {type: boolean}, expiresAt: {type: string, format: date-time}, challenge: {type: object, properties: {id: {$ref: "#/components/schemas/Tag"}, expiresAt: {type: string, format: date-time}, leaves: {type: array, items: {type: object, properties: {chunk: {type: integer}, leaf: {type: integer}}}}}}}}}}
+          content: {application/json: {schema: {type: object, properties: {id: {type: string}, missing: {type: array, items: {$ref: "#/components/schemas/Tag"}}, fileExists: {type: array, items: {type: boolean}}, expiresAt: {type: string, format: date-time}, challenge: {type: object, properties: {id: {$ref: "#/components/schemas/Tag"}, expiresAt: {type: string, format: date-time}, leaves: {type: array, items: {type: object, properties: {chunk: {type: integer}, leaf: {type: integer}}}}}}}}}}
         "400": {$ref: "#/components/responses/Error"}
         "401": {$ref: "#/components/responses/Error"}
   /v1/uploads/{id}/chunks/{tag}:
@@ -114,11 +114,11 @@ paths:
       responses: {"204": {description: Proven}, "403": {$ref: "#/components/responses/Error"}, "409": {$ref: "#/components/responses/Error"}}
   /v1/uploads/{id}/commit:
     post:
-      summary: Add the entry atomically
+      summary: Add one entry per announced file, in order, atomically (all or none)
       security: [{bearer: []}]
       parameters: [{name: id, in: path, required: true, schema: {type: string}}]
-      requestBody: {required: true, content: {application/json: {schema: {type: object, required: [name, attributes, attributeWrappedKey, ownerWrappedKey, sealedManifest, mediaType, size], properties: {name: {type: string}, attributes: {type: array, items: {type: string}}, attributeWrappedKey: {type: string, format: byte}, ownerWrappedKey: {type: string, format: byte}, sealedManifest: {type: string, format: byte}, mediaType: {type: string}, size: {type: integer}}}}}}
-      responses: {"201": {description: Entry, content: {application/json: {schema: {$ref: "#/components/schemas/Entry"}}}}, "403": {$ref: "#/components/responses/Error"}, "409": {$ref: "#/components/responses/Error"}, "422": {$ref: "#/components/responses/Error"}}
+      requestBody: {required: true, content: {application/json: {schema: {type: object, required: [entries], properties: {entries: {type: array, items: {type: object, required: [name, attributes, attributeWrappedKey, ownerWrappedKey, sealedManifest, mediaType, size], properties: {name: {type: string}, attributes: {type: array, items: {type: string}}, attributeWrappedKey: {type: string, format: byte}, ownerWrappedKey: {type: string, format: byte}, sealedManifest: {type: string, format: byte}, mediaType: {type: string}, size: {type: integer}}}}}}}}}
+      responses: {"201": {description: Entries, content: {application/json: {schema: {$ref: "#/components/schemas/Entries"}}}}, "403": {$ref: "#/components/responses/Error"}, "409": {$ref: "#/components/responses/Error"}, "422": {$ref: "#/components/responses/Error"}}
   /v1/files:
     get:
       summary: The caller's entries

@@ -6,9 +6,10 @@ import NIOCore
 import TwinProtocol
 import TwinStorage
 
-/// The deduplicating upload (DESIGN.md, Upload): tags first; the server names the chunks it lacks
-/// and challenges the client to prove it holds the ones it has; missing chunks come up one request
-/// each and are checked against their tags; the commit adds the entry atomically.
+/// The deduplicating upload (DESIGN.md, Upload): tags first, for one file or a batch of them; the
+/// server names the chunks it lacks and challenges the client to prove it holds the ones it has;
+/// missing chunks come up one request each and are checked against their tags; the commit adds the
+/// batch's entries atomically.
 struct UploadController {
     let store: any MetadataStore
     let blobs: any BlobStore
@@ -32,49 +33,61 @@ struct UploadController {
     @Sendable func begin(_ request: Request, context: TwinRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let body = try await request.decode(as: BeginUploadRequest.self, context: context)
-        guard body.chunks.count <= Self.maximumChunks,
-              body.chunks.allSatisfy({ (ChunkCipher.overhead...Self.maximumChunkCiphertext).contains($0.size) })
-        else { throw APIError.badRequest("chunk list too long or a chunk size out of range") }
-        let existing = try await store.file(body.fileTag)
-        if let existing {
-            guard existing.chunks.map({ ChunkDescriptor(tag: $0.tag, size: $0.size) }) == body.chunks else {
-                throw APIError.badRequest("the chunk list does not match the stored file with this tag")
+        let all = body.files.flatMap(\.chunks)
+        guard (1...BeginUploadRequest.maximumFiles).contains(body.files.count), all.count <= Self.maximumChunks,
+              all.allSatisfy({ (ChunkCipher.overhead...Self.maximumChunkCiphertext).contains($0.size) })
+        else { throw APIError.badRequest("no files, too many files or chunks, or a chunk size out of range") }
+        var fileExists: [Bool] = []
+        for file in body.files {
+            let existing = try await store.file(file.fileTag)
+            if let existing, existing.chunks.map({ ChunkDescriptor(tag: $0.tag, size: $0.size) }) != file.chunks {
+                throw APIError.badRequest("the chunk list does not match the stored file \(file.fileTag)")
             }
+            fileExists.append(existing != nil)
         }
-        let stored = try await store.storedChunks(body.chunks.map(\.tag))
-        for chunk in body.chunks where stored[chunk.tag].map({ $0 != chunk.size }) ?? false {
+        let stored = try await store.storedChunks(all.map(\.tag))
+        for chunk in all where stored[chunk.tag].map({ $0 != chunk.size }) ?? false {
             throw APIError.badRequest("chunk \(chunk.tag) is stored with another size")
         }
-        let missing = Set(body.chunks.map(\.tag)).subtracting(stored.keys)
-        let storedPositions = body.chunks.indices.filter { stored[body.chunks[$0].tag] != nil }
+        let missing = Set(all.map(\.tag)).subtracting(stored.keys)
         // Chunks this user's own entries already use were uploaded or proven by this user before: a
         // re-shared copy of one's own photo is not challenged again. Everything else stored is.
         let alreadyOwned = try await store.chunksHeld(by: user, among: Array(stored.keys))
-        let heldPositions = storedPositions.filter { !alreadyOwned.contains(body.chunks[$0].tag) }
         let id = Data(randomBytes(18)).base64URLEncodedString()
         let now = Date()
 
-        var challenge: OwnershipChallenge?
-        if !heldPositions.isEmpty {
-            let held = heldPositions.map { HeldChunk(tag: body.chunks[$0].tag, ciphertextLength: body.chunks[$0].size) }
-            let drawn = OwnershipChallenge.make(over: held, session: id, policy: ownershipPolicy, now: now)
-            // Leaves were drawn over the held chunks; the client counts positions in its whole list.
-            challenge = OwnershipChallenge(
-                id: drawn.id, session: id,
-                leaves: drawn.leaves.map { LeafReference(chunk: heldPositions[$0.chunk], leaf: $0.leaf) },
-                expiresAt: drawn.expiresAt)
+        // Each file is challenged on its own, with the policy's full count of leaves: leaves drawn
+        // over the whole batch could all miss a small file claimed by someone holding only its tags.
+        var issued: OwnershipChallenge?
+        var leaves: [LeafReference] = []
+        var offset = 0
+        for file in body.files {
+            let heldPositions = file.chunks.indices.filter {
+                stored[file.chunks[$0].tag] != nil && !alreadyOwned.contains(file.chunks[$0].tag)
+            }
+            if !heldPositions.isEmpty {
+                let held = heldPositions.map { HeldChunk(tag: file.chunks[$0].tag, ciphertextLength: file.chunks[$0].size) }
+                let drawn = OwnershipChallenge.make(over: held, session: id, policy: ownershipPolicy, now: now)
+                // Leaves were drawn over the file's held chunks; the client counts positions in the
+                // concatenation of all announced chunk lists.
+                leaves += drawn.leaves.map { LeafReference(chunk: offset + heldPositions[$0.chunk], leaf: $0.leaf) }
+                issued = issued ?? drawn
+            }
+            offset += file.chunks.count
         }
-        if !storedPositions.isEmpty {
-            metrics.dedupChunkHits.increment(by: Int64(storedPositions.count))
-            metrics.dedupBytesSaved.increment(by: Int64(storedPositions.reduce(0) { $0 + body.chunks[$1].size }))
+        let challenge = issued.map { OwnershipChallenge(id: $0.id, session: id, leaves: leaves.sorted(), expiresAt: $0.expiresAt) }
+        let deduplicated = all.filter { stored[$0.tag] != nil }
+        if !deduplicated.isEmpty {
+            metrics.dedupChunkHits.increment(by: Int64(deduplicated.count))
+            metrics.dedupBytesSaved.increment(by: Int64(deduplicated.reduce(0) { $0 + $1.size }))
         }
         let expiresAt = now.addingTimeInterval(sessionLifetime)
         try await store.createUploadSession(UploadSessionRecord(
-            id: id, user: user, fileTag: body.fileTag,
-            chunks: body.chunks.map { ChunkReference(tag: $0.tag, size: $0.size) },
+            id: id, user: user,
+            files: body.files.map { AnnouncedFile(fileTag: $0.fileTag, chunks: $0.chunks.map { ChunkReference(tag: $0.tag, size: $0.size) }) },
             missing: missing, received: [], challenge: challenge, ownershipProven: challenge == nil, expiresAt: expiresAt))
         let response = BeginUploadResponse(
-            id: id, missing: body.chunks.map(\.tag).filter(missing.contains).uniqued(), fileExists: existing != nil,
+            id: id, missing: all.map(\.tag).filter(missing.contains).uniqued(), fileExists: fileExists,
             challenge: challenge.map { challenge in
                 ChallengeDescriptor(id: challenge.id, leaves: challenge.leaves.map { .init(chunk: $0.chunk, leaf: $0.leaf) },
                                     expiresAt: challenge.expiresAt)
@@ -84,13 +97,17 @@ struct UploadController {
     }
 
     @Sendable func putChunk(_ request: Request, context: TwinRequestContext) async throws -> Response {
-        let session = try await liveSession(context)
+        let user = try context.requireUser()
+        let id = try context.parameters.decoded("id")
         guard let tag = Tag(hex: try context.parameters.decoded("tag")) else { throw APIError.badRequest("malformed tag") }
-        guard session.missing.contains(tag) else {
+        guard let session = try await store.uploadSessionChunk(id: id, tag: tag), session.user == user else {
+            throw APIError.notFound("no upload \(id)")
+        }
+        guard session.expiresAt > Date() else { throw APIError(.gone, .sessionExpired, "upload \(id) expired") }
+        guard session.missing, let size = session.size else {
             throw APIError(.conflict, .unexpectedChunk, "chunk \(tag) was not requested by this upload")
         }
-        if session.received.contains(tag) { return Response(status: .noContent) }
-        let size = session.chunks.first { $0.tag == tag }!.size
+        if session.received { return Response(status: .noContent) }
         let body = try await request.body.collect(upTo: Self.maximumChunkCiphertext)
         let bytes = Array(buffer: body)
         metrics.bytesReceived.increment(by: Int64(bytes.count))
@@ -106,7 +123,7 @@ struct UploadController {
         let (blobs, store) = (self.blobs, self.store)
         try await gate.withUpload {
             try await blobs.put(tag, bytes)
-            try await store.recordReceived(ChunkReference(tag: tag, size: size), session: session.id)
+            try await store.recordReceived(ChunkReference(tag: tag, size: size), session: id)
         }
         return Response(status: .noContent)
     }
@@ -146,34 +163,50 @@ struct UploadController {
         guard session.missing.isSubset(of: session.received) else {
             throw APIError(.conflict, .incompleteUpload, "\(session.missing.subtracting(session.received).count) chunks not uploaded yet")
         }
-        guard TwinProtocol.isValidName(body.name) else { throw APIError.badRequest("invalid entry name") }
-        guard body.size >= 0, body.mediaType.utf8.count <= 127 else { throw APIError.badRequest("invalid size or media type") }
-        let manifest = Array(body.sealedManifest)
-        guard MerkleTree.root(of: manifest) == session.fileTag else {
-            throw APIError(.unprocessableContent, .tagMismatch, "the sealed manifest does not hash to the file tag")
+        guard body.entries.count == session.files.count else {
+            throw APIError.badRequest("\(body.entries.count) entries for \(session.files.count) announced files")
         }
-        let attributes = Array(Set(body.attributes)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        if !body.attributeWrappedKey.isEmpty {
-            // The server cannot open CK_M, but it can check that it is well-formed, wrapped under
-            // exactly the attributes it will enforce, for the owner's own authority.
-            guard let wrapped = try? WrappedKey(decoding: Array(body.attributeWrappedKey), capsules: capsules),
-                  wrapped.attributes == attributes else {
-                throw APIError.badRequest("attributeWrappedKey is not a key wrapped by KP-ABE under the entry's attributes")
+        var authority: AuthorityID?
+        var committed: [(entry: EntryRecord, file: FileRecord)] = []
+        let now = Date()
+        for (position, (commit, file)) in zip(body.entries, session.files).enumerated() {
+            guard TwinProtocol.isValidName(commit.name) else { throw APIError.badRequest("invalid entry name at position \(position)") }
+            guard commit.size >= 0, commit.mediaType.utf8.count <= 127 else {
+                throw APIError.badRequest("invalid size or media type at position \(position)")
             }
-            guard let owner = try await store.user(named: session.user),
-                  let authority = try? PublicParameters.authority(ofEncoded: owner.authorityParameters),
-                  wrapped.capsule.authority == authority else {
-                throw APIError.badRequest("attributeWrappedKey is not wrapped for the owner's authority")
+            let manifest = Array(commit.sealedManifest)
+            guard MerkleTree.root(of: manifest) == file.fileTag else {
+                throw APIError(.unprocessableContent, .tagMismatch, "the sealed manifest of \(commit.name) does not hash to its file tag")
             }
-            capsules.remember(wrapped)
+            let attributes = Array(Set(commit.attributes)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            if !commit.attributeWrappedKey.isEmpty {
+                // The server cannot open CK_M, but it can check that it is well-formed, wrapped under
+                // exactly the attributes it will enforce, for the owner's own authority.
+                guard let wrapped = try? WrappedKey(decoding: Array(commit.attributeWrappedKey), capsules: capsules),
+                      wrapped.attributes == attributes else {
+                    throw APIError.badRequest("attributeWrappedKey of \(commit.name) is not a key wrapped by KP-ABE under the entry's attributes")
+                }
+                if authority == nil {
+                    guard let owner = try await store.user(named: session.user),
+                          let decoded = try? PublicParameters.authority(ofEncoded: owner.authorityParameters) else {
+                        throw APIError.badRequest("the owner's authority parameters do not decode")
+                    }
+                    authority = decoded
+                }
+                guard wrapped.capsule.authority == authority else {
+                    throw APIError.badRequest("attributeWrappedKey of \(commit.name) is not wrapped for the owner's authority")
+                }
+                capsules.remember(wrapped)
+            }
+            committed.append((
+                EntryRecord(owner: session.user, name: commit.name, fileTag: file.fileTag, attributes: attributes,
+                            attributeWrappedKey: Array(commit.attributeWrappedKey), ownerWrappedKey: Array(commit.ownerWrappedKey),
+                            mediaType: commit.mediaType, size: commit.size, createdAt: now),
+                FileRecord(tag: file.fileTag, sealedManifest: manifest, chunks: file.chunks)))
         }
-        let entry = EntryRecord(
-            owner: session.user, name: body.name, fileTag: session.fileTag, attributes: attributes,
-            attributeWrappedKey: Array(body.attributeWrappedKey), ownerWrappedKey: Array(body.ownerWrappedKey),
-            mediaType: body.mediaType, size: body.size, createdAt: Date())
-        try await store.commit(entry: entry, file: FileRecord(tag: session.fileTag, sealedManifest: manifest, chunks: session.chunks),
-                               sessionID: session.id)
-        return try jsonResponse(.created, EntryResponse(entry, caller: session.user, file: nil), context: context)
+        try await store.commit(committed, sessionID: session.id)
+        let entries = committed.map { EntryResponse($0.entry, caller: session.user, file: nil) }
+        return try jsonResponse(.created, EntryListResponse(entries: entries), context: context)
     }
 
     private func liveSession(_ context: TwinRequestContext) async throws -> UploadSessionRecord {

@@ -293,10 +293,8 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
         try await transaction(.write(.ephemeral)) { transaction in
             do {
                 try transaction.execute("""
-                    INSERT INTO upload_sessions (id, user, file_tag, chunks, challenge, ownership_proven, expires_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, [.text(session.id), .text(session.user), SQLiteValue.tag(session.fileTag),
-                          SQLiteValue.bytes(ChunkListCoding.encode(session.chunks)),
+                    INSERT INTO upload_sessions (id, user, challenge, ownership_proven, expires_at) VALUES (?, ?, ?, ?, ?)
+                    """, [.text(session.id), .text(session.user),
                           try session.challenge.map { .text(try ChallengeCoding.encode($0)) } ?? .null,
                           SQLiteValue.bool(session.ownershipProven), SQLiteValue.date(session.expiresAt)])
             } catch let error as DatabaseError where error.isUniquenessViolation {
@@ -304,7 +302,12 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
             } catch let error as DatabaseError where error.isForeignKeyViolation {
                 throw MetadataStoreError.notFound("user \(session.user)")
             }
-            let tags = Set(session.chunks.map(\.tag)).union(session.missing).union(session.received)
+            try transaction.insert(into: "upload_session_files (session, position, file_tag, chunks)",
+                                   rows: session.files.enumerated().map { position, file in
+                [.text(session.id), SQLiteValue.integer(position), SQLiteValue.tag(file.fileTag),
+                 SQLiteValue.bytes(ChunkListCoding.encode(file.chunks))]
+            })
+            let tags = Set(session.files.lazy.flatMap(\.chunks).map(\.tag)).union(session.missing).union(session.received)
             let rows = tags.sorted().map { tag in
                 [.text(session.id), SQLiteValue.tag(tag), SQLiteValue.bool(session.missing.contains(tag)),
                  SQLiteValue.bool(session.received.contains(tag))]
@@ -328,10 +331,22 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
             let challenge = try row.column("challenge")?.isNull == false
                 ? ChallengeCoding.decode(try row.string("challenge"), column: "challenge") : nil
             return UploadSessionRecord(
-                id: id, user: try row.string("user"), fileTag: try row.tag("file_tag"),
-                chunks: try ChunkListCoding.decode(try row.bytes("chunks"), column: "chunks"),
+                id: id, user: try row.string("user"), files: try transaction.announcedFiles(session: id),
                 missing: missing, received: received, challenge: challenge,
                 ownershipProven: try row.bool("ownership_proven"), expiresAt: try row.date("expires_at"))
+        }
+    }
+
+    public func uploadSessionChunk(id: String, tag: Tag) async throws -> UploadSessionChunk? {
+        try await transaction(.read) { transaction in
+            guard let row = try transaction.rows("SELECT user, expires_at FROM upload_sessions WHERE id = ?", [.text(id)]).first else {
+                return nil
+            }
+            let state = try transaction.rows("SELECT missing, received FROM upload_session_tags WHERE session = ? AND tag = ?",
+                                             [.text(id), SQLiteValue.tag(tag)]).first
+            let size = try transaction.announcedFiles(session: id).lazy.flatMap(\.chunks).first { $0.tag == tag }?.size
+            return UploadSessionChunk(user: try row.string("user"), expiresAt: try row.date("expires_at"), size: size,
+                                      missing: try state?.bool("missing") ?? false, received: try state?.bool("received") ?? false)
         }
     }
 
@@ -384,50 +399,23 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
     // MARK: Entries
 
     /// Beyond the protocol's contract, refuses (`.notFound`, nothing changed) a commit whose session
-    /// does not exist or belongs to another user or file, whose entry names another file than
-    /// `file`, or whose new file names a chunk that was never recorded: each would leave references
-    /// the store cannot honour, and a session committed once cannot be committed again.
-    public func commit(entry: EntryRecord, file: FileRecord, sessionID: String) async throws {
-        guard entry.fileTag == file.tag else { throw MetadataStoreError.notFound("file \(entry.fileTag.hex)") }
+    /// does not exist or belongs to another user or other files, whose entry names another file than
+    /// its pair's, or whose new file names a chunk that was never recorded: each would leave
+    /// references the store cannot honour, and a session committed once cannot be committed again.
+    public func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String) async throws {
+        if let mismatch = entries.first(where: { $0.entry.fileTag != $0.file.tag }) {
+            throw MetadataStoreError.notFound("file \(mismatch.entry.fileTag.hex)")
+        }
+        let owners = Set(entries.map(\.entry.owner))
         try await transaction(.write(.durable)) { transaction in
-            guard try !transaction.rows(
-                "DELETE FROM upload_sessions WHERE id = ? AND user = ? AND file_tag = ? RETURNING id",
-                [.text(sessionID), .text(entry.owner), SQLiteValue.tag(file.tag)]).isEmpty else {
+            let announced = try transaction.announcedFiles(session: sessionID).map(\.fileTag)
+            guard owners.count <= 1,
+                  announced == entries.map(\.file.tag),
+                  try !transaction.rows("DELETE FROM upload_sessions WHERE id = ? AND user = ? RETURNING id",
+                                        [.text(sessionID), .text(owners.first ?? "")]).isEmpty else {
                 throw MetadataStoreError.notFound("upload session \(sessionID)")
             }
-            // Files are shared: only the first commit of a tag stores it and references its chunks.
-            let isNew = try !transaction.rows(
-                "INSERT INTO files (tag, manifest) VALUES (?, ?) ON CONFLICT (tag) DO NOTHING RETURNING tag",
-                [SQLiteValue.tag(file.tag), SQLiteValue.bytes(file.sealedManifest)]).isEmpty
-            if isNew {
-                let stored = try transaction.storedChunks(file.chunks.map(\.tag))
-                if let absent = file.chunks.first(where: { stored[$0.tag] == nil }) {
-                    throw MetadataStoreError.notFound("chunk \(absent.tag.hex)")
-                }
-                let rows = file.chunks.enumerated().map { position, chunk in
-                    [SQLiteValue.tag(file.tag), SQLiteValue.integer(position), SQLiteValue.tag(chunk.tag)]
-                }
-                try transaction.insert(into: "file_chunks (file_tag, position, chunk_tag)", rows: rows)
-                // One reference per position, so a chunk repeated inside a file counts once per use.
-                try transaction.execute("""
-                    UPDATE chunks SET refs = refs + uses.count, unreferenced_since = NULL
-                    FROM (SELECT chunk_tag, count(*) AS count FROM file_chunks WHERE file_tag = ? GROUP BY chunk_tag) AS uses
-                    WHERE chunks.tag = uses.chunk_tag
-                    """, [SQLiteValue.tag(file.tag)])
-            }
-            do {
-                try transaction.execute("""
-                    INSERT INTO entries (owner, name, file_tag, attributes, abe_key, owner_key, media_type, size, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, [.text(entry.owner), .text(entry.name), SQLiteValue.tag(entry.fileTag),
-                          try SQLiteValue.json(entry.attributes), SQLiteValue.bytes(entry.attributeWrappedKey),
-                          SQLiteValue.bytes(entry.ownerWrappedKey), .text(entry.mediaType),
-                          SQLiteValue.integer(entry.size), SQLiteValue.date(entry.createdAt)])
-            } catch let error as DatabaseError where error.isUniquenessViolation {
-                throw MetadataStoreError.conflict("entry \(entry.owner)/\(entry.name)")
-            } catch let error as DatabaseError where error.isForeignKeyViolation {
-                throw MetadataStoreError.notFound("user \(entry.owner)")
-            }
+            for (entry, file) in entries { try transaction.commit(entry, file: file) }
         }
     }
 
@@ -610,6 +598,50 @@ private struct Transaction {
             result += try rows(sql(list), leading + batch.map(SQLiteValue.tag), cached: false)
         }
         return result
+    }
+
+    /// The files session `id` announced, in order (none when there is no such session).
+    func announcedFiles(session id: String) throws -> [AnnouncedFile] {
+        try rows("SELECT file_tag, chunks FROM upload_session_files WHERE session = ? ORDER BY position", [.text(id)]).map {
+            AnnouncedFile(fileTag: try $0.tag("file_tag"), chunks: try ChunkListCoding.decode(try $0.bytes("chunks"), column: "chunks"))
+        }
+    }
+
+    /// Adds `file` if its tag is new (one reference per chunk position) and `entry` pointing at it.
+    func commit(_ entry: EntryRecord, file: FileRecord) throws {
+        // Files are shared: only the first commit of a tag stores it and references its chunks.
+        let isNew = try !rows(
+            "INSERT INTO files (tag, manifest) VALUES (?, ?) ON CONFLICT (tag) DO NOTHING RETURNING tag",
+            [SQLiteValue.tag(file.tag), SQLiteValue.bytes(file.sealedManifest)]).isEmpty
+        if isNew {
+            let stored = try storedChunks(file.chunks.map(\.tag))
+            if let absent = file.chunks.first(where: { stored[$0.tag] == nil }) {
+                throw MetadataStoreError.notFound("chunk \(absent.tag.hex)")
+            }
+            let rows = file.chunks.enumerated().map { position, chunk in
+                [SQLiteValue.tag(file.tag), SQLiteValue.integer(position), SQLiteValue.tag(chunk.tag)]
+            }
+            try insert(into: "file_chunks (file_tag, position, chunk_tag)", rows: rows)
+            // One reference per position, so a chunk repeated inside a file counts once per use.
+            try execute("""
+                UPDATE chunks SET refs = refs + uses.count, unreferenced_since = NULL
+                FROM (SELECT chunk_tag, count(*) AS count FROM file_chunks WHERE file_tag = ? GROUP BY chunk_tag) AS uses
+                WHERE chunks.tag = uses.chunk_tag
+                """, [SQLiteValue.tag(file.tag)])
+        }
+        do {
+            try execute("""
+                INSERT INTO entries (owner, name, file_tag, attributes, abe_key, owner_key, media_type, size, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.text(entry.owner), .text(entry.name), SQLiteValue.tag(entry.fileTag),
+                      try SQLiteValue.json(entry.attributes), SQLiteValue.bytes(entry.attributeWrappedKey),
+                      SQLiteValue.bytes(entry.ownerWrappedKey), .text(entry.mediaType),
+                      SQLiteValue.integer(entry.size), SQLiteValue.date(entry.createdAt)])
+        } catch let error as DatabaseError where error.isUniquenessViolation {
+            throw MetadataStoreError.conflict("entry \(entry.owner)/\(entry.name)")
+        } catch let error as DatabaseError where error.isForeignKeyViolation {
+            throw MetadataStoreError.notFound("user \(entry.owner)")
+        }
     }
 
     func recordChunk(_ chunk: ChunkReference) throws {

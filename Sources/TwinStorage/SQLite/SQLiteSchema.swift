@@ -123,5 +123,22 @@ enum SQLiteSchema {
             """,
             "CREATE INDEX upload_session_tags_by_tag ON upload_session_tags(tag)",
         ]),
+        // An upload session announces several files (a client sends a folder in a few batches
+        // instead of one session per file): each file's tag and packed chunk list move to a row of
+        // upload_session_files; sessions begun before keep their single file as position 0.
+        Migration(version: 2, statements: [
+            """
+            CREATE TABLE upload_session_files (
+                session  TEXT NOT NULL REFERENCES upload_sessions(id) ON DELETE CASCADE,
+                position INTEGER NOT NULL,
+                file_tag BLOB NOT NULL,
+                chunks   BLOB NOT NULL,
+                PRIMARY KEY (session, position)
+            ) WITHOUT ROWID
+            """,
+            "INSERT INTO upload_session_files (session, position, file_tag, chunks) SELECT id, 0, file_tag, chunks FROM upload_sessions",
+            "ALTER TABLE upload_sessions DROP COLUMN file_tag",
+            "ALTER TABLE upload_sessions DROP COLUMN chunks",
+        ]),
     ]
 }
