@@ -1,31 +1,19 @@
 import Foundation
 
 /// How a run's files are grouped into upload sessions. One session costs the server a begin, a proof
-/// and a commit whatever it carries, so files travel in batches; a batch is bounded in files and in
-/// bytes because its chunk ciphertexts stay in memory until it is committed.
+/// and a commit whatever it carries, so files travel in batches. A batch is whatever is encoded when
+/// the previous one is done (so sending starts as soon as the first file is ready), bounded in files
+/// and in ciphertext bytes, which stay in memory until the batch is committed.
 public struct UploadBatching: Sendable {
     public var maximumFiles: Int
     public var maximumBytes: Int
+    /// How many encoded files may wait for a batch: bounds memory while a slow batch is sent.
+    public var lookahead: Int
 
-    public init(maximumFiles: Int = 16, maximumBytes: Int = 32 << 20) {
+    public init(maximumFiles: Int = 16, maximumBytes: Int = 32 << 20, lookahead: Int = 32) {
         self.maximumFiles = max(1, maximumFiles)
         self.maximumBytes = max(1, maximumBytes)
-    }
-
-    /// Consecutive groups of `sizes`' indices: each group is non-empty, has at most `maximumFiles`
-    /// files, and exceeds `maximumBytes` only when it is a single file.
-    public func groups(sizes: [Int]) -> [Range<Int>] {
-        var groups: [Range<Int>] = []
-        var start = 0, bytes = 0
-        for (index, size) in sizes.enumerated() {
-            if index > start, index - start == maximumFiles || bytes + size > maximumBytes {
-                groups.append(start..<index)
-                (start, bytes) = (index, 0)
-            }
-            bytes += size
-        }
-        if start < sizes.count { groups.append(start..<sizes.count) }
-        return groups
+        self.lookahead = max(1, lookahead)
     }
 }
 
@@ -40,28 +28,107 @@ extension TwinSession {
         }
     }
 
-    /// Uploads `items` in order, in batches: while one batch goes through the protocol, the next is
-    /// encoded (`width` files at once). Batches are sent one after another, so a chunk shared with an
+    /// Uploads `items`: files are encoded `width` at a time, in order, while earlier ones are sent in
+    /// batches of what is ready. Batches are sent one after another, so a chunk shared with an
     /// earlier batch is stored by the time a later one announces it, and is proven instead of sent
-    /// again; inside a batch the server lists a shared missing chunk once. `report` sees each
-    /// file's result, in order.
+    /// again; inside a batch the server lists a shared missing chunk once. `report` sees each file's
+    /// result, in order.
     public func upload(_ items: [UploadItem], attributes: [String], width: Int, batching: UploadBatching = UploadBatching(),
                        report: (UploadResult) -> Void) async throws {
-        let sizes = items.map { (try? FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? Int) ?? 0 }
-        let groups = batching.groups(sizes: sizes)
-        guard let first = groups.first else { return }
-        @Sendable func prepareGroup(_ group: Range<Int>) async throws -> [PreparedUpload] {
-            var prepared = [PreparedUpload?](repeating: nil, count: group.count)
-            try await forEachConcurrently(Array(group), width: width) { _, index in
-                (index - group.lowerBound, try await prepare(path: items[index].path, name: items[index].name))
-            } consume: { prepared[$0.0] = $0.1 }
-            return prepared.map { $0! }
+        let queue = PreparedQueue(count: items.count, lookahead: batching.lookahead)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await forEachConcurrently(Array(items.indices), width: width) { _, index in
+                    do {
+                        try await queue.waitForRoom(index)
+                        await queue.put(index, try await prepare(path: items[index].path, name: items[index].name))
+                    } catch {
+                        // At once, not when the other encoders are done: some may be waiting for room.
+                        await queue.fail(error)
+                        throw error
+                    }
+                }
+            }
+            do {
+                while case let batch = try await queue.take(maximumFiles: batching.maximumFiles, maximumBytes: batching.maximumBytes),
+                      !batch.isEmpty {
+                    for result in try await send(batch, attributes: attributes) { report(result) }
+                }
+            } catch {
+                await queue.fail(error)
+                throw error
+            }
+            try await group.waitForAll()
         }
-        var ready = try await prepareGroup(first)
-        for (number, _) in groups.enumerated() {
-            async let next = number + 1 < groups.count ? prepareGroup(groups[number + 1]) : []
-            for result in try await send(ready, attributes: attributes) { report(result) }
-            ready = try await next
+    }
+}
+
+/// Encoded files waiting to be sent, handed out in file order. The encoders wait while `lookahead`
+/// files are ahead of the sender; a failure on either side wakes the other, which then throws.
+actor PreparedQueue {
+    private let count: Int
+    private let lookahead: Int
+    private var ready: [Int: TwinSession.PreparedUpload] = [:]
+    private var next = 0
+    private var failure: (any Error)?
+    private var sender: CheckedContinuation<Void, Never>?
+    private var encoders: [CheckedContinuation<Void, Never>] = []
+
+    init(count: Int, lookahead: Int) {
+        self.count = count
+        self.lookahead = lookahead
+    }
+
+    struct Stopped: Error {}
+
+    /// Returns once file `index` is within `lookahead` of the next file to send.
+    func waitForRoom(_ index: Int) async throws {
+        while index - next >= lookahead, failure == nil {
+            await withCheckedContinuation { encoders.append($0) }
         }
+        if failure != nil { throw Stopped() }
+    }
+
+    func put(_ index: Int, _ prepared: TwinSession.PreparedUpload) {
+        ready[index] = prepared
+        if index == next { wakeSender() }
+    }
+
+    /// The next files in order that are ready, at least one (waiting for it), within the limits; empty
+    /// once every file was taken.
+    func take(maximumFiles: Int, maximumBytes: Int) async throws -> [TwinSession.PreparedUpload] {
+        while next < count, ready[next] == nil, failure == nil {
+            await withCheckedContinuation { sender = $0 }
+        }
+        if let failure { throw failure }
+        var batch: [TwinSession.PreparedUpload] = []
+        var bytes = 0
+        while batch.count < maximumFiles, let prepared = ready[next] {
+            let size = prepared.chunks.reduce(0) { $0 + $1.count }
+            if !batch.isEmpty && bytes + size > maximumBytes { break }
+            batch.append(prepared)
+            bytes += size
+            ready[next] = nil
+            next += 1
+        }
+        wakeEncoders()
+        return batch
+    }
+
+    func fail(_ error: any Error) {
+        if failure == nil { failure = error }
+        wakeSender()
+        wakeEncoders()
+    }
+
+    private func wakeSender() {
+        sender?.resume()
+        sender = nil
+    }
+
+    private func wakeEncoders() {
+        let waiting = encoders
+        encoders.removeAll()
+        for encoder in waiting { encoder.resume() }
     }
 }

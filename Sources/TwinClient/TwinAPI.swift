@@ -80,6 +80,17 @@ public struct TwinAPI: Sendable {
                            contentType: "application/octet-stream")
     }
 
+    /// Sends `chunks` in one `ChunkBundle` request.
+    func postChunks(session: String, _ chunks: [HashedCiphertext]) async throws {
+        var body = ByteBuffer()
+        body.reserveCapacity(chunks.reduce(0) { $0 + ChunkBundle.recordHeaderSize + $1.count })
+        for chunk in chunks {
+            body.writeBytes(ChunkBundle.header(tag: chunk.tag, length: chunk.count))
+            chunk.withUnsafeBytes { _ = body.writeBytes($0) }
+        }
+        _ = try await send(.POST, "/v1/uploads/\(Self.escape(session))/chunks", buffer: body, contentType: "application/octet-stream")
+    }
+
     func proveOwnership(session: String, _ proof: [UInt8]) async throws {
         _ = try await send(.POST, "/v1/uploads/\(Self.escape(session))/proof", body: proof, contentType: "application/octet-stream")
     }

@@ -89,6 +89,9 @@ public struct TwinSession: Sendable {
         return PreparedUpload(name: name, encoded: encoded, chunks: chunks, plaintextLengths: plaintextLengths)
     }
 
+    /// How many ciphertext bytes one request carries at most (a chunk larger than this goes alone).
+    static let bundleBytes = 8 << 20
+
     /// Uploads one file under `name`.
     public func upload(path: String, name: String, attributes: [String]) async throws -> UploadResult {
         try await send([try await prepare(path: path, name: name)], attributes: attributes)[0]
@@ -109,7 +112,7 @@ public struct TwinSession: Sendable {
             throw TwinClientError.integrity("the server answered for \(begin.fileExists.count) files, not \(batch.count)")
         }
 
-        // Missing chunks, each once, a few requests in flight.
+        // Missing chunks, each once, in bundles of a few megabytes, two requests in flight.
         let missing = Set(begin.missing)
         var firstPosition: [Tag: Int] = [:]
         for (position, chunk) in chunks.enumerated() where missing.contains(chunk.tag) && firstPosition[chunk.tag] == nil {
@@ -117,8 +120,18 @@ public struct TwinSession: Sendable {
         }
         let api = self.api
         let toSend = firstPosition.values.sorted()
-        try await forEachConcurrently(toSend, width: 4) { _, position in
-            try await api.putChunk(session: begin.id, tag: chunks[position].tag.hex, chunks[position])
+        var bundles: [[Int]] = []
+        var bundleBytes = 0
+        for position in toSend {
+            if bundles.isEmpty || bundleBytes + chunks[position].count > Self.bundleBytes {
+                bundles.append([])
+                bundleBytes = 0
+            }
+            bundles[bundles.count - 1].append(position)
+            bundleBytes += chunks[position].count
+        }
+        try await forEachConcurrently(bundles, width: 2) { _, bundle in
+            try await api.postChunks(session: begin.id, bundle.map { chunks[$0] })
         }
         var sent = [Int](repeating: 0, count: batch.count)
         for position in toSend { sent[fileOfPosition[position]] += chunks[position].count }

@@ -21,16 +21,29 @@ public struct ServerConfiguration: Sendable {
     public init() {}
 }
 
-/// Builds the application over the given stores: the one place where routes, middleware and
-/// services are put together, used by `twin serve` and by tests alike.
+/// Builds the application over the given stores: the one place where the router, the server and
+/// its services are put together, used by `twin serve` and by tests alike.
 public func buildApplication(
     configuration: ServerConfiguration, store: any MetadataStore, blobs: any BlobStore,
     prometheus: PrometheusCollectorRegistry? = nil
 ) -> some ApplicationProtocol {
     var logger = Logger(label: "twin.server")
     logger.logLevel = configuration.logLevel
-    let metrics = TwinMetrics()
     let gate = ChunkGate()
+    let router = buildRouter(configuration: configuration, store: store, blobs: blobs, gate: gate, prometheus: prometheus)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "twin"),
+        logger: logger)
+    app.addServices(GarbageCollector(store: store, blobs: blobs, gracePeriod: configuration.garbageGracePeriod,
+                                     interval: configuration.garbageInterval, logger: logger, gate: gate))
+    return app
+}
+
+/// Every route and middleware of the API. `gate` is shared with the garbage collector.
+func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, blobs: any BlobStore,
+                 gate: ChunkGate = ChunkGate(), prometheus: PrometheusCollectorRegistry? = nil) -> Router<TwinRequestContext> {
+    let metrics = TwinMetrics()
     let router = Router(context: TwinRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: MetricsMiddleware())
@@ -63,12 +76,5 @@ public func buildApplication(
                              logicalBytes: stats.logicalBytes, storedBytes: stats.storedBytes,
                              dedupRatio: stats.storedBytes == 0 ? 1 : Double(stats.logicalBytes) / Double(stats.storedBytes))
     }
-
-    var app = Application(
-        router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "twin"),
-        logger: logger)
-    app.addServices(GarbageCollector(store: store, blobs: blobs, gracePeriod: configuration.garbageGracePeriod,
-                                     interval: configuration.garbageInterval, logger: logger, gate: gate))
-    return app
+    return router
 }

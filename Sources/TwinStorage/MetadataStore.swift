@@ -224,10 +224,10 @@ public protocol MetadataStore: Sendable {
     func uploadSessionChunk(id: String, tag: Tag) async throws -> UploadSessionChunk?
     /// Marks `tag` received in session `id`.
     func markReceived(_ tag: Tag, session id: String) async throws
-    /// `recordChunk` and `markReceived` in one transaction (one commit per arriving chunk). The chunk
-    /// is recorded even when the session is gone (its blob is then ordinary garbage), and `.notFound`
-    /// follows.
-    func recordReceived(_ chunk: ChunkReference, session id: String) async throws
+    /// `recordChunk` and `markReceived` for every chunk, in one transaction (one commit per arriving
+    /// request, however many chunks it carried). The chunks are recorded even when the session is
+    /// gone (their blobs are then ordinary garbage), and `.notFound` follows.
+    func recordReceived(_ chunks: [ChunkReference], session id: String) async throws
     /// Atomically removes and returns the session's outstanding challenge (single use).
     func takeChallenge(session id: String) async throws -> OwnershipChallenge?
     func setOwnershipProven(session id: String) async throws
@@ -265,6 +265,10 @@ public protocol MetadataStore: Sendable {
 }
 
 extension MetadataStore {
+    public func recordReceived(_ chunk: ChunkReference, session id: String) async throws {
+        try await recordReceived([chunk], session: id)
+    }
+
     /// Commits a session that announced a single file.
     public func commit(entry: EntryRecord, file: FileRecord, sessionID: String) async throws {
         try await commit([(entry, file)], sessionID: sessionID)

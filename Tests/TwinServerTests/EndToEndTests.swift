@@ -194,6 +194,32 @@ struct EndToEndTests {
         }
     }
 
+    @Test("a run in small batches reports every file once, in order; an unreadable file stops it with its error")
+    func pipelinedBatches() async throws {
+        try await LiveServer.run { server in
+            let alice = try await server.user("alice")
+            var items: [TwinSession.UploadItem] = []
+            for index in 0..<7 {
+                // Every third file repeats the first: later batches prove it rather than send it.
+                let bytes = jpegImage(seed: index % 3 == 0 ? "p0" : "p\(index)", exif: "n\(index)", scanBytes: 150_000)
+                items.append(.init(path: try server.file("p\(index).jpg", bytes), name: "p\(index).jpg"))
+            }
+            let batching = UploadBatching(maximumFiles: 2, maximumBytes: 1 << 20, lookahead: 2)
+            var reported: [String] = []
+            try await alice.upload(items, attributes: [], width: 3, batching: batching) { reported.append($0.name) }
+            #expect(reported == items.map(\.name))
+            #expect(try await alice.entries().count == 7)
+
+            var broken = items.map { TwinSession.UploadItem(path: $0.path, name: "again-" + $0.name) }
+            broken[4].path = server.directory.appendingPathComponent("absent.jpg").path
+            var seen = 0
+            await #expect(throws: (any Error).self) {
+                try await alice.upload(broken, attributes: [], width: 3, batching: batching) { _ in seen += 1 }
+            }
+            #expect(seen <= 4)
+        }
+    }
+
     @Test("in a batch, every claimed file is challenged on its own: holding one proves nothing about another")
     func batchChallengesEachFile() async throws {
         try await LiveServer.run { server in
@@ -246,6 +272,41 @@ struct EndToEndTests {
             #expect(try await server.store.storedChunks([chunks[1].0]).isEmpty)
             let stats = try await mallory.stats()
             #expect(stats.chunks == 0 && stats.storedBytes == 0)
+        }
+    }
+
+    @Test("a chunk bundle is checked whole: one bad, unrequested or cut-off chunk stores nothing")
+    func bundleChecks() async throws {
+        try await LiveServer.run { server in
+            let mallory = try await server.user("mallory")
+            let bytes = jpegImage(seed: "bundle", exif: "x")
+            var chunks: [HashedCiphertext] = []
+            let encoded = try await ConvergentEncoder().encode(MemoryByteSource(bytes)) { chunks.append(HashedCiphertext($0.ciphertext)) }
+            #expect(chunks.count >= 3)
+            let begin = try await mallory.api.beginUpload(BeginUploadRequest(
+                fileTag: encoded.fileTag, chunks: chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) }))
+            let path = "/v1/uploads/\(begin.id)/chunks"
+            func record(_ tag: Convergent.Tag, _ ciphertext: [UInt8]) -> [UInt8] { ChunkBundle.header(tag: tag, length: ciphertext.count) + ciphertext }
+            var planted = chunks[1].bytes
+            planted[planted.count / 2] ^= 0x55
+            let tampered = record(chunks[0].tag, chunks[0].bytes) + record(chunks[1].tag, planted)
+            await expectCode("tag_mismatch") { _ = try await mallory.api.send(.POST, path, body: tampered, contentType: "application/octet-stream") }
+            let foreign = Convergent.Tag(bytes: [UInt8](repeating: 7, count: 32))!
+            let unrequested = record(chunks[0].tag, chunks[0].bytes) + record(foreign, chunks[2].bytes)
+            await expectCode("unexpected_chunk") { _ = try await mallory.api.send(.POST, path, body: unrequested, contentType: "application/octet-stream") }
+            let twice = record(chunks[0].tag, chunks[0].bytes) + record(chunks[0].tag, chunks[0].bytes)
+            await expectCode("unexpected_chunk") { _ = try await mallory.api.send(.POST, path, body: twice, contentType: "application/octet-stream") }
+            let cut = Array(record(chunks[0].tag, chunks[0].bytes).dropLast())
+            await expectCode("bad_request") { _ = try await mallory.api.send(.POST, path, body: cut, contentType: "application/octet-stream") }
+            await expectCode("bad_request") { _ = try await mallory.api.send(.POST, path, body: [], contentType: "application/octet-stream") }
+            #expect(try await server.blobCount() == 0)
+            #expect(try await server.store.storedChunks(chunks.map(\.tag)).isEmpty)
+
+            // The honest bundle goes through, and sending it again changes nothing.
+            try await mallory.api.postChunks(session: begin.id, chunks)
+            try await mallory.api.postChunks(session: begin.id, Array(chunks.prefix(1)))
+            #expect(try await server.blobCount() == Set(chunks.map(\.tag)).count)
+            #expect(try await server.store.uploadSession(id: begin.id)?.received == Set(chunks.map(\.tag)))
         }
     }
 
@@ -450,15 +511,25 @@ struct EndToEndTests {
                     #expect(response.headers[.contentType] == "application/json")
                 }
             }
+            // Every route the router serves is documented, with its method, and nothing else is.
+            let routes = buildRouter(configuration: ServerConfiguration(), store: store, blobs: MemoryBlobStore()).routes
+            #expect(routes.count > 15)
             try await client.execute(uri: "/openapi.yaml", method: .get) { response in
-                let text = String(buffer: response.body)
-                for path in ["/v1/users:", "/v1/users/{name}:", "/v1/auth/challenge:", "/v1/auth/token:", "/v1/uploads:",
-                             "/v1/uploads/{id}/chunks/{tag}:", "/v1/uploads/{id}/proof:", "/v1/uploads/{id}/commit:",
-                             "/v1/files:", "/v1/shared:", "/v1/files/{owner}:", "/v1/files/{owner}/{name}:",
-                             "/v1/files/{owner}/{name}/chunks/{tag}:", "/v1/grants:", "/v1/grants/{grantee}:", "/v1/stats:",
-                             "/healthz:", "/metrics:", "/openapi.yaml:"] {
-                    #expect(text.contains("\n  \(path)\n"), "undocumented route \(path)")
+                var documented: [String: Set<String>] = [:]
+                var path: String?
+                for line in String(buffer: response.body).split(separator: "\n") {
+                    if line.hasPrefix("  /"), line.hasSuffix(":") {
+                        path = String(line.dropFirst(2).dropLast())
+                    } else if let current = path, line.hasPrefix("    "), !line.hasPrefix("     "),
+                              let method = line.dropFirst(4).split(separator: ":").first {
+                        documented[current, default: []].insert(method.lowercased() + ":")
+                    } else if !line.hasPrefix(" ") {
+                        path = nil
+                    }
                 }
+                var served: [String: Set<String>] = [:]
+                for route in routes { served["\(route.path)", default: []].insert(route.method.rawValue.lowercased() + ":") }
+                #expect(documented == served)
             }
             try await client.execute(uri: "/healthz", method: .get) { response in #expect(response.status == .ok) }
         }

@@ -328,6 +328,13 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
             #expect(error == .notFound("upload session gone"))
         }
         #expect(try await store.storedChunks([Fixture.tag(2)]) == [Fixture.tag(2): 22])
+        // Several at once: one transaction records them all.
+        try await store.recordReceived([Fixture.chunk(2, size: 22), Fixture.chunk(1, size: 11)], session: "s1")
+        #expect(try await store.uploadSession(id: "s1")?.received == [Fixture.tag(1), Fixture.tag(2)])
+        await #expect(throws: MetadataStoreError.notFound("upload session gone")) {
+            try await store.recordReceived([Fixture.chunk(3, size: 33), Fixture.chunk(4, size: 44)], session: "gone")
+        }
+        #expect(try await store.storedChunks([Fixture.tag(3), Fixture.tag(4)]) == [Fixture.tag(3): 33, Fixture.tag(4): 44])
     }
 
     /// Only chunks of the owner's own entries count as held, and only while an entry uses them.

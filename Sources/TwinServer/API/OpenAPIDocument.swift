@@ -105,6 +105,13 @@ paths:
       parameters: [{name: id, in: path, required: true, schema: {type: string}}, {name: tag, in: path, required: true, schema: {$ref: "#/components/schemas/Tag"}}]
       requestBody: {required: true, content: {application/octet-stream: {schema: {type: string, format: binary}}}}
       responses: {"204": {description: Stored}, "409": {$ref: "#/components/responses/Error"}, "422": {$ref: "#/components/responses/Error"}}
+  /v1/uploads/{id}/chunks:
+    post:
+      summary: Upload several missing chunk ciphertexts at once, as records of tag (32 bytes), length (UInt32, big-endian) and ciphertext; all are checked before any is stored
+      security: [{bearer: []}]
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      requestBody: {required: true, content: {application/octet-stream: {schema: {type: string, format: binary}}}}
+      responses: {"204": {description: Stored}, "400": {$ref: "#/components/responses/Error"}, "409": {$ref: "#/components/responses/Error"}, "413": {$ref: "#/components/responses/Error"}, "422": {$ref: "#/components/responses/Error"}}
   /v1/uploads/{id}/proof:
     post:
       summary: Answer the proof-of-ownership challenge (binary proof encoding, FORMAT.md); one attempt

@@ -22,10 +22,14 @@ struct UploadController {
 
     static let maximumChunks = 1 << 20
     static let maximumChunkCiphertext = Manifest.maximumChunkLength + ChunkCipher.overhead
+    /// The largest `ChunkBundle` body accepted: the whole body is held (and its chunks copied) while
+    /// they are checked, before any is stored.
+    static let maximumBundle = 32 << 20
 
     func register(to router: some RouterMethods<TwinRequestContext>) {
         router.post("uploads", use: begin)
         router.put("uploads/:id/chunks/:tag", use: putChunk)
+        router.post("uploads/:id/chunks", use: postChunks)
         router.post("uploads/:id/proof", use: proof)
         router.post("uploads/:id/commit", use: commit)
     }
@@ -124,6 +128,51 @@ struct UploadController {
         try await gate.withUpload {
             try await blobs.put(tag, bytes)
             try await store.recordReceived(ChunkReference(tag: tag, size: size), session: id)
+        }
+        return Response(status: .noContent)
+    }
+
+    /// Several missing chunks in one request (`ChunkBundle`). Every chunk is checked before any is
+    /// stored, so one that was not requested or does not hash to its tag leaves nothing behind.
+    @Sendable func postChunks(_ request: Request, context: TwinRequestContext) async throws -> Response {
+        let session = try await liveSession(context)
+        let body = try await request.body.collect(upTo: Self.maximumBundle)
+        metrics.bytesReceived.increment(by: Int64(body.readableBytes))
+        var sizes: [Tag: Int] = [:]
+        for chunk in session.chunks { sizes[chunk.tag] = chunk.size }
+        let metrics = self.metrics
+        let chunks: [(reference: ChunkReference, bytes: [UInt8])] = try body.withUnsafeReadableBytes { raw in
+            let records: [(tag: Tag, range: Range<Int>)]
+            do { records = try ChunkBundle.records(in: raw) } catch { throw APIError.badRequest("malformed chunk bundle: \(error)") }
+            guard !records.isEmpty else { throw APIError.badRequest("empty chunk bundle") }
+            var seen = Set<Tag>()
+            return try records.map { record in
+                guard session.missing.contains(record.tag), let size = sizes[record.tag], seen.insert(record.tag).inserted else {
+                    throw APIError(.conflict, .unexpectedChunk, "chunk \(record.tag) was not requested by this upload, or came twice")
+                }
+                guard record.range.count == size else {
+                    throw APIError.badRequest("chunk \(record.tag) is \(record.range.count) bytes, announced \(size)")
+                }
+                let bytes = Array(raw[record.range])
+                // Tag consistency: nobody can plant data under a tag it does not hash to.
+                let actual = MerkleTree.root(of: bytes)
+                guard actual == record.tag else {
+                    metrics.tagMismatches.increment()
+                    throw APIError(.unprocessableContent, .tagMismatch, "chunk \(record.tag) hashes to \(actual)")
+                }
+                return (ChunkReference(tag: record.tag, size: size), bytes)
+            }
+        }
+        let fresh = chunks.filter { !session.received.contains($0.reference.tag) }
+        guard !fresh.isEmpty else { return Response(status: .noContent) }
+        let (blobs, store, id) = (self.blobs, self.store, session.id)
+        try await gate.withUpload {
+            // The blobs' writes (each ends in an fsync) overlap; the records commit once all are down.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for chunk in fresh { group.addTask { try await blobs.put(chunk.reference.tag, chunk.bytes) } }
+                try await group.waitForAll()
+            }
+            try await store.recordReceived(fresh.map(\.reference), session: id)
         }
         return Response(status: .noContent)
     }

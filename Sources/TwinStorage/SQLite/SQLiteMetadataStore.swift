@@ -356,12 +356,16 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
         guard sessionExists else { throw MetadataStoreError.notFound("upload session \(id)") }
     }
 
-    /// One transaction for both records.
-    public func recordReceived(_ chunk: ChunkReference, session id: String) async throws {
-        // The chunk row commits even when the session is gone: its blob is stored and must be known.
+    /// One transaction for all the records.
+    public func recordReceived(_ chunks: [ChunkReference], session id: String) async throws {
+        // The chunk rows commit even when the session is gone: their blobs are stored and must be known.
         let sessionExists = try await transaction(.write(.ephemeral)) { transaction in
-            try transaction.recordChunk(chunk)
-            return try transaction.markReceived(chunk.tag, session: id)
+            var exists = true
+            for chunk in chunks {
+                try transaction.recordChunk(chunk)
+                exists = try transaction.markReceived(chunk.tag, session: id) && exists
+            }
+            return exists
         }
         guard sessionExists else { throw MetadataStoreError.notFound("upload session \(id)") }
     }
