@@ -65,6 +65,7 @@ let package = Package(
         .target(
             name: "TwinStorage",
             dependencies: [
+                "BinaryCoding",
                 "Convergent",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -214,6 +214,8 @@ public protocol MetadataStore: Sendable {
     /// Records that a chunk's ciphertext is now in the blob store (idempotent).
     func recordChunk(_ chunk: ChunkReference) async throws
     func file(_ tag: Tag) async throws -> FileRecord?
+    /// The chunk lists of the stored files among `tags`: what announcing a batch needs, in one read.
+    func fileChunks(_ tags: [Tag]) async throws -> [Tag: [ChunkReference]]
 
     // MARK: Upload sessions
 

@@ -253,6 +253,18 @@ struct EndToEndTests {
             }
             await expectCode("proof_invalid") { try await mallory.api.proveOwnership(session: begin.id, proof.encoded()) }
             #expect(try await mallory.entries().isEmpty)
+
+            // The image she holds, under two names in one batch: one content, challenged once.
+            let twice = [mine, try await mallory.prepare(path: try server.file("m2.jpg", held), name: "m2.jpg")]
+            let again = try await mallory.api.beginUpload(BeginUploadRequest(files: twice.map { prepared in
+                FileAnnouncement(fileTag: prepared.encoded.fileTag, chunks: prepared.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) })
+            }))
+            let leaves = try #require(again.challenge).leaves
+            #expect(leaves.count == leafCount && leaves.allSatisfy { $0.chunk < mine.chunks.count })
+            let results = try await mallory.send(twice, attributes: [])
+            #expect(results.map(\.fileExisted) == [true, true])
+            #expect(results[0].proofBytes > 0 && results[1].proofBytes == 0)
+            #expect(try await mallory.entries().map(\.name) == ["m.jpg", "m2.jpg"])
         }
     }
 

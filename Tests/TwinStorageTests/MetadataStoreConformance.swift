@@ -200,8 +200,12 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         #expect(try await store.file(first.tag) == nil)
         #expect(try await store.uploadSession(id: "batch") == session)
 
+        #expect(try await store.fileChunks([first.tag, second.tag]).isEmpty)
         try await store.commit(entries, sessionID: "batch")
         #expect(try await store.entries(owner: "alice").map(\.name) == ["a", "b", "c"])
+        #expect(try await store.fileChunks([second.tag, Fixture.tag(77), first.tag, second.tag])
+                == [first.tag: first.chunks, second.tag: second.chunks])
+        #expect(try await store.fileChunks([]).isEmpty)
         #expect(try await store.file(first.tag) == first)
         #expect(try await store.file(second.tag) == second)
         #expect(try await store.uploadSession(id: "batch") == nil)

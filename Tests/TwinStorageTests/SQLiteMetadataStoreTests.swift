@@ -164,8 +164,9 @@ struct SQLiteMetadataStoreTests {
             try await queue.write { db in
                 try db.execute(sql: """
                     INSERT INTO upload_sessions (id, user, file_tag, chunks, challenge, ownership_proven, expires_at)
-                    VALUES (?, 'alice', ?, ?, NULL, 1, ?)
+                    VALUES (?, 'alice', ?, ?, ?, 1, ?)
                     """, arguments: ["v1", Data(file.tag.bytes), Data(ChunkListCoding.encode(file.chunks)),
+                                     try ChallengeCoding.encodeSchema1(Fixture.challenge(session: "v1")),
                                      SQLiteValue.milliseconds(Date().addingTimeInterval(3600))])
                 for tag in [Fixture.tag(1), Fixture.tag(2)] {
                     try db.execute(sql: "INSERT INTO upload_session_tags (session, tag, missing, received) VALUES ('v1', ?, 0, 0)",
@@ -177,6 +178,7 @@ struct SQLiteMetadataStoreTests {
             let store = try await SQLiteMetadataStore.open(path: path)
             let session = try #require(try await store.uploadSession(id: "v1"))
             #expect(session.files == [AnnouncedFile(fileTag: file.tag, chunks: file.chunks)])
+            #expect(session.challenge == Fixture.challenge(session: "v1"), "a schema-1 JSON challenge is still read")
             #expect(try await store.uploadSessionChunk(id: "v1", tag: Fixture.tag(2))?.size == 1000)
             try await store.commit(entry: Fixture.entry(owner: "alice", name: "a.jpg", file: file), file: file, sessionID: "v1")
             #expect(try await store.file(file.tag) == file)

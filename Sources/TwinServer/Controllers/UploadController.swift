@@ -41,14 +41,13 @@ struct UploadController {
         guard (1...BeginUploadRequest.maximumFiles).contains(body.files.count), all.count <= Self.maximumChunks,
               all.allSatisfy({ (ChunkCipher.overhead...Self.maximumChunkCiphertext).contains($0.size) })
         else { throw APIError.badRequest("no files, too many files or chunks, or a chunk size out of range") }
-        var fileExists: [Bool] = []
+        let existing = try await store.fileChunks(body.files.map(\.fileTag))
         for file in body.files {
-            let existing = try await store.file(file.fileTag)
-            if let existing, existing.chunks.map({ ChunkDescriptor(tag: $0.tag, size: $0.size) }) != file.chunks {
+            if let chunks = existing[file.fileTag], chunks.map({ ChunkDescriptor(tag: $0.tag, size: $0.size) }) != file.chunks {
                 throw APIError.badRequest("the chunk list does not match the stored file \(file.fileTag)")
             }
-            fileExists.append(existing != nil)
         }
+        let fileExists = body.files.map { existing[$0.fileTag] != nil }
         let stored = try await store.storedChunks(all.map(\.tag))
         for chunk in all where stored[chunk.tag].map({ $0 != chunk.size }) ?? false {
             throw APIError.badRequest("chunk \(chunk.tag) is stored with another size")
@@ -62,14 +61,16 @@ struct UploadController {
 
         // Each file is challenged on its own, with the policy's full count of leaves: leaves drawn
         // over the whole batch could all miss a small file claimed by someone holding only its tags.
+        // A file announced twice (one image under two names) is the same content: challenged once.
         var issued: OwnershipChallenge?
         var leaves: [LeafReference] = []
+        var challengedFiles = Set<Tag>()
         var offset = 0
         for file in body.files {
             let heldPositions = file.chunks.indices.filter {
                 stored[file.chunks[$0].tag] != nil && !alreadyOwned.contains(file.chunks[$0].tag)
             }
-            if !heldPositions.isEmpty {
+            if !heldPositions.isEmpty, challengedFiles.insert(file.fileTag).inserted {
                 let held = heldPositions.map { HeldChunk(tag: file.chunks[$0].tag, ciphertextLength: file.chunks[$0].size) }
                 let drawn = OwnershipChallenge.make(over: held, session: id, policy: ownershipPolicy, now: now)
                 // Leaves were drawn over the file's held chunks; the client counts positions in the

@@ -278,12 +278,18 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
             guard let row = try transaction.rows("SELECT manifest FROM files WHERE tag = ?", [SQLiteValue.tag(tag)]).first else {
                 return nil
             }
-            let chunks = try transaction.rows("""
-                SELECT file_chunks.chunk_tag AS tag, chunks.size AS size
-                FROM file_chunks JOIN chunks ON chunks.tag = file_chunks.chunk_tag
-                WHERE file_chunks.file_tag = ? ORDER BY file_chunks.position
-                """, [SQLiteValue.tag(tag)]).map { ChunkReference(tag: try $0.tag("tag"), size: try $0.integer("size")) }
-            return FileRecord(tag: tag, sealedManifest: try row.bytes("manifest"), chunks: chunks)
+            return FileRecord(tag: tag, sealedManifest: try row.bytes("manifest"), chunks: try transaction.chunks(ofFile: tag))
+        }
+    }
+
+    public func fileChunks(_ tags: [Tag]) async throws -> [Tag: [ChunkReference]] {
+        try await transaction(.read) { transaction in
+            var lists: [Tag: [ChunkReference]] = [:]
+            for row in try transaction.rows(whereTagIn: tags, { "SELECT tag FROM files WHERE tag IN (\($0))" }) {
+                let tag = try row.tag("tag")
+                lists[tag] = try transaction.chunks(ofFile: tag)
+            }
+            return lists
         }
     }
 
@@ -295,7 +301,7 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
                 try transaction.execute("""
                     INSERT INTO upload_sessions (id, user, challenge, ownership_proven, expires_at) VALUES (?, ?, ?, ?, ?)
                     """, [.text(session.id), .text(session.user),
-                          try session.challenge.map { .text(try ChallengeCoding.encode($0)) } ?? .null,
+                          session.challenge.map { SQLiteValue.bytes(ChallengeCoding.encode($0)) } ?? .null,
                           SQLiteValue.bool(session.ownershipProven), SQLiteValue.date(session.expiresAt)])
             } catch let error as DatabaseError where error.isUniquenessViolation {
                 throw MetadataStoreError.conflict("upload session \(session.id)")
@@ -328,8 +334,7 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
                 if try tagRow.bool("missing") { missing.insert(tag) }
                 if try tagRow.bool("received") { received.insert(tag) }
             }
-            let challenge = try row.column("challenge")?.isNull == false
-                ? ChallengeCoding.decode(try row.string("challenge"), column: "challenge") : nil
+            let challenge = try ChallengeCoding.decode(row.column("challenge"), column: "challenge")
             return UploadSessionRecord(
                 id: id, user: try row.string("user"), files: try transaction.announcedFiles(session: id),
                 missing: missing, received: received, challenge: challenge,
@@ -376,8 +381,7 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
             guard let row = try transaction.rows("SELECT challenge FROM upload_sessions WHERE id = ?", [.text(id)]).first else {
                 throw MetadataStoreError.notFound("upload session \(id)")
             }
-            guard let stored = row.column("challenge"), !stored.isNull else { return nil }
-            let challenge = try ChallengeCoding.decode(try row.string("challenge"), column: "challenge")
+            guard let challenge = try ChallengeCoding.decode(row.column("challenge"), column: "challenge") else { return nil }
             try transaction.execute("UPDATE upload_sessions SET challenge = NULL WHERE id = ?", [.text(id)])
             return challenge
         }
@@ -602,6 +606,15 @@ private struct Transaction {
             result += try rows(sql(list), leading + batch.map(SQLiteValue.tag), cached: false)
         }
         return result
+    }
+
+    /// A stored file's chunks, in order.
+    func chunks(ofFile tag: Tag) throws -> [ChunkReference] {
+        try rows("""
+            SELECT file_chunks.chunk_tag AS tag, chunks.size AS size
+            FROM file_chunks JOIN chunks ON chunks.tag = file_chunks.chunk_tag
+            WHERE file_chunks.file_tag = ? ORDER BY file_chunks.position
+            """, [SQLiteValue.tag(tag)]).map { ChunkReference(tag: try $0.tag("tag"), size: try $0.integer("size")) }
     }
 
     /// The files session `id` announced, in order (none when there is no such session).

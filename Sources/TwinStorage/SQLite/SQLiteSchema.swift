@@ -126,6 +126,7 @@ enum SQLiteSchema {
         // An upload session announces several files (a client sends a folder in a few batches
         // instead of one session per file): each file's tag and packed chunk list move to a row of
         // upload_session_files; sessions begun before keep their single file as position 0.
+        // upload_sessions.challenge now holds a BLOB (ChallengeCoding); schema-1 JSON TEXT is still read.
         Migration(version: 2, statements: [
             """
             CREATE TABLE upload_session_files (

@@ -1,3 +1,4 @@
+import BinaryCoding
 import Convergent
 import Foundation
 import GRDB
@@ -128,25 +129,61 @@ enum ChunkListCoding {
     }
 }
 
-/// `OwnershipChallenge` as JSON TEXT: the id in hex, leaves as `[chunk, leaf]` pairs, expiry in Unix
-/// milliseconds (like every other date in the database).
+/// `OwnershipChallenge` as a BLOB: id (32 bytes), expiry in Unix milliseconds (Int64), the session id
+/// (UInt32 length, UTF-8), the leaf count (UInt32), then each leaf as chunk and leaf (UInt32 each);
+/// all big-endian. Read on every step of an upload session, and a batch's challenge has hundreds
+/// of leaves: JSON cost milliseconds per read. Schema 1 stored JSON TEXT (id in hex, leaves as
+/// `[chunk, leaf]` pairs, `expiresAt` in milliseconds), which is still read.
 enum ChallengeCoding {
-    private struct Stored: Codable {
+    static func encode(_ challenge: OwnershipChallenge) -> [UInt8] {
+        var writer = BinaryWriter(capacity: 52 + challenge.session.utf8.count + 8 * challenge.leaves.count)
+        writer.write(raw: challenge.id.bytes)
+        writer.write(UInt64(bitPattern: SQLiteValue.milliseconds(challenge.expiresAt)))
+        writer.write(lengthPrefixed: challenge.session)
+        writer.write(UInt32(challenge.leaves.count))
+        for leaf in challenge.leaves {
+            writer.write(UInt32(leaf.chunk))
+            writer.write(UInt32(leaf.leaf))
+        }
+        return writer.bytes
+    }
+
+    /// nil for SQL NULL (no outstanding challenge).
+    static func decode(_ value: DatabaseValue?, column: String) throws -> OwnershipChallenge? {
+        switch value?.storage {
+        case .null?: return nil
+        case .blob(let data)?:
+            do {
+                var reader = BinaryReader(Array(data))
+                let id = Digest32(bytes: try reader.read("id", count: 32))!
+                let expiresAt = SQLiteValue.date(milliseconds: Int64(bitPattern: try reader.readUInt64("expiresAt")))
+                let session = try reader.readString("session", maxLength: 1 << 10)
+                let count = Int(try reader.readUInt32("count"))
+                guard count <= reader.remaining / 8 else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
+                var leaves: [LeafReference] = []
+                leaves.reserveCapacity(count)
+                for _ in 0..<count {
+                    leaves.append(LeafReference(chunk: Int(try reader.readUInt32("chunk")), leaf: Int(try reader.readUInt32("leaf"))))
+                }
+                try reader.finish()
+                return OwnershipChallenge(id: id, session: session, leaves: leaves, expiresAt: expiresAt)
+            } catch {
+                throw SQLiteMetadataStoreError.malformedRow(column: column)
+            }
+        case .string(let text)?: return try decodeSchema1(text, column: column)
+        default: throw SQLiteMetadataStoreError.malformedRow(column: column)
+        }
+    }
+
+    private struct Schema1: Codable {
         var id: String
         var session: String
         var leaves: [[Int]]
         var expiresAt: Int64
     }
 
-    static func encode(_ challenge: OwnershipChallenge) throws -> String {
-        let stored = Stored(id: challenge.id.hex, session: challenge.session,
-                            leaves: challenge.leaves.map { [$0.chunk, $0.leaf] },
-                            expiresAt: SQLiteValue.milliseconds(challenge.expiresAt))
-        return String(decoding: try JSONEncoder().encode(stored), as: UTF8.self)
-    }
-
-    static func decode(_ text: String, column: String) throws -> OwnershipChallenge {
-        guard let stored = try? JSONDecoder().decode(Stored.self, from: Data(text.utf8)),
+    private static func decodeSchema1(_ text: String, column: String) throws -> OwnershipChallenge {
+        guard let stored = try? JSONDecoder().decode(Schema1.self, from: Data(text.utf8)),
               let id = Digest32(hex: stored.id),
               stored.leaves.allSatisfy({ $0.count == 2 }) else {
             throw SQLiteMetadataStoreError.malformedRow(column: column)
@@ -154,5 +191,12 @@ enum ChallengeCoding {
         return OwnershipChallenge(id: id, session: stored.session,
                                   leaves: stored.leaves.map { LeafReference(chunk: $0[0], leaf: $0[1]) },
                                   expiresAt: SQLiteValue.date(milliseconds: stored.expiresAt))
+    }
+
+    /// The schema-1 TEXT form, for tests of upgrades.
+    static func encodeSchema1(_ challenge: OwnershipChallenge) throws -> String {
+        let stored = Schema1(id: challenge.id.hex, session: challenge.session, leaves: challenge.leaves.map { [$0.chunk, $0.leaf] },
+                             expiresAt: SQLiteValue.milliseconds(challenge.expiresAt))
+        return String(decoding: try JSONEncoder().encode(stored), as: UTF8.self)
     }
 }
