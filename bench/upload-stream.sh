@@ -36,9 +36,12 @@ export RESTIC_PASSWORD=bench
 
 # One round of twin: a fresh server and fresh accounts; accounts are created before the clock
 # starts, as `restic init` runs before restic's. Leaves the run's totals in $work/twin.json.
+# Every round writes into fresh folders, and rounds are deleted only at exit: on ext4 without a
+# journal, creating files right after deleting thousands (the previous round's blobs) makes inode
+# allocation scan the recently deleted ones, which doubled the server's system time.
 twin_round() {
-  local dir="$work/twin" port start dir_user user
-  rm -rf "$dir" && mkdir -p "$dir/reports"
+  local dir="$work/twin-$1" port start dir_user user
+  mkdir -p "$dir/reports"
   port=$((20000 + RANDOM % 20000))
   "$twin" serve --data "$dir/data" --port "$port" --log-level warning &
   server=$!
@@ -70,22 +73,21 @@ PY
 
 # One round of restic: a fresh local repository.
 restic_round() {
-  local start
-  rm -rf "$work/restic"
-  restic init --repository-version 1 -r "$work/restic" -q
+  local start repository="$work/restic-$1"
+  restic init --repository-version 1 -r "$repository" -q
   start=$(date +%s.%N)
-  restic -r "$work/restic" backup -q "$corpus/stream" >/dev/null
+  restic -r "$repository" backup -q "$corpus/stream" >/dev/null
   restic_seconds+=("$(echo "$(date +%s.%N) - $start" | bc)")
-  restic_bytes=$(du -sb "$work/restic" | cut -f1)
+  restic_bytes=$(du -sb "$repository" | cut -f1)
 }
 
 # Both sides read the same files; read them once first so neither pays for a cold page cache.
 find "$corpus/stream" -type f -exec cat {} + >/dev/null
 twin_seconds=()
 restic_seconds=()
-for _ in $(seq "$rounds"); do
-  twin_round
-  restic_round
+for round in $(seq "$rounds"); do
+  twin_round "$round"
+  restic_round "$round"
 done
 
 pixel_bound=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pixel_bound_bytes"])' "$corpus/corpus.json" 2>/dev/null || echo 0)

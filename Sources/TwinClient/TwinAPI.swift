@@ -4,15 +4,25 @@ import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 import TwinProtocol
 
 /// The HTTP side of a client: one method per API operation, JSON in and out, server errors turned
 /// into `TwinClientError.server` with the server's stable code.
 public struct TwinAPI: Sendable {
     public let baseURL: String
-    var token: String?
+    /// Shared by copies of this client, so a renewed login serves them all.
+    let bearer = BearerToken()
+    /// Logs in again when the server refuses the bearer token (it expired, or the server forgot it);
+    /// the refused request is then sent once more.
+    var renewLogin: (@Sendable (TwinAPI) async throws -> Void)?
     let http: HTTPClient
     static let timeout: TimeAmount = .seconds(120)
+
+    var token: String? {
+        get { bearer.value.withLock { $0 } }
+        nonmutating set { bearer.value.withLock { $0 = newValue } }
+    }
 
     public init(baseURL: String, http: HTTPClient = .shared) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -30,6 +40,17 @@ public struct TwinAPI: Sendable {
 
     func send(_ method: HTTPMethod, _ path: String, buffer body: ByteBuffer?, contentType: String = "application/json",
               limit: Int = 32 << 20) async throws -> [UInt8] {
+        do {
+            return try await sendOnce(method, path, buffer: body, contentType: contentType, limit: limit)
+        } catch let error as TwinClientError where error.serverCode == ErrorCode.unauthenticated.rawValue && token != nil {
+            guard let renewLogin else { throw error }
+            try await renewLogin(self)
+            return try await sendOnce(method, path, buffer: body, contentType: contentType, limit: limit)
+        }
+    }
+
+    private func sendOnce(_ method: HTTPMethod, _ path: String, buffer body: ByteBuffer?, contentType: String,
+                          limit: Int) async throws -> [UInt8] {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -63,12 +84,16 @@ public struct TwinAPI: Sendable {
         try await json(.GET, "/v1/users/\(Self.escape(name))", as: UserResponse.self)
     }
 
-    /// Logs in: signs the server's nonce with the identity key.
-    mutating func login(user: String, signingKey: Curve25519.Signing.PrivateKey) async throws {
+    /// Logs in: signs the server's nonce with the identity key. Returns the new token, now in use.
+    @discardableResult
+    func login(user: String, signingKey: Curve25519.Signing.PrivateKey) async throws -> TokenResponse {
+        token = nil
         let challenge = try await json(.POST, "/v1/auth/challenge", LoginChallengeRequest(user: user), as: LoginChallengeResponse.self)
         let signature = try signingKey.signature(for: TwinProtocol.loginMessage(user: user, nonce: Array(challenge.nonce)))
-        token = try await json(.POST, "/v1/auth/token", TokenRequest(user: user, nonce: challenge.nonce, signature: signature),
-                               as: TokenResponse.self).token
+        let issued = try await json(.POST, "/v1/auth/token", TokenRequest(user: user, nonce: challenge.nonce, signature: signature),
+                                    as: TokenResponse.self)
+        token = issued.token
+        return issued
     }
 
     func beginUpload(_ request: BeginUploadRequest) async throws -> BeginUploadResponse {
@@ -121,4 +146,8 @@ public struct TwinAPI: Sendable {
     func revokeGrant(grantee: String) async throws { _ = try await send(.DELETE, "/v1/grants/\(Self.escape(grantee))") }
     func grants() async throws -> [GrantResponse] { try await json(.GET, "/v1/grants", as: GrantListResponse.self).grants }
     func stats() async throws -> StatsResponse { try await json(.GET, "/v1/stats", as: StatsResponse.self) }
+}
+
+final class BearerToken: Sendable {
+    let value = Mutex<String?>(nil)
 }

@@ -24,33 +24,47 @@ public struct TwinSession: Sendable {
         let keyring = Keyring.generate(user: user, server: server)
         try keyring.save()
         do {
-            return try await register(keyring)
+            return try await register(keyring, tokenCache: TokenCache(directory: Keyring.home))
         } catch {
             Keyring.remove()
             throw error
         }
     }
 
-    /// Registers `keyring`'s public half with its server and logs in; stores nothing locally.
-    public static func register(_ keyring: Keyring) async throws -> TwinSession {
+    /// Registers `keyring`'s public half with its server and logs in; stores nothing locally except
+    /// the bearer token in `tokenCache`, when given.
+    public static func register(_ keyring: Keyring, tokenCache: TokenCache? = nil) async throws -> TwinSession {
         let signature = try keyring.signing.signature(for: TwinProtocol.registrationMessage(
             name: keyring.user, signingKey: Array(keyring.signingPublicKey), agreementKey: Array(keyring.agreementPublicKey),
             authorityParameters: Array(keyring.authorityParameters)))
         _ = try await TwinAPI(baseURL: keyring.server).register(RegisterRequest(
             name: keyring.user, signingKey: keyring.signingPublicKey, agreementKey: keyring.agreementPublicKey,
             authorityParameters: keyring.authorityParameters, signature: signature))
-        return try await TwinSession(keyring: keyring)
+        return try await TwinSession(keyring: keyring, tokenCache: tokenCache)
     }
 
-    public static func open() async throws -> TwinSession { try await TwinSession(keyring: try Keyring.load()) }
+    /// The saved keyring's session, reusing the bearer token a previous command of this user saved.
+    public static func open() async throws -> TwinSession {
+        try await TwinSession(keyring: try Keyring.load(), tokenCache: TokenCache(directory: Keyring.home))
+    }
 
-    /// Logs in with `keyring`.
-    public init(keyring: Keyring) async throws {
+    /// Logs in with `keyring`, unless `tokenCache` holds a token for this user and server that is
+    /// still valid for a while; a token the server refuses later is renewed by logging in again.
+    public init(keyring: Keyring, tokenCache: TokenCache? = nil) async throws {
         self.keyring = keyring
         // Decoded once: validating the parameters (a GT subgroup check) costs an exponentiation.
         authorityParameters = try keyring.parameters
         api = TwinAPI(baseURL: keyring.server)
-        try await api.login(user: keyring.user, signingKey: keyring.signing)
+        let (user, server, signing) = (keyring.user, keyring.server, keyring.signing)
+        api.renewLogin = { api in
+            let issued = try await api.login(user: user, signingKey: signing)
+            tokenCache?.save(TokenCache.Entry(user: user, server: server, token: issued.token, expiresAt: issued.expiresAt))
+        }
+        if let cached = tokenCache?.load(user: user, server: server) {
+            api.token = cached.token
+        } else {
+            try await api.renewLogin!(api)
+        }
     }
 
     // MARK: Upload

@@ -268,6 +268,35 @@ struct EndToEndTests {
         }
     }
 
+    @Test("the next command reuses the saved bearer token, and logs in again when the server refuses it")
+    func savedToken() async throws {
+        try await LiveServer.run { server in
+            let home = server.directory.appendingPathComponent("home-alice")
+            try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+            let cache = TokenCache(directory: home)
+            let keyring = Keyring.generate(user: "alice", server: server.url)
+            let first = try await TwinSession.register(keyring, tokenCache: cache)
+            let saved = try #require(cache.load(user: "alice", server: server.url))
+            #expect(saved.token == first.api.token)
+            let mode = try FileManager.default.attributesOfItem(atPath: cache.file.path)[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+            let second = try await TwinSession(keyring: keyring, tokenCache: cache)
+            #expect(second.api.token == saved.token, "no second login")
+            _ = try await second.stats()
+            #expect(cache.load(user: "bob", server: server.url) == nil)
+            #expect(cache.load(user: "alice", server: "http://127.0.0.1:1") == nil)
+            #expect(cache.load(user: "alice", server: server.url, now: saved.expiresAt.addingTimeInterval(-30)) == nil)
+
+            // A token the server does not know: the command logs in again, goes on, and saves the new token.
+            cache.save(.init(user: "alice", server: server.url, token: "forgotten", expiresAt: Date().addingTimeInterval(3600)))
+            let third = try await TwinSession(keyring: keyring, tokenCache: cache)
+            #expect(third.api.token == "forgotten")
+            #expect(try await third.stats().users == 1)
+            #expect(third.api.token != "forgotten")
+            #expect(cache.load(user: "alice", server: server.url)?.token == third.api.token)
+        }
+    }
+
     @Test("a chunk that does not hash to its tag is refused and nothing is stored")
     func tagMismatch() async throws {
         try await LiveServer.run { server in

@@ -166,7 +166,8 @@ public struct OwnershipProof: Sendable, Equatable {
     static let maximumOpenings = 4096
 
     public func encoded() -> [UInt8] {
-        var writer = BinaryWriter()
+        // Sized up front: a batch's proof runs to megabytes, and growing it would copy it several times.
+        var writer = BinaryWriter(capacity: Self.magic.count + 37 + openings.reduce(0) { $0 + 13 + $1.piece.count + 32 * $1.path.count })
         writer.write(raw: Self.magic)
         writer.write(Self.version)
         writer.write(challengeID)

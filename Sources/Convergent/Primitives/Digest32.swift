@@ -76,7 +76,7 @@ public func constantTimeEquals(_ lhs: some Collection<UInt8>, _ rhs: some Collec
 }
 
 extension BinaryWriter {
-    public mutating func write(_ digest: Digest32) { write(raw: digest.bytes) }
+    public mutating func write(_ digest: Digest32) { digest.withUnsafeBytes { write(raw: $0) } }
 }
 
 extension BinaryReader {
