@@ -29,10 +29,10 @@ extension TwinSession {
     }
 
     /// Uploads `items`: files are encoded `width` at a time, in order, while earlier ones are sent in
-    /// batches of what is ready. Batches are sent one after another, so a chunk shared with an
-    /// earlier batch is stored by the time a later one announces it, and is proven instead of sent
-    /// again; inside a batch the server lists a shared missing chunk once. `report` sees each file's
-    /// result, in order.
+    /// batches of what is ready. A batch is announced once the previous one's chunks and proof are
+    /// in (only its commit may still be running), so a chunk shared with an earlier batch is held
+    /// by then and neither sent nor proven again; inside a batch the server lists a shared missing
+    /// chunk once. `report` sees each file's result, in order.
     public func upload(_ items: [UploadItem], attributes: [String], width: Int, batching: UploadBatching = UploadBatching(),
                        report: (UploadResult) -> Void) async throws {
         let queue = PreparedQueue(count: items.count, lookahead: batching.lookahead)
@@ -50,9 +50,18 @@ extension TwinSession {
                 }
             }
             do {
-                while case let batch = try await queue.take(maximumFiles: batching.maximumFiles, maximumBytes: batching.maximumBytes),
-                      !batch.isEmpty {
-                    for result in try await send(batch, attributes: attributes) { report(result) }
+                // A batch's commit runs while the next batch is announced: that batch's begin comes
+                // after this one's chunks and proof are in, so what they share is already held.
+                try await withThrowingTaskGroup(of: [UploadResult].self) { commits in
+                    var committing = false
+                    while case let batch = try await queue.take(maximumFiles: batching.maximumFiles, maximumBytes: batching.maximumBytes),
+                          !batch.isEmpty {
+                        let announced = try await announce(batch, attributes: attributes)
+                        if committing, let results = try await commits.next() { results.forEach(report) }
+                        commits.addTask { try await commit(announced) }
+                        committing = true
+                    }
+                    while let results = try await commits.next() { results.forEach(report) }
                 }
             } catch {
                 await queue.fail(error)

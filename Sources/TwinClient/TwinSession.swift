@@ -112,10 +112,22 @@ public struct TwinSession: Sendable {
     }
 
     /// Runs the upload protocol for prepared files as one batch: their tags first, then the missing
-    /// chunks (each once, however many files share it), one proof of ownership for the rest, and one
-    /// commit that adds every entry or none. Returns one result per file, in order.
+    /// chunks (each once, however many files share it) and one proof of ownership for the rest,
+    /// and one commit that adds every entry or none. Returns one result per file, in order.
     public func send(_ batch: [PreparedUpload], attributes: [String]) async throws -> [UploadResult] {
         guard !batch.isEmpty else { return [] }
+        return try await commit(try await announce(batch, attributes: attributes))
+    }
+
+    /// A batch the server has everything for but the commit.
+    struct AnnouncedBatch: Sendable {
+        var session: String
+        var entries: [EntryCommit]
+        var results: [UploadResult]
+    }
+
+    /// The protocol up to the commit: tags, then the missing chunks and the proof side by side.
+    func announce(_ batch: [PreparedUpload], attributes: [String]) async throws -> AnnouncedBatch {
         // Positions in the concatenated chunk lists: what the server's challenge counts.
         let chunks = batch.flatMap(\.chunks)
         let fileOfPosition = batch.indices.flatMap { Array(repeating: $0, count: batch[$0].chunks.count) }
@@ -125,6 +137,9 @@ public struct TwinSession: Sendable {
         guard begin.fileExists.count == batch.count else {
             throw TwinClientError.integrity("the server answered for \(begin.fileExists.count) files, not \(batch.count)")
         }
+        let api = self.api
+        // The proof (of the chunks the server has) goes up while the missing chunks do.
+        async let proof: [UInt8] = Self.prove(begin, chunks: chunks, api: api)
 
         // Missing chunks, each once, in bundles of a few megabytes, two requests in flight.
         let missing = Set(begin.missing)
@@ -132,7 +147,6 @@ public struct TwinSession: Sendable {
         for (position, chunk) in chunks.enumerated() where missing.contains(chunk.tag) && firstPosition[chunk.tag] == nil {
             firstPosition[chunk.tag] = position
         }
-        let api = self.api
         let toSend = firstPosition.values.sorted()
         var bundles: [[Int]] = []
         var bundleBytes = 0
@@ -150,18 +164,12 @@ public struct TwinSession: Sendable {
         var sent = [Int](repeating: 0, count: batch.count)
         for position in toSend { sent[fileOfPosition[position]] += chunks[position].count }
         var proofBytes = [Int](repeating: 0, count: batch.count)
-        if let descriptor = begin.challenge {
-            let leaves = descriptor.leaves.map { LeafReference(chunk: $0.chunk, leaf: $0.leaf) }
-            guard leaves.allSatisfy({ chunks.indices.contains($0.chunk) }) else {
-                throw TwinClientError.integrity("the server's challenge names chunks this upload does not have")
-            }
-            let challenge = OwnershipChallenge(id: descriptor.id, session: begin.id, leaves: leaves, expiresAt: descriptor.expiresAt)
-            let proof = try await OwnershipProof.answer(challenge, chunk: { chunks[$0] }).encoded()
-            try await api.proveOwnership(session: begin.id, proof)
+        let proofSize = try await proof.count
+        if let leaves = begin.challenge?.leaves, proofSize > 0 {
             // Reported per file in proportion to its challenged leaves (openings are alike in size).
             let leavesPerFile = leaves.reduce(into: [Int](repeating: 0, count: batch.count)) { $0[fileOfPosition[$1.chunk]] += 1 }
-            for file in batch.indices { proofBytes[file] = proof.count * leavesPerFile[file] / max(1, leaves.count) }
-            proofBytes[leavesPerFile.firstIndex { $0 > 0 } ?? 0] += proof.count - proofBytes.reduce(0, +)
+            for file in batch.indices { proofBytes[file] = proofSize * leavesPerFile[file] / max(1, leaves.count) }
+            proofBytes[leavesPerFile.firstIndex { $0 > 0 } ?? 0] += proofSize - proofBytes.reduce(0, +)
         }
         let wrapper = attributes.isEmpty ? nil : try attributeWrappers.wrapper(for: attributes, parameters: authorityParameters)
         let entries = try batch.map { prepared in
@@ -172,8 +180,7 @@ public struct TwinSession: Sendable {
                                sealedManifest: Data(encoded.sealedManifest), mediaType: encoded.manifest.mediaType,
                                size: encoded.length)
         }
-        _ = try await api.commit(session: begin.id, CommitRequest(entries: entries))
-        return batch.indices.map { file in
+        let results = batch.indices.map { file in
             let prepared = batch[file], entry = entries[file]
             let deduplicated = zip(prepared.chunkTags, prepared.plaintextLengths).filter { !missing.contains($0.0) }.reduce(0) { $0 + $1.1 }
             return UploadResult(
@@ -181,6 +188,26 @@ public struct TwinSession: Sendable {
                 sentBytes: sent[file] + proofBytes[file] + entry.sealedManifest.count + entry.attributeWrappedKey.count + entry.ownerWrappedKey.count,
                 proofBytes: proofBytes[file], deduplicatedBytes: deduplicated, fileExisted: begin.fileExists[file])
         }
+        return AnnouncedBatch(session: begin.id, entries: entries, results: results)
+    }
+
+    /// Answers the session's challenge, if it has one; returns the proof sent (empty for none).
+    private static func prove(_ begin: BeginUploadResponse, chunks: [HashedCiphertext], api: TwinAPI) async throws -> [UInt8] {
+        guard let descriptor = begin.challenge else { return [] }
+        let leaves = descriptor.leaves.map { LeafReference(chunk: $0.chunk, leaf: $0.leaf) }
+        guard leaves.allSatisfy({ chunks.indices.contains($0.chunk) }) else {
+            throw TwinClientError.integrity("the server's challenge names chunks this upload does not have")
+        }
+        let challenge = OwnershipChallenge(id: descriptor.id, session: begin.id, leaves: leaves, expiresAt: descriptor.expiresAt)
+        let proof = try await OwnershipProof.answer(challenge, chunk: { chunks[$0] }).encoded()
+        try await api.proveOwnership(session: begin.id, proof)
+        return proof
+    }
+
+    /// Adds the announced batch's entries.
+    func commit(_ batch: AnnouncedBatch) async throws -> [UploadResult] {
+        _ = try await api.commit(session: batch.session, CommitRequest(entries: batch.entries))
+        return batch.results
     }
 
     // MARK: Retrieve

@@ -208,9 +208,13 @@ public protocol MetadataStore: Sendable {
 
     /// The subset of `tags` whose chunk is stored (committed or received by any upload), with sizes.
     func storedChunks(_ tags: [Tag]) async throws -> [Tag: Int]
-    /// The tags among `tags` that files of `owner`'s entries use: content the owner has already
-    /// uploaded or proven to hold, which the owner need not prove again.
-    func chunksHeld(by owner: String, among tags: [Tag]) async throws -> Set<Tag>
+    /// The tags among `tags` that `owner` has shown to hold, and need not prove again: chunks that
+    /// files of the owner's entries use (uploaded or proven before), and, in the owner's upload
+    /// sessions still live at `now`, chunks received (the server checked those bytes against their
+    /// tags) or announced as already stored once the session's ownership is proven: what committing
+    /// that session would make the owner's. This lets a client announce its next batch before the
+    /// previous one is committed without proving the same chunks twice.
+    func chunksHeld(by owner: String, among tags: [Tag], now: Date) async throws -> Set<Tag>
     /// Records that a chunk's ciphertext is now in the blob store (idempotent).
     func recordChunk(_ chunk: ChunkReference) async throws
     func file(_ tag: Tag) async throws -> FileRecord?

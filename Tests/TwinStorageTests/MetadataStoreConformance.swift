@@ -350,15 +350,38 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         try await store.record(a)
         try await store.record(b)
         let asked = [Fixture.tag(1), Fixture.tag(2), Fixture.tag(3), Fixture.tag(4)]
-        #expect(try await store.chunksHeld(by: "alice", among: asked) == [])
+        #expect(try await store.chunksHeld(by: "alice", among: asked, now: Date()) == [])
         try await store.upload(Fixture.entry(owner: "alice", name: "a", file: a), file: a)
         try await store.upload(Fixture.entry(owner: "bob", name: "b", file: b), file: b)
-        #expect(try await store.chunksHeld(by: "alice", among: asked) == [Fixture.tag(1), Fixture.tag(2)])
-        #expect(try await store.chunksHeld(by: "bob", among: asked) == [Fixture.tag(2), Fixture.tag(3)])
-        #expect(try await store.chunksHeld(by: "carol", among: asked) == [])
-        #expect(try await store.chunksHeld(by: "alice", among: []) == [])
+        #expect(try await store.chunksHeld(by: "alice", among: asked, now: Date()) == [Fixture.tag(1), Fixture.tag(2)])
+        #expect(try await store.chunksHeld(by: "bob", among: asked, now: Date()) == [Fixture.tag(2), Fixture.tag(3)])
+        #expect(try await store.chunksHeld(by: "carol", among: asked, now: Date()) == [])
+        #expect(try await store.chunksHeld(by: "alice", among: [], now: Date()) == [])
         #expect(try await store.deleteEntry(owner: "alice", name: "a", now: Date()))
-        #expect(try await store.chunksHeld(by: "alice", among: asked) == [], "a deleted entry no longer vouches")
+        #expect(try await store.chunksHeld(by: "alice", among: asked, now: Date()) == [], "a deleted entry no longer vouches")
+
+        // Chunks received in the owner's own live session count; announced or missing ones do not,
+        // nor another user's session, nor an expired one.
+        let expiry = Fixture.epoch.addingTimeInterval(900)
+        var session = Fixture.uploadSession("s", user: "alice", file: b, missing: [Fixture.tag(3)], expiresAt: expiry)
+        session.received = []
+        try await store.createUploadSession(session)
+        #expect(try await store.chunksHeld(by: "alice", among: asked, now: Fixture.epoch) == [])
+        try await store.recordReceived(Fixture.chunk(3), session: "s")
+        #expect(try await store.chunksHeld(by: "alice", among: asked, now: Fixture.epoch) == [Fixture.tag(3)])
+        #expect(try await store.chunksHeld(by: "bob", among: [Fixture.tag(3)], now: Fixture.epoch) == [Fixture.tag(3)], "bob's entry")
+        #expect(try await store.chunksHeld(by: "carol", among: asked, now: Fixture.epoch) == [])
+        #expect(try await store.chunksHeld(by: "alice", among: asked, now: expiry) == [], "an expired session vouches for nothing")
+        // Announced as stored (chunk 2): held once the session's ownership is proven.
+        try await store.setOwnershipProven(session: "s")
+        #expect(try await store.chunksHeld(by: "alice", among: asked, now: Fixture.epoch) == [Fixture.tag(2), Fixture.tag(3)])
+        let unproven = Fixture.uploadSession("t", user: "carol", file: a, missing: [Fixture.tag(1)], expiresAt: expiry)
+        try await store.createUser(Fixture.user("carol"))
+        try await store.createUploadSession(unproven)
+        #expect(try await store.chunksHeld(by: "carol", among: asked, now: Fixture.epoch) == [], "not proven, nothing received")
+        try await store.setOwnershipProven(session: "t")
+        #expect(try await store.chunksHeld(by: "carol", among: asked, now: Fixture.epoch) == [Fixture.tag(2)],
+                "a missing chunk counts only once received")
     }
 
     private static func deleteEntryReleasesReferences(_ store: any MetadataStore) async throws {

@@ -53,11 +53,12 @@ struct UploadController {
             throw APIError.badRequest("chunk \(chunk.tag) is stored with another size")
         }
         let missing = Set(all.map(\.tag)).subtracting(stored.keys)
-        // Chunks this user's own entries already use were uploaded or proven by this user before: a
-        // re-shared copy of one's own photo is not challenged again. Everything else stored is.
-        let alreadyOwned = try await store.chunksHeld(by: user, among: Array(stored.keys))
-        let id = Data(randomBytes(18)).base64URLEncodedString()
+        // Chunks this user's own entries already use, or that this user uploaded in a live session,
+        // were uploaded or proven by this user before: a re-shared copy of one's own photo is not
+        // challenged again. Everything else stored is.
         let now = Date()
+        let alreadyOwned = try await store.chunksHeld(by: user, among: Array(stored.keys), now: now)
+        let id = Data(randomBytes(18)).base64URLEncodedString()
 
         // Each file is challenged on its own, with the policy's full count of leaves: leaves drawn
         // over the whole batch could all miss a small file claimed by someone holding only its tags.

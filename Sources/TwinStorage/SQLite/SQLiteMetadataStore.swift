@@ -254,7 +254,7 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
         try await transaction(Transaction.readAccess(forTagCount: tags.count)) { transaction in try transaction.storedChunks(tags) }
     }
 
-    public func chunksHeld(by owner: String, among tags: [Tag]) async throws -> Set<Tag> {
+    public func chunksHeld(by owner: String, among tags: [Tag], now: Date) async throws -> Set<Tag> {
         guard !tags.isEmpty else { return [] }
         return try await transaction(Transaction.readAccess(forTagCount: tags.count)) { transaction in
             var held = Set<Tag>()
@@ -263,6 +263,16 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
                 JOIN entries ON entries.file_tag = file_chunks.file_tag
                 WHERE entries.owner = ? AND file_chunks.chunk_tag IN (\(list))
                 """ }, leading: [.text(owner)]) {
+                held.insert(try row.tag("tag"))
+            }
+            for row in try transaction.rows(whereTagIn: tags, { list in """
+                SELECT DISTINCT upload_session_tags.tag AS tag FROM upload_session_tags
+                JOIN upload_sessions ON upload_sessions.id = upload_session_tags.session
+                WHERE upload_sessions.user = ? AND upload_sessions.expires_at > ?
+                  AND (upload_session_tags.received = 1
+                       OR (upload_session_tags.missing = 0 AND upload_sessions.ownership_proven = 1))
+                  AND upload_session_tags.tag IN (\(list))
+                """ }, leading: [.text(owner), SQLiteValue.date(now)]) {
                 held.insert(try row.tag("tag"))
             }
             return held
