@@ -224,6 +224,24 @@ struct EndToEndTests {
         }
     }
 
+    @Test("a batch of another user's images is proven in one proof of over a thousand leaves and 4 MiB")
+    func largestProof() async throws {
+        try await LiveServer.run { server in
+            let alice = try await server.user("alice"), bob = try await server.user("bob")
+            var paths: [String] = []
+            for index in 0..<20 {
+                paths.append(try server.file("l\(index).jpg", jpegImage(seed: "large-\(index)", exif: "x", scanBytes: 300_000)))
+            }
+            for path in paths { _ = try await alice.upload(path: path, name: (path as NSString).lastPathComponent, attributes: []) }
+            var batch: [TwinSession.PreparedUpload] = []
+            for path in paths { batch.append(try await bob.prepare(path: path, name: (path as NSString).lastPathComponent)) }
+            let results = try await bob.send(batch, attributes: [])
+            let proof = results.reduce(0) { $0 + $1.proofBytes }
+            #expect(proof > 4 << 20, "\(batch.count) files × \(OwnershipPolicy.standard.leafCount) leaves of 4 KiB")
+            #expect(try await bob.entries().count == batch.count)
+        }
+    }
+
     @Test("in a batch, every claimed file is challenged on its own: holding one proves nothing about another")
     func batchChallengesEachFile() async throws {
         try await LiveServer.run { server in
@@ -344,6 +362,10 @@ struct EndToEndTests {
             let cut = Array(record(chunks[0].tag, chunks[0].bytes).dropLast())
             await expectCode("bad_request") { _ = try await mallory.api.send(.POST, path, body: cut, contentType: "application/octet-stream") }
             await expectCode("bad_request") { _ = try await mallory.api.send(.POST, path, body: [], contentType: "application/octet-stream") }
+            let oversized = [UInt8](repeating: 0, count: UploadController.maximumBundle + 1)
+            await expectCode("payload_too_large") {
+                _ = try await mallory.api.send(.POST, path, body: oversized, contentType: "application/octet-stream")
+            }
             #expect(try await server.blobCount() == 0)
             #expect(try await server.store.storedChunks(chunks.map(\.tag)).isEmpty)
 

@@ -163,7 +163,7 @@ public struct OwnershipProof: Sendable, Equatable {
     //   n × (u32 chunk | u32 leaf | u32 len | piece | u8 path length | path × 32 bytes)
     static let magic = Array("TWPO".utf8)
     static let version: UInt8 = 1
-    static let maximumOpenings = 4096
+    public static let maximumOpenings = 4096
 
     public func encoded() -> [UInt8] {
         // Sized up front: a batch's proof runs to megabytes, and growing it would copy it several times.

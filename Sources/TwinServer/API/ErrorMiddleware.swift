@@ -1,11 +1,12 @@
 import Convergent
 import Foundation
 import Hummingbird
+import NIOCore
 import TwinProtocol
 import TwinStorage
 
 /// Turns every failure into a JSON error body: API errors as they are, Hummingbird's own HTTP errors
-/// (unknown route, body too large) with a matching code, and anything unexpected as a logged 500
+/// (unknown route, body too large) and bodies past a handler's limit with a matching code, and anything unexpected as a logged 500
 /// that reveals nothing.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -23,6 +24,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             default: error.status.code >= 500 ? .internalError : .badRequest
             }
             throw APIError(error.status, code, error.body ?? error.status.reasonPhrase)
+        } catch is NIOTooManyBytesError {
+            // A body collected with a limit (chunks, bundles, proofs) that ran past it.
+            throw APIError(.contentTooLarge, .payloadTooLarge, "the request body is larger than this endpoint accepts")
         } catch let error as DecodingError {
             throw APIError.badRequest("malformed JSON body: \(Self.describe(error))")
         } catch let error as MetadataStoreError {

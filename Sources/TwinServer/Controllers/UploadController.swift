@@ -8,8 +8,8 @@ import TwinStorage
 
 /// The deduplicating upload (DESIGN.md, Upload): tags first, for one file or a batch of them; the
 /// server names the chunks it lacks and challenges the client to prove it holds the ones it has;
-/// missing chunks come up one request each and are checked against their tags; the commit adds the
-/// batch's entries atomically.
+/// missing chunks come up in bundles (or one request each) and are checked against their tags; the
+/// commit adds the batch's entries atomically.
 struct UploadController {
     let store: any MetadataStore
     let blobs: any BlobStore
@@ -25,6 +25,9 @@ struct UploadController {
     /// The largest `ChunkBundle` body accepted: the whole body is held (and its chunks copied) while
     /// they are checked, before any is stored.
     static let maximumBundle = 32 << 20
+    /// The largest proof body: its most openings, each a 4 KiB piece with a path up to a 16 MiB
+    /// chunk's root (12 nodes) and its 13 bytes of framing, with room to spare.
+    static let maximumProof = OwnershipProof.maximumOpenings * (13 + MerkleTree.leafSize + 16 * 32) + 64
 
     func register(to router: some RouterMethods<TwinRequestContext>) {
         router.post("uploads", use: begin)
@@ -80,6 +83,11 @@ struct UploadController {
                 issued = issued ?? drawn
             }
             offset += file.chunks.count
+        }
+        // The proof must fit what a proof may carry: a batch too large to challenge is refused whole.
+        guard leaves.count <= OwnershipProof.maximumOpenings else {
+            throw APIError.badRequest("these files need \(leaves.count) challenged leaves, more than one proof carries "
+                                      + "(\(OwnershipProof.maximumOpenings)): announce fewer files at once")
         }
         let challenge = issued.map { OwnershipChallenge(id: $0.id, session: id, leaves: leaves.sorted(), expiresAt: $0.expiresAt) }
         let deduplicated = all.filter { stored[$0.tag] != nil }
@@ -181,7 +189,7 @@ struct UploadController {
 
     @Sendable func proof(_ request: Request, context: TwinRequestContext) async throws -> Response {
         let session = try await liveSession(context)
-        let body = try await request.body.collect(upTo: 1 << 22)
+        let body = try await request.body.collect(upTo: Self.maximumProof)
         guard let proof = try? OwnershipProof(decoding: Array(buffer: body)) else {
             throw APIError.badRequest("malformed proof encoding")
         }
