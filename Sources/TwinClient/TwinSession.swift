@@ -180,9 +180,19 @@ public struct TwinSession: Sendable {
                                sealedManifest: Data(encoded.sealedManifest), mediaType: encoded.manifest.mediaType,
                                size: encoded.length)
         }
+        // Deduplicated: every chunk position whose bytes did not go up, whether the server had them
+        // or another position of this batch carried them.
+        let sentPositions = Set(toSend)
+        var starts: [Int] = []
+        var start = 0
+        for prepared in batch {
+            starts.append(start)
+            start += prepared.chunks.count
+        }
         let results = batch.indices.map { file in
             let prepared = batch[file], entry = entries[file]
-            let deduplicated = zip(prepared.chunkTags, prepared.plaintextLengths).filter { !missing.contains($0.0) }.reduce(0) { $0 + $1.1 }
+            let deduplicated = prepared.plaintextLengths.indices.filter { !sentPositions.contains(starts[file] + $0) }
+                .reduce(0) { $0 + prepared.plaintextLengths[$1] }
             return UploadResult(
                 name: prepared.name, logicalBytes: prepared.encoded.length,
                 sentBytes: sent[file] + proofBytes[file] + entry.sealedManifest.count + entry.attributeWrappedKey.count + entry.ownerWrappedKey.count,

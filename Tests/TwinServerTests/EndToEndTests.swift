@@ -176,6 +176,9 @@ struct EndToEndTests {
             // The scan the three share went up once; the proof of ownership was not needed at all.
             #expect(results.reduce(0) { $0 + $1.sentBytes } < original.count + 16 << 10)
             #expect(results.allSatisfy { $0.proofBytes == 0 && !$0.fileExisted })
+            // The copy's chunks went up once, with the original: all of it counts as deduplicated.
+            #expect(results[2].deduplicatedBytes == results[2].logicalBytes && results[0].deduplicatedBytes == 0)
+            #expect(results[1].logicalBytes - results[1].deduplicatedBytes < 16 << 10, "the edit shares the scan")
             let stats = try await alice.stats()
             #expect(stats.entries == 3 && stats.files == 2)
             #expect(try await server.blobCount() == stats.chunks)
