@@ -40,17 +40,19 @@ public struct TwinAPI: Sendable {
 
     func send(_ method: HTTPMethod, _ path: String, buffer body: ByteBuffer?, contentType: String = "application/json",
               limit: Int = 32 << 20) async throws -> [UInt8] {
+        let used = token
         do {
-            return try await sendOnce(method, path, buffer: body, contentType: contentType, limit: limit)
-        } catch let error as TwinClientError where error.serverCode == ErrorCode.unauthenticated.rawValue && token != nil {
+            return try await sendOnce(method, path, buffer: body, contentType: contentType, limit: limit, token: used)
+        } catch let error as TwinClientError where error.serverCode == ErrorCode.unauthenticated.rawValue && used != nil {
             guard let renewLogin else { throw error }
-            try await renewLogin(self)
-            return try await sendOnce(method, path, buffer: body, contentType: contentType, limit: limit)
+            // Requests refused together share one login; one refused after it just retries.
+            try await bearer.renew(replacing: used) { try await renewLogin(self) }
+            return try await sendOnce(method, path, buffer: body, contentType: contentType, limit: limit, token: token)
         }
     }
 
     private func sendOnce(_ method: HTTPMethod, _ path: String, buffer body: ByteBuffer?, contentType: String,
-                          limit: Int) async throws -> [UInt8] {
+                          limit: Int, token: String?) async throws -> [UInt8] {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -74,6 +76,13 @@ public struct TwinAPI: Sendable {
         return try TwinProtocol.makeDecoder().decode(Response.self, from: Data(try await send(method, path, body: data)))
     }
 
+    /// A JSON request sent without the bearer token (logging in), never renewed.
+    private func anonymousJSON<Response: Decodable>(_ path: String, _ body: some Encodable, as: Response.Type) async throws -> Response {
+        let data = ByteBuffer(bytes: try TwinProtocol.makeEncoder().encode(body))
+        return try TwinProtocol.makeDecoder().decode(
+            Response.self, from: Data(try await sendOnce(.POST, path, buffer: data, contentType: "application/json", limit: 1 << 20, token: nil)))
+    }
+
     // MARK: Operations
 
     func register(_ request: RegisterRequest) async throws -> UserResponse {
@@ -87,11 +96,11 @@ public struct TwinAPI: Sendable {
     /// Logs in: signs the server's nonce with the identity key. Returns the new token, now in use.
     @discardableResult
     func login(user: String, signingKey: Curve25519.Signing.PrivateKey) async throws -> TokenResponse {
-        token = nil
-        let challenge = try await json(.POST, "/v1/auth/challenge", LoginChallengeRequest(user: user), as: LoginChallengeResponse.self)
+        // Without the current token, which stays in use by other requests until the new one is in.
+        let challenge = try await anonymousJSON("/v1/auth/challenge", LoginChallengeRequest(user: user), as: LoginChallengeResponse.self)
         let signature = try signingKey.signature(for: TwinProtocol.loginMessage(user: user, nonce: Array(challenge.nonce)))
-        let issued = try await json(.POST, "/v1/auth/token", TokenRequest(user: user, nonce: challenge.nonce, signature: signature),
-                                    as: TokenResponse.self)
+        let issued = try await anonymousJSON("/v1/auth/token", TokenRequest(user: user, nonce: challenge.nonce, signature: signature),
+                                             as: TokenResponse.self)
         token = issued.token
         return issued
     }
@@ -148,6 +157,30 @@ public struct TwinAPI: Sendable {
     func stats() async throws -> StatsResponse { try await json(.GET, "/v1/stats", as: StatsResponse.self) }
 }
 
+/// The bearer token and the login renewing it, if one is under way: requests refused with the same
+/// token wait for one shared login instead of each logging in.
 final class BearerToken: Sendable {
     let value = Mutex<String?>(nil)
+    private let renewal = Mutex<(replacing: String?, task: Task<Void, any Error>)?>(nil)
+
+    /// Runs `login` unless the token is no longer `used` (another request renewed it already) or a
+    /// login replacing `used` is under way, which this then waits for.
+    func renew(replacing used: String?, _ login: @escaping @Sendable () async throws -> Void) async throws {
+        let task: Task<Void, any Error>? = renewal.withLock { renewal in
+            if value.withLock({ $0 }) != used { return nil }
+            if let running = renewal, running.replacing == used { return running.task }
+            let task = Task {
+                do {
+                    try await login()
+                } catch {
+                    // A failed login is not shared with later requests: they may try again.
+                    self.renewal.withLock { if $0?.replacing == used { $0 = nil } }
+                    throw error
+                }
+            }
+            renewal = (used, task)
+            return task
+        }
+        try await task?.value
+    }
 }

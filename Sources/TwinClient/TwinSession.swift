@@ -105,6 +105,8 @@ public struct TwinSession: Sendable {
 
     /// How many ciphertext bytes one request carries at most (a chunk larger than this goes alone).
     static let bundleBytes = 8 << 20
+    /// How many chunks one request carries at most (the server takes up to 1024).
+    static let bundleChunks = 256
 
     /// Uploads one file under `name`.
     public func upload(path: String, name: String, attributes: [String]) async throws -> UploadResult {
@@ -151,7 +153,7 @@ public struct TwinSession: Sendable {
         var bundles: [[Int]] = []
         var bundleBytes = 0
         for position in toSend {
-            if bundles.isEmpty || bundleBytes + chunks[position].count > Self.bundleBytes {
+            if bundles.isEmpty || bundleBytes + chunks[position].count > Self.bundleBytes || bundles[bundles.count - 1].count == Self.bundleChunks {
                 bundles.append([])
                 bundleBytes = 0
             }

@@ -226,7 +226,7 @@ public protocol MetadataStore: Sendable {
     func createUploadSession(_ session: UploadSessionRecord) async throws
     func uploadSession(id: String) async throws -> UploadSessionRecord?
     /// Session `id` as one of its chunks' upload sees it (nil when there is no such session): a
-    /// lookup per arriving chunk that does not grow with the session's size.
+    /// lookup per arriving chunk that reads no challenge and no received-chunk set.
     func uploadSessionChunk(id: String, tag: Tag) async throws -> UploadSessionChunk?
     /// Marks `tag` received in session `id`.
     func markReceived(_ tag: Tag, session id: String) async throws

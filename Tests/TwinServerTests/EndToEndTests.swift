@@ -268,6 +268,19 @@ struct EndToEndTests {
             let leafCount = OwnershipPolicy.standard.leafCount
             #expect(descriptor.leaves.filter { $0.chunk < mine.chunks.count }.count == leafCount)
             #expect(descriptor.leaves.filter { $0.chunk >= mine.chunks.count }.count == leafCount)
+            // One tag announced twice must name one content: the second list would escape the
+            // challenge (a tag is challenged once), so a batch doing so is refused; so is a chunk
+            // announced with two sizes.
+            // (A tag nothing is stored under: a stored file's chunk list is checked anyway.)
+            let unused = Convergent.Tag(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) })!
+            let mineAnnounced = FileAnnouncement(fileTag: unused, chunks: mine.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) })
+            let smuggled = FileAnnouncement(fileTag: unused, chunks: secretChunks.map { ChunkDescriptor(tag: $0.tag, size: $0.size) })
+            await expectCode("bad_request") { _ = try await mallory.api.beginUpload(BeginUploadRequest(files: [mineAnnounced, smuggled])) }
+            var resized = mineAnnounced
+            resized.fileTag = secretEncoded.fileTag
+            resized.chunks[0].size += 16
+            await expectCode("bad_request") { _ = try await mallory.api.beginUpload(BeginUploadRequest(files: [mineAnnounced, resized])) }
+
             // She answers her own file's leaves truly and guesses the secret's.
             let challenge = OwnershipChallenge(id: descriptor.id, session: begin.id,
                                                leaves: descriptor.leaves.map { LeafReference(chunk: $0.chunk, leaf: $0.leaf) },
@@ -319,6 +332,15 @@ struct EndToEndTests {
             #expect(try await third.stats().users == 1)
             #expect(third.api.token != "forgotten")
             #expect(cache.load(user: "alice", server: server.url)?.token == third.api.token)
+
+            // Requests refused together share one new login, and none of them fails.
+            cache.save(.init(user: "alice", server: server.url, token: "forgotten", expiresAt: Date().addingTimeInterval(3600)))
+            let fourth = try await TwinSession(keyring: keyring, tokenCache: cache)
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<8 { group.addTask { try await fourth.stats().users } }
+                for try await users in group { #expect(users == 1) }
+            }
+            #expect(fourth.api.token != "forgotten")
         }
     }
 
@@ -365,6 +387,8 @@ struct EndToEndTests {
             let cut = Array(record(chunks[0].tag, chunks[0].bytes).dropLast())
             await expectCode("bad_request") { _ = try await mallory.api.send(.POST, path, body: cut, contentType: "application/octet-stream") }
             await expectCode("bad_request") { _ = try await mallory.api.send(.POST, path, body: [], contentType: "application/octet-stream") }
+            let tooMany = (0...UploadController.maximumBundleRecords).flatMap { _ in record(chunks[0].tag, [UInt8](repeating: 0, count: 16)) }
+            await expectCode("bad_request") { _ = try await mallory.api.send(.POST, path, body: tooMany, contentType: "application/octet-stream") }
             let oversized = [UInt8](repeating: 0, count: UploadController.maximumBundle + 1)
             await expectCode("payload_too_large") {
                 _ = try await mallory.api.send(.POST, path, body: oversized, contentType: "application/octet-stream")

@@ -25,8 +25,12 @@ struct UploadController {
     /// The largest `ChunkBundle` body accepted: the whole body is held (and its chunks copied) while
     /// they are checked, before any is stored.
     static let maximumBundle = 32 << 20
-    /// The largest proof body: its most openings, each a 4 KiB piece with a path up to a 16 MiB
-    /// chunk's root (12 nodes) and its 13 bytes of framing, with room to spare.
+    /// The most records one bundle may carry: each is a blob write ending in an fsync.
+    static let maximumBundleRecords = 1024
+    /// Blob writes of one bundle in flight at once, so one request cannot take every I/O thread.
+    static let concurrentBlobWrites = 4
+    /// The largest proof body: its most openings, each a 4 KiB piece with a path up to the root of
+    /// the largest chunk (4097 leaves: 13 nodes) and its 13 bytes of framing, with room to spare.
     static let maximumProof = OwnershipProof.maximumOpenings * (13 + MerkleTree.leafSize + 16 * 32) + 64
 
     func register(to router: some RouterMethods<TwinRequestContext>) {
@@ -44,6 +48,19 @@ struct UploadController {
         guard (1...BeginUploadRequest.maximumFiles).contains(body.files.count), all.count <= Self.maximumChunks,
               all.allSatisfy({ (ChunkCipher.overhead...Self.maximumChunkCiphertext).contains($0.size) })
         else { throw APIError.badRequest("no files, too many files or chunks, or a chunk size out of range") }
+        // One tag, one content: a file announced twice must carry the same chunk list (it is then
+        // challenged once), and a chunk the same size everywhere. Otherwise a second announcement of
+        // a new tag could bring chunks that no challenge covers into a proven session.
+        var announced: [Tag: [ChunkDescriptor]] = [:]
+        var sizes: [Tag: Int] = [:]
+        for file in body.files {
+            guard announced.updateValue(file.chunks, forKey: file.fileTag).map({ $0 == file.chunks }) ?? true else {
+                throw APIError.badRequest("file \(file.fileTag) is announced twice with different chunk lists")
+            }
+            for chunk in file.chunks where sizes.updateValue(chunk.size, forKey: chunk.tag).map({ $0 != chunk.size }) ?? false {
+                throw APIError.badRequest("chunk \(chunk.tag) is announced with two sizes")
+            }
+        }
         let existing = try await store.fileChunks(body.files.map(\.fileTag))
         for file in body.files {
             if let chunks = existing[file.fileTag], chunks.map({ ChunkDescriptor(tag: $0.tag, size: $0.size) }) != file.chunks {
@@ -56,9 +73,10 @@ struct UploadController {
             throw APIError.badRequest("chunk \(chunk.tag) is stored with another size")
         }
         let missing = Set(all.map(\.tag)).subtracting(stored.keys)
-        // Chunks this user's own entries already use, or that this user uploaded in a live session,
-        // were uploaded or proven by this user before: a re-shared copy of one's own photo is not
-        // challenged again. Everything else stored is.
+        // Chunks this user already showed to hold are not challenged again: those of the user's own
+        // entries, and in the user's live sessions those received, or announced as stored once that
+        // session's proof passed (`chunksHeld`). A re-shared copy of one's own photo, or the next
+        // batch of one run, proves nothing twice. Everything else stored is challenged.
         let now = Date()
         let alreadyOwned = try await store.chunksHeld(by: user, among: Array(stored.keys), now: now)
         let id = Data(randomBytes(18)).base64URLEncodedString()
@@ -154,7 +172,9 @@ struct UploadController {
         let chunks: [(reference: ChunkReference, bytes: [UInt8])] = try body.withUnsafeReadableBytes { raw in
             let records: [(tag: Tag, range: Range<Int>)]
             do { records = try ChunkBundle.records(in: raw) } catch { throw APIError.badRequest("malformed chunk bundle: \(error)") }
-            guard !records.isEmpty else { throw APIError.badRequest("empty chunk bundle") }
+            guard (1...Self.maximumBundleRecords).contains(records.count) else {
+                throw APIError.badRequest("a chunk bundle carries 1 to \(Self.maximumBundleRecords) chunks, not \(records.count)")
+            }
             var seen = Set<Tag>()
             return try records.map { record in
                 guard session.missing.contains(record.tag), let size = sizes[record.tag], seen.insert(record.tag).inserted else {
@@ -177,12 +197,37 @@ struct UploadController {
         guard !fresh.isEmpty else { return Response(status: .noContent) }
         let (blobs, store, id) = (self.blobs, self.store, session.id)
         try await gate.withUpload {
-            // The blobs' writes (each ends in an fsync) overlap; the records commit once all are down.
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for chunk in fresh { group.addTask { try await blobs.put(chunk.reference.tag, chunk.bytes) } }
-                try await group.waitForAll()
+            // A few blob writes (each ends in an fsync) overlap; the records commit in one
+            // transaction once they are down. Blobs written before a failing one are recorded all
+            // the same: a blob on disk is always known to the database (as garbage at worst).
+            var written: [ChunkReference] = []
+            var failure: (any Error)?
+            await withTaskGroup(of: Result<ChunkReference, any Error>.self) { group in
+                var next = 0
+                func submit() {
+                    guard next < fresh.count else { return }
+                    let chunk = fresh[next]
+                    next += 1
+                    group.addTask {
+                        do {
+                            try await blobs.put(chunk.reference.tag, chunk.bytes)
+                            return .success(chunk.reference)
+                        } catch {
+                            return .failure(error)
+                        }
+                    }
+                }
+                for _ in 0..<Self.concurrentBlobWrites { submit() }
+                for await result in group {
+                    switch result {
+                    case .success(let reference): written.append(reference)
+                    case .failure(let error): failure = failure ?? error
+                    }
+                    if failure == nil { submit() }
+                }
             }
-            try await store.recordReceived(fresh.map(\.reference), session: id)
+            if !written.isEmpty { try await store.recordReceived(written, session: id) }
+            if let failure { throw failure }
         }
         return Response(status: .noContent)
     }

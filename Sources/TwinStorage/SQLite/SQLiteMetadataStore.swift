@@ -256,7 +256,8 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
 
     public func chunksHeld(by owner: String, among tags: [Tag], now: Date) async throws -> Set<Tag> {
         guard !tags.isEmpty else { return [] }
-        return try await transaction(Transaction.readAccess(forTagCount: tags.count)) { transaction in
+        // Two statements (entries, then sessions): one snapshot for both.
+        return try await transaction(.read) { transaction in
             var held = Set<Tag>()
             for row in try transaction.rows(whereTagIn: tags, { list in """
                 SELECT DISTINCT file_chunks.chunk_tag AS tag FROM file_chunks
