@@ -53,13 +53,21 @@ public struct Keyring: Codable, Sendable {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let temporary = Self.home.appendingPathComponent(".keyring.\(UUID().uuidString)")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: try encoder.encode(self),
-                                             attributes: [.posixPermissions: 0o600]),
-              rename(temporary.path, Self.file.path) == 0 else {
-            try? FileManager.default.removeItem(at: temporary)
+        guard Self.writeOwnerOnly(try encoder.encode(self), to: Self.file) else {
             throw TwinClientError.invalidArgument("cannot write \(Self.file.path)")
         }
+    }
+
+    /// Replaces `file` atomically (a temporary file beside it, renamed) with `data`, readable by the
+    /// owner alone; false when it could not, leaving no temporary behind.
+    static func writeOwnerOnly(_ data: Data, to file: URL) -> Bool {
+        let temporary = file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600]),
+              rename(temporary.path, file.path) == 0 else {
+            try? FileManager.default.removeItem(at: temporary)
+            return false
+        }
+        return true
     }
 
     /// Removes the keyring (after a registration the server refused).

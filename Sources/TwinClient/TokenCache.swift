@@ -1,8 +1,5 @@
 import Foundation
 import TwinProtocol
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The bearer token of the last login, kept beside the keyring (`$TWIN_HOME/token.json`, mode 0600)
 /// so that consecutive commands do not each log in: a login is two round trips and a signature, and
@@ -32,10 +29,7 @@ public struct TokenCache: Sendable {
 
     /// Best effort: a cache that cannot be written only means the next command logs in.
     public func save(_ entry: Entry) {
-        let directory = file.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".token.\(UUID().uuidString)")
-        guard let data = try? TwinProtocol.makeEncoder().encode(entry),
-              FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600]) else { return }
-        if rename(temporary.path, file.path) != 0 { try? FileManager.default.removeItem(at: temporary) }
+        guard let data = try? TwinProtocol.makeEncoder().encode(entry) else { return }
+        _ = Keyring.writeOwnerOnly(data, to: file)
     }
 }
