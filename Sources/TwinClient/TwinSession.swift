@@ -185,20 +185,17 @@ public struct TwinSession: Sendable {
         // Deduplicated: every chunk position whose bytes did not go up, whether the server had them
         // or another position of this batch carried them.
         let sentPositions = Set(toSend)
-        var starts: [Int] = []
-        var start = 0
-        for prepared in batch {
-            starts.append(start)
-            start += prepared.chunks.count
+        let plaintextLengths = batch.flatMap(\.plaintextLengths)
+        var deduplicatedBytes = [Int](repeating: 0, count: batch.count)
+        for position in chunks.indices where !sentPositions.contains(position) {
+            deduplicatedBytes[fileOfPosition[position]] += plaintextLengths[position]
         }
         let results = batch.indices.map { file in
             let prepared = batch[file], entry = entries[file]
-            let deduplicated = prepared.plaintextLengths.indices.filter { !sentPositions.contains(starts[file] + $0) }
-                .reduce(0) { $0 + prepared.plaintextLengths[$1] }
             return UploadResult(
                 name: prepared.name, logicalBytes: prepared.encoded.length,
                 sentBytes: sent[file] + proofBytes[file] + entry.sealedManifest.count + entry.attributeWrappedKey.count + entry.ownerWrappedKey.count,
-                proofBytes: proofBytes[file], deduplicatedBytes: deduplicated, fileExisted: begin.fileExists[file])
+                proofBytes: proofBytes[file], deduplicatedBytes: deduplicatedBytes[file], fileExisted: begin.fileExists[file])
         }
         return AnnouncedBatch(session: begin.id, entries: entries, results: results)
     }
