@@ -143,70 +143,37 @@ struct UploadController {
         let body = try await request.body.collect(upTo: Self.maximumChunkCiphertext)
         let bytes = Array(buffer: body)
         metrics.bytesReceived.increment(by: Int64(bytes.count))
-        guard bytes.count == size else {
-            throw APIError.badRequest("chunk \(tag) is \(bytes.count) bytes, announced \(size)")
-        }
-        // Tag consistency: nobody can plant data under a tag it does not hash to.
-        let actual = MerkleTree.root(of: bytes)
-        guard actual == tag else {
-            metrics.tagMismatches.increment()
-            throw APIError(.unprocessableContent, .tagMismatch, "the chunk hashes to \(actual), not \(tag)")
-        }
-        let (blobs, store) = (self.blobs, self.store)
-        try await gate.withUpload {
-            try await blobs.put(tag, bytes)
-            try await store.recordReceived(ChunkReference(tag: tag, size: size), session: id)
-        }
+        try check(bytes, tag: tag, announcedSize: size)
+        try await storeChunks([(ChunkReference(tag: tag, size: size), bytes)], session: id)
         return Response(status: .noContent)
     }
 
-    /// Several missing chunks in one request (`ChunkBundle`). Every chunk is checked before any is
-    /// stored, so one that was not requested or does not hash to its tag leaves nothing behind.
-    @Sendable func postChunks(_ request: Request, context: TwinRequestContext) async throws -> Response {
-        let session = try await liveSession(context)
-        let body = try await request.body.collect(upTo: Self.maximumBundle)
-        metrics.bytesReceived.increment(by: Int64(body.readableBytes))
-        var sizes: [Tag: Int] = [:]
-        for chunk in session.chunks { sizes[chunk.tag] = chunk.size }
-        let metrics = self.metrics
-        let chunks: [(reference: ChunkReference, bytes: [UInt8])] = try body.withUnsafeReadableBytes { raw in
-            let records: [(tag: Tag, range: Range<Int>)]
-            do { records = try ChunkBundle.records(in: raw) } catch { throw APIError.badRequest("malformed chunk bundle: \(error)") }
-            guard (1...Self.maximumBundleRecords).contains(records.count) else {
-                throw APIError.badRequest("a chunk bundle carries 1 to \(Self.maximumBundleRecords) chunks, not \(records.count)")
-            }
-            var seen = Set<Tag>()
-            return try records.map { record in
-                guard session.missing.contains(record.tag), let size = sizes[record.tag], seen.insert(record.tag).inserted else {
-                    throw APIError(.conflict, .unexpectedChunk, "chunk \(record.tag) was not requested by this upload, or came twice")
-                }
-                guard record.range.count == size else {
-                    throw APIError.badRequest("chunk \(record.tag) is \(record.range.count) bytes, announced \(size)")
-                }
-                let bytes = Array(raw[record.range])
-                // Tag consistency: nobody can plant data under a tag it does not hash to.
-                let actual = MerkleTree.root(of: bytes)
-                guard actual == record.tag else {
-                    metrics.tagMismatches.increment()
-                    throw APIError(.unprocessableContent, .tagMismatch, "chunk \(record.tag) hashes to \(actual)")
-                }
-                return (ChunkReference(tag: record.tag, size: size), bytes)
-            }
+    /// A received chunk is what was announced: its size, and (tag consistency: nobody can plant data
+    /// under a tag it does not hash to) its Merkle root.
+    private func check(_ bytes: [UInt8], tag: Tag, announcedSize: Int) throws {
+        guard bytes.count == announcedSize else {
+            throw APIError.badRequest("chunk \(tag) is \(bytes.count) bytes, announced \(announcedSize)")
         }
-        let fresh = chunks.filter { !session.received.contains($0.reference.tag) }
-        guard !fresh.isEmpty else { return Response(status: .noContent) }
-        let (blobs, store, id) = (self.blobs, self.store, session.id)
+        let actual = MerkleTree.root(of: bytes)
+        guard actual == tag else {
+            metrics.tagMismatches.increment()
+            throw APIError(.unprocessableContent, .tagMismatch, "chunk \(tag) hashes to \(actual)")
+        }
+    }
+
+    /// Writes checked chunks' blobs, a few at once (each ends in an fsync), and records them in one
+    /// transaction once they are down. Blobs written before a failing one are recorded all the same:
+    /// a blob on disk is always known to the database (as garbage at worst).
+    private func storeChunks(_ chunks: [(reference: ChunkReference, bytes: [UInt8])], session id: String) async throws {
+        let (blobs, store) = (self.blobs, self.store)
         try await gate.withUpload {
-            // A few blob writes (each ends in an fsync) overlap; the records commit in one
-            // transaction once they are down. Blobs written before a failing one are recorded all
-            // the same: a blob on disk is always known to the database (as garbage at worst).
             var written: [ChunkReference] = []
             var failure: (any Error)?
             await withTaskGroup(of: Result<ChunkReference, any Error>.self) { group in
                 var next = 0
                 func submit() {
-                    guard next < fresh.count else { return }
-                    let chunk = fresh[next]
+                    guard next < chunks.count else { return }
+                    let chunk = chunks[next]
                     next += 1
                     group.addTask {
                         do {
@@ -229,6 +196,35 @@ struct UploadController {
             if !written.isEmpty { try await store.recordReceived(written, session: id) }
             if let failure { throw failure }
         }
+    }
+
+    /// Several missing chunks in one request (`ChunkBundle`). Every chunk is checked before any is
+    /// stored, so one that was not requested or does not hash to its tag leaves nothing behind.
+    @Sendable func postChunks(_ request: Request, context: TwinRequestContext) async throws -> Response {
+        let session = try await liveSession(context)
+        let body = try await request.body.collect(upTo: Self.maximumBundle)
+        metrics.bytesReceived.increment(by: Int64(body.readableBytes))
+        var sizes: [Tag: Int] = [:]
+        for chunk in session.chunks { sizes[chunk.tag] = chunk.size }
+        let chunks: [(reference: ChunkReference, bytes: [UInt8])] = try body.withUnsafeReadableBytes { raw in
+            let records: [(tag: Tag, range: Range<Int>)]
+            do { records = try ChunkBundle.records(in: raw) } catch { throw APIError.badRequest("malformed chunk bundle: \(error)") }
+            guard (1...Self.maximumBundleRecords).contains(records.count) else {
+                throw APIError.badRequest("a chunk bundle carries 1 to \(Self.maximumBundleRecords) chunks, not \(records.count)")
+            }
+            var seen = Set<Tag>()
+            return try records.map { record in
+                guard session.missing.contains(record.tag), let size = sizes[record.tag], seen.insert(record.tag).inserted else {
+                    throw APIError(.conflict, .unexpectedChunk, "chunk \(record.tag) was not requested by this upload, or came twice")
+                }
+                let bytes = Array(raw[record.range])
+                try check(bytes, tag: record.tag, announcedSize: size)
+                return (ChunkReference(tag: record.tag, size: size), bytes)
+            }
+        }
+        let fresh = chunks.filter { !session.received.contains($0.reference.tag) }
+        guard !fresh.isEmpty else { return Response(status: .noContent) }
+        try await storeChunks(fresh, session: session.id)
         return Response(status: .noContent)
     }
 
