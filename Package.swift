@@ -35,6 +35,8 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]
         ),
+        // One system call Swift's Glibc module does not declare (syncfs), for the blob store.
+        .target(name: "CFileSync"),
         .target(name: "BinaryCoding"),
         .target(
             name: "Convergent",
@@ -66,6 +68,7 @@ let package = Package(
             name: "TwinStorage",
             dependencies: [
                 "BinaryCoding",
+                "CFileSync",
                 "Convergent",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOPosix", package: "swift-nio"),

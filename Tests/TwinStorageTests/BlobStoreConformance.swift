@@ -96,6 +96,40 @@ struct BlobStoreConformance {
         }
     }
 
+    @Test("putAll stores a batch: repeated tags, stored tags and an empty blob among them", arguments: BlobStoreKind.allCases)
+    func batchPut(_ kind: BlobStoreKind) async throws {
+        try await withHarness(kind) { harness in
+            let store = harness.store
+            let earlier = blob(size: 900)
+            try await store.put(earlier.tag, earlier.bytes)
+            let batch = (0..<40).map { index in blob(size: index == 0 ? 0 : 50 * index + 1) }
+            try await store.putAll([])
+            // The stored tag carries other bytes: content addressing keeps the first ones.
+            try await store.putAll(batch + [batch[3], (earlier.tag, [9, 9])] + batch.prefix(2))
+            for item in batch + [earlier] { #expect(try await store.get(item.tag) == item.bytes) }
+            #expect(Set(try await store.allTags()) == Set((batch + [earlier]).map(\.tag)))
+            #expect(try await store.allTags().count == 41)
+            try await store.putAll(batch)
+            #expect(try await store.allTags().count == 41, "a batch of stored tags is a no-op")
+        }
+    }
+
+    @Test("concurrent batches sharing tags leave one intact blob each", arguments: BlobStoreKind.allCases)
+    func concurrentBatches(_ kind: BlobStoreKind) async throws {
+        try await withHarness(kind) { harness in
+            let store = harness.store
+            let shared = (0..<6).map { _ in blob(size: 20_000) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for round in 0..<8 {
+                    group.addTask { try await store.putAll(round % 2 == 0 ? shared : shared.reversed()) }
+                }
+                try await group.waitForAll()
+            }
+            for item in shared { #expect(try await store.get(item.tag) == item.bytes) }
+            #expect(try await store.allTags().count == 6)
+        }
+    }
+
     @Test("bytes that no longer hash to their tag are reported corrupt", arguments: BlobStoreKind.allCases)
     func corruption(_ kind: BlobStoreKind) async throws {
         try await withHarness(kind) { harness in
@@ -149,6 +183,33 @@ struct FileSystemBlobStoreTests {
             #expect(FileManager.default.contents(atPath: path) == Data(item.bytes))
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path + "/tmp") == [])
+    }
+
+    @Test("a batch that fails part way names what it stored and leaves no temporary files")
+    func partialBatch() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try FileSystemBlobStore(root: directory.path)
+        let first = blob(size: 3000)
+        var blocked = blob(size: 3001)
+        while blocked.tag.hex.prefix(2) == first.tag.hex.prefix(2) { blocked = blob(size: 3001) }
+        var last = blob(size: 3002)
+        while [first, blocked].contains(where: { $0.tag.hex.prefix(2) == last.tag.hex.prefix(2) }) { last = blob(size: 3002) }
+        // A plain file where the second blob's fan-out directory belongs: its rename fails.
+        let fanOut = "\(directory.path)/\(blocked.tag.hex.prefix(2))"
+        #expect(FileManager.default.createFile(atPath: fanOut, contents: Data([1])))
+        do {
+            try await store.putAll([first, blocked, last])
+            Issue.record("a batch whose rename fails must throw")
+        } catch let error as BlobBatchWriteError {
+            #expect(error.stored == [first.tag])
+            #expect((error.underlying as? FileSystemBlobStoreError)?.operation == .rename)
+        }
+        #expect(try await store.get(first.tag) == first.bytes)
+        #expect(try await store.get(last.tag) == nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path + "/tmp") == [])
+        // A single put reports the store's own error, not the batch's.
+        await #expect(throws: FileSystemBlobStoreError.self) { try await store.put(blocked.tag, blocked.bytes) }
     }
 
     @Test("allTags skips files that are not blobs")

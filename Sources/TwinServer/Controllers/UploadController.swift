@@ -25,10 +25,8 @@ struct UploadController {
     /// The largest `ChunkBundle` body accepted: the whole body is held (and its chunks copied) while
     /// they are checked, before any is stored.
     static let maximumBundle = 32 << 20
-    /// The most records one bundle may carry: each is a blob write ending in an fsync.
+    /// The most records one bundle may carry: each is a file created, written and renamed.
     static let maximumBundleRecords = 1024
-    /// Blob writes of one bundle in flight at once, so one request cannot take every I/O thread.
-    static let concurrentBlobWrites = 4
     /// The largest proof body: its most openings, each a 4 KiB piece with a path up to the root of
     /// the largest chunk (4097 leaves: 13 nodes) and its 13 bytes of framing, with room to spare.
     static let maximumProof = OwnershipProof.maximumOpenings * (13 + MerkleTree.leafSize + 16 * 32) + 64
@@ -161,40 +159,21 @@ struct UploadController {
         }
     }
 
-    /// Writes checked chunks' blobs, a few at once (each ends in an fsync), and records them in one
-    /// transaction once they are down. Blobs written before a failing one are recorded all the same:
-    /// a blob on disk is always known to the database (as garbage at worst).
+    /// Writes checked chunks' blobs as one batch and records them in one transaction once they are
+    /// down. Blobs stored before a failure are recorded all the same: a blob on disk is always known
+    /// to the database (as garbage at worst).
     private func storeChunks(_ chunks: [(reference: ChunkReference, bytes: [UInt8])], session id: String) async throws {
         let (blobs, store) = (self.blobs, self.store)
         try await gate.withUpload {
-            var written: [ChunkReference] = []
-            var failure: (any Error)?
-            await withTaskGroup(of: Result<ChunkReference, any Error>.self) { group in
-                var next = 0
-                func submit() {
-                    guard next < chunks.count else { return }
-                    let chunk = chunks[next]
-                    next += 1
-                    group.addTask {
-                        do {
-                            try await blobs.put(chunk.reference.tag, chunk.bytes)
-                            return .success(chunk.reference)
-                        } catch {
-                            return .failure(error)
-                        }
-                    }
-                }
-                for _ in 0..<Self.concurrentBlobWrites { submit() }
-                for await result in group {
-                    switch result {
-                    case .success(let reference): written.append(reference)
-                    case .failure(let error): failure = failure ?? error
-                    }
-                    if failure == nil { submit() }
-                }
+            do {
+                try await blobs.putAll(chunks.map { ($0.reference.tag, $0.bytes) })
+            } catch let failure as BlobBatchWriteError {
+                let stored = Set(failure.stored)
+                let written = chunks.map(\.reference).filter { stored.contains($0.tag) }
+                if !written.isEmpty { try await store.recordReceived(written, session: id) }
+                throw failure.underlying
             }
-            if !written.isEmpty { try await store.recordReceived(written, session: id) }
-            if let failure { throw failure }
+            try await store.recordReceived(chunks.map(\.reference), session: id)
         }
     }
 
