@@ -24,7 +24,7 @@ struct BenchABE: ParsableCommand {
             if let failure { fatalError("benchmark operation failed: \(failure)") }
             return rounded(micros / 1000, 3)
         }
-        let report: [String: Any] = [
+        let report: [String: any Encodable] = [
             "setup_ms": ms { _ = KPABE.setup() },
             "keygen_10_leaves_ms": try ms { _ = try KPABE.keyGen(master, policy: tenLeaves) },
             "encrypt_10_attributes_ms": try ms { _ = try KPABE.encrypt([UInt8](repeating: 7, count: 32), attributes: names, to: parameters) },

@@ -116,7 +116,7 @@ struct BenchCE: AsyncParsableCommand {
             }
         }
         let ceiling = 1 / (2 / sha + 1 / gcm)
-        let report: [String: Any] = [
+        let report: [String: any Encodable] = [
             "bytes": size, "cores": cores,
             "sha256_mb_s": rounded(sha), "aes_gcm_mb_s": rounded(gcm), "aes_gcm_siv_mb_s": rounded(siv),
             "pipeline_one_core_mb_s": rounded(oneCore), "pipeline_all_cores_mb_s": rounded(allCores),

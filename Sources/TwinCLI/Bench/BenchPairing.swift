@@ -44,7 +44,7 @@ struct BenchPairing: ParsableCommand {
         let rows = operations.filter { selected?.contains($0.0) ?? true }.map { ($0.0, $0.1()) }
         precondition(sink >= 0 && !x.isZero)
         if json {
-            var object: [String: Any] = [:]
+            var object: [String: any Encodable] = [:]
             for (name, value) in rows { object[name] = value }
             printJSON(object)
         } else {

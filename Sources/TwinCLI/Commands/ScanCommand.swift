@@ -87,7 +87,7 @@ struct ScanTotals {
         }
     }
 
-    func report(seconds: Double) -> [String: Any] {
+    func report(seconds: Double) -> [String: any Encodable] {
         [
             "files": files, "unique_files": uniqueFiles.count,
             "logical_bytes": logicalBytes, "stored_bytes": storedBytes,
