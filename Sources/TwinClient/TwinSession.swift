@@ -13,6 +13,8 @@ public struct TwinSession: Sendable {
     /// Chunks this session sealed already: re-shared photos in one run are sealed once.
     let sealedChunks = SealedChunkCache()
     let chunkBuffers = ChunkBufferPool()
+    /// Files this session encoded already: a copy met later in the run reuses the result.
+    let identicalFiles = IdenticalFiles()
     /// One KP-ABE capsule per attribute set for this session's uploads (see `AttributeKeyWrapper`).
     let attributeWrappers = AttributeWrappers()
     var api: TwinAPI
@@ -94,13 +96,20 @@ public struct TwinSession: Sendable {
     /// Encodes the file at `path` for upload under `name`.
     public func prepare(path: String, name: String) async throws -> PreparedUpload {
         guard TwinProtocol.isValidName(name) else { throw TwinClientError.invalidArgument("invalid entry name '\(name)'") }
+        let identity = IdenticalFiles.Identity(path: path)
+        if let identity, let copy = try identicalFiles.match(path: path, identity: identity, name: name) { return copy }
         var chunks: [HashedCiphertext] = []
         var plaintextLengths: [Int] = []
         let encoded = try await ConvergentEncoder(cache: sealedChunks, bufferPool: chunkBuffers).encode(try FileByteSource(path: path)) {
             chunks.append($0.sealed)
             plaintextLengths.append($0.plaintextLength)
         }
-        return PreparedUpload(name: name, encoded: encoded, chunks: chunks, plaintextLengths: plaintextLengths)
+        let prepared = PreparedUpload(name: name, encoded: encoded, chunks: chunks, plaintextLengths: plaintextLengths)
+        // Remembered only if nothing touched the file while it was read.
+        if let identity, IdenticalFiles.Identity(path: path) == identity {
+            identicalFiles.remember(prepared, path: path, identity: identity)
+        }
+        return prepared
     }
 
     /// How many ciphertext bytes one request carries at most (a chunk larger than this goes alone).

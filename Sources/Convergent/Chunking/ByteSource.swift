@@ -48,6 +48,12 @@ public struct FileIOError: Error, CustomStringConvertible, Sendable {
     public let operation: String
     public let code: Int32
     public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+
+    public init(path: String, operation: String, code: Int32) {
+        self.path = path
+        self.operation = operation
+        self.code = code
+    }
 }
 
 /// A file read with plain POSIX reads: no mapping, so memory stays bounded whatever the file size.

@@ -1,0 +1,165 @@
+import Convergent
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Files of one run that are byte-for-byte copies of a file encoded earlier in it: a photo re-shared
+/// under several names is encoded once, and its copies reuse the result.
+///
+/// Encoding a copy again would give the same result (encoding is a function of the bytes), but it
+/// costs a SHA-256 pass over every byte, and half the bytes of the benchmark stream are such copies.
+/// Comparing a file with an earlier one of the same size costs two reads and a `memcmp`. Sizes rule
+/// out almost every other pair at no cost. A remembered file counts only while its identity (device,
+/// inode, size, modification and change times) is what it was around its encoding, so a file
+/// rewritten since is never taken for what it held then; this is the check `git status` and restic
+/// rely on. As in git, a file modified in the last two seconds is not remembered: file times are
+/// coarse (ext4 ticks in milliseconds, FAT in two seconds), so a rewrite right after the encoding
+/// could leave the identity unchanged. Bounded by the ciphertext bytes the remembered results hold,
+/// oldest dropped first.
+final class IdenticalFiles: Sendable {
+    /// What identifies a file's current contents without reading them.
+    struct Identity: Equatable, Sendable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int
+        var modified: timespec
+        var changed: timespec
+
+        static func == (lhs: Identity, rhs: Identity) -> Bool {
+            lhs.device == rhs.device && lhs.inode == rhs.inode && lhs.size == rhs.size
+                && lhs.modified.tv_sec == rhs.modified.tv_sec && lhs.modified.tv_nsec == rhs.modified.tv_nsec
+                && lhs.changed.tv_sec == rhs.changed.tv_sec && lhs.changed.tv_nsec == rhs.changed.tv_nsec
+        }
+
+        /// Whether the file was last modified long enough ago that a new write would change its
+        /// modification time (see the type's comment).
+        var isSettled: Bool {
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            return modified.tv_sec < now.tv_sec - IdenticalFiles.settledAfterSeconds
+        }
+
+        /// The identity of the file at `path` now, or nil when it cannot be read (the encoder then
+        /// reports the real error).
+        init?(path: String) {
+            var status = stat()
+            guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return nil }
+            device = UInt64(status.st_dev)
+            inode = UInt64(status.st_ino)
+            size = Int(status.st_size)
+            #if canImport(Darwin)
+            modified = status.st_mtimespec
+            changed = status.st_ctimespec
+            #else
+            modified = status.st_mtim
+            changed = status.st_ctim
+            #endif
+        }
+    }
+
+    private struct Remembered {
+        var path: String
+        var identity: Identity
+        var prepared: TwinSession.PreparedUpload
+        var ciphertextBytes: Int
+    }
+
+    private struct State {
+        var remembered: [Remembered] = []
+        var bytes = 0
+    }
+
+    /// How old a modification must be for a file to be remembered: above any file time's tick.
+    static let settledAfterSeconds = 2
+
+    let capacityBytes: Int
+    private let state = Mutex(State())
+
+    init(capacityBytes: Int = 64 << 20) {
+        self.capacityBytes = capacityBytes
+    }
+
+    /// The encoding of an earlier file whose bytes are those of the file at `path` (whose identity
+    /// is `identity`), renamed to `name`; nil when there is none.
+    func match(path: String, identity: Identity, name: String) throws -> TwinSession.PreparedUpload? {
+        let candidates = state.withLock { state in state.remembered.filter { $0.identity.size == identity.size } }
+        for candidate in candidates.reversed() where Identity(path: candidate.path) == candidate.identity {
+            if try Self.sameContents(candidate.path, path) {
+                var prepared = candidate.prepared
+                prepared.name = name
+                return prepared
+            }
+        }
+        return nil
+    }
+
+    /// Remembers `prepared`, encoded from `path`, whose identity was `identity` both before and
+    /// after the encoding, unless the file was modified too recently to be told apart from a later
+    /// rewrite.
+    func remember(_ prepared: TwinSession.PreparedUpload, path: String, identity: Identity) {
+        guard identity.isSettled else { return }
+        let ciphertextBytes = prepared.chunks.reduce(0) { $0 + $1.count }
+        guard ciphertextBytes <= capacityBytes else { return }
+        state.withLock { state in
+            state.remembered.append(Remembered(path: path, identity: identity, prepared: prepared, ciphertextBytes: ciphertextBytes))
+            state.bytes += ciphertextBytes
+            var dropped = 0
+            while state.bytes > capacityBytes {
+                state.bytes -= state.remembered[dropped].ciphertextBytes
+                dropped += 1
+            }
+            state.remembered.removeFirst(dropped)
+        }
+    }
+
+    /// Files remembered now.
+    var count: Int { state.withLock { $0.remembered.count } }
+
+    /// Whether the files at `first` and `second` hold the same bytes, read to the end of both.
+    static func sameContents(_ first: String, _ second: String) throws -> Bool {
+        let firstFile = try FileDescriptor(path: first), secondFile = try FileDescriptor(path: second)
+        let blockSize = 1 << 18
+        return try withUnsafeTemporaryAllocation(byteCount: 2 * blockSize, alignment: 64) { buffer in
+            let left = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<blockSize])
+            let right = UnsafeMutableRawBufferPointer(rebasing: buffer[blockSize...])
+            while true {
+                let count = try firstFile.readFully(into: left)
+                guard try secondFile.readFully(into: right) == count else { return false }
+                if count == 0 { return true }
+                guard memcmp(left.baseAddress!, right.baseAddress!, count) == 0 else { return false }
+            }
+        }
+    }
+
+    /// A descriptor closed when the last reference goes.
+    private final class FileDescriptor {
+        let descriptor: Int32
+        let path: String
+
+        init(path: String) throws {
+            descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            self.path = path
+            guard descriptor >= 0 else { throw FileIOError(path: path, operation: "open", code: errno) }
+        }
+
+        deinit { close(descriptor) }
+
+        /// Fills `buffer` unless the file ends first; returns how many bytes it holds.
+        func readFully(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+            var filled = 0
+            while filled < buffer.count {
+                let count = read(descriptor, buffer.baseAddress! + filled, buffer.count - filled)
+                if count == 0 { break }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw FileIOError(path: path, operation: "read", code: errno)
+                }
+                filled += count
+            }
+            return filled
+        }
+    }
+}
