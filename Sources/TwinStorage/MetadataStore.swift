@@ -220,6 +220,9 @@ public protocol MetadataStore: Sendable {
     func file(_ tag: Tag) async throws -> FileRecord?
     /// The chunk lists of the stored files among `tags`: what announcing a batch needs, in one read.
     func fileChunks(_ tags: [Tag]) async throws -> [Tag: [ChunkReference]]
+    /// Everything announcing a batch reads, in one snapshot: `fileChunks(files)`,
+    /// `storedChunks(chunks)`, and `chunksHeld(by: user, among:)` the stored ones.
+    func uploadLookup(files: [Tag], chunks: [Tag], user: String, now: Date) async throws -> UploadLookup
 
     // MARK: Upload sessions
 
@@ -278,5 +281,30 @@ extension MetadataStore {
     /// Commits a session that announced a single file.
     public func commit(entry: EntryRecord, file: FileRecord, sessionID: String) async throws {
         try await commit([(entry, file)], sessionID: sessionID)
+    }
+}
+
+/// What the server knows about a batch being announced (`MetadataStore.uploadLookup`).
+public struct UploadLookup: Equatable, Sendable {
+    /// The chunk lists of the announced files already stored.
+    public var files: [Tag: [ChunkReference]]
+    /// The announced chunks already stored, with their sizes.
+    public var chunks: [Tag: Int]
+    /// The stored ones among them that the announcing user has shown to hold.
+    public var held: Set<Tag>
+
+    public init(files: [Tag: [ChunkReference]], chunks: [Tag: Int], held: Set<Tag>) {
+        self.files = files
+        self.chunks = chunks
+        self.held = held
+    }
+}
+
+extension MetadataStore {
+    /// Three reads, for stores where each is cheap; a store with a round trip per call does them in one.
+    public func uploadLookup(files: [Tag], chunks: [Tag], user: String, now: Date) async throws -> UploadLookup {
+        let stored = try await storedChunks(chunks)
+        return UploadLookup(files: try await fileChunks(files), chunks: stored,
+                            held: try await chunksHeld(by: user, among: Array(stored.keys), now: now))
     }
 }

@@ -341,6 +341,14 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         #expect(try await store.storedChunks([Fixture.tag(3), Fixture.tag(4)]) == [Fixture.tag(3): 33, Fixture.tag(4): 44])
     }
 
+    /// `uploadLookup` answers what its three reads answer.
+    private static func expectLookupAgrees(_ store: any MetadataStore, files: [Tag], chunks: [Tag], user: String, now: Date) async throws {
+        let stored = try await store.storedChunks(chunks)
+        let separate = UploadLookup(files: try await store.fileChunks(files), chunks: stored,
+                                    held: try await store.chunksHeld(by: user, among: Array(stored.keys), now: now))
+        #expect(try await store.uploadLookup(files: files, chunks: chunks, user: user, now: now) == separate, "\(user)")
+    }
+
     /// Only chunks of the owner's own entries count as held, and only while an entry uses them.
     private static func chunksHeldByOwner(_ store: any MetadataStore) async throws {
         try await store.createUser(Fixture.user("alice"))
@@ -375,6 +383,17 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         // Announced as stored (chunk 2): held once the session's ownership is proven.
         try await store.setOwnershipProven(session: "s")
         #expect(try await store.chunksHeld(by: "alice", among: asked, now: Fixture.epoch) == [Fixture.tag(2), Fixture.tag(3)])
+        // The combined read a begin makes: the same answers in one snapshot.
+        let lookup = try await store.uploadLookup(files: [a.tag, b.tag, Fixture.tag(9)], chunks: asked + [Fixture.tag(2)],
+                                                  user: "alice", now: Fixture.epoch)
+        #expect(lookup.files == [b.tag: b.chunks], "file A went with its last entry")
+        #expect(lookup.chunks == (try await store.storedChunks(asked)))
+        #expect(lookup.held == [Fixture.tag(2), Fixture.tag(3)])
+        for user in ["alice", "bob", "carol"] {
+            try await Self.expectLookupAgrees(store, files: [a.tag, b.tag], chunks: asked, user: user, now: Fixture.epoch)
+        }
+        #expect(try await store.uploadLookup(files: [], chunks: [], user: "alice", now: Fixture.epoch)
+                == UploadLookup(files: [:], chunks: [:], held: []))
         let unproven = Fixture.uploadSession("t", user: "carol", file: a, missing: [Fixture.tag(1)], expiresAt: expiry)
         try await store.createUser(Fixture.user("carol"))
         try await store.createUploadSession(unproven)

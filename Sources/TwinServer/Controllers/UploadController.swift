@@ -59,24 +59,23 @@ struct UploadController {
                 throw APIError.badRequest("chunk \(chunk.tag) is announced with two sizes")
             }
         }
-        let existing = try await store.fileChunks(body.files.map(\.fileTag))
+        // Chunks this user already showed to hold (`held`) are not challenged again: those of the
+        // user's own entries, and in the user's live sessions those received, or announced as stored
+        // once that session's proof passed. A re-shared copy of one's own photo, or the next batch of
+        // one run, proves nothing twice. Everything else stored is challenged.
+        let now = Date()
+        let lookup = try await store.uploadLookup(files: body.files.map(\.fileTag), chunks: all.map(\.tag), user: user, now: now)
+        let (existing, stored, alreadyOwned) = (lookup.files, lookup.chunks, lookup.held)
         for file in body.files {
             if let chunks = existing[file.fileTag], chunks.map({ ChunkDescriptor(tag: $0.tag, size: $0.size) }) != file.chunks {
                 throw APIError.badRequest("the chunk list does not match the stored file \(file.fileTag)")
             }
         }
         let fileExists = body.files.map { existing[$0.fileTag] != nil }
-        let stored = try await store.storedChunks(all.map(\.tag))
         for chunk in all where stored[chunk.tag].map({ $0 != chunk.size }) ?? false {
             throw APIError.badRequest("chunk \(chunk.tag) is stored with another size")
         }
         let missing = Set(all.map(\.tag)).subtracting(stored.keys)
-        // Chunks this user already showed to hold are not challenged again: those of the user's own
-        // entries, and in the user's live sessions those received, or announced as stored once that
-        // session's proof passed (`chunksHeld`). A re-shared copy of one's own photo, or the next
-        // batch of one run, proves nothing twice. Everything else stored is challenged.
-        let now = Date()
-        let alreadyOwned = try await store.chunksHeld(by: user, among: Array(stored.keys), now: now)
         let id = Data(randomBytes(18)).base64URLEncodedString()
 
         // Each file is challenged on its own, with the policy's full count of leaves: leaves drawn

@@ -257,27 +257,7 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
     public func chunksHeld(by owner: String, among tags: [Tag], now: Date) async throws -> Set<Tag> {
         guard !tags.isEmpty else { return [] }
         // Two statements (entries, then sessions): one snapshot for both.
-        return try await transaction(.read) { transaction in
-            var held = Set<Tag>()
-            for row in try transaction.rows(whereTagIn: tags, { list in """
-                SELECT DISTINCT file_chunks.chunk_tag AS tag FROM file_chunks
-                JOIN entries ON entries.file_tag = file_chunks.file_tag
-                WHERE entries.owner = ? AND file_chunks.chunk_tag IN (\(list))
-                """ }, leading: [.text(owner)]) {
-                held.insert(try row.tag("tag"))
-            }
-            for row in try transaction.rows(whereTagIn: tags, { list in """
-                SELECT DISTINCT upload_session_tags.tag AS tag FROM upload_session_tags
-                JOIN upload_sessions ON upload_sessions.id = upload_session_tags.session
-                WHERE upload_sessions.user = ? AND upload_sessions.expires_at > ?
-                  AND (upload_session_tags.received = 1
-                       OR (upload_session_tags.missing = 0 AND upload_sessions.ownership_proven = 1))
-                  AND upload_session_tags.tag IN (\(list))
-                """ }, leading: [.text(owner), SQLiteValue.date(now)]) {
-                held.insert(try row.tag("tag"))
-            }
-            return held
-        }
+        return try await transaction(.read) { transaction in try transaction.chunksHeld(by: owner, among: tags, now: now) }
     }
 
     public func recordChunk(_ chunk: ChunkReference) async throws {
@@ -294,13 +274,17 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
     }
 
     public func fileChunks(_ tags: [Tag]) async throws -> [Tag: [ChunkReference]] {
+        try await transaction(.read) { transaction in try transaction.fileChunks(tags) }
+    }
+
+    /// One read transaction instead of three: each call to the database is a hop to its queue and
+    /// back, which under load costs more than the reads (the stream's begins: 11.6 → 10.0 ms each on
+    /// average, server side).
+    public func uploadLookup(files: [Tag], chunks: [Tag], user: String, now: Date) async throws -> UploadLookup {
         try await transaction(.read) { transaction in
-            var lists: [Tag: [ChunkReference]] = [:]
-            for row in try transaction.rows(whereTagIn: tags, { "SELECT tag FROM files WHERE tag IN (\($0))" }) {
-                let tag = try row.tag("tag")
-                lists[tag] = try transaction.chunks(ofFile: tag)
-            }
-            return lists
+            let stored = try transaction.storedChunks(chunks)
+            return UploadLookup(files: try transaction.fileChunks(files), chunks: stored,
+                                held: stored.isEmpty ? [] : try transaction.chunksHeld(by: user, among: Array(stored.keys), now: now))
         }
     }
 
@@ -597,6 +581,39 @@ private struct Transaction {
             stored[try row.tag("tag")] = try row.integer("size")
         }
         return stored
+    }
+
+    /// See `MetadataStore.chunksHeld`.
+    func chunksHeld(by owner: String, among tags: [Tag], now: Date) throws -> Set<Tag> {
+        var held = Set<Tag>()
+        for row in try rows(whereTagIn: tags, { list in """
+            SELECT DISTINCT file_chunks.chunk_tag AS tag FROM file_chunks
+            JOIN entries ON entries.file_tag = file_chunks.file_tag
+            WHERE entries.owner = ? AND file_chunks.chunk_tag IN (\(list))
+            """ }, leading: [.text(owner)]) {
+            held.insert(try row.tag("tag"))
+        }
+        for row in try rows(whereTagIn: tags, { list in """
+            SELECT DISTINCT upload_session_tags.tag AS tag FROM upload_session_tags
+            JOIN upload_sessions ON upload_sessions.id = upload_session_tags.session
+            WHERE upload_sessions.user = ? AND upload_sessions.expires_at > ?
+              AND (upload_session_tags.received = 1
+                   OR (upload_session_tags.missing = 0 AND upload_sessions.ownership_proven = 1))
+              AND upload_session_tags.tag IN (\(list))
+            """ }, leading: [.text(owner), SQLiteValue.date(now)]) {
+            held.insert(try row.tag("tag"))
+        }
+        return held
+    }
+
+    /// See `MetadataStore.fileChunks`.
+    func fileChunks(_ tags: [Tag]) throws -> [Tag: [ChunkReference]] {
+        var lists: [Tag: [ChunkReference]] = [:]
+        for row in try rows(whereTagIn: tags, { "SELECT tag FROM files WHERE tag IN (\($0))" }) {
+            let tag = try row.tag("tag")
+            lists[tag] = try chunks(ofFile: tag)
+        }
+        return lists
     }
 
     static let tagBatch = 500
