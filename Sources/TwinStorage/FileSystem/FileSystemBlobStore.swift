@@ -1,6 +1,6 @@
+import CFileSync
 import Convergent
 import Foundation
-import CFileSync
 import NIOPosix // NIOThreadPool: blocking file I/O runs there, off the cooperative pool.
 #if canImport(Glibc)
 import Glibc
