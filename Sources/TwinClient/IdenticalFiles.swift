@@ -83,11 +83,12 @@ final class IdenticalFiles: Sendable {
     }
 
     /// The encoding of an earlier file whose bytes are those of the file at `path` (whose identity
-    /// is `identity`), renamed to `name`; nil when there is none.
-    func match(path: String, identity: Identity, name: String) throws -> TwinSession.PreparedUpload? {
+    /// is `identity`), renamed to `name`; nil when there is none. A file that cannot be read (either
+    /// one: a remembered file may vanish) means no match; encoding `path` then reports its own errors.
+    func match(path: String, identity: Identity, name: String) -> TwinSession.PreparedUpload? {
         let candidates = state.withLock { state in state.remembered.filter { $0.identity.size == identity.size } }
         for candidate in candidates.reversed() where Identity(path: candidate.path) == candidate.identity {
-            if try Self.sameContents(candidate.path, path) {
+            if (try? Self.sameContents(candidate.path, path)) == true {
                 var prepared = candidate.prepared
                 prepared.name = name
                 return prepared

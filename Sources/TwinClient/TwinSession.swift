@@ -97,7 +97,7 @@ public struct TwinSession: Sendable {
     public func prepare(path: String, name: String) async throws -> PreparedUpload {
         guard TwinProtocol.isValidName(name) else { throw TwinClientError.invalidArgument("invalid entry name '\(name)'") }
         let identity = IdenticalFiles.Identity(path: path)
-        if let identity, let copy = try identicalFiles.match(path: path, identity: identity, name: name) { return copy }
+        if let identity, let copy = identicalFiles.match(path: path, identity: identity, name: name) { return copy }
         var chunks: [HashedCiphertext] = []
         var plaintextLengths: [Int] = []
         let encoded = try await ConvergentEncoder(cache: sealedChunks, bufferPool: chunkBuffers).encode(try FileByteSource(path: path)) {
@@ -183,9 +183,9 @@ public struct TwinSession: Sendable {
             proofBytes[leavesPerFile.firstIndex { $0 > 0 } ?? 0] += proofSize - proofBytes.reduce(0, +)
         }
         let wrapper = attributes.isEmpty ? nil : try attributeWrappers.wrapper(for: attributes, parameters: authorityParameters)
-        let entries = try batch.map { prepared in
+        let entries = batch.map { prepared in
             let encoded = prepared.encoded
-            let attributeWrapped = try wrapper?.wrap(encoded.fileKey.withUnsafeBytes { Array($0) }, context: encoded.fileTag.bytes).encoded() ?? []
+            let attributeWrapped = wrapper?.wrap(encoded.fileKey.withUnsafeBytes { Array($0) }, context: encoded.fileTag.bytes).encoded() ?? []
             return EntryCommit(name: prepared.name, attributes: attributes, attributeWrappedKey: Data(attributeWrapped),
                                ownerWrappedKey: keyring.wrapForOwner(encoded.fileKey, fileTag: encoded.fileTag.bytes),
                                sealedManifest: Data(encoded.sealedManifest), mediaType: encoded.manifest.mediaType,
