@@ -121,46 +121,17 @@ final class IdenticalFiles: Sendable {
 
     /// Whether the files at `first` and `second` hold the same bytes, read to the end of both.
     static func sameContents(_ first: String, _ second: String) throws -> Bool {
-        let firstFile = try FileDescriptor(path: first), secondFile = try FileDescriptor(path: second)
+        var firstFile = try FileByteSource(path: first), secondFile = try FileByteSource(path: second)
         let blockSize = 1 << 18
         return try withUnsafeTemporaryAllocation(byteCount: 2 * blockSize, alignment: 64) { buffer in
             let left = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<blockSize])
             let right = UnsafeMutableRawBufferPointer(rebasing: buffer[blockSize...])
             while true {
-                let count = try firstFile.readFully(into: left)
-                guard try secondFile.readFully(into: right) == count else { return false }
+                let count = try firstFile.fill(left)
+                guard try secondFile.fill(right) == count else { return false }
                 if count == 0 { return true }
                 guard memcmp(left.baseAddress!, right.baseAddress!, count) == 0 else { return false }
             }
-        }
-    }
-
-    /// A descriptor closed when the last reference goes.
-    private final class FileDescriptor {
-        let descriptor: Int32
-        let path: String
-
-        init(path: String) throws {
-            descriptor = open(path, O_RDONLY | O_CLOEXEC)
-            self.path = path
-            guard descriptor >= 0 else { throw FileIOError(path: path, operation: "open", code: errno) }
-        }
-
-        deinit { close(descriptor) }
-
-        /// Fills `buffer` unless the file ends first; returns how many bytes it holds.
-        func readFully(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-            var filled = 0
-            while filled < buffer.count {
-                let count = read(descriptor, buffer.baseAddress! + filled, buffer.count - filled)
-                if count == 0 { break }
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    throw FileIOError(path: path, operation: "read", code: errno)
-                }
-                filled += count
-            }
-            return filled
         }
     }
 }

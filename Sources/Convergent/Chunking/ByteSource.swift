@@ -18,6 +18,18 @@ public protocol ByteSource {
 
 extension ByteSource {
     public mutating func takeRemainingBytes() -> [UInt8]? { nil }
+
+    /// Reads until `buffer` is full or the stream ends; returns how many bytes it holds (fewer than
+    /// `buffer.count` only at the end of the stream).
+    public mutating func fill(_ buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var filled = 0
+        while filled < buffer.count {
+            let count = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+            if count == 0 { break }
+            filled += count
+        }
+        return filled
+    }
 }
 
 /// An in-memory source, for tests and small payloads.
@@ -48,12 +60,6 @@ public struct FileIOError: Error, CustomStringConvertible, Sendable {
     public let operation: String
     public let code: Int32
     public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
-
-    public init(path: String, operation: String, code: Int32) {
-        self.path = path
-        self.operation = operation
-        self.code = code
-    }
 }
 
 /// A file read with plain POSIX reads: no mapping, so memory stays bounded whatever the file size.

@@ -170,16 +170,10 @@ public struct Chunker<Source: ByteSource> {
             tail -= head
             head = 0
         }
-        while tail < buffer.count {
-            let count = try buffer.withUnsafeMutableBytes { raw in
-                try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[tail...]))
-            }
-            if count == 0 {
-                sourceExhausted = true
-                break
-            }
-            tail += count
+        tail += try buffer.withUnsafeMutableBytes { raw in
+            try source.fill(UnsafeMutableRawBufferPointer(rebasing: raw[tail...]))
         }
+        if tail < buffer.count { sourceExhausted = true }
     }
 }
 
