@@ -110,20 +110,21 @@ public struct FileSystemBlobStore: BlobStore {
 
     private func write(_ blobs: [(tag: Tag, bytes: [UInt8])]) throws {
         var stored: [Tag] = []
-        var staged: [(tag: Tag, temporary: String, destination: String)] = []
+        var staged: [(tag: Tag, temporary: String, parent: String, destination: String)] = []
         var renamed = 0
         do {
             var seen = Set<Tag>()
             for blob in blobs where seen.insert(blob.tag).inserted {
                 let hex = blob.tag.hex
-                let destination = directory(for: hex) + "/" + hex
+                let parent = directory(for: hex)
+                let destination = parent + "/" + hex
                 if try FileSystem.exists(destination) {
                     stored.append(blob.tag)
                     continue
                 }
                 // A unique name per writer: concurrent writes of one tag must not share a file.
                 let temporary = temporaryDirectory + "/" + hex + "." + String(UInt64.random(in: .min ... .max), radix: 16)
-                staged.append((blob.tag, temporary, destination))
+                staged.append((blob.tag, temporary, parent, destination))
                 try FileSystem.writeNewFile(temporary, blob.bytes, synchronize: !Self.syncsWholeFilesystem)
             }
             // Also when every blob existed: a concurrent writer may have renamed one without having
@@ -131,10 +132,9 @@ public struct FileSystemBlobStore: BlobStore {
             if Self.syncsWholeFilesystem { try FileSystem.synchronizeFilesystem(root) }
             var parents: [String] = []
             for blob in staged {
-                let parent = String(blob.destination[..<blob.destination.lastIndex(of: "/")!])
-                if !parents.contains(parent) {
-                    parents.append(parent)
-                    if try FileSystem.makeDirectory(parent), !Self.syncsWholeFilesystem {
+                if !parents.contains(blob.parent) {
+                    parents.append(blob.parent)
+                    if try FileSystem.makeDirectory(blob.parent), !Self.syncsWholeFilesystem {
                         try FileSystem.synchronizeDirectory(root)
                     }
                 }
