@@ -76,7 +76,6 @@ public struct Keyring: Codable, Sendable {
     var signing: Curve25519.Signing.PrivateKey { try! .init(rawRepresentation: signingKey) }
     var agreement: Curve25519.KeyAgreement.PrivateKey { try! .init(rawRepresentation: agreementKey) }
     var master: MasterSecret { get throws { try MasterSecret(decoding: Array(authorityMaster)) } }
-    var parameters: PublicParameters { get throws { try PublicParameters(decoding: Array(authorityParameters)) } }
     public var signingPublicKey: Data { signing.publicKey.rawRepresentation }
     public var agreementPublicKey: Data { agreement.publicKey.rawRepresentation }
 

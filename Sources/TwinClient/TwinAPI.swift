@@ -16,7 +16,10 @@ public struct TwinAPI: Sendable {
     /// Logs in again when the server refuses the bearer token (it expired, or the server forgot it);
     /// the refused request is then sent once more.
     var renewLogin: (@Sendable (TwinAPI) async throws -> Void)?
-    let http: HTTPClient
+    private let injectedHTTP: HTTPClient?
+    /// The shared client is reached on the first request, not before: starting its event loops
+    /// takes ~2 ms, which an upload spends while its first files are being encoded.
+    var http: HTTPClient { injectedHTTP ?? .shared }
     static let timeout: TimeAmount = .seconds(120)
 
     var token: String? {
@@ -24,9 +27,10 @@ public struct TwinAPI: Sendable {
         nonmutating set { bearer.value.withLock { $0 = newValue } }
     }
 
-    public init(baseURL: String, http: HTTPClient = .shared) {
+    /// `http` defaults to `HTTPClient.shared`.
+    public init(baseURL: String, http: HTTPClient? = nil) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.http = http
+        injectedHTTP = http
     }
 
     static func escape(_ component: String) -> String {

@@ -8,15 +8,14 @@ import TwinProtocol
 /// A logged-in user: the keyring plus an authenticated API client. Every command goes through here.
 public struct TwinSession: Sendable {
     public let keyring: Keyring
-    /// The public parameters of this user's own KP-ABE authority, which uploads encrypt under.
-    let authorityParameters: PublicParameters
     /// Chunks this session sealed already: re-shared photos in one run are sealed once.
     let sealedChunks = SealedChunkCache()
     let chunkBuffers = ChunkBufferPool()
     /// Files this session encoded already: a copy met later in the run reuses the result.
     let identicalFiles = IdenticalFiles()
-    /// One KP-ABE capsule per attribute set for this session's uploads (see `AttributeKeyWrapper`).
-    let attributeWrappers = AttributeWrappers()
+    /// One KP-ABE capsule per attribute set for this session's uploads (see `AttributeKeyWrapper`),
+    /// under this user's own authority.
+    let attributeWrappers: AttributeWrappers
     var api: TwinAPI
 
     /// Creates an identity, saves the keyring, and registers its public half; a refused registration
@@ -54,8 +53,7 @@ public struct TwinSession: Sendable {
     /// still valid for a while; a token the server refuses later is renewed by logging in again.
     public init(keyring: Keyring, tokenCache: TokenCache? = nil) async throws {
         self.keyring = keyring
-        // Decoded once: validating the parameters (a GT subgroup check) costs an exponentiation.
-        authorityParameters = try keyring.parameters
+        attributeWrappers = AttributeWrappers(encodedParameters: keyring.authorityParameters)
         api = TwinAPI(baseURL: keyring.server)
         let (user, server, signing) = (keyring.user, keyring.server, keyring.signing)
         api.renewLogin = { api in
@@ -182,7 +180,7 @@ public struct TwinSession: Sendable {
             for file in batch.indices { proofBytes[file] = proofSize * leavesPerFile[file] / max(1, leaves.count) }
             proofBytes[leavesPerFile.firstIndex { $0 > 0 } ?? 0] += proofSize - proofBytes.reduce(0, +)
         }
-        let wrapper = attributes.isEmpty ? nil : try attributeWrappers.wrapper(for: attributes, parameters: authorityParameters)
+        let wrapper = attributes.isEmpty ? nil : try attributeWrappers.wrapper(for: attributes)
         let entries = batch.map { prepared in
             let encoded = prepared.encoded
             let attributeWrapped = wrapper?.wrap(encoded.fileKey.withUnsafeBytes { Array($0) }, context: encoded.fileTag.bytes).encoded() ?? []
@@ -308,15 +306,31 @@ public struct TwinSession: Sendable {
 
 /// The capsules of one session, by attribute set: made on first use, under the lock, so that
 /// concurrent uploads of one run share a single capsule.
+///
+/// The authority's parameters are decoded (and validated: a GT subgroup check, an exponentiation)
+/// with the first capsule, not when the session opens: an upload then pays for it while its first
+/// files are being encoded, and commands that wrap nothing never do.
 final class AttributeWrappers: Sendable {
-    private let wrappers = Mutex<[[String]: AttributeKeyWrapper]>([:])
+    private struct State {
+        var parameters: PublicParameters?
+        var wrappers: [[String]: AttributeKeyWrapper] = [:]
+    }
 
-    func wrapper(for attributes: [String], parameters: PublicParameters) throws -> AttributeKeyWrapper {
+    private let encodedParameters: Data
+    private let state = Mutex(State())
+
+    init(encodedParameters: Data) {
+        self.encodedParameters = encodedParameters
+    }
+
+    func wrapper(for attributes: [String]) throws -> AttributeKeyWrapper {
         let key = Array(Set(attributes)).sorted()
-        return try wrappers.withLock { wrappers in
-            if let known = wrappers[key] { return known }
+        return try state.withLock { state in
+            if let known = state.wrappers[key] { return known }
+            let parameters = try state.parameters ?? PublicParameters(decoding: Array(encodedParameters))
+            state.parameters = parameters
             let made = try AttributeKeyWrapper(attributes: key, parameters: parameters)
-            wrappers[key] = made
+            state.wrappers[key] = made
             return made
         }
     }

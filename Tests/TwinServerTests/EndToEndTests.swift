@@ -469,9 +469,9 @@ struct EndToEndTests {
                     sealedManifest: Data(encoded.sealedManifest), mediaType: encoded.manifest.mediaType, size: encoded.length)])
             }
             let fileKey = encoded.fileKey.withUnsafeBytes { Array($0) }
-            let own = try AttributeKeyWrapper(attributes: ["friend"], parameters: mallory.authorityParameters)
+            let own = try AttributeKeyWrapper(attributes: ["friend"], parameters: PublicParameters(decoding: Array(mallory.keyring.authorityParameters)))
                 .wrap(fileKey, context: encoded.fileTag.bytes).encoded()
-            let foreign = try AttributeKeyWrapper(attributes: ["family"], parameters: alice.authorityParameters)
+            let foreign = try AttributeKeyWrapper(attributes: ["family"], parameters: PublicParameters(decoding: Array(alice.keyring.authorityParameters)))
                 .wrap(fileKey, context: encoded.fileTag.bytes).encoded()
             await expectCode("bad_request") { _ = try await mallory.api.commit(session: begin.id, commit(["family"], Data(own))) }
             await expectCode("bad_request") { _ = try await mallory.api.commit(session: begin.id, commit(["family"], Data(foreign))) }
@@ -564,7 +564,7 @@ struct EndToEndTests {
             let entry = try await alice.api.entry(owner: "alice", name: "l.jpg")
             let fileKey = try alice.keyring.unwrapForOwner(entry.ownerWrappedKey!, fileTag: entry.fileTag.bytes)
             let legacy = try KPABE.encrypt(fileKey.withUnsafeBytes { Array($0) }, attributes: ["family"],
-                                           to: alice.authorityParameters).encoded()
+                                           to: PublicParameters(decoding: Array(alice.keyring.authorityParameters))).encoded()
             let old = EntryResponse(owner: "alice", name: "l.jpg", fileTag: entry.fileTag, attributes: ["family"],
                                     attributeWrappedKey: Data(legacy), ownerWrappedKey: nil, sealedManifest: nil, chunks: nil,
                                     mediaType: entry.mediaType, size: entry.size, createdAt: entry.createdAt)
