@@ -109,6 +109,12 @@ public struct TwinAPI: Sendable {
         return issued
     }
 
+    /// `GET /healthz`, without credentials: it changes nothing, and leaves an open connection behind
+    /// for the next request.
+    func health() async throws {
+        _ = try await sendOnce(.GET, "/healthz", buffer: nil, contentType: "application/json", limit: 1 << 16, token: nil)
+    }
+
     func beginUpload(_ request: BeginUploadRequest) async throws -> BeginUploadResponse {
         try await json(.POST, "/v1/uploads", request, as: BeginUploadResponse.self)
     }
