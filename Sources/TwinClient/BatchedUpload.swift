@@ -76,8 +76,9 @@ extension TwinSession {
 
 extension TwinSession {
     /// Opens the connection the first begin will use, and makes the attribute capsule (its first
-    /// use decodes the authority): ~3 and ~3 ms that were paid in turn before the first batch could
-    /// commit. Failures are left for the real requests to meet and report.
+    /// use decodes the authority). Each costs a few milliseconds that a run used to pay one after
+    /// the other, with its encoders done, before its first batch could commit. Failures are left
+    /// for the real requests to meet and report.
     func warmUp(attributes: [String]) async {
         async let connected: Void? = try? await api.health()
         if !attributes.isEmpty { _ = try? attributeWrappers.wrapper(for: attributes) }
