@@ -28,8 +28,8 @@ extension TwinSession {
         }
     }
 
-    /// Uploads `items`: files are encoded `width` at a time, in order, while earlier ones are sent in
-    /// batches of what is ready. A batch is announced once the previous one's chunks and proof are
+    /// Uploads `items`: files are encoded `width` at a time, started in order, while earlier ones are
+    /// sent in batches of what is ready. A batch is announced once the previous one's chunks and proof are
     /// in (only its commit may still be running), so a chunk shared with an earlier batch is held
     /// by then and neither sent nor proven again; inside a batch the server lists a shared missing
     /// chunk once. `report` sees each file's result, in order.
@@ -54,16 +54,27 @@ extension TwinSession {
             do {
                 // A batch's commit runs while the next batch is announced: that batch's begin comes
                 // after this one's chunks and proof are in, so what they share is already held.
-                try await withThrowingTaskGroup(of: [UploadResult].self) { commits in
+                try await withThrowingTaskGroup(of: [(index: Int, result: UploadResult)].self) { commits in
                     var committing = false
+                    // Batches may finish out of file order; results are reported in it.
+                    var finished: [Int: UploadResult] = [:]
+                    var reported = 0
+                    func collect(_ results: [(index: Int, result: UploadResult)]) {
+                        for (index, result) in results { finished[index] = result }
+                        while let result = finished.removeValue(forKey: reported) {
+                            report(result)
+                            reported += 1
+                        }
+                    }
                     while case let batch = try await queue.take(maximumFiles: batching.maximumFiles, maximumBytes: batching.maximumBytes),
                           !batch.isEmpty {
-                        let announced = try await announce(batch, attributes: attributes)
-                        if committing, let results = try await commits.next() { results.forEach(report) }
-                        commits.addTask { try await commit(announced) }
+                        let announced = try await announce(batch.map(\.prepared), attributes: attributes)
+                        if committing, let results = try await commits.next() { collect(results) }
+                        let indices = batch.map(\.index)
+                        commits.addTask { Array(zip(indices, try await commit(announced)).map { (index: $0, result: $1) }) }
                         committing = true
                     }
-                    while let results = try await commits.next() { results.forEach(report) }
+                    while let results = try await commits.next() { collect(results) }
                 }
             } catch {
                 await queue.fail(error)
@@ -86,13 +97,19 @@ extension TwinSession {
     }
 }
 
-/// Encoded files waiting to be sent, handed out in file order. The encoders wait while `lookahead`
-/// files are ahead of the sender; a failure on either side wakes the other, which then throws.
+/// Encoded files waiting to be sent, handed out as they are ready, lowest index first: a large file
+/// still encoding does not hold back the smaller ones behind it, so the sender keeps pace with the
+/// encoders and little is left to send once the last file is done. The encoders wait while a file
+/// is `lookahead` or more ahead of the first file not yet taken; a failure on either side wakes the
+/// other, which then throws.
 actor PreparedQueue {
     private let count: Int
     private let lookahead: Int
     private var ready: [Int: TwinSession.PreparedUpload] = [:]
+    private var taken: [Bool]
+    /// The first file not taken yet.
     private var next = 0
+    private var takenCount = 0
     private var failure: (any Error)?
     private var sender: CheckedContinuation<Void, Never>?
     private var encoders: [CheckedContinuation<Void, Never>] = []
@@ -100,11 +117,12 @@ actor PreparedQueue {
     init(count: Int, lookahead: Int) {
         self.count = count
         self.lookahead = lookahead
+        taken = [Bool](repeating: false, count: count)
     }
 
     struct Stopped: Error {}
 
-    /// Returns once file `index` is within `lookahead` of the next file to send.
+    /// Returns once file `index` is within `lookahead` of the first file not taken yet.
     func waitForRoom(_ index: Int) async throws {
         while index - next >= lookahead, failure == nil {
             await withCheckedContinuation { encoders.append($0) }
@@ -114,26 +132,29 @@ actor PreparedQueue {
 
     func put(_ index: Int, _ prepared: TwinSession.PreparedUpload) {
         ready[index] = prepared
-        if index == next { wakeSender() }
+        wakeSender()
     }
 
-    /// The next files in order that are ready, at least one (waiting for it), within the limits; empty
-    /// once every file was taken.
-    func take(maximumFiles: Int, maximumBytes: Int) async throws -> [TwinSession.PreparedUpload] {
-        while next < count, ready[next] == nil, failure == nil {
+    /// Files that are ready, lowest index first, at least one (waiting for it), within the limits;
+    /// empty once every file was taken.
+    func take(maximumFiles: Int, maximumBytes: Int) async throws -> [(index: Int, prepared: TwinSession.PreparedUpload)] {
+        while takenCount < count, ready.isEmpty, failure == nil {
             await withCheckedContinuation { sender = $0 }
         }
         if let failure { throw failure }
-        var batch: [TwinSession.PreparedUpload] = []
+        var batch: [(index: Int, prepared: TwinSession.PreparedUpload)] = []
         var bytes = 0
-        while batch.count < maximumFiles, let prepared = ready[next] {
+        for index in ready.keys.sorted() {
+            let prepared = ready[index]!
             let size = prepared.chunks.reduce(0) { $0 + $1.count }
-            if !batch.isEmpty && bytes + size > maximumBytes { break }
-            batch.append(prepared)
+            if batch.count == maximumFiles || (!batch.isEmpty && bytes + size > maximumBytes) { break }
+            batch.append((index, prepared))
             bytes += size
-            ready[next] = nil
-            next += 1
+            ready[index] = nil
+            taken[index] = true
+            takenCount += 1
         }
+        while next < count, taken[next] { next += 1 }
         wakeEncoders()
         return batch
     }
