@@ -107,9 +107,8 @@ actor PreparedQueue {
     private let lookahead: Int
     private var ready: [Int: TwinSession.PreparedUpload] = [:]
     private var taken: [Bool]
-    /// The first file not taken yet.
+    /// The first file not taken yet (`count` once all are).
     private var next = 0
-    private var takenCount = 0
     private var failure: (any Error)?
     private var sender: CheckedContinuation<Void, Never>?
     private var encoders: [CheckedContinuation<Void, Never>] = []
@@ -138,7 +137,7 @@ actor PreparedQueue {
     /// Files that are ready, lowest index first, at least one (waiting for it), within the limits;
     /// empty once every file was taken.
     func take(maximumFiles: Int, maximumBytes: Int) async throws -> [(index: Int, prepared: TwinSession.PreparedUpload)] {
-        while takenCount < count, ready.isEmpty, failure == nil {
+        while next < count, ready.isEmpty, failure == nil {
             await withCheckedContinuation { sender = $0 }
         }
         if let failure { throw failure }
@@ -152,7 +151,6 @@ actor PreparedQueue {
             bytes += size
             ready[index] = nil
             taken[index] = true
-            takenCount += 1
         }
         while next < count, taken[next] { next += 1 }
         wakeEncoders()
