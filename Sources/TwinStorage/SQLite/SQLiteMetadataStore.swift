@@ -284,7 +284,7 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
         try await transaction(.read) { transaction in
             let stored = try transaction.storedChunks(chunks)
             return UploadLookup(files: try transaction.fileChunks(files), chunks: stored,
-                                held: stored.isEmpty ? [] : try transaction.chunksHeld(by: user, among: Array(stored.keys), now: now))
+                                held: try transaction.chunksHeld(by: user, among: Array(stored.keys), now: now))
         }
     }
 
