@@ -1,7 +1,4 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// # TwinCLI
 ///
@@ -18,12 +15,7 @@ struct Twin: AsyncParsableCommand {
 
     static func main() async {
         #if canImport(Glibc)
-        // Chunks and ciphertexts are up to 512 KiB, above glibc's default mmap threshold: each would be
-        // mapped and unmapped, page-faulting and zeroing fresh pages (8 % of pipeline time), and the
-        // page faults serialise threads on the address-space lock. Keep them on the heap, and keep
-        // freed heap instead of trimming it back to the kernel after every chunk.
-        _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD, malloc.h */, 64 << 20)
-        _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD, malloc.h */, 256 << 20)
+        ProcessHeap.configure()
         #endif
         do {
             var command = try parseAsRoot()
@@ -37,9 +29,3 @@ struct Twin: AsyncParsableCommand {
         }
     }
 }
-
-#if canImport(Glibc)
-// malloc.h is not part of Swift's Glibc module map.
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-#endif
