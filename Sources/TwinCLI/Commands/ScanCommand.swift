@@ -130,12 +130,14 @@ final class ProgressLine: @unchecked Sendable {
 
     init(enabled: Bool) { self.enabled = enabled && isatty(STDERR_FILENO) != 0 }
 
-    func update(_ text: String) {
+    /// `text` is only made when the line is drawn: formatting byte counts for every file of a run
+    /// whose progress nobody sees is not free.
+    func update(_ text: @autoclosure () -> String) {
         guard enabled else { return }
         let now = BenchClock.now()
         guard now - lastDraw > 100_000_000 else { return }
         lastDraw = now
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(text())".utf8))
     }
 
     func finish() {
