@@ -139,8 +139,10 @@ public struct TwinAPI: Sendable {
         _ = try await send(.POST, "/v1/uploads/\(Self.escape(session))/proof", body: proof, contentType: "application/octet-stream")
     }
 
-    func commit(session: String, _ request: CommitRequest) async throws -> [EntryResponse] {
-        try await json(.POST, "/v1/uploads/\(Self.escape(session))/commit", request, as: EntryListResponse.self).entries
+    /// The server answers a commit with the entries it added, which a client has already: the answer
+    /// is checked for success only, not decoded (decoding it was ~0.5 % of an upload's CPU).
+    func commit(session: String, _ request: CommitRequest) async throws {
+        _ = try await send(.POST, "/v1/uploads/\(Self.escape(session))/commit", body: Array(try TwinProtocol.makeEncoder().encode(request)))
     }
 
     func entries() async throws -> [EntryResponse] { try await json(.GET, "/v1/files", as: EntryListResponse.self).entries }

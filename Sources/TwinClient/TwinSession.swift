@@ -222,7 +222,7 @@ public struct TwinSession: Sendable {
 
     /// Adds the announced batch's entries.
     func commit(_ batch: AnnouncedBatch) async throws -> [UploadResult] {
-        _ = try await api.commit(session: batch.session, CommitRequest(entries: batch.entries))
+        try await api.commit(session: batch.session, CommitRequest(entries: batch.entries))
         return batch.results
     }
 
