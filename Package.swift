@@ -76,7 +76,7 @@ let package = Package(
         ),
         .target(
             name: "TwinProtocol",
-            dependencies: ["Convergent"]
+            dependencies: ["BinaryCoding", "Convergent"]
         ),
         .target(
             name: "TwinServer",

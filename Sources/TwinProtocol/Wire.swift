@@ -1,3 +1,4 @@
+import BinaryCoding
 import Convergent
 import Foundation
 
@@ -6,7 +7,8 @@ import Foundation
 /// The HTTP/JSON API between `twin` clients and `twin serve`, as Swift types: request and response
 /// bodies, error codes and the exact bytes that get signed. Server and client both compile against
 /// this module, so they cannot drift apart; `openapi.yaml` documents the same shapes for others.
-/// Binary fields travel as standard base64; tags as 64 hex digits.
+/// Binary fields travel as standard base64; tags as 64 hex digits, and the upload protocol's long
+/// lists of them as one string of such digits run together (`TagList`).
 public enum TwinProtocol {
     public static let apiPrefix = "/v1"
 
@@ -141,12 +143,64 @@ public struct ChunkDescriptor: Codable, Sendable, Hashable {
 }
 
 /// One file of an upload: its tag and its chunk list, in file order.
+///
+/// In JSON the chunk list is two parallel fields, `chunkTags` (every tag's 64 hex digits, run
+/// together; see `TagList`) and `chunkSizes`, not an array of objects: a begin announces thousands
+/// of chunks, and coding them one JSON object at a time was the larger part of its cost.
 public struct FileAnnouncement: Codable, Sendable, Equatable {
     public var fileTag: Tag
     public var chunks: [ChunkDescriptor]
     public init(fileTag: Tag, chunks: [ChunkDescriptor]) {
         self.fileTag = fileTag
         self.chunks = chunks
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case fileTag, chunkTags, chunkSizes
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        fileTag = try container.decode(Tag.self, forKey: .fileTag)
+        let tags = try TagList.decode(container, forKey: .chunkTags)
+        let sizes = try container.decode([Int].self, forKey: .chunkSizes)
+        guard tags.count == sizes.count else {
+            throw DecodingError.dataCorruptedError(forKey: .chunkSizes, in: container,
+                                                   debugDescription: "\(sizes.count) chunk sizes for \(tags.count) chunk tags")
+        }
+        chunks = zip(tags, sizes).map { ChunkDescriptor(tag: $0, size: $1) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(fileTag, forKey: .fileTag)
+        try container.encode(TagList.encode(chunks.map(\.tag)), forKey: .chunkTags)
+        try container.encode(chunks.map(\.size), forKey: .chunkSizes)
+    }
+}
+
+/// A list of tags as one JSON string: each tag's 64 hex digits, one after the other (the empty
+/// string for none). Lists in the upload protocol run to thousands of tags, and a string each cost a
+/// JSON value, a container and a hex decoding apiece.
+public enum TagList {
+    public static func encode(_ tags: [Tag]) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(tags.count * 32)
+        for tag in tags { tag.withUnsafeBytes { bytes.append(contentsOf: $0) } }
+        return bytes.hexString
+    }
+
+    /// The tags of `text`, or nil unless it is hex digits, 64 per tag.
+    public static func decode(_ text: String) -> [Tag]? {
+        guard text.utf8.count % 64 == 0, let bytes = [UInt8](hexString: text) else { return nil }
+        return stride(from: 0, to: bytes.count, by: 32).map { Tag(bytes: bytes[$0..<($0 + 32)])! }
+    }
+
+    static func decode<Key: CodingKey>(_ container: KeyedDecodingContainer<Key>, forKey key: Key) throws -> [Tag] {
+        guard let tags = decode(try container.decode(String.self, forKey: key)) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "expected 64 hex digits per tag")
+        }
+        return tags
     }
 }
 
@@ -161,6 +215,9 @@ public struct BeginUploadRequest: Codable, Sendable {
     }
 }
 
+/// In JSON the leaves are two parallel integer arrays, `chunks` and `leaves` (the i-th leaf is
+/// `leaves[i]` of chunk `chunks[i]`), not an array of objects: hundreds of leaves per begin, and
+/// decoding an object each was most of the client's cost of reading the answer.
 public struct ChallengeDescriptor: Codable, Sendable {
     public struct Leaf: Codable, Sendable {
         /// Position in the announced chunk lists, concatenated in file order.
@@ -178,6 +235,31 @@ public struct ChallengeDescriptor: Codable, Sendable {
         self.id = id
         self.leaves = leaves
         self.expiresAt = expiresAt
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, chunks, leaves, expiresAt
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(Tag.self, forKey: .id)
+        expiresAt = try container.decode(Date.self, forKey: .expiresAt)
+        let chunks = try container.decode([Int].self, forKey: .chunks)
+        let leafIndices = try container.decode([Int].self, forKey: .leaves)
+        guard chunks.count == leafIndices.count else {
+            throw DecodingError.dataCorruptedError(forKey: .leaves, in: container,
+                                                   debugDescription: "\(leafIndices.count) leaves for \(chunks.count) chunks")
+        }
+        leaves = zip(chunks, leafIndices).map { Leaf(chunk: $0, leaf: $1) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(leaves.map(\.chunk), forKey: .chunks)
+        try container.encode(leaves.map(\.leaf), forKey: .leaves)
+        try container.encode(expiresAt, forKey: .expiresAt)
     }
 }
 
@@ -198,6 +280,29 @@ public struct BeginUploadResponse: Codable, Sendable {
         self.fileExists = fileExists
         self.challenge = challenge
         self.expiresAt = expiresAt
+    }
+
+    /// `missing` travels as a `TagList` string.
+    private enum CodingKeys: String, CodingKey {
+        case id, missing, fileExists, challenge, expiresAt
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        missing = try TagList.decode(container, forKey: .missing)
+        fileExists = try container.decode([Bool].self, forKey: .fileExists)
+        challenge = try container.decodeIfPresent(ChallengeDescriptor.self, forKey: .challenge)
+        expiresAt = try container.decode(Date.self, forKey: .expiresAt)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(TagList.encode(missing), forKey: .missing)
+        try container.encode(fileExists, forKey: .fileExists)
+        try container.encodeIfPresent(challenge, forKey: .challenge)
+        try container.encode(expiresAt, forKey: .expiresAt)
     }
 }
 

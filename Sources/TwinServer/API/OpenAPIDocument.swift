@@ -25,6 +25,7 @@ components:
             code: {type: string, enum: [bad_request, unauthenticated, access_denied, not_found, conflict, tag_mismatch, unexpected_chunk, proof_required, proof_invalid, incomplete_upload, session_expired, payload_too_large, corrupt_blob, internal_error]}
             message: {type: string}
     Tag: {type: string, pattern: "^[0-9a-f]{64}$"}
+    TagList: {type: string, pattern: "^([0-9a-f]{64})*$", description: "Tags run together, 64 hex digits each, in order"}
     Chunk:
       type: object
       required: [tag, size]
@@ -91,11 +92,11 @@ paths:
     post:
       summary: Announce 1 to 1024 images by tags; learn which chunks are missing and what to prove (each claimed file gets its own leaves; a leaf's chunk counts positions in the files' chunk lists, concatenated in order)
       security: [{bearer: []}]
-      requestBody: {required: true, content: {application/json: {schema: {type: object, required: [files], properties: {files: {type: array, minItems: 1, maxItems: 1024, items: {type: object, required: [fileTag, chunks], properties: {fileTag: {$ref: "#/components/schemas/Tag"}, chunks: {type: array, items: {$ref: "#/components/schemas/Chunk"}}}}}}}}}}
+      requestBody: {required: true, content: {application/json: {schema: {type: object, required: [files], properties: {files: {type: array, minItems: 1, maxItems: 1024, items: {type: object, required: [fileTag, chunkTags, chunkSizes], properties: {fileTag: {$ref: "#/components/schemas/Tag"}, chunkTags: {$ref: "#/components/schemas/TagList"}, chunkSizes: {type: array, items: {type: integer}, description: "Ciphertext size of each chunk, in the order of chunkTags"}}}}}}}}}
       responses:
         "201":
           description: Upload session
-          content: {application/json: {schema: {type: object, properties: {id: {type: string}, missing: {type: array, items: {$ref: "#/components/schemas/Tag"}}, fileExists: {type: array, items: {type: boolean}}, expiresAt: {type: string, format: date-time}, challenge: {type: object, properties: {id: {$ref: "#/components/schemas/Tag"}, expiresAt: {type: string, format: date-time}, leaves: {type: array, items: {type: object, properties: {chunk: {type: integer}, leaf: {type: integer}}}}}}}}}}
+          content: {application/json: {schema: {type: object, properties: {id: {type: string}, missing: {$ref: "#/components/schemas/TagList"}, fileExists: {type: array, items: {type: boolean}}, expiresAt: {type: string, format: date-time}, challenge: {type: object, required: [id, chunks, leaves, expiresAt], properties: {id: {$ref: "#/components/schemas/Tag"}, expiresAt: {type: string, format: date-time}, chunks: {type: array, items: {type: integer}, description: "Chunk position of each challenged leaf"}, leaves: {type: array, items: {type: integer}, description: "Leaf index of each challenged leaf, in the order of chunks"}}}}}}}
         "400": {$ref: "#/components/responses/Error"}
         "401": {$ref: "#/components/responses/Error"}
   /v1/uploads/{id}/chunks/{tag}:
