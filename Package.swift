@@ -96,6 +96,7 @@ let package = Package(
                 "Convergent", "KPABE", "TwinProtocol",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .executableTarget(

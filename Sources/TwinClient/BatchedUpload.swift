@@ -28,16 +28,29 @@ extension TwinSession {
         }
     }
 
-    /// Uploads `items`: files are encoded `width` at a time, started in order, while earlier ones are
-    /// sent in batches of what is ready. A batch is announced once the previous one's chunks and proof are
-    /// in (only its commit may still be running), so a chunk shared with an earlier batch is held
-    /// by then and neither sent nor proven again; inside a batch the server lists a shared missing
-    /// chunk once. `report` sees each file's result, in order.
+    /// Uploads `items`: files are encoded `width` at a time, started in order, on threads of their
+    /// own (`EncodingThreads`), while earlier ones are sent in batches of what is ready. A batch is
+    /// announced once the previous one's chunks and proof are in (only its commit may still be
+    /// running), so a chunk shared with an earlier batch is held by then and neither sent nor proven
+    /// again; inside a batch the server lists a shared missing chunk once. `report` sees each file's
+    /// result, in order.
     public func upload(_ items: [UploadItem], attributes: [String], width: Int, batching: UploadBatching = UploadBatching(),
                        report: (UploadResult) -> Void) async throws {
+        let encodingThreads = EncodingThreads(count: min(width, ProcessInfo.processInfo.activeProcessorCount))
+        do {
+            try await upload(items, attributes: attributes, width: width, batching: batching, encodingOn: encodingThreads, report: report)
+        } catch {
+            await encodingThreads.shutdown()
+            throw error
+        }
+        await encodingThreads.shutdown()
+    }
+
+    private func upload(_ items: [UploadItem], attributes: [String], width: Int, batching: UploadBatching,
+                        encodingOn encodingThreads: EncodingThreads, report: (UploadResult) -> Void) async throws {
         let queue = PreparedQueue(count: items.count, lookahead: batching.lookahead)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
+            group.addTask(executorPreference: encodingThreads) {
                 try await forEachConcurrently(Array(items.indices), width: width) { _, index in
                     do {
                         try await queue.waitForRoom(index)
