@@ -63,8 +63,7 @@ extension TwinSession {
                 }
             }
             // What the first batch would otherwise wait for, done while the first files encode. Queued
-            // after the encoders, so that encoding starts at once (the first file began ~1.5 ms later
-            // when this went first): the first begin waits for a file anyway, the capsule for longer.
+            // after the encoders: the first begin waits for a file anyway, the capsule for longer.
             group.addTask { await warmUp(attributes: attributes) }
             do {
                 // A batch's commit runs while the next batch is announced: that batch's begin comes
