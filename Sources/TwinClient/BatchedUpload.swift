@@ -2,18 +2,25 @@ import Foundation
 
 /// How a run's files are grouped into upload sessions. One session costs the server a begin, a proof
 /// and a commit whatever it carries, so files travel in batches. A batch is whatever is encoded when
-/// the previous one is done (so sending starts as soon as the first file is ready), bounded in files
-/// and in ciphertext bytes, which stay in memory until the batch is committed.
+/// the previous one is done, once `minimumFiles` are (or everything left, or `maximumBytes`), bounded
+/// in files and in ciphertext bytes, which stay in memory until the batch is committed.
 public struct UploadBatching: Sendable {
     public var maximumFiles: Int
     public var maximumBytes: Int
+    /// How many encoded files a batch waits for while more are still being encoded. The sender is
+    /// answered at once (the encoders have threads of their own), so without it batches were of
+    /// one or two files: 6 to 14 sessions per user of the stream instead of 3 to 5, and the server
+    /// spent ~20 % more CPU on begins, proofs and commits (0.64-0.74 s against 0.47-0.60 s).
+    public var minimumFiles: Int
     /// How many encoded files may wait for a batch: bounds memory while a slow batch is sent.
     public var lookahead: Int
 
-    public init(maximumFiles: Int = 16, maximumBytes: Int = 32 << 20, lookahead: Int = 32) {
+    public init(maximumFiles: Int = 16, maximumBytes: Int = 32 << 20, minimumFiles: Int = 8, lookahead: Int = 32) {
         self.maximumFiles = max(1, maximumFiles)
         self.maximumBytes = max(1, maximumBytes)
         self.lookahead = max(1, lookahead)
+        // Never more than fit in a batch, or than may wait for one (the encoders would stop first).
+        self.minimumFiles = min(max(1, minimumFiles), self.maximumFiles, self.lookahead)
     }
 }
 
@@ -80,7 +87,7 @@ extension TwinSession {
                             reported += 1
                         }
                     }
-                    while case let batch = try await queue.take(maximumFiles: batching.maximumFiles, maximumBytes: batching.maximumBytes),
+                    while case let batch = try await queue.take(maximumFiles: batching.maximumFiles, maximumBytes: batching.maximumBytes, minimumFiles: batching.minimumFiles),
                           !batch.isEmpty {
                         let announced = try await announce(batch.map(\.prepared), attributes: attributes)
                         if committing, let results = try await commits.next() { collect(results) }
@@ -123,6 +130,13 @@ actor PreparedQueue {
     private var taken: [Bool]
     /// The first file not taken yet (`count` once all are).
     private var next = 0
+    private var takenCount = 0
+    /// Files neither taken nor ready: being encoded or not started yet.
+    private var stillToCome: Int { count - takenCount - ready.count }
+    private var readyBytes: Int { ready.values.reduce(0) { $0 + $1.chunks.reduce(0) { $0 + $1.count } } }
+
+    /// Whether `take` is waiting (for tests).
+    var senderIsWaiting: Bool { sender != nil }
     private var failure: (any Error)?
     private var sender: CheckedContinuation<Void, Never>?
     private var encoders: [CheckedContinuation<Void, Never>] = []
@@ -148,10 +162,12 @@ actor PreparedQueue {
         wakeSender()
     }
 
-    /// Files that are ready, lowest index first, at least one (waiting for it), within the limits;
-    /// empty once every file was taken.
-    func take(maximumFiles: Int, maximumBytes: Int) async throws -> [(index: Int, prepared: TwinSession.PreparedUpload)] {
-        while next < count, ready.isEmpty, failure == nil {
+    /// Files that are ready, lowest index first, within the limits; empty once every file was taken.
+    /// Waits for at least one, and for `minimumFiles` while more files are still to come and the
+    /// ready ones hold less than `maximumBytes`.
+    func take(maximumFiles: Int, maximumBytes: Int, minimumFiles: Int = 1) async throws -> [(index: Int, prepared: TwinSession.PreparedUpload)] {
+        while next < count, failure == nil,
+              ready.isEmpty || (ready.count < min(minimumFiles, maximumFiles) && stillToCome > 0 && readyBytes < maximumBytes) {
             await withCheckedContinuation { sender = $0 }
         }
         if let failure { throw failure }
@@ -165,6 +181,7 @@ actor PreparedQueue {
             bytes += size
             ready[index] = nil
             taken[index] = true
+            takenCount += 1
         }
         while next < count, taken[next] { next += 1 }
         wakeEncoders()
