@@ -11,6 +11,8 @@
 # ROUNDS=N repeats both sides N times, alternating (twin, restic, twin, …), each round from empty
 # storage, and reports the median of each side's times and their ratio, with every round's times:
 # this host's speed drifts by tens of percent within a minute, so one round of each says little.
+# Also reports CPU seconds (user + system) of each side, twin's split into clients and server:
+# they drift less than wall times and say where the work is.
 # TWIN=/path/to/twin uses that binary instead of building this checkout (to compare two builds);
 # the first build of this checkout takes a while (its own scratch path, see below).
 set -euo pipefail
@@ -34,6 +36,13 @@ else
 fi
 export RESTIC_PASSWORD=bench
 
+# CPU seconds (user + system): of this shell's children that have ended (the clients, restic), and
+# of a process still running (the server). Steadier than wall times on a host whose speed drifts,
+# and they show which side does the work.
+ticks=$(getconf CLK_TCK)
+children_cpu() { local f; read -r -a f <"/proc/$$/stat"; echo "scale=3; (${f[15]} + ${f[16]}) / $ticks" | bc; }
+process_cpu() { local f; read -r -a f <"/proc/$1/stat"; echo "scale=3; (${f[13]} + ${f[14]}) / $ticks" | bc; }
+
 # One round of twin: a fresh server and fresh accounts; accounts are created before the clock
 # starts, as `restic init` runs before restic's. Leaves the run's totals in $work/twin.json.
 # Every round writes into fresh folders, and rounds are deleted only at exit: on ext4 without a
@@ -52,12 +61,17 @@ twin_round() {
     TWIN_HOME="$dir/homes/$user" "$twin" account create "$user" --server "http://127.0.0.1:$port" >/dev/null
   done
   account_seconds=$(echo "$(date +%s.%N) - $start" | bc)
+  local client_cpu server_cpu
+  client_cpu=$(children_cpu)
+  server_cpu=$(process_cpu "$server")
   start=$(date +%s.%N)
   for dir_user in "$corpus"/stream/u*; do
-    user=$(basename "$dir_user")
+    user=${dir_user##*/}
     TWIN_HOME="$dir/homes/$user" "$twin" upload "$dir_user" --attributes family --json >"$dir/reports/$user.json"
   done
   twin_seconds+=("$(echo "$(date +%s.%N) - $start" | bc)")
+  twin_server_cpu+=("$(echo "$(process_cpu "$server") - $server_cpu" | bc)")
+  twin_client_cpu+=("$(echo "$(children_cpu) - $client_cpu" | bc)")
   TWIN_HOME="$dir/homes/$user" "$twin" stats --json >"$dir/stats.json"
   kill "$server" && wait "$server" 2>/dev/null || true
   server=""
@@ -75,9 +89,12 @@ PY
 restic_round() {
   local start repository="$work/restic-$1"
   restic init --repository-version 1 -r "$repository" -q
+  local cpu
+  cpu=$(children_cpu)
   start=$(date +%s.%N)
   restic -r "$repository" backup -q "$corpus/stream" >/dev/null
   restic_seconds+=("$(echo "$(date +%s.%N) - $start" | bc)")
+  restic_cpu+=("$(echo "$(children_cpu) - $cpu" | bc)")
   restic_bytes=$(du -sb "$repository" | cut -f1)
 }
 
@@ -85,13 +102,17 @@ restic_round() {
 find "$corpus/stream" -type f -exec cat {} + >/dev/null
 twin_seconds=()
 restic_seconds=()
+twin_client_cpu=()
+twin_server_cpu=()
+restic_cpu=()
 for round in $(seq "$rounds"); do
   twin_round "$round"
   restic_round "$round"
 done
 
 pixel_bound=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pixel_bound_bytes"])' "$corpus/corpus.json" 2>/dev/null || echo 0)
-python3 - "$work/twin.json" "$pixel_bound" "$restic_bytes" "${twin_seconds[*]}" "${restic_seconds[*]}" <<'PY'
+python3 - "$work/twin.json" "$pixel_bound" "$restic_bytes" "${twin_seconds[*]}" "${restic_seconds[*]}" \
+  "${twin_client_cpu[*]}" "${twin_server_cpu[*]}" "${restic_cpu[*]}" <<'PY'
 import json, statistics, sys
 t = json.load(open(sys.argv[1]))
 pixel, restic_bytes = int(sys.argv[2]), int(sys.argv[3])
@@ -99,6 +120,8 @@ twin_times = [float(x) for x in sys.argv[4].split()]
 restic_times = [float(x) for x in sys.argv[5].split()]
 stored, sent, proof = t["stored_bytes"], t["sent_bytes"], t["proof_bytes"]
 twin_median, restic_median = statistics.median(twin_times), statistics.median(restic_times)
+client_cpu, server_cpu, restic_cpu = ([float(x) for x in arg.split()] for arg in sys.argv[6:9])
+twin_cpu = [c + s for c, s in zip(client_cpu, server_cpu)]
 print(json.dumps({
     "logical_bytes": t["logical_bytes"], "stored_bytes": stored, "pixel_bound_bytes": pixel,
     "stored_over_pixel_bound": round(stored / pixel, 4) if pixel else None,
@@ -112,5 +135,11 @@ print(json.dumps({
     "restic_seconds_rounds": [round(x, 3) for x in restic_times],
     "account_setup_seconds": round(t["account_setup_seconds"], 3),
     "restic_repository_bytes": restic_bytes,
+    # CPU seconds (user + system), medians over the rounds.
+    "twin_client_cpu_seconds": round(statistics.median(client_cpu), 2),
+    "twin_server_cpu_seconds": round(statistics.median(server_cpu), 2),
+    "twin_cpu_seconds": round(statistics.median(twin_cpu), 2),
+    "restic_cpu_seconds": round(statistics.median(restic_cpu), 2),
+    "twin_over_restic_cpu": round(statistics.median(twin_cpu) / statistics.median(restic_cpu), 3),
 }, sort_keys=True))
 PY
