@@ -163,12 +163,8 @@ public struct FileAnnouncement: Codable, Sendable, Equatable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         fileTag = try container.decode(Tag.self, forKey: .fileTag)
         let tags = try TagList.decode(container, forKey: .chunkTags)
-        let sizes = try container.decode([Int].self, forKey: .chunkSizes)
-        guard tags.count == sizes.count else {
-            throw DecodingError.dataCorruptedError(forKey: .chunkSizes, in: container,
-                                                   debugDescription: "\(sizes.count) chunk sizes for \(tags.count) chunk tags")
-        }
-        chunks = zip(tags, sizes).map { ChunkDescriptor(tag: $0, size: $1) }
+        chunks = try container.decode(Int.self, alongside: tags, forKey: .chunkSizes, naming: ("chunk sizes", "chunk tags"))
+            .map { ChunkDescriptor(tag: $0, size: $1) }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -176,6 +172,21 @@ public struct FileAnnouncement: Codable, Sendable, Equatable {
         try container.encode(fileTag, forKey: .fileTag)
         try container.encode(TagList.encode(chunks.map(\.tag)), forKey: .chunkTags)
         try container.encode(chunks.map(\.size), forKey: .chunkSizes)
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// The array under `key`, paired element by element with `first`, which travels beside it (the
+    /// upload protocol's parallel arrays); refused unless the two are equally long. `naming` names
+    /// the two in the error: (this array's elements, `first`'s).
+    fileprivate func decode<First, Element: Decodable>(_ type: Element.Type, alongside first: [First], forKey key: Key,
+                                                       naming: (String, String)) throws -> [(First, Element)] {
+        let elements = try decode([Element].self, forKey: key)
+        guard elements.count == first.count else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self,
+                                                   debugDescription: "\(elements.count) \(naming.0) for \(first.count) \(naming.1)")
+        }
+        return Array(zip(first, elements))
     }
 }
 
@@ -246,12 +257,8 @@ public struct ChallengeDescriptor: Codable, Sendable {
         id = try container.decode(Tag.self, forKey: .id)
         expiresAt = try container.decode(Date.self, forKey: .expiresAt)
         let chunks = try container.decode([Int].self, forKey: .chunks)
-        let leafIndices = try container.decode([Int].self, forKey: .leaves)
-        guard chunks.count == leafIndices.count else {
-            throw DecodingError.dataCorruptedError(forKey: .leaves, in: container,
-                                                   debugDescription: "\(leafIndices.count) leaves for \(chunks.count) chunks")
-        }
-        leaves = zip(chunks, leafIndices).map { Leaf(chunk: $0, leaf: $1) }
+        leaves = try container.decode(Int.self, alongside: chunks, forKey: .leaves, naming: ("leaves", "chunks"))
+            .map { Leaf(chunk: $0, leaf: $1) }
     }
 
     public func encode(to encoder: any Encoder) throws {
