@@ -102,19 +102,34 @@ def deflate(m):
 _libzstd = ctypes.CDLL(ctypes.util.find_library("zstd") or "libzstd.so.1")
 _libzstd.ZSTD_compressBound.restype = ctypes.c_size_t
 _libzstd.ZSTD_compressBound.argtypes = [ctypes.c_size_t]
-_libzstd.ZSTD_compress.restype = ctypes.c_size_t
-_libzstd.ZSTD_compress.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int]
+_libzstd.ZSTD_createCCtx.restype = ctypes.c_void_p
+_libzstd.ZSTD_freeCCtx.argtypes = [ctypes.c_void_p]
+_libzstd.ZSTD_CCtx_setParameter.restype = ctypes.c_size_t
+_libzstd.ZSTD_CCtx_setParameter.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+_libzstd.ZSTD_compress2.restype = ctypes.c_size_t
+_libzstd.ZSTD_compress2.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
 _libzstd.ZSTD_isError.restype = ctypes.c_uint
 _libzstd.ZSTD_isError.argtypes = [ctypes.c_size_t]
 
 
+# FORMAT.md's compression parameters, by zstd.h's ZSTD_cParameter numbers: level 1, hash log 11,
+# minimum match 6.
+ZSTD_PARAMETERS = [(100, 1), (102, 11), (105, 6)]
+
+
 def zstd(m):
-    """One Zstandard frame, level 1, through the system libzstd (the format pins its output, as it
-    pins zlib's for encoding 1)."""
-    out = ctypes.create_string_buffer(_libzstd.ZSTD_compressBound(len(m)))
-    n = _libzstd.ZSTD_compress(out, len(out), m, len(m), 1)
-    assert not _libzstd.ZSTD_isError(n)
-    return out.raw[:n]
+    """One Zstandard frame through the system libzstd, made by ZSTD_compress2 in a fresh context with
+    ZSTD_PARAMETERS (the format pins its output, as it pins zlib's for encoding 1)."""
+    context = _libzstd.ZSTD_createCCtx()
+    try:
+        for parameter, value in ZSTD_PARAMETERS:
+            assert not _libzstd.ZSTD_isError(_libzstd.ZSTD_CCtx_setParameter(context, parameter, value))
+        out = ctypes.create_string_buffer(_libzstd.ZSTD_compressBound(len(m)))
+        n = _libzstd.ZSTD_compress2(context, out, len(out), m, len(m))
+        assert not _libzstd.ZSTD_isError(n)
+        return out.raw[:n]
+    finally:
+        _libzstd.ZSTD_freeCCtx(context)
 
 
 def encode_chunk(m, metadata):
@@ -201,12 +216,19 @@ def main():
                               "nonce": expand(k, b"twin.chunk-nonce.v1", 12).hex(),
                               "ciphertext_sha256": sha256(c).hex(), "ciphertext_length": len(c),
                               "tag": merkle_root(c).hex()})
-    text = b"".join(b"<rdf:li>xmp.did:%08d</rdf:li>\n" % i for i in range(500))
-    h = content_hash(text)
-    k = chunk_key(h)
+    counted = b"".join(b"<rdf:li>xmp.did:%08d</rdf:li>\n" % i for i in range(500))
+    # Photoshop's DocumentAncestors: 2400 random 128-bit ids in hex. Unlike the counted list, whose
+    # matches any settings find, zstd's output here depends on the compression parameters.
+    ids = stream("xmp-ancestors", 16 * 2400)
+    ancestors = b"".join(b"<rdf:li>xmp.did:" + ids[i:i + 16].hex().upper().encode() + b"</rdf:li> "
+                         for i in range(0, len(ids), 16))
     # Encoding 2 is what metadata is written as; encoding 1 (DEFLATE) what earlier versions wrote.
-    for encoding, name, label, compress in [(2, "zstd-metadata", b"twin.chunk-nonce.v1.zstd", zstd),
-                                            (1, "deflated-metadata", b"twin.chunk-nonce.v1.deflate", deflate)]:
+    for encoding, name, label, compress, text in [
+            (2, "zstd-metadata", b"twin.chunk-nonce.v1.zstd", zstd, counted),
+            (2, "zstd-xmp-ancestors", b"twin.chunk-nonce.v1.zstd", zstd, ancestors),
+            (1, "deflated-metadata", b"twin.chunk-nonce.v1.deflate", deflate, counted)]:
+        h = content_hash(text)
+        k = chunk_key(h)
         c = seal(k, label, compress(text))
         chunk_vectors.append({"encoding": encoding, "name": name, "plaintext_sha256": sha256(text).hex(),
                               "plaintext_length": len(text), "seed": None, "content_hash": h.hex(), "key": k.hex(),

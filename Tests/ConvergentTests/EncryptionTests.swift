@@ -51,7 +51,8 @@ struct EncryptionTests {
     func chunkKnownAnswers(vector: ReferenceVectors.ChunkVector) throws {
         let vectorEncoding = try #require(ChunkEncoding(rawValue: vector.encoding))
         let isMetadata = vectorEncoding != .stored
-        let plaintext = isMetadata ? xmpLikeText(count: 500) : testStream(vector.name, count: vector.plaintext_length)
+        let plaintext = vector.name == "zstd-xmp-ancestors" ? xmpAncestorsText(count: 2400)
+            : isMetadata ? xmpLikeText(count: 500) : testStream(vector.name, count: vector.plaintext_length)
         #expect(plaintext.count == vector.plaintext_length)
         let hash = contentHash(of: plaintext)
         #expect(hash.hex == vector.content_hash)
@@ -413,6 +414,16 @@ func xmpLikeText(count: Int) -> [UInt8] {
     (0..<count).flatMap { index -> [UInt8] in
         let digits = String(index)
         return Array("<rdf:li>xmp.did:\(String(repeating: "0", count: 8 - digits.count))\(digits)</rdf:li>\n".utf8)
+    }
+}
+
+/// Photoshop-style DocumentAncestors, as tools/convergent_reference.py builds them: `count` random
+/// 128-bit ids from the test stream, in upper-case hex.
+func xmpAncestorsText(count: Int) -> [UInt8] {
+    let ids = testStream("xmp-ancestors", count: 16 * count)
+    return (0..<count).flatMap { index -> [UInt8] in
+        let hex = ids[(16 * index)..<(16 * index + 16)].map { String(format: "%02X", $0) }.joined()
+        return Array("<rdf:li>xmp.did:\(hex)</rdf:li> ".utf8)
     }
 }
 
