@@ -21,6 +21,9 @@ public struct TwinAPI: Sendable {
     /// takes ~2 ms, which an upload spends while its first files are being encoded.
     var http: HTTPClient { injectedHTTP ?? .shared }
     static let timeout: TimeAmount = .seconds(120)
+    /// How often, and for how long at most each time, a 429 or 503 with `Retry-After` is waited out.
+    static let busyRetries = 5
+    static let longestRetryWait = 30
 
     var token: String? {
         get { bearer.value.withLock { $0 } }
@@ -64,7 +67,17 @@ public struct TwinAPI: Sendable {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(body)
         }
-        let response = try await http.execute(request, timeout: Self.timeout)
+        var response = try await http.execute(request, timeout: Self.timeout)
+        // A server at a limit (429) or at capacity (503) names when to come back: a short wait is
+        // honoured a few times, so honest clients ride out limits instead of failing.
+        for _ in 0..<Self.busyRetries {
+            guard response.status == .tooManyRequests || response.status == .serviceUnavailable,
+                  let seconds = response.headers.first(name: "Retry-After").flatMap(Int.init),
+                  (0...Self.longestRetryWait).contains(seconds) else { break }
+            _ = try? await response.body.collect(upTo: 1 << 16)
+            try await Task.sleep(for: .seconds(seconds))
+            response = try await http.execute(request, timeout: Self.timeout)
+        }
         let bytes = Array(buffer: try await response.body.collect(upTo: limit))
         guard (200..<300).contains(response.status.code) else {
             let detail = try? TwinProtocol.makeDecoder().decode(ErrorBody.self, from: Data(bytes))

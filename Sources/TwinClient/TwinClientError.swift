@@ -21,6 +21,13 @@ public enum TwinClientError: Error, CustomStringConvertible, Sendable {
         }
     }
 
+    /// The server answered and refused for good (a 4xx other than 408 and 429): retrying the same
+    /// request cannot succeed.
+    public var isRefusal: Bool {
+        if case .server(let status, _, _) = self { return (400..<500).contains(status) && status != 408 && status != 429 }
+        return false
+    }
+
     /// The code the server gave, if any.
     public var serverCode: String? {
         if case .server(_, let code, _) = self { return code }

@@ -18,29 +18,57 @@ public struct TwinSession: Sendable {
     let attributeWrappers: AttributeWrappers
     var api: TwinAPI
 
-    /// Creates an identity, saves the keyring, and registers its public half; a refused registration
-    /// removes the keyring again, so nothing is left half-made on either side.
+    /// Creates an identity, saves the keyring, and registers its public half. The keyring is written
+    /// before the server sees the key and is never removed once the server may have accepted it: a
+    /// run cut short (the server down, a failed login) is resumed by running this again with the
+    /// same user and server, which registers the saved keyring if the server does not have it yet.
+    /// Only a registration the server refused outright (bad name, name taken by another key)
+    /// removes a keyring this run made.
     public static func createAccount(user: String, server: String) async throws -> TwinSession {
-        if FileManager.default.fileExists(atPath: Keyring.file.path) { throw TwinClientError.keyringExists(Keyring.file.path) }
-        let keyring = Keyring.generate(user: user, server: server)
-        try keyring.save()
+        let keyring: Keyring
+        let resumed: Bool
+        if FileManager.default.fileExists(atPath: Keyring.file.path) {
+            let existing = try Keyring.load()
+            guard existing.user == user, existing.server == server else { throw TwinClientError.keyringExists(Keyring.file.path) }
+            (keyring, resumed) = (existing, true)
+        } else {
+            (keyring, resumed) = (Keyring.generate(user: user, server: server), false)
+            try keyring.save()
+        }
         do {
-            return try await register(keyring, tokenCache: TokenCache(directory: Keyring.home))
-        } catch {
-            Keyring.remove()
+            try await registerIfNeeded(keyring)
+        } catch let error as TwinClientError where error.isRefusal {
+            if !resumed { Keyring.remove() }
             throw error
+        }
+        return try await TwinSession(keyring: keyring, tokenCache: TokenCache(directory: Keyring.home))
+    }
+
+    /// Registers `keyring` unless the server already holds exactly its public keys (an earlier run
+    /// registered it); a name the server holds under another key is refused as taken.
+    static func registerIfNeeded(_ keyring: Keyring) async throws {
+        do {
+            try await registerKeys(keyring)
+        } catch let error as TwinClientError where error.serverCode == ErrorCode.conflict.rawValue {
+            let registered = try await TwinAPI(baseURL: keyring.server).user(keyring.user)
+            guard registered.signingKey == keyring.signingPublicKey, registered.agreementKey == keyring.agreementPublicKey,
+                  registered.authorityParameters == keyring.authorityParameters else { throw error }
         }
     }
 
-    /// Registers `keyring`'s public half with its server and logs in; stores nothing locally except
-    /// the bearer token in `tokenCache`, when given.
-    public static func register(_ keyring: Keyring, tokenCache: TokenCache? = nil) async throws -> TwinSession {
+    private static func registerKeys(_ keyring: Keyring) async throws {
         let signature = try keyring.signing.signature(for: TwinProtocol.registrationMessage(
             name: keyring.user, signingKey: Array(keyring.signingPublicKey), agreementKey: Array(keyring.agreementPublicKey),
             authorityParameters: Array(keyring.authorityParameters)))
         _ = try await TwinAPI(baseURL: keyring.server).register(RegisterRequest(
             name: keyring.user, signingKey: keyring.signingPublicKey, agreementKey: keyring.agreementPublicKey,
             authorityParameters: keyring.authorityParameters, signature: signature))
+    }
+
+    /// Registers `keyring`'s public half with its server and logs in; stores nothing locally except
+    /// the bearer token in `tokenCache`, when given.
+    public static func register(_ keyring: Keyring, tokenCache: TokenCache? = nil) async throws -> TwinSession {
+        try await registerKeys(keyring)
         return try await TwinSession(keyring: keyring, tokenCache: tokenCache)
     }
 
@@ -245,6 +273,14 @@ public struct TwinSession: Sendable {
         }
         let fileKey = try await fileKey(for: entry)
         guard let sealed = entry.sealedManifest else { throw TwinClientError.integrity("the server sent no manifest") }
+        // A folder given as the destination receives the file under the entry's name: nothing in
+        // it is replaced but a file of that name.
+        var isFolder: ObjCBool = false
+        let destination = FileManager.default.fileExists(atPath: destination, isDirectory: &isFolder) && isFolder.boolValue
+            ? (destination as NSString).appendingPathComponent(name) : destination
+        if FileManager.default.fileExists(atPath: destination, isDirectory: &isFolder), isFolder.boolValue {
+            throw TwinClientError.invalidArgument("\(destination) is a folder; name a file to write")
+        }
         let directory = (destination as NSString).deletingLastPathComponent
         let temporary = ((directory.isEmpty ? "." : directory) as NSString).appendingPathComponent(".twin-\(UUID().uuidString).part")
         guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]),
@@ -259,8 +295,10 @@ public struct TwinSession: Sendable {
                 write: { try handle.write(contentsOf: $0) })
             try handle.synchronize()
             try handle.close()
-            if FileManager.default.fileExists(atPath: destination) { try FileManager.default.removeItem(atPath: destination) }
-            try FileManager.default.moveItem(atPath: temporary, toPath: destination)
+            // rename(2) replaces a file atomically: a reader sees the old file or the new one.
+            guard rename(temporary, destination) == 0 else {
+                throw TwinClientError.invalidArgument("cannot write \(destination): \(String(cString: strerror(errno)))")
+            }
             return entry
         } catch {
             try? handle.close()

@@ -438,6 +438,16 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case incompleteUpload = "incomplete_upload"
     case sessionExpired = "session_expired"
     case payloadTooLarge = "payload_too_large"
+    /// 429 with `Retry-After`: a per-address or per-user rate is spent.
+    case rateLimited = "rate_limited"
+    /// 429 with `Retry-After`: a count (open upload sessions) is at its limit.
+    case limitReached = "limit_reached"
+    /// 413: committing would take the user past their storage quota.
+    case quotaExceeded = "quota_exceeded"
+    /// 503 with `Retry-After`: the server is at capacity (chunk bundles in flight); retry.
+    case busy = "busy"
+    /// 405: the path exists, the method does not.
+    case methodNotAllowed = "method_not_allowed"
     case corruptBlob = "corrupt_blob"
     case internalError = "internal_error"
 }

@@ -16,6 +16,7 @@ public struct ServerConfiguration: Sendable {
     public var garbageGracePeriod: TimeInterval = 3600
     public var garbageInterval: Duration = .seconds(600)
     public var ownershipPolicy: OwnershipPolicy = .standard
+    public var limits = ServerLimits()
     public var logLevel: Logger.Level = .info
 
     public init() {}
@@ -31,9 +32,12 @@ public func buildApplication(
     logger.logLevel = configuration.logLevel
     let gate = ChunkGate()
     let router = buildRouter(configuration: configuration, store: store, blobs: blobs, gate: gate, prometheus: prometheus)
+    let limits = configuration.limits
     var app = Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "twin"),
+        server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(limits.idleTimeout / .nanoseconds(1))))),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "twin",
+                             availableConnectionsDelegate: .maximum(limits.maximumConnections, logger: logger)),
         logger: logger)
     app.addServices(GarbageCollector(store: store, blobs: blobs, gracePeriod: configuration.garbageGracePeriod,
                                      interval: configuration.garbageInterval, logger: logger, gate: gate))
@@ -44,6 +48,7 @@ public func buildApplication(
 func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, blobs: any BlobStore,
                  gate: ChunkGate = ChunkGate(), prometheus: PrometheusCollectorRegistry? = nil) -> Router<TwinRequestContext> {
     let metrics = TwinMetrics()
+    let statistics = StatisticsCache(store: store)
     let router = Router(context: TwinRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: MetricsMiddleware())
@@ -55,7 +60,7 @@ func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, b
         Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
     }
     router.get("metrics") { _, _ in
-        let stats = try await store.statistics()
+        let stats = try await statistics.statistics()
         metrics.storedBytes.record(stats.storedBytes)
         metrics.logicalBytes.record(stats.logicalBytes)
         var text: [UInt8] = []
@@ -64,11 +69,13 @@ func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, b
     }
 
     let api = router.group(RouterPath(TwinProtocol.apiPrefix)).add(middleware: AuthenticationMiddleware(store: store))
-    AccountController(store: store, tokenLifetime: configuration.tokenLifetime).register(to: api)
-    UploadController(store: store, blobs: blobs, metrics: metrics, sessionLifetime: configuration.uploadLifetime,
+    let limits = configuration.limits
+    let anonymous = api.group().add(middleware: AddressRateLimitMiddleware(limiter: RateLimiter(limits.anonymous)))
+    AccountController(store: store, limits: limits, tokenLifetime: configuration.tokenLifetime).register(to: anonymous)
+    UploadController(store: store, blobs: blobs, metrics: metrics, limits: limits, sessionLifetime: configuration.uploadLifetime,
                      ownershipPolicy: configuration.ownershipPolicy, gate: gate).register(to: api)
     FilesController(store: store, blobs: blobs, metrics: metrics).register(to: api)
-    GrantsController(store: store).register(to: api)
+    GrantsController(store: store, limits: limits).register(to: api)
     api.get("stats") { _, context -> StatsResponse in
         _ = try context.requireUser()
         let stats = try await store.statistics()

@@ -44,6 +44,11 @@ public struct FileRecord: Sendable, Equatable {
         self.sealedManifest = sealedManifest
         self.chunks = chunks
     }
+
+    /// What the file occupies: every chunk position's ciphertext and the sealed manifest. Each entry
+    /// naming the file is charged this much against its owner's quota, shared or not, so a charge
+    /// reveals nothing about what other users store.
+    public var storedSize: Int { chunks.reduce(sealedManifest.count) { $0 + $1.size } }
 }
 
 /// A name in a user's namespace pointing at a stored image, with its wrapped keys.
@@ -186,6 +191,10 @@ public enum MetadataStoreError: Error, Equatable, Sendable {
     /// A unique name is taken (user name, entry name).
     case conflict(String)
     case notFound(String)
+    /// A per-user count (open upload sessions) is at its limit.
+    case limitReached(String)
+    /// A commit would take the owner's charged bytes past their quota; nothing was committed.
+    case quotaExceeded(used: Int, quota: Int)
 }
 
 /// The server's metadata. Every method is one transaction: it happens entirely or not at all, and
@@ -226,7 +235,9 @@ public protocol MetadataStore: Sendable {
 
     // MARK: Upload sessions
 
-    func createUploadSession(_ session: UploadSessionRecord) async throws
+    /// Also forgets the user's expired sessions; throws `.limitReached`, creating nothing, when the
+    /// user already has `maximumLive` live ones.
+    func createUploadSession(_ session: UploadSessionRecord, maximumLive: Int, now: Date) async throws
     func uploadSession(id: String) async throws -> UploadSessionRecord?
     /// Session `id` as one of its chunks' upload sees it (nil when there is no such session): a
     /// lookup per arriving chunk that reads no challenge and no received-chunk set.
@@ -247,8 +258,10 @@ public protocol MetadataStore: Sendable {
     /// In one transaction, for each pair in order: adds `file` if its tag is new (with one reference
     /// per chunk position), adds `entry` (throwing `.conflict` if the owner already has that name)
     /// and a reference from it to the file; then deletes the upload session `sessionID`, whose
-    /// announced files must be exactly these files, in this order (`.notFound` otherwise).
-    func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String) async throws
+    /// announced files must be exactly these files, in this order (`.notFound` otherwise). With a
+    /// `quota`, throws `.quotaExceeded` (committing nothing) when the owner's entries would then
+    /// be charged more than `quota` bytes (`FileRecord.storedSize` each).
+    func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String, quota: Int?) async throws
     func entry(owner: String, name: String) async throws -> EntryRecord?
     func entries(owner: String) async throws -> [EntryRecord]
     /// Removes an entry and its reference; a file left without entries is removed with its chunk
@@ -280,7 +293,15 @@ extension MetadataStore {
 
     /// Commits a session that announced a single file.
     public func commit(entry: EntryRecord, file: FileRecord, sessionID: String) async throws {
-        try await commit([(entry, file)], sessionID: sessionID)
+        try await commit([(entry, file)], sessionID: sessionID, quota: nil)
+    }
+
+    public func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String) async throws {
+        try await commit(entries, sessionID: sessionID, quota: nil)
+    }
+
+    public func createUploadSession(_ session: UploadSessionRecord) async throws {
+        try await createUploadSession(session, maximumLive: .max, now: Date())
     }
 }
 

@@ -44,6 +44,34 @@ struct PolicyTests {
         #expect(throws: PolicyError.invalidAttribute(long)) { try PolicyParser.parse(long) }
     }
 
+    /// The policy that crashed `twin serve` by overflowing its stack (issue 19): limits are enforced
+    /// while parsing, so the parser never recurses past `Policy.maximumDepth`.
+    @Test("hostile policies are refused while they are read")
+    func hostilePolicies() {
+        let nested = String(repeating: "(", count: 30_000) + "a" + String(repeating: ")", count: 30_000)
+        #expect(throws: PolicyError.tooDeep) { try PolicyParser.parse(nested) }
+        let thresholds = String(repeating: "1 of (", count: 5_000) + "a" + String(repeating: ")", count: 5_000)
+        #expect(throws: PolicyError.tooDeep) { try PolicyParser.parse(thresholds) }
+        // Past the length bound nothing is parsed at all.
+        let huge = String(repeating: "(", count: 200_000) + "a" + String(repeating: ")", count: 200_000)
+        #expect(throws: PolicyError.tooLong) { try PolicyParser.parse(huge) }
+        // Leaves are counted as they are read: five gates of 1000 one-letter leaves fit the length bound.
+        let group = "(" + Array(repeating: "a", count: 1000).joined(separator: " or ") + ")"
+        let wide = Array(repeating: group, count: 5).joined(separator: " or ")
+        #expect(throws: PolicyError.tooManyLeaves) { try PolicyParser.parse(wide) }
+        // One gate has at most `maximumChildren` children.
+        let flat = (0...Policy.maximumChildren).map { "a\($0)" }.joined(separator: " and ")
+        #expect { try PolicyParser.parse(flat) } throws: { error in
+            if case PolicyError.syntax = error { return true } else { return false }
+        }
+        // The limits themselves are reachable.
+        let deepest = String(repeating: "(a and ", count: Policy.maximumDepth - 1) + "b"
+            + String(repeating: ")", count: Policy.maximumDepth - 1)
+        #expect((try? PolicyParser.parse(deepest)) != nil)
+        let widest = (0..<Policy.maximumChildren).map { "a\($0)" }.joined(separator: " or ")
+        #expect((try? PolicyParser.parse(widest))?.leaves.count == Policy.maximumChildren)
+    }
+
     @Test("the plain evaluator")
     func evaluator() throws {
         let policy = try PolicyParser.parse("family or (friend and vacation) or 2 of (alice, bob, carol)")

@@ -20,7 +20,8 @@ struct LiveServer {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
-    static func run(_ test: @Sendable (LiveServer) async throws -> Void) async throws {
+    static func run(configure: (inout ServerConfiguration) -> Void = { _ in },
+                    _ test: @Sendable (LiveServer) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("twin-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -29,6 +30,7 @@ struct LiveServer {
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.logLevel = .warning
+        configure(&configuration)
         let app = buildApplication(configuration: configuration, store: store, blobs: blobs)
         try await app.test(.live) { client in
             try await test(LiveServer(directory: directory, store: store, blobs: blobs, port: client.port!))

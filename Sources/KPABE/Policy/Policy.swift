@@ -9,6 +9,9 @@ public indirect enum Policy: Sendable, Hashable, CustomStringConvertible {
     public static let maximumDepth = 32
     public static let maximumLeaves = 4096
     public static let maximumAttributeLength = 255
+    /// The longest policy text accepted, in UTF-8 bytes: room for the most leaves at a typical
+    /// attribute length, checked before anything is parsed.
+    public static let maximumTextLength = 64 << 10
 
     public static func and(_ children: [Policy]) -> Policy { .threshold(children.count, children) }
     public static func or(_ children: [Policy]) -> Policy { .threshold(1, children) }
@@ -86,6 +89,7 @@ public enum PolicyError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidAttribute(String)
     case tooDeep
     case tooManyLeaves
+    case tooLong
 
     public var description: String {
         switch self {
@@ -94,6 +98,7 @@ public enum PolicyError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidAttribute(let name): "invalid attribute \"\(name)\" (empty or longer than \(Policy.maximumAttributeLength) bytes)"
         case .tooDeep: "policy nests deeper than \(Policy.maximumDepth) levels"
         case .tooManyLeaves: "policy has more than \(Policy.maximumLeaves) attributes"
+        case .tooLong: "policy is longer than \(Policy.maximumTextLength) bytes"
         }
     }
 }

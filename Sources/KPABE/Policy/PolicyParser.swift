@@ -10,8 +10,14 @@
 /// ```
 /// `and` binds tighter than `or`; keywords are case-insensitive; a keyword used as an attribute must be
 /// quoted. Chains flatten: `a and b and c` is one 3-of-3 gate.
+///
+/// Every limit of `Policy` is enforced while the text is read, never after: the text's length before
+/// any parsing, nesting depth at each opening gate, leaves and children as they are added. So no
+/// input, however hostile, drives recursion deeper than `Policy.maximumDepth` or allocates more than
+/// the limits allow.
 public enum PolicyParser {
     public static func parse(_ text: String) throws(PolicyError) -> Policy {
+        guard text.utf8.count <= Policy.maximumTextLength else { throw .tooLong }
         var parser = Parser(text)
         let policy = try parser.parseOr()
         parser.skipSpace()
@@ -34,6 +40,9 @@ public enum PolicyParser {
     private struct Parser {
         let scalars: [Unicode.Scalar]
         var index = 0
+        /// Gates open around the current position, and leaves read so far.
+        var depth = 0
+        var leafCount = 0
 
         init(_ text: String) { scalars = Array(text.unicodeScalars) }
 
@@ -70,16 +79,34 @@ public enum PolicyParser {
             index += 1
         }
 
+        /// An `or` chain. Each level of nesting passes through here once, so this is where depth is
+        /// counted: a chain with several children is a gate, one level below its parent.
         mutating func parseOr() throws(PolicyError) -> Policy {
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= Policy.maximumDepth else { throw .tooDeep }
             var children = [try parseAnd()]
-            while consumeKeyword("or") { children.append(try parseAnd()) }
+            while consumeKeyword("or") { try append(try parseAnd(), to: &children) }
             return children.count == 1 ? children[0] : .or(children)
         }
 
         mutating func parseAnd() throws(PolicyError) -> Policy {
             var children = [try parsePrimary()]
-            while consumeKeyword("and") { children.append(try parsePrimary()) }
+            while consumeKeyword("and") { try append(try parsePrimary(), to: &children) }
             return children.count == 1 ? children[0] : .and(children)
+        }
+
+        func append(_ child: Policy, to children: inout [Policy]) throws(PolicyError) {
+            guard children.count < Policy.maximumChildren else {
+                throw .syntax(position: index, message: "a gate has more than \(Policy.maximumChildren) children")
+            }
+            children.append(child)
+        }
+
+        mutating func leaf(_ name: String) throws(PolicyError) -> Policy {
+            leafCount += 1
+            guard leafCount <= Policy.maximumLeaves else { throw .tooManyLeaves }
+            return .attribute(name)
         }
 
         mutating func parsePrimary() throws(PolicyError) -> Policy {
@@ -92,7 +119,7 @@ public enum PolicyParser {
                 try expect(")")
                 return inner
             }
-            if scalar == "\"" { return .attribute(try parseQuoted()) }
+            if scalar == "\"" { return try leaf(try parseQuoted()) }
             guard let word = peekWord() else { throw error("unexpected \(describeNext())") }
             if PolicyParser.keywords.contains(word.lowercased()) {
                 throw error("'\(word)' is a keyword; quote it to use it as an attribute")
@@ -106,7 +133,7 @@ public enum PolicyParser {
                 }
                 index = afterNumber
             }
-            return .attribute(word)
+            return try leaf(word)
         }
 
         mutating func parseThreshold(_ k: Int, at start: Int) throws(PolicyError) -> Policy {
@@ -116,7 +143,7 @@ public enum PolicyParser {
                 skipSpace()
                 if !atEnd, scalars[index] == "," {
                     index += 1
-                    children.append(try parseOr())
+                    try append(try parseOr(), to: &children)
                 } else {
                     break
                 }

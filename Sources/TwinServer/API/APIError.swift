@@ -7,17 +7,32 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     public var code: ErrorCode
     public var message: String
+    /// Seconds after which the same request may succeed (429 and 503), sent as `Retry-After`.
+    public var retryAfter: Int?
 
-    public init(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String, retryAfter: Int? = nil) {
         self.status = status
         self.code = code
         self.message = message
+        self.retryAfter = retryAfter
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let body = try TwinProtocol.makeEncoder().encode(ErrorBody(code: code.rawValue, message: message))
-        return Response(status: status, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// 429: a rate in `ServerLimits` is spent; `seconds` until the next request may pass.
+    static func rateLimited(_ what: String, retryAfter seconds: Int) -> APIError {
+        APIError(.tooManyRequests, .rateLimited, "too many \(what); retry in \(seconds) s", retryAfter: seconds)
+    }
+
+    /// 429: a count in `ServerLimits` is reached; it frees up as the user's earlier work commits
+    /// or expires, which a client cannot hurry, so it is told to come back a minute later.
+    static func limitReached(_ message: String) -> APIError {
+        APIError(.tooManyRequests, .limitReached, message, retryAfter: 60)
     }
 
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, .badRequest, message) }

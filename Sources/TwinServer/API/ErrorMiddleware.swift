@@ -33,6 +33,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             switch error {
             case .conflict(let what): throw APIError(.conflict, .conflict, "\(what) already exists")
             case .notFound(let what): throw APIError.notFound("\(what) not found")
+            case .limitReached(let what): throw APIError.limitReached(what)
+            case .quotaExceeded(let used, let quota):
+                throw APIError(.contentTooLarge, .quotaExceeded, "this would charge \(used) bytes to a quota of \(quota)")
             }
         } catch let error as BlobStoreError {
             context.logger.error("blob store integrity failure", metadata: ["error": "\(error)"])

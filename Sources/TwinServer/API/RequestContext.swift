@@ -4,19 +4,23 @@ import Hummingbird
 import TwinProtocol
 import TwinStorage
 
-/// Per-request state: who is calling, once the bearer token checked out.
+/// Per-request state: who is calling (the peer's address, and the user once the bearer token
+/// checked out).
 public struct TwinRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var user: String?
+    /// The peer's IP address, the key of per-address rate limits ("unknown" without a socket, in tests).
+    public let address: String
 
     public init(source: Source) {
         coreContext = .init(source: source)
         user = nil
+        address = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
-    /// Chunk bodies go up to the largest chunk ciphertext; JSON bodies (manifests of very large files)
-    /// up to the same bound.
-    public var maxUploadSize: Int { 17 << 20 }
+    /// The bound of Hummingbird's own body reads; every route of this API reads its body with a
+    /// bound of its own from `ServerLimits` instead.
+    public var maxUploadSize: Int { 1 << 20 }
     public var requestDecoder: JSONDecoder { TwinProtocol.makeDecoder() }
     public var responseEncoder: JSONEncoder { TwinProtocol.makeEncoder() }
 
@@ -42,6 +46,18 @@ struct AuthenticationMiddleware: RouterMiddleware {
             guard let user = try await store.sessionUser(tokenHash: hash, now: Date()) else { throw APIError.unauthenticated }
             context.user = user
         }
+        return try await next(request, context)
+    }
+}
+
+/// Spends one token of the peer address's bucket per request: the routes that need no login
+/// (registration, user lookup, login) are where an anonymous flood would land.
+struct AddressRateLimitMiddleware: RouterMiddleware {
+    let limiter: RateLimiter
+
+    func handle(_ request: Request, context: TwinRequestContext,
+                next: (Request, TwinRequestContext) async throws -> Response) async throws -> Response {
+        if let wait = limiter.spend(context.address) { throw APIError.rateLimited("requests from \(context.address)", retryAfter: wait) }
         return try await next(request, context)
     }
 }

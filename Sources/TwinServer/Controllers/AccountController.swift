@@ -9,6 +9,7 @@ import TwinStorage
 /// signature, logging in signs a fresh single-use nonce, and the reward is a short-lived token.
 struct AccountController {
     let store: any MetadataStore
+    let limits: ServerLimits
     let tokenLifetime: TimeInterval
     let challengeLifetime: TimeInterval = 120
 
@@ -20,7 +21,7 @@ struct AccountController {
     }
 
     @Sendable func register(_ request: Request, context: TwinRequestContext) async throws -> Response {
-        let body = try await request.decode(as: RegisterRequest.self, context: context)
+        let body = try await request.decode(as: RegisterRequest.self, limit: limits.smallBody, context: context)
         guard TwinProtocol.isValidUserName(body.name) else { throw APIError.badRequest("invalid user name") }
         guard let signingKey = try? Curve25519.Signing.PublicKey(rawRepresentation: body.signingKey),
               (try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: body.agreementKey)) != nil
@@ -48,7 +49,9 @@ struct AccountController {
     }
 
     @Sendable func challenge(_ request: Request, context: TwinRequestContext) async throws -> LoginChallengeResponse {
-        let body = try await request.decode(as: LoginChallengeRequest.self, context: context)
+        let body = try await request.decode(as: LoginChallengeRequest.self, limit: limits.smallBody, context: context)
+        // Only names that could be accounts get a nonce: the one stored row is bounded.
+        guard TwinProtocol.isValidUserName(body.user) else { throw APIError.badRequest("invalid user name") }
         // Unknown users get a nonce too, so this endpoint does not list accounts.
         let nonce = randomBytes(32)
         let expiresAt = Date().addingTimeInterval(challengeLifetime)
@@ -57,7 +60,7 @@ struct AccountController {
     }
 
     @Sendable func token(_ request: Request, context: TwinRequestContext) async throws -> TokenResponse {
-        let body = try await request.decode(as: TokenRequest.self, context: context)
+        let body = try await request.decode(as: TokenRequest.self, limit: limits.smallBody, context: context)
         let failure = APIError(.unauthorized, .unauthenticated, "login failed")
         guard let owner = try await store.consumeLoginChallenge(Array(body.nonce), now: Date()), owner == body.user,
               let user = try await store.user(named: body.user),

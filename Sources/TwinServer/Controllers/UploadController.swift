@@ -14,13 +14,32 @@ struct UploadController {
     let store: any MetadataStore
     let blobs: any BlobStore
     let metrics: TwinMetrics
+    let limits: ServerLimits
     let sessionLifetime: TimeInterval
     let ownershipPolicy: OwnershipPolicy
     let gate: ChunkGate
     /// Capsules validated already: one run's commits share one (see `AttributeKeyWrapper`).
     let capsules = CapsuleCache()
+    let beginRate: RateLimiter
+    let proofRate: RateLimiter
+    let failedProofs: RateLimiter
+    let bundles: InFlightLimit
 
-    static let maximumChunks = 1 << 20
+    init(store: any MetadataStore, blobs: any BlobStore, metrics: TwinMetrics, limits: ServerLimits,
+         sessionLifetime: TimeInterval, ownershipPolicy: OwnershipPolicy, gate: ChunkGate) {
+        self.store = store
+        self.blobs = blobs
+        self.metrics = metrics
+        self.limits = limits
+        self.sessionLifetime = sessionLifetime
+        self.ownershipPolicy = ownershipPolicy
+        self.gate = gate
+        beginRate = RateLimiter(limits.begins)
+        proofRate = RateLimiter(limits.proofs)
+        failedProofs = RateLimiter(limits.failedProofs)
+        bundles = InFlightLimit(limits.bundlesInFlight)
+    }
+
     static let maximumChunkCiphertext = Manifest.maximumChunkLength + ChunkCipher.overhead
     /// The largest `ChunkBundle` body accepted: the whole body is held (and its chunks copied) while
     /// they are checked, before any is stored.
@@ -29,6 +48,8 @@ struct UploadController {
     static let maximumBundleRecords = 1024
     /// The largest proof body: its most openings, each a 4 KiB piece with a path up to the root of
     /// the largest chunk (4097 leaves: 13 nodes) and its 13 bytes of framing, with room to spare.
+    /// `K_M` sealed for its owner: a key, a nonce and a tag, with room for framing.
+    static let maximumOwnerWrappedKey = 1024
     static let maximumProof = OwnershipProof.maximumOpenings * (13 + MerkleTree.leafSize + 16 * 32) + 64
 
     func register(to router: some RouterMethods<TwinRequestContext>) {
@@ -41,9 +62,10 @@ struct UploadController {
 
     @Sendable func begin(_ request: Request, context: TwinRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let body = try await request.decode(as: BeginUploadRequest.self, context: context)
+        if let wait = beginRate.spend(user) { throw APIError.rateLimited("upload sessions", retryAfter: wait) }
+        let body = try await request.decode(as: BeginUploadRequest.self, limit: limits.beginBody, context: context)
         let all = body.files.flatMap(\.chunks)
-        guard (1...BeginUploadRequest.maximumFiles).contains(body.files.count), all.count <= Self.maximumChunks,
+        guard (1...limits.filesPerUpload).contains(body.files.count), all.count <= limits.chunksPerUpload,
               all.allSatisfy({ (ChunkCipher.overhead...Self.maximumChunkCiphertext).contains($0.size) })
         else { throw APIError.badRequest("no files, too many files or chunks, or a chunk size out of range") }
         // One tag, one content: a file announced twice must carry the same chunk list (it is then
@@ -104,6 +126,10 @@ struct UploadController {
             throw APIError.badRequest("these files need \(leaves.count) challenged leaves, more than one proof carries "
                                       + "(\(OwnershipProof.maximumOpenings)): announce fewer files at once")
         }
+        // A user whose failed proofs are spent gets no fresh challenge until the bucket refills.
+        if issued != nil, let wait = failedProofs.wait(for: user) {
+            throw APIError.rateLimited("failed proofs of ownership", retryAfter: wait)
+        }
         let challenge = issued.map { OwnershipChallenge(id: $0.id, session: id, leaves: leaves.sorted(), expiresAt: $0.expiresAt) }
         let deduplicated = all.filter { stored[$0.tag] != nil }
         if !deduplicated.isEmpty {
@@ -114,7 +140,8 @@ struct UploadController {
         try await store.createUploadSession(UploadSessionRecord(
             id: id, user: user,
             files: body.files.map { AnnouncedFile(fileTag: $0.fileTag, chunks: $0.chunks.map { ChunkReference(tag: $0.tag, size: $0.size) }) },
-            missing: missing, received: [], challenge: challenge, ownershipProven: challenge == nil, expiresAt: expiresAt))
+            missing: missing, received: [], challenge: challenge, ownershipProven: challenge == nil, expiresAt: expiresAt),
+            maximumLive: limits.uploadSessionsPerUser, now: now)
         let response = BeginUploadResponse(
             id: id, missing: all.map(\.tag).filter(missing.contains).uniqued(), fileExists: fileExists,
             challenge: challenge.map { challenge in
@@ -180,6 +207,11 @@ struct UploadController {
     /// stored, so one that was not requested or does not hash to its tag leaves nothing behind.
     @Sendable func postChunks(_ request: Request, context: TwinRequestContext) async throws -> Response {
         let session = try await liveSession(context)
+        // Bundles are held whole while checked: a bounded number at once, server-wide.
+        guard let slot = bundles.enter() else {
+            throw APIError(.serviceUnavailable, .busy, "the server is receiving as many chunk bundles as it holds; retry", retryAfter: 1)
+        }
+        defer { slot.leave() }
         let body = try await request.body.collect(upTo: Self.maximumBundle)
         metrics.bytesReceived.increment(by: Int64(body.readableBytes))
         var sizes: [Tag: Int] = [:]
@@ -208,6 +240,10 @@ struct UploadController {
 
     @Sendable func proof(_ request: Request, context: TwinRequestContext) async throws -> Response {
         let session = try await liveSession(context)
+        if let wait = proofRate.spend(session.user) { throw APIError.rateLimited("proofs of ownership", retryAfter: wait) }
+        if let wait = failedProofs.wait(for: session.user) {
+            throw APIError.rateLimited("failed proofs of ownership", retryAfter: wait)
+        }
         let body = try await request.body.collect(upTo: Self.maximumProof)
         guard let proof = try? OwnershipProof(decoding: Array(buffer: body)) else {
             throw APIError.badRequest("malformed proof encoding")
@@ -225,6 +261,7 @@ struct UploadController {
             try challenge.verify(proof, chunks: held)
         } catch {
             metrics.proofFailures.increment()
+            _ = failedProofs.spend(session.user)
             throw APIError(.forbidden, .proofInvalid, "proof of ownership rejected: \(error)")
         }
         metrics.proofPasses.increment()
@@ -234,7 +271,7 @@ struct UploadController {
 
     @Sendable func commit(_ request: Request, context: TwinRequestContext) async throws -> Response {
         let session = try await liveSession(context)
-        let body = try await request.decode(as: CommitRequest.self, context: context)
+        let body = try await request.decode(as: CommitRequest.self, limit: limits.commitBody, context: context)
         guard session.ownershipProven else {
             throw APIError(.forbidden, .proofRequired, "prove ownership of the chunks the server already holds first")
         }
@@ -249,8 +286,11 @@ struct UploadController {
         let now = Date()
         for (position, (commit, file)) in zip(body.entries, session.files).enumerated() {
             guard TwinProtocol.isValidName(commit.name) else { throw APIError.badRequest("invalid entry name at position \(position)") }
-            guard commit.size >= 0, commit.mediaType.utf8.count <= 127 else {
-                throw APIError.badRequest("invalid size or media type at position \(position)")
+            guard (0...limits.entrySize).contains(commit.size), commit.mediaType.utf8.count <= limits.mediaTypeLength,
+                  commit.attributes.count <= limits.attributesPerEntry,
+                  commit.attributes.allSatisfy({ (1...Policy.maximumAttributeLength).contains($0.utf8.count) }),
+                  commit.ownerWrappedKey.count <= Self.maximumOwnerWrappedKey else {
+                throw APIError.badRequest("size, media type, attributes or owner-wrapped key out of range at position \(position)")
             }
             let manifest = Array(commit.sealedManifest)
             guard MerkleTree.root(of: manifest) == file.fileTag else {
@@ -282,7 +322,7 @@ struct UploadController {
                             mediaType: commit.mediaType, size: commit.size, createdAt: now),
                 FileRecord(tag: file.fileTag, sealedManifest: manifest, chunks: file.chunks)))
         }
-        try await store.commit(committed, sessionID: session.id)
+        try await store.commit(committed, sessionID: session.id, quota: limits.quotaBytes)
         let entries = committed.map { EntryResponse($0.entry, caller: session.user, file: nil) }
         return try jsonResponse(.created, EntryListResponse(entries: entries), context: context)
     }

@@ -180,6 +180,11 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
     }
 
     /// Rows of one read-only statement.
+    /// Rows in `table` (tests check what a refused request left behind).
+    package func rowCount(_ table: String) async throws -> Int {
+        try await read("SELECT count(*) AS n FROM \(table)")[0].integer("n")
+    }
+
     private func read(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
         try await transaction(.readOneStatement) { try $0.rows(sql, binds) }
     }
@@ -212,6 +217,8 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
     public func storeLoginChallenge(_ nonce: [UInt8], user: String, expiresAt: Date) async throws {
         try await transaction(.write(.ephemeral)) { transaction in
             do {
+                // Expired nonces go as new ones come, so a busy server's table holds only live ones.
+                try transaction.execute("DELETE FROM login_challenges WHERE expires_at <= ?", [SQLiteValue.date(Date())])
                 try transaction.execute("INSERT INTO login_challenges (nonce, user, expires_at) VALUES (?, ?, ?)",
                                               [SQLiteValue.bytes(nonce), .text(user), SQLiteValue.date(expiresAt)])
             } catch let error as DatabaseError where error.isUniquenessViolation {
@@ -233,6 +240,7 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
     public func storeSession(tokenHash: [UInt8], user: String, expiresAt: Date) async throws {
         try await transaction(.write(.ephemeral)) { transaction in
             do {
+                try transaction.execute("DELETE FROM sessions WHERE expires_at <= ?", [SQLiteValue.date(Date())])
                 try transaction.execute("INSERT INTO sessions (token_hash, user, expires_at) VALUES (?, ?, ?)",
                                               [SQLiteValue.bytes(tokenHash), .text(user), SQLiteValue.date(expiresAt)])
             } catch let error as DatabaseError where error.isUniquenessViolation {
@@ -290,8 +298,15 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
 
     // MARK: Upload sessions
 
-    public func createUploadSession(_ session: UploadSessionRecord) async throws {
+    public func createUploadSession(_ session: UploadSessionRecord, maximumLive: Int, now: Date) async throws {
         try await transaction(.write(.ephemeral)) { transaction in
+            try transaction.execute("DELETE FROM upload_sessions WHERE user = ? AND expires_at <= ?",
+                                    [.text(session.user), SQLiteValue.date(now)])
+            let live = try transaction.rows("SELECT count(*) AS live FROM upload_sessions WHERE user = ?",
+                                            [.text(session.user)])[0].integer("live")
+            guard live < maximumLive else {
+                throw MetadataStoreError.limitReached("\(session.user) has \(live) open upload sessions, the most allowed")
+            }
             do {
                 try transaction.execute("""
                     INSERT INTO upload_sessions (id, user, challenge, ownership_proven, expires_at) VALUES (?, ?, ?, ?, ?)
@@ -405,7 +420,7 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
     /// does not exist or belongs to another user or other files, whose entry names another file than
     /// its pair's, or whose new file names a chunk that was never recorded: each would leave
     /// references the store cannot honour, and a session committed once cannot be committed again.
-    public func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String) async throws {
+    public func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String, quota: Int?) async throws {
         if let mismatch = entries.first(where: { $0.entry.fileTag != $0.file.tag }) {
             throw MetadataStoreError.notFound("file \(mismatch.entry.fileTag.hex)")
         }
@@ -419,6 +434,11 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
                 throw MetadataStoreError.notFound("upload session \(sessionID)")
             }
             for (entry, file) in entries { try transaction.commit(entry, file: file) }
+            if let quota, let owner = owners.first {
+                let used = try transaction.rows("SELECT CAST(min(total(charged), 9.0e18) AS INTEGER) AS used FROM entries WHERE owner = ?",
+                                                [.text(owner)])[0].integer("used")
+                guard used <= quota else { throw MetadataStoreError.quotaExceeded(used: used, quota: quota) }
+            }
         }
     }
 
@@ -535,9 +555,9 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
                        (SELECT count(*) FROM entries) AS entries,
                        (SELECT count(*) FROM files) AS files,
                        (SELECT count(*) FROM chunks) AS chunks,
-                       (SELECT coalesce(sum(size), 0) FROM entries) AS logical_bytes,
-                       (SELECT coalesce(sum(size), 0) FROM chunks)
-                         + (SELECT coalesce(sum(length(manifest)), 0) FROM files) AS stored_bytes
+                       (SELECT CAST(min(total(size), 9.0e18) AS INTEGER) FROM entries) AS logical_bytes,
+                       CAST(min((SELECT total(size) FROM chunks) + (SELECT total(length(manifest)) FROM files), 9.0e18)
+                            AS INTEGER) AS stored_bytes
                 """)[0]
             return StoreStatistics(users: try row.integer("users"), entries: try row.integer("entries"),
                                    files: try row.integer("files"), chunks: try row.integer("chunks"),
@@ -676,12 +696,12 @@ private struct Transaction {
         }
         do {
             try execute("""
-                INSERT INTO entries (owner, name, file_tag, attributes, abe_key, owner_key, media_type, size, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO entries (owner, name, file_tag, attributes, abe_key, owner_key, media_type, size, created_at, charged)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [.text(entry.owner), .text(entry.name), SQLiteValue.tag(entry.fileTag),
                       try SQLiteValue.json(entry.attributes), SQLiteValue.bytes(entry.attributeWrappedKey),
                       SQLiteValue.bytes(entry.ownerWrappedKey), .text(entry.mediaType),
-                      SQLiteValue.integer(entry.size), SQLiteValue.date(entry.createdAt)])
+                      SQLiteValue.integer(entry.size), SQLiteValue.date(entry.createdAt), SQLiteValue.integer(file.storedSize)])
         } catch let error as DatabaseError where error.isUniquenessViolation {
             throw MetadataStoreError.conflict("entry \(entry.owner)/\(entry.name)")
         } catch let error as DatabaseError where error.isForeignKeyViolation {

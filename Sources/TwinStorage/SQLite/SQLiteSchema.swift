@@ -141,5 +141,19 @@ enum SQLiteSchema {
             "ALTER TABLE upload_sessions DROP COLUMN file_tag",
             "ALTER TABLE upload_sessions DROP COLUMN chunks",
         ]),
+        // Quotas and pruning. entries.charged is what the entry counts against its owner's quota:
+        // its file's stored bytes (every chunk position's ciphertext and the sealed manifest), the
+        // same for every entry of a shared file. Expiry indexes let each insert prune expired rows.
+        Migration(version: 3, statements: [
+            "ALTER TABLE entries ADD COLUMN charged INTEGER NOT NULL DEFAULT 0",
+            """
+            UPDATE entries SET charged = (SELECT length(manifest) FROM files WHERE files.tag = entries.file_tag)
+                + (SELECT coalesce(sum(chunks.size), 0) FROM file_chunks JOIN chunks ON chunks.tag = file_chunks.chunk_tag
+                   WHERE file_chunks.file_tag = entries.file_tag)
+            """,
+            "CREATE INDEX login_challenges_by_expiry ON login_challenges(expires_at)",
+            "CREATE INDEX sessions_by_expiry ON sessions(expires_at)",
+            "CREATE INDEX upload_sessions_by_user ON upload_sessions(user, expires_at)",
+        ]),
     ]
 }
