@@ -38,8 +38,27 @@ def chunk_key(h):
     return hkdf(h, b"twin.chunk-key.v1")
 
 
-def seal(key, label, plaintext, aad=b""):
-    return AESGCM(key).encrypt(expand(key, label, 12), plaintext, aad or None)
+def chunk_nonce(k, encoding, r):
+    """Synthetic nonce of a chunk: bound to the encoding and, when compressed, to the exact bytes
+    sealed (a stored chunk's bytes are fixed by its key, which is derived from them)."""
+    return expand(k, b"twin.chunk-nonce.v2" + bytes([encoding]) + (sha256(r) if encoding else b""), 12)
+
+
+def manifest_nonce(km, manifest):
+    return expand(km, b"twin.manifest-nonce.v2" + sha256(manifest), 12)
+
+
+def seal(key, nonce, plaintext, aad=b""):
+    """nonce || AES-256-GCM ciphertext || tag: every sealed object carries its synthetic nonce."""
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, aad or None)
+
+
+def seal_chunk(k, encoding, r):
+    return seal(k, chunk_nonce(k, encoding, r), r)
+
+
+def file_tag(cm, chunk_tags):
+    return sha256(b"twin.file-tag.v2", merkle_root(cm), *chunk_tags)
 
 
 def merkle_root(c):
@@ -138,8 +157,8 @@ def encode_chunk(m, metadata):
     if metadata and len(m) >= 64:
         z = zstd(m)
         if len(z) <= len(m) - len(m) // 8:
-            return merkle_root(seal(k, b"twin.chunk-nonce.v1.zstd", z)), k, len(m), 2
-    return merkle_root(seal(k, b"twin.chunk-nonce.v1", m)), k, len(m), 0
+            return merkle_root(seal_chunk(k, 2, z)), k, len(m), 2
+    return merkle_root(seal_chunk(k, 0, m)), k, len(m), 0
 
 
 def cdc_split(data, start, end):
@@ -174,17 +193,18 @@ def encode_file(data, runs, media):
     for start, end, metadata in runs:
         pieces = [(start, end)] if metadata and end - start <= MAX else cdc_split(data, start, end)
         entries += [encode_chunk(data[a:b], metadata) for a, b in pieces]
-    manifest = b"TWMF" + bytes([1]) + struct.pack(">I", len(media)) + media.encode()
+    manifest = b"TWMF" + bytes([2]) + struct.pack(">I", len(media)) + media.encode()
     manifest += struct.pack(">QI", len(data), len(entries))
     for t, k, n, e in entries:
         manifest += t + k + struct.pack(">IB", n, e)
     file_hash = sha256(b"twin.file.v1", struct.pack(">Q", len(data)), *[k for _, k, _, _ in entries])
     km = hkdf(file_hash, b"twin.file-key.v1")
-    cm = seal(km, b"twin.manifest-nonce.v1", manifest, b"twin.manifest.v1")
+    cm = seal(km, manifest_nonce(km, manifest), manifest, b"twin.manifest.v2")
     return {"seed": None, "length": len(data), "chunk_lengths": [n for _, _, n, _ in entries],
             "chunk_encodings": [e for _, _, _, e in entries],
             "chunk_tags": [t.hex() for t, _, _, _ in entries], "manifest": manifest.hex(),
-            "file_key": km.hex(), "sealed_manifest_sha256": sha256(cm).hex(), "file_tag": merkle_root(cm).hex()}
+            "file_key": km.hex(), "sealed_manifest_sha256": sha256(cm).hex(),
+            "sealed_manifest_root": merkle_root(cm).hex(), "file_tag": file_tag(cm, [t for t, _, _, _ in entries]).hex()}
 
 
 def png_chunk(typ, data):
@@ -210,10 +230,10 @@ def main():
         m = stream(name, n)
         h = content_hash(m)
         k = chunk_key(h)
-        c = seal(k, b"twin.chunk-nonce.v1", m)
+        c = seal_chunk(k, 0, m)
         chunk_vectors.append({"encoding": 0, "name": name, "plaintext_sha256": sha256(m).hex(), "plaintext_length": len(m),
                               "seed": name, "content_hash": h.hex(), "key": k.hex(),
-                              "nonce": expand(k, b"twin.chunk-nonce.v1", 12).hex(),
+                              "nonce": chunk_nonce(k, 0, m).hex(),
                               "ciphertext_sha256": sha256(c).hex(), "ciphertext_length": len(c),
                               "tag": merkle_root(c).hex()})
     counted = b"".join(b"<rdf:li>xmp.did:%08d</rdf:li>\n" % i for i in range(500))
@@ -223,15 +243,16 @@ def main():
     ancestors = b"".join(b"<rdf:li>xmp.did:" + ids[i:i + 16].hex().upper().encode() + b"</rdf:li> "
                          for i in range(0, len(ids), 16))
     # Encoding 2 is what metadata is written as; encoding 1 (DEFLATE) what earlier versions wrote.
-    for encoding, name, label, compress, text in [
-            (2, "zstd-metadata", b"twin.chunk-nonce.v1.zstd", zstd, counted),
-            (2, "zstd-xmp-ancestors", b"twin.chunk-nonce.v1.zstd", zstd, ancestors),
-            (1, "deflated-metadata", b"twin.chunk-nonce.v1.deflate", deflate, counted)]:
+    for encoding, name, compress, text in [
+            (2, "zstd-metadata", zstd, counted),
+            (2, "zstd-xmp-ancestors", zstd, ancestors),
+            (1, "deflated-metadata", deflate, counted)]:
         h = content_hash(text)
         k = chunk_key(h)
-        c = seal(k, label, compress(text))
+        c = seal_chunk(k, encoding, compress(text))
         chunk_vectors.append({"encoding": encoding, "name": name, "plaintext_sha256": sha256(text).hex(),
                               "plaintext_length": len(text), "seed": None, "content_hash": h.hex(), "key": k.hex(),
+                              "nonce": chunk_nonce(k, encoding, compress(text)).hex(),
                               "representation_sha256": sha256(compress(text)).hex(),
                               "ciphertext_sha256": sha256(c).hex(), "ciphertext_length": len(c), "tag": merkle_root(c).hex()})
     files = []

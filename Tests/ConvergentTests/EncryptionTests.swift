@@ -16,6 +16,8 @@ struct ReferenceVectors: Decodable {
         var ciphertext_sha256: String
         var ciphertext_length: Int
         var tag: String
+        /// The synthetic nonce, which leads the ciphertext.
+        var nonce: String
         /// SHA-256 of the compressed representation, for compressed encodings.
         var representation_sha256: String?
         var testDescription: String { name }
@@ -30,6 +32,7 @@ struct ReferenceVectors: Decodable {
         var manifest: String
         var file_key: String
         var sealed_manifest_sha256: String
+        var sealed_manifest_root: String
         var file_tag: String
         var testDescription: String { seed }
     }
@@ -70,6 +73,7 @@ struct EncryptionTests {
         #expect(try vectorEncoding.decode(
             ChunkCipher.open(ciphertext, key: key, encoding: vectorEncoding), length: plaintext.count) == plaintext)
         #expect(ciphertext.count == vector.ciphertext_length)
+        #expect(Array(ciphertext.prefix(12)).hexString == vector.nonce)
         #expect(SHA256.hash(data: ciphertext).hexString == vector.ciphertext_sha256)
         #expect(MerkleTree.root(of: ciphertext).hex == vector.tag)
     }
@@ -87,7 +91,63 @@ struct EncryptionTests {
         #expect(file.manifest.encoded().hexString == vector.manifest)
         #expect(file.fileKey.bytes.hexString == vector.file_key)
         #expect(SHA256.hash(data: file.sealedManifest).hexString == vector.sealed_manifest_sha256)
+        #expect(MerkleTree.root(of: file.sealedManifest).hex == vector.sealed_manifest_root)
         #expect(file.fileTag.hex == vector.file_tag)
+    }
+
+    /// Issue 19: two clients whose compressors emit different bytes for one metadata chunk, or two
+    /// manifests of one image differing in an encoding, sealed under one key. With nonces from the
+    /// key alone the ciphertexts' XOR was the plaintexts' XOR (a two-time pad); now every distinct
+    /// sealed message gets its own nonce, and opening checks the nonce is the message's own.
+    @Test("no (key, nonce) pair seals two different messages: encodings, compressor outputs, manifests")
+    func nonceNeverSealsTwoMessages() throws {
+        let plaintext = xmpLikeText(count: 400)
+        let key = LocalKeyDerivation.key(for: contentHash(of: plaintext))
+        let zstd = try #require(plaintext.withUnsafeBytes { ChunkEncoding.zstd.compress($0) })
+        let deflate = try #require(plaintext.withUnsafeBytes { ChunkEncoding.deflate.compress($0) })
+        // Another libzstd's output for the same chunk: the same frame with one literal byte changed
+        // stands for it here (the nonce depends only on the bytes sealed).
+        var otherZstd = zstd
+        otherZstd[otherZstd.count / 2] ^= 0x5A
+        let sealed = [(ChunkEncoding.stored, plaintext), (.zstd, zstd), (.zstd, otherZstd), (.deflate, deflate)].map {
+            ChunkCipher.seal($0.1, key: key, encoding: $0.0)
+        }
+        let nonces = sealed.map { Array($0.prefix(12)) }
+        #expect(Set(nonces).count == 4)
+        // Same length, one byte apart: with a shared nonce the bodies would differ in that byte alone.
+        let (a, b) = (sealed[1], sealed[2])
+        let differing = zip(a.dropFirst(12), b.dropFirst(12)).filter { $0 != $1 }.count
+        #expect(differing > a.count / 2)
+        // Opening checks the nonce: a ciphertext re-sealed under another encoding's nonce is refused.
+        #expect(throws: IntegrityError.authenticationFailed) { try ChunkCipher.open(sealed[1], key: key, encoding: .deflate) }
+        #expect(try ChunkCipher.open(sealed[2], key: key, encoding: .zstd) == otherZstd)
+
+        // Two manifests of one image that differ only in a chunk's encoding share K_M, not the nonce.
+        let entry = Manifest.Entry(tag: MerkleTree.root(of: sealed[1]), key: key, length: plaintext.count, encoding: .zstd)
+        var other = entry
+        other.encoding = .deflate
+        let first = Manifest(mediaType: "image/jpeg", entries: [entry]), second = Manifest(mediaType: "image/jpeg", entries: [other])
+        #expect(first.fileKey() == second.fileKey())
+        let (c1, c2) = (first.sealed(with: first.fileKey()), second.sealed(with: second.fileKey()))
+        #expect(c1.prefix(12) != c2.prefix(12))
+        #expect(try Manifest.open(c2, fileKey: second.fileKey()) == second)
+    }
+
+    /// Issue 19: a file tag names its chunk list, so a commit pairing a real `C_M` with other chunks
+    /// makes another tag, and a reader refuses a manifest that does not make the tag it asked for.
+    @Test("the file tag binds the sealed manifest and the chunk list")
+    func fileTagBindsChunkList() async throws {
+        let input = testStream("bind", count: 400_000)
+        let (file, _) = try await encode(input)
+        #expect(Manifest.fileTag(sealedManifest: file.sealedManifest, chunkTags: file.chunkTags) == file.fileTag)
+        var junk = file.chunkTags
+        junk[0] = contentHash(of: [1, 2, 3])
+        #expect(Manifest.fileTag(sealedManifest: file.sealedManifest, chunkTags: junk) != file.fileTag)
+        #expect(Manifest.fileTag(sealedManifest: file.sealedManifest, chunkTags: file.chunkTags.dropLast()) != file.fileTag)
+        #expect(throws: IntegrityError.self) {
+            try Manifest.open(file.sealedManifest, fileKey: file.fileKey, fileTag: contentHash(of: [9]))
+        }
+        #expect(try Manifest.open(file.sealedManifest, fileKey: file.fileKey, fileTag: file.fileTag) == file.manifest)
     }
 
     /// Zstandard's exact output may change between library versions; a mismatch here explains why the
@@ -398,8 +458,11 @@ struct ManifestEncodingTests {
         #expect(throws: BinaryDecodingError.self) { try Manifest(decoding: bytes + [0]) }
         var badMagic = bytes; badMagic[0] = 0
         #expect(throws: BinaryDecodingError.badMagic) { try Manifest(decoding: badMagic) }
-        var badVersion = bytes; badVersion[4] = 2
-        #expect(throws: BinaryDecodingError.unsupportedVersion(2)) { try Manifest(decoding: badVersion) }
+        // Version 1 (nonces from keys alone, file tags without chunk lists) is refused by name.
+        for version: UInt8 in [1, 3] {
+            var badVersion = bytes; badVersion[4] = version
+            #expect(throws: BinaryDecodingError.unsupportedVersion(version)) { try Manifest(decoding: badVersion) }
+        }
         var badTotal = bytes; badTotal[4 + 1 + 4 + 9 + 7] ^= 1  // last byte of the total length
         #expect(throws: BinaryDecodingError.self) { try Manifest(decoding: badTotal) }
         var zeroLength = bytes; zeroLength[zeroLength.count - 1] = 0; zeroLength[4 + 1 + 4 + 9 + 7] = 10

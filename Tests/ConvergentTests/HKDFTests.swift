@@ -102,9 +102,10 @@ struct HKDFTests {
             let library = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: hash.bytes), info: Label.chunkKey,
                                                  outputByteCount: 32)
             #expect(key == library)
-            let nonce = ChunkCipher.nonce(for: key, label: Label.chunkNonce)
-            let libraryNonce = HKDF<SHA256>.expand(pseudoRandomKey: key, info: Label.chunkNonce, outputByteCount: 12)
-            #expect(nonce.withUnsafeBytes { Array($0) } == libraryNonce.withUnsafeBytes { Array($0) })
+            // A stored chunk's synthetic nonce: HKDF-Expand(k, "twin.chunk-nonce.v2" || 0x00).
+            let nonce = [UInt8]().withUnsafeBytes { ChunkCipher.chunkNonce(key: key, encoding: .stored, representation: $0) }
+            let libraryNonce = HKDF<SHA256>.expand(pseudoRandomKey: key, info: Label.chunkNonce + [0], outputByteCount: 12)
+            #expect(nonce.bytes == libraryNonce.withUnsafeBytes { Array($0) })
         }
         // K_M: HKDF over SHA-256("twin.file.v1" || u64 length || k_1 || … || k_n).
         let entries = (0..<3).map { index in

@@ -166,6 +166,62 @@ struct HostileClientTests {
 }
 
 
+/// Issue 19's chunk-list poisoning: a file's tag binds its chunk list, so nobody can commit a real
+/// file tag with a list of their own, before another user's upload or in the middle of it.
+@Suite("Shared-file integrity")
+struct SharedFileIntegrityTests {
+    /// Mallory, who holds the image, commits its real tag and sealed manifest over a junk chunk.
+    static func poison(_ mallory: TwinSession, prepared: TwinSession.PreparedUpload) async throws {
+        let junk = HashedCiphertext((0..<500).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        let begin = try await mallory.api.beginUpload(BeginUploadRequest(
+            fileTag: prepared.encoded.fileTag, chunks: [ChunkDescriptor(tag: junk.tag, size: junk.count)]))
+        try await mallory.api.putChunk(session: begin.id, tag: junk.tag.hex, junk)
+        await expectCode("tag_mismatch") {
+            try await mallory.api.commit(session: begin.id, CommitRequest(entries: [EntryCommit(
+                name: "poison.jpg", attributes: [], attributeWrappedKey: Data(),
+                ownerWrappedKey: mallory.keyring.wrapForOwner(prepared.encoded.fileKey, fileTag: prepared.encoded.fileTag.bytes),
+                sealedManifest: Data(prepared.encoded.sealedManifest), mediaType: "image/jpeg", size: 1)]))
+        }
+    }
+
+    @Test("a real file tag committed over a junk chunk list is refused; the owner's later upload works")
+    func poisonBeforeUpload() async throws {
+        try await LiveServer.run { server in
+            let alice = try await server.user("alice"), mallory = try await server.user("mallory")
+            let bytes = jpegImage(seed: "poison", exif: "p", scanBytes: 200_000)
+            let path = try server.file("p.jpg", bytes)
+            try await Self.poison(mallory, prepared: try await mallory.prepare(path: path, name: "p.jpg"))
+            _ = try await alice.upload(path: path, name: "p.jpg", attributes: [])
+            let out = server.directory.appendingPathComponent("p-out.jpg").path
+            _ = try await alice.get(owner: nil, name: "p.jpg", destination: out)
+            #expect(try server.read(out) == bytes)
+        }
+    }
+
+    @Test("poisoning between another user's begin and commit changes nothing: their upload reads back")
+    func poisonMidUpload() async throws {
+        try await LiveServer.run { server in
+            let bob = try await server.user("bob"), mallory = try await server.user("mallory")
+            let bytes = jpegImage(seed: "race", exif: "r", scanBytes: 200_000)
+            let path = try server.file("r.jpg", bytes)
+            let prepared = try await bob.prepare(path: path, name: "r.jpg")
+            let begin = try await bob.api.beginUpload(BeginUploadRequest(
+                fileTag: prepared.encoded.fileTag, chunks: prepared.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) }))
+            for chunk in prepared.chunks where begin.missing.contains(chunk.tag) {
+                try await bob.api.putChunk(session: begin.id, tag: chunk.tag.hex, chunk)
+            }
+            try await Self.poison(mallory, prepared: try await mallory.prepare(path: path, name: "r.jpg"))
+            try await bob.api.commit(session: begin.id, CommitRequest(entries: [EntryCommit(
+                name: "r.jpg", attributes: [], attributeWrappedKey: Data(),
+                ownerWrappedKey: bob.keyring.wrapForOwner(prepared.encoded.fileKey, fileTag: prepared.encoded.fileTag.bytes),
+                sealedManifest: Data(prepared.encoded.sealedManifest), mediaType: "image/jpeg", size: bytes.count)]))
+            let out = server.directory.appendingPathComponent("r-out.jpg").path
+            _ = try await bob.get(owner: nil, name: "r.jpg", destination: out)
+            #expect(try server.read(out) == bytes)
+        }
+    }
+}
+
 /// The client's own safety: what `twin get` writes, and what `twin account create` keeps.
 @Suite("Client safety")
 struct ClientSafetyTests {

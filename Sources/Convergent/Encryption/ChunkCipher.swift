@@ -5,7 +5,8 @@ import Foundation
 public enum IntegrityError: Error, Equatable, Sendable {
     /// The ciphertext does not hash to the tag it was fetched under.
     case tagMismatch(expected: Tag, actual: Tag)
-    /// The AEAD rejected the ciphertext (tampered, or the wrong key).
+    /// The AEAD rejected the ciphertext (tampered, or the wrong key), or its nonce is not the one
+    /// its plaintext derives.
     case authenticationFailed
     /// The plaintext decrypted but does not derive the key it was decrypted with.
     case convergenceMismatch
@@ -17,70 +18,93 @@ public enum IntegrityError: Error, Equatable, Sendable {
     case malformedEncoding
 }
 
-/// Deterministic authenticated encryption of one chunk: AES-256-GCM under the convergent key with a
-/// nonce derived from that key. Reusing the (key, nonce) pair is safe here because a convergent key
-/// only ever encrypts the one plaintext it was derived from, so equal pairs mean equal plaintexts.
+/// Deterministic authenticated encryption, SIV-style: AES-256-GCM under a convergent key with a
+/// synthetic nonce derived from the key and from the exact bytes sealed, stored in front of the
+/// ciphertext (`nonce || ciphertext || tag`). Sealing stays a function of the plaintext, so identical
+/// chunks still give identical ciphertexts, and no (key, nonce) pair ever seals two different
+/// messages: two encodings of one chunk, or two compressors' outputs of it, get different nonces. A
+/// reader opens with the stored nonce and then checks that the plaintext derives it.
 ///
-/// Why GCM and not GCM-SIV: GCM-SIV's nonce-misuse resistance buys nothing when every key has one
-/// message, and it costs a second pass (POLYVAL, then CTR); `twin bench ce` measures both.
+/// A chunk's nonce binds its encoding and, for a compressed representation, SHA-256 of it; a stored
+/// chunk's bytes are fixed by its key already (the key is derived from them), so it costs no extra
+/// pass over the data. A manifest's nonce binds SHA-256 of the manifest (FORMAT.md).
+///
+/// Why GCM and not GCM-SIV: the synthetic nonce gives the misuse resistance GCM-SIV would, at the
+/// cost of hashing only what is compressed, where GCM-SIV costs a second pass (POLYVAL, then CTR)
+/// over every byte; `twin bench ce` measures both.
 public enum ChunkCipher {
-    public static let overhead = 16
+    static let nonceSize = 12
+    static let tagSize = 16
+    /// What sealing adds to a representation: the nonce in front, the GCM tag behind.
+    public static let overhead = nonceSize + tagSize
 
-    static func nonce(for key: SymmetricKey, label: [UInt8]) -> AES.GCM.Nonce {
+    /// The synthetic nonce of a chunk whose representation in `encoding` is `representation`.
+    static func chunkNonce(key: SymmetricKey, encoding: ChunkEncoding, representation: UnsafeRawBufferPointer) -> AES.GCM.Nonce {
+        var info = Label.chunkNonce + [encoding.rawValue]
+        if encoding != .stored { info += Digest32(SHA256.hash(data: representation)).bytes }
+        return nonce(key: key, info: info)
+    }
+
+    /// The synthetic nonce of a manifest.
+    static func manifestNonce(key: SymmetricKey, manifest: UnsafeRawBufferPointer) -> AES.GCM.Nonce {
+        nonce(key: key, info: Label.manifestNonce + Digest32(SHA256.hash(data: manifest)).bytes)
+    }
+
+    private static func nonce(key: SymmetricKey, info: [UInt8]) -> AES.GCM.Nonce {
         let bytes = key.withUnsafeBytes { prk in
-            label.withUnsafeBytes { HKDFSHA256.expand(pseudoRandomKey: prk, info: $0, outputByteCount: 12) }
+            info.withUnsafeBytes { HKDFSHA256.expand(pseudoRandomKey: prk, info: $0, outputByteCount: nonceSize) }
         }
         return try! AES.GCM.Nonce(data: bytes)
     }
 
-    /// A chunk's `ciphertext || tag`, for the representation `encoding` produced.
+    /// A chunk's `nonce || ciphertext || tag`, for the representation `encoding` produced.
     public static func seal(_ representation: UnsafeRawBufferPointer, key: SymmetricKey,
                             encoding: ChunkEncoding = .stored) -> [UInt8] {
-        seal(representation, key: key, nonceLabel: encoding.nonceLabel, aad: [])
-    }
-
-    /// Opens a chunk sealed by `seal(_:key:encoding:)`, giving back the representation.
-    public static func open(_ sealed: [UInt8], key: SymmetricKey, encoding: ChunkEncoding = .stored) throws -> [UInt8] {
-        try open(sealed, key: key, nonceLabel: encoding.nonceLabel, aad: [])
-    }
-
-    static func seal(_ plaintext: UnsafeRawBufferPointer, key: SymmetricKey,
-                     nonceLabel: [UInt8], aad: [UInt8]) -> [UInt8] {
-        Array(sealedWithNonce(plaintext, key: key, nonceLabel: nonceLabel, aad: aad).dropFirst(nonceSize))
-    }
-
-    /// `nonce || ciphertext || tag`, the buffer the AEAD wrote; what is stored is all after the nonce.
-    private static func sealedWithNonce(_ plaintext: UnsafeRawBufferPointer, key: SymmetricKey,
-                                        nonceLabel: [UInt8], aad: [UInt8]) -> Data {
-        let combined = try! AES.GCM.seal(plaintext, using: key, nonce: nonce(for: key, label: nonceLabel),
-                                         authenticating: aad).combined!
-        precondition(combined.count == nonceSize + plaintext.count + overhead, "unexpected AES-GCM layout")
-        return combined
-    }
-
-    static let nonceSize = 12
-
-    /// A chunk sealed and tagged, its bytes left in the buffer the AEAD wrote (the pipeline's path:
-    /// copying every chunk out of it cost ~3 % of the pipeline).
-    static func sealAndTag(_ representation: UnsafeRawBufferPointer, key: SymmetricKey,
-                           encoding: ChunkEncoding) -> HashedCiphertext {
-        HashedCiphertext(storage: sealedWithNonce(representation, key: key, nonceLabel: encoding.nonceLabel, aad: []),
-                         offset: nonceSize)
+        Array(sealedBuffer(representation, key: key, nonce: chunkNonce(key: key, encoding: encoding, representation: representation), aad: []))
     }
 
     public static func seal(_ representation: [UInt8], key: SymmetricKey, encoding: ChunkEncoding = .stored) -> [UInt8] {
         representation.withUnsafeBytes { seal($0, key: key, encoding: encoding) }
     }
 
-    static func open(_ sealed: [UInt8], key: SymmetricKey, nonceLabel: [UInt8], aad: [UInt8]) throws -> [UInt8] {
+    /// Opens a chunk sealed by `seal(_:key:encoding:)`, giving back the representation once its
+    /// nonce is the one it derives.
+    public static func open(_ sealed: [UInt8], key: SymmetricKey, encoding: ChunkEncoding = .stored) throws -> [UInt8] {
+        let (representation, nonce) = try open(sealed, key: key, aad: [])
+        guard representation.withUnsafeBytes({ chunkNonce(key: key, encoding: encoding, representation: $0) }).bytes == nonce else {
+            throw IntegrityError.authenticationFailed
+        }
+        return representation
+    }
+
+    /// A chunk sealed and tagged, its bytes left in the buffer the AEAD wrote (the pipeline's path:
+    /// copying every chunk out of it cost ~3 % of the pipeline).
+    static func sealAndTag(_ representation: UnsafeRawBufferPointer, key: SymmetricKey,
+                           encoding: ChunkEncoding) -> HashedCiphertext {
+        HashedCiphertext(storage: sealedBuffer(representation, key: key,
+                                               nonce: chunkNonce(key: key, encoding: encoding, representation: representation), aad: []))
+    }
+
+    /// `nonce || ciphertext || tag`, as the AEAD wrote it.
+    static func sealedBuffer(_ plaintext: UnsafeRawBufferPointer, key: SymmetricKey, nonce: AES.GCM.Nonce, aad: [UInt8]) -> Data {
+        let combined = try! AES.GCM.seal(plaintext, using: key, nonce: nonce, authenticating: aad).combined!
+        precondition(combined.count == plaintext.count + overhead, "unexpected AES-GCM layout")
+        return combined
+    }
+
+    /// The plaintext of `nonce || ciphertext || tag`, and the nonce it was sealed under, which the
+    /// caller checks against the one the plaintext derives.
+    static func open(_ sealed: [UInt8], key: SymmetricKey, aad: [UInt8]) throws -> (plaintext: [UInt8], nonce: [UInt8]) {
         guard sealed.count >= overhead else { throw IntegrityError.authenticationFailed }
         do {
-            let box = try AES.GCM.SealedBox(nonce: nonce(for: key, label: nonceLabel),
-                                            ciphertext: sealed[..<(sealed.count - overhead)],
-                                            tag: sealed[(sealed.count - overhead)...])
-            return Array(try AES.GCM.open(box, using: key, authenticating: aad))
+            let box = try AES.GCM.SealedBox(combined: sealed)
+            return (Array(try AES.GCM.open(box, using: key, authenticating: aad)), Array(sealed[..<nonceSize]))
         } catch {
             throw IntegrityError.authenticationFailed
         }
     }
+}
+
+extension AES.GCM.Nonce {
+    var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
 }

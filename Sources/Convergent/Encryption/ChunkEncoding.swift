@@ -23,20 +23,6 @@ public enum ChunkEncoding: UInt8, Sendable, Equatable, CaseIterable {
     /// What compressible metadata is written as.
     static let metadataCompression = ChunkEncoding.zstd
 
-    /// Each encoding seals under its own nonce: one convergent key may encrypt several representations
-    /// of one plaintext, and GCM must never see one (key, nonce) pair with two different messages.
-    var nonceLabel: [UInt8] {
-        switch self {
-        case .stored: Label.chunkNonce
-        case .deflate: Self.deflateNonceLabel
-        case .zstd: Self.zstdNonceLabel
-        }
-    }
-
-    // Built once: the label is asked for on every chunk sealed.
-    private static let deflateNonceLabel = Label.chunkNonce + Array(".deflate".utf8)
-    private static let zstdNonceLabel = Label.chunkNonce + Array(".zstd".utf8)
-
     static let minimumCompressibleLength = 64
 
     /// The representation to encrypt for `plaintext` of region kind `kind`.

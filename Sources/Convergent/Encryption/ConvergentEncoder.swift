@@ -91,7 +91,7 @@ public struct ConvergentEncoder: Sendable {
         let fileKey = manifest.fileKey()
         let sealed = manifest.sealed(with: fileKey)
         return EncodedFile(manifest: manifest, fileKey: fileKey, sealedManifest: sealed,
-                           fileTag: MerkleTree.root(of: sealed), format: chunker.format)
+                           fileTag: Manifest.fileTag(sealedManifest: sealed, chunkTags: entries.map(\.tag)), format: chunker.format)
     }
 
     /// One chunk through encoding, encryption and tagging (or from the cache), with its manifest entry.

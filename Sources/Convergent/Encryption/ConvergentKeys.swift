@@ -4,11 +4,12 @@ import Crypto
 enum Label {
     static let chunkHash = Array("twin.chunk.v1".utf8)
     static let chunkKey = Array("twin.chunk-key.v1".utf8)
-    static let chunkNonce = Array("twin.chunk-nonce.v1".utf8)
+    static let chunkNonce = Array("twin.chunk-nonce.v2".utf8)
     static let fileHash = Array("twin.file.v1".utf8)
     static let fileKey = Array("twin.file-key.v1".utf8)
-    static let manifestNonce = Array("twin.manifest-nonce.v1".utf8)
-    static let manifestAAD = Array("twin.manifest.v1".utf8)
+    static let manifestNonce = Array("twin.manifest-nonce.v2".utf8)
+    static let manifestAAD = Array("twin.manifest.v2".utf8)
+    static let fileTag = Array("twin.file-tag.v2".utf8)
 }
 
 /// `h_i = SHA-256("twin.chunk.v1" || m_i)`: what the key of a chunk is derived from.

@@ -4,7 +4,7 @@ import Crypto
 /// The plaintext recipe of an image: its chunks in order, each with the tag to fetch it by, the key
 /// that opens it and its length. Only ever stored encrypted (`C_M`), under the file key `K_M`.
 ///
-/// Encoding (version 1), all integers big-endian:
+/// Encoding (version 2), all integers big-endian:
 /// `"TWMF" | 0x01 | u32 len | media type (ASCII) | u64 total length | u32 n |
 ///  n × (tag[32] key[32] u32 len u8 encoding)`
 public struct Manifest: Sendable, Equatable {
@@ -33,7 +33,8 @@ public struct Manifest: Sendable, Equatable {
     public var totalLength: Int { entries.reduce(0) { $0 + $1.length } }
 
     public static let magic = Array("TWMF".utf8)
-    public static let version: UInt8 = 1
+    /// 2: chunks and manifests sealed under synthetic nonces, file tags bound to chunk lists.
+    public static let version: UInt8 = 2
     /// No chunker emits more; decoders refuse more so a hostile manifest cannot demand huge buffers.
     public static let maximumChunkLength = 16 << 20
     static let maximumMediaTypeLength = 127
@@ -108,25 +109,42 @@ public struct Manifest: Sendable, Equatable {
         }
     }
 
-    /// `C_M`: the manifest sealed deterministically under `K_M`, so identical images agree on it.
+    /// `C_M`: the manifest sealed deterministically under `K_M` (a synthetic nonce from its bytes),
+    /// so identical images agree on it.
     public func sealed(with fileKey: SymmetricKey) -> [UInt8] {
         encoded().withUnsafeBytes {
-            ChunkCipher.seal($0, key: fileKey, nonceLabel: Label.manifestNonce, aad: Label.manifestAAD)
+            Array(ChunkCipher.sealedBuffer($0, key: fileKey, nonce: ChunkCipher.manifestNonce(key: fileKey, manifest: $0),
+                                           aad: Label.manifestAAD))
         }
     }
 
-    /// Opens `C_M` and checks that its chunk keys derive `fileKey`: a manifest cannot be paired with
-    /// a file key other than its own.
+    /// `T_M = SHA-256("twin.file-tag.v2" || MerkleRoot(C_M) || t_1 || … || t_n)`: a file's identity
+    /// binds its sealed manifest and its chunk list, so the server, which cannot open `C_M`, can
+    /// still check at commit that a file's announced chunks are the ones its tag names. Nobody can
+    /// commit a real `T_M` with a chunk list of their own.
+    public static func fileTag(sealedManifest: [UInt8], chunkTags: some Sequence<Tag>) -> Tag {
+        var hasher = SHA256()
+        hasher.update(data: Label.fileTag)
+        MerkleTree.root(of: sealedManifest).withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        for tag in chunkTags { tag.withUnsafeBytes { hasher.update(bufferPointer: $0) } }
+        return Digest32(hasher.finalize())
+    }
+
+    /// Opens `C_M` and checks that its nonce is its own, that its chunk keys derive `fileKey` (a
+    /// manifest cannot be paired with a file key other than its own) and, given `fileTag`, that the
+    /// sealed manifest and its chunk tags make that tag.
     public static func open(_ sealed: [UInt8], fileKey: SymmetricKey, fileTag: Tag? = nil) throws -> Manifest {
-        if let fileTag {
-            let actual = MerkleTree.root(of: sealed)
-            guard actual == fileTag else { throw IntegrityError.tagMismatch(expected: fileTag, actual: actual) }
+        let (plaintext, nonce) = try ChunkCipher.open(sealed, key: fileKey, aad: Label.manifestAAD)
+        guard plaintext.withUnsafeBytes({ ChunkCipher.manifestNonce(key: fileKey, manifest: $0) }).bytes == nonce else {
+            throw IntegrityError.authenticationFailed
         }
-        let plaintext = try ChunkCipher.open(sealed, key: fileKey, nonceLabel: Label.manifestNonce,
-                                             aad: Label.manifestAAD)
         let manifest = try Manifest(decoding: plaintext)
         guard manifest.fileKey().bytes.constantTimeEquals(fileKey.bytes) else {
             throw IntegrityError.fileKeyMismatch
+        }
+        if let fileTag {
+            let actual = Self.fileTag(sealedManifest: sealed, chunkTags: manifest.entries.map(\.tag))
+            guard actual == fileTag else { throw IntegrityError.tagMismatch(expected: fileTag, actual: actual) }
         }
         return manifest
     }

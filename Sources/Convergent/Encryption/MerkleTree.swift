@@ -134,41 +134,30 @@ public enum MerkleTree {
 
 /// A chunk ciphertext with the leaf hashes of its Merkle tree: computed once when the tag is, and
 /// kept (32 bytes per 4 KiB) so that answering a proof of ownership does not hash the chunk again.
-///
-/// The bytes may be a window into a larger buffer: a chunk the pipeline seals stays in the buffer the
-/// AEAD wrote (nonce in front of it), since copying each chunk out cost ~3 % of the pipeline.
+/// A chunk the pipeline seals stays in the buffer the AEAD wrote, since copying each chunk out cost
+/// ~3 % of the pipeline.
 public struct HashedCiphertext: Sendable {
     private let storage: Data
-    private let offset: Int
     /// The ciphertext's length in bytes.
-    public let count: Int
+    public var count: Int { storage.count }
     public let tag: Tag
     let leafHashes: [Digest32]
 
     public init(_ bytes: [UInt8]) {
-        self.init(storage: Data(bytes), offset: 0)
+        self.init(storage: Data(bytes))
     }
 
-    /// The ciphertext that is `storage` without its first `offset` bytes.
-    init(storage: Data, offset: Int) {
-        precondition(offset >= 0 && offset <= storage.count)
+    init(storage: Data) {
         self.storage = storage
-        self.offset = offset
-        count = storage.count - offset
-        leafHashes = Self.withUnsafeBytes(of: storage, from: offset, MerkleTree.leafHashes)
+        leafHashes = storage.withUnsafeBytes(MerkleTree.leafHashes)
         tag = MerkleTree.root(leafHashes: leafHashes)
     }
 
     /// Lends the ciphertext's bytes.
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try Self.withUnsafeBytes(of: storage, from: offset, body)
+        try storage.withUnsafeBytes(body)
     }
 
     /// A copy of the ciphertext.
     public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
-
-    private static func withUnsafeBytes<R>(of storage: Data, from offset: Int,
-                                           _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[offset...])) }
-    }
 }

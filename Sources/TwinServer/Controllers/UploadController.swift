@@ -293,8 +293,9 @@ struct UploadController {
                 throw APIError.badRequest("size, media type, attributes or owner-wrapped key out of range at position \(position)")
             }
             let manifest = Array(commit.sealedManifest)
-            guard MerkleTree.root(of: manifest) == file.fileTag else {
-                throw APIError(.unprocessableContent, .tagMismatch, "the sealed manifest of \(commit.name) does not hash to its file tag")
+            guard Manifest.fileTag(sealedManifest: manifest, chunkTags: file.chunks.lazy.map(\.tag)) == file.fileTag else {
+                throw APIError(.unprocessableContent, .tagMismatch,
+                               "the sealed manifest and announced chunks of \(commit.name) do not make its file tag")
             }
             let attributes = Array(Set(commit.attributes)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             if !commit.attributeWrappedKey.isEmpty {
