@@ -217,12 +217,10 @@ public protocol MetadataStore: Sendable {
 
     /// The subset of `tags` whose chunk is stored (committed or received by any upload), with sizes.
     func storedChunks(_ tags: [Tag]) async throws -> [Tag: Int]
-    /// The tags among `tags` that `owner` has shown to hold, and need not prove again: chunks that
-    /// files of the owner's entries use (uploaded or proven before), and, in the owner's upload
-    /// sessions still live at `now`, chunks received (the server checked those bytes against their
-    /// tags) or announced as already stored once the session's ownership is proven: what committing
-    /// that session would make the owner's. This lets a client announce its next batch before the
-    /// previous one is committed without proving the same chunks twice.
+    /// The tags among `tags` that `owner` holds and need not prove again: chunks that files of the
+    /// owner's committed entries use. Nothing else counts, not even chunks of the owner's live
+    /// sessions whose proof passed: a proof covers the leaves it opened, and only a commit (after
+    /// every announced chunk was challenged or received) makes a chunk the owner's.
     func chunksHeld(by owner: String, among tags: [Tag], now: Date) async throws -> Set<Tag>
     /// Records that a chunk's ciphertext is now in the blob store (idempotent).
     func recordChunk(_ chunk: ChunkReference) async throws

@@ -47,7 +47,9 @@ struct OwnershipTests {
         let second = OwnershipChallenge.make(over: held.chunks, session: "s")
         #expect(first.id != second.id)
         #expect(first.leaves != second.leaves)
-        #expect(first.leaves.count == 64 && Set(first.leaves).count == 64)
+        // The policy's 64 uniform leaves, and one more in each chunk those missed.
+        #expect((64...64 + held.chunks.count).contains(first.leaves.count) && Set(first.leaves).count == first.leaves.count)
+        #expect(Set(first.leaves.map(\.chunk)) == Set(held.chunks.indices))
         #expect(first.leaves == first.leaves.sorted())
         for leaf in first.leaves {
             #expect(leaf.leaf < MerkleTree.leafCount(ciphertextLength: held.chunks[leaf.chunk].ciphertextLength))
@@ -55,6 +57,26 @@ struct OwnershipTests {
         // A tiny file has fewer leaves than the policy asks: all are challenged.
         let tiny = try await Held(seed: "tiny", length: 10_000)
         #expect(OwnershipChallenge.make(over: tiny.chunks, session: "s").leaves.count == 3)
+    }
+
+    /// Issue 19: with leaves drawn only over the whole file, a one-leaf chunk beside 1,280 others
+    /// escaped 95 % of challenges, so a prover lacking it passed. Every chunk now gets a leaf.
+    @Test("a small chunk never escapes the challenge: a prover lacking it always fails")
+    func smallChunkIsAlwaysChallenged() async throws {
+        let held = try await Held(seed: "big", length: 5_000_000)
+        let small = try await Held(seed: "small", length: 1_000)
+        let chunks = held.chunks + small.chunks
+        let ciphertexts = held.ciphertexts + small.ciphertexts
+        #expect(small.chunks.count == 1 && MerkleTree.leafCount(ciphertextLength: small.chunks[0].ciphertextLength) == 1)
+        for _ in 0..<500 {
+            let challenge = OwnershipChallenge.make(over: chunks, session: "s")
+            #expect(challenge.leaves.contains { $0.chunk == chunks.count - 1 })
+            // The prover has every byte but the small chunk's.
+            let proof = try await OwnershipProof.answer(challenge) { index in
+                index == chunks.count - 1 ? [UInt8](repeating: 0, count: ciphertexts[index].count) : ciphertexts[index]
+            }
+            #expect(throws: (any Error).self) { try challenge.verify(proof, chunks: chunks) }
+        }
     }
 
     @Test("a valid proof is accepted, once")

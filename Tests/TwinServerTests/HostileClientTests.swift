@@ -119,6 +119,22 @@ struct HostileClientTests {
         }
     }
 
+    @Test("ownership challenges cannot be re-rolled without limit")
+    func rerollsAreLimited() async throws {
+        try await LiveServer.run(configure: { $0.limits.challenges = .init(perSecond: 0.0001, burst: 3) }) { server in
+            let alice = try await server.user("alice"), mallory = try await server.user("mallory")
+            let bytes = jpegImage(seed: "reroll", exif: "x", scanBytes: 1_500_000)
+            _ = try await alice.upload(path: try server.file("a.jpg", bytes), name: "a.jpg", attributes: [])
+            let prepared = try await mallory.prepare(path: try server.file("m.jpg", bytes), name: "m.jpg")
+            let announce = BeginUploadRequest(fileTag: prepared.encoded.fileTag,
+                                              chunks: prepared.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) })
+            var draws: [[ChallengeDescriptor.Leaf]] = []
+            for _ in 0..<3 { draws.append(try #require(try await mallory.api.beginUpload(announce).challenge).leaves) }
+            #expect(Set(draws.map { $0.map { "\($0.chunk).\($0.leaf)" } }).count == 3, "each draw is fresh")
+            await expectCode("rate_limited") { _ = try await mallory.api.beginUpload(announce) }
+        }
+    }
+
     @Test("a storage quota: a commit past it is refused whole, and every entry is charged in full")
     func quota() async throws {
         let bytes = jpegImage(seed: "quota", exif: "x", scanBytes: 300_000)

@@ -73,8 +73,10 @@ public struct OwnershipChallenge: Sendable, Equatable {
         self.expiresAt = expiresAt
     }
 
-    /// Draws `policy.leafCount` distinct leaves uniformly over all leaves of `chunks` (all of them
-    /// when there are fewer) from the system's CSPRNG.
+    /// Draws, from the system's CSPRNG, `policy.leafCount` distinct leaves uniformly over all leaves
+    /// of `chunks` (all of them when there are fewer), and one uniform leaf in every chunk: leaves
+    /// drawn over the whole only would let a small chunk escape every challenge, so a prover could
+    /// claim a file while missing one of its chunks entirely.
     public static func make(over chunks: [HeldChunk], session: String, policy: OwnershipPolicy = .standard,
                             now: Date = Date()) -> OwnershipChallenge {
         var generator = SystemRandomNumberGenerator()
@@ -91,12 +93,13 @@ public struct OwnershipChallenge: Sendable, Equatable {
             let pick = Int.random(in: 0...upper, using: &generator)
             chosen.insert(chosen.contains(pick) ? upper : pick)
         }
-        var leaves: [LeafReference] = []
+        var leaves = Set<LeafReference>()
         var first = 0
         for (chunkIndex, chunk) in chunks.enumerated() {
             for global in chosen where global >= first && global < first + chunk.leafCount {
-                leaves.append(LeafReference(chunk: chunkIndex, leaf: global - first))
+                leaves.insert(LeafReference(chunk: chunkIndex, leaf: global - first))
             }
+            leaves.insert(LeafReference(chunk: chunkIndex, leaf: Int.random(in: 0..<chunk.leafCount, using: &generator)))
             first += chunk.leafCount
         }
         var idBytes = [UInt8](repeating: 0, count: 32)

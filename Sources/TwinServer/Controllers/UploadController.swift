@@ -23,6 +23,7 @@ struct UploadController {
     let beginRate: RateLimiter
     let proofRate: RateLimiter
     let failedProofs: RateLimiter
+    let challengeRate: RateLimiter
     let bundles: InFlightLimit
 
     init(store: any MetadataStore, blobs: any BlobStore, metrics: TwinMetrics, limits: ServerLimits,
@@ -37,6 +38,7 @@ struct UploadController {
         beginRate = RateLimiter(limits.begins)
         proofRate = RateLimiter(limits.proofs)
         failedProofs = RateLimiter(limits.failedProofs)
+        challengeRate = RateLimiter(limits.challenges)
         bundles = InFlightLimit(limits.bundlesInFlight)
     }
 
@@ -126,9 +128,11 @@ struct UploadController {
             throw APIError.badRequest("these files need \(leaves.count) challenged leaves, more than one proof carries "
                                       + "(\(OwnershipProof.maximumOpenings)): announce fewer files at once")
         }
-        // A user whose failed proofs are spent gets no fresh challenge until the bucket refills.
-        if issued != nil, let wait = failedProofs.wait(for: user) {
-            throw APIError.rateLimited("failed proofs of ownership", retryAfter: wait)
+        // Fresh challenges are rationed (re-rolls), and none is drawn for a user whose failed
+        // proofs are spent until that bucket refills.
+        if issued != nil {
+            if let wait = failedProofs.wait(for: user) { throw APIError.rateLimited("failed proofs of ownership", retryAfter: wait) }
+            if let wait = challengeRate.spend(user) { throw APIError.rateLimited("ownership challenges", retryAfter: wait) }
         }
         let challenge = issued.map { OwnershipChallenge(id: $0.id, session: id, leaves: leaves.sorted(), expiresAt: $0.expiresAt) }
         let deduplicated = all.filter { stored[$0.tag] != nil }

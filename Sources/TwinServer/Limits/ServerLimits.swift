@@ -65,9 +65,12 @@ public struct ServerLimits: Sendable, Equatable {
     public var begins = Rate(perSecond: 20, burst: 200)
     /// Per user: proofs of ownership sent.
     public var proofs = Rate(perSecond: 20, burst: 200)
+    /// Per user: ownership challenges drawn. A prover sees which leaves a challenge asks for before
+    /// answering, so one holding most of a file could begin session after session until a draw
+    /// misses what it lacks; this bounds such re-rolls. An honest client draws one per batch.
+    public var challenges = Rate(perSecond: 0.5, burst: 200)
     /// Per user: proofs that failed. Each failure spends one; with none left the user can neither
-    /// prove nor begin a session that would draw a fresh challenge, so challenges cannot be
-    /// re-rolled until one passes by luck.
+    /// prove nor begin a session that would draw a fresh challenge.
     public var failedProofs = Rate(perSecond: 1.0 / 60, burst: 10)
 
     public init() {}

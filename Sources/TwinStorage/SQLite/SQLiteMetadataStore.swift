@@ -264,7 +264,7 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
 
     public func chunksHeld(by owner: String, among tags: [Tag], now: Date) async throws -> Set<Tag> {
         guard !tags.isEmpty else { return [] }
-        // Two statements (entries, then sessions): one snapshot for both.
+        // One statement, but in a snapshot like every read.
         return try await transaction(.read) { transaction in try transaction.chunksHeld(by: owner, among: tags, now: now) }
     }
 
@@ -611,16 +611,6 @@ private struct Transaction {
             JOIN entries ON entries.file_tag = file_chunks.file_tag
             WHERE entries.owner = ? AND file_chunks.chunk_tag IN (\(list))
             """ }, leading: [.text(owner)]) {
-            held.insert(try row.tag("tag"))
-        }
-        for row in try rows(whereTagIn: tags, { list in """
-            SELECT DISTINCT upload_session_tags.tag AS tag FROM upload_session_tags
-            JOIN upload_sessions ON upload_sessions.id = upload_session_tags.session
-            WHERE upload_sessions.user = ? AND upload_sessions.expires_at > ?
-              AND (upload_session_tags.received = 1
-                   OR (upload_session_tags.missing = 0 AND upload_sessions.ownership_proven = 1))
-              AND upload_session_tags.tag IN (\(list))
-            """ }, leading: [.text(owner), SQLiteValue.date(now)]) {
             held.insert(try row.tag("tag"))
         }
         return held
