@@ -30,8 +30,7 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     var logger = Logger(label: "twin.server")
     logger.logLevel = configuration.logLevel
-    let gate = ChunkGate()
-    let router = buildRouter(configuration: configuration, store: store, blobs: blobs, gate: gate, prometheus: prometheus)
+    let router = buildRouter(configuration: configuration, store: store, blobs: blobs, prometheus: prometheus)
     let limits = configuration.limits
     var app = Application(
         router: router,
@@ -40,13 +39,13 @@ public func buildApplication(
                              availableConnectionsDelegate: .maximum(limits.maximumConnections, logger: logger)),
         logger: logger)
     app.addServices(GarbageCollector(store: store, blobs: blobs, gracePeriod: configuration.garbageGracePeriod,
-                                     interval: configuration.garbageInterval, logger: logger, gate: gate))
+                                     interval: configuration.garbageInterval, logger: logger))
     return app
 }
 
-/// Every route and middleware of the API. `gate` is shared with the garbage collector.
+/// Every route and middleware of the API.
 func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, blobs: any BlobStore,
-                 gate: ChunkGate = ChunkGate(), prometheus: PrometheusCollectorRegistry? = nil) -> Router<TwinRequestContext> {
+                 prometheus: PrometheusCollectorRegistry? = nil) -> Router<TwinRequestContext> {
     let metrics = TwinMetrics()
     let statistics = StatisticsCache(store: store)
     let router = Router(context: TwinRequestContext.self)
@@ -73,7 +72,7 @@ func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, b
     let anonymous = api.group().add(middleware: AddressRateLimitMiddleware(limiter: RateLimiter(limits.anonymous)))
     AccountController(store: store, limits: limits, tokenLifetime: configuration.tokenLifetime).register(to: anonymous)
     UploadController(store: store, blobs: blobs, metrics: metrics, limits: limits, sessionLifetime: configuration.uploadLifetime,
-                     ownershipPolicy: configuration.ownershipPolicy, gate: gate).register(to: api)
+                     ownershipPolicy: configuration.ownershipPolicy).register(to: api)
     FilesController(store: store, blobs: blobs, metrics: metrics).register(to: api)
     GrantsController(store: store, limits: limits).register(to: api)
     api.get("stats") { _, context -> StatsResponse in

@@ -1,7 +1,9 @@
 import Convergent
 
 /// Chunk ciphertexts by tag. Content-addressed and immutable: a tag's bytes never change, so `put` of
-/// an existing tag is a no-op and concurrent writers of one tag agree.
+/// an existing tag whose bytes still hash to it is a no-op, and concurrent writers of one tag agree.
+/// An existing blob is verified before it is trusted: one that no longer hashes to its tag is
+/// replaced, so uploading the content again repairs it.
 public protocol BlobStore: Sendable {
     /// Stores `bytes` under `tag` durably (when it returns, a crash cannot lose or tear the blob).
     /// The caller has checked that `tag` is the Merkle root of `bytes`.
@@ -17,11 +19,17 @@ public protocol BlobStore: Sendable {
     func contains(_ tag: Tag) async throws -> Bool
     /// Removes `tag`; removing an absent tag is not an error.
     func delete(_ tag: Tag) async throws
+    /// Moves a corrupt blob out of the store, kept for inspection where the store can (removing an
+    /// absent tag is not an error). The tag then reads as absent.
+    func quarantine(_ tag: Tag) async throws
     /// Every stored tag (for audits and garbage collection).
     func allTags() async throws -> [Tag]
 }
 
 extension BlobStore {
+    /// Stores with no place to keep corrupt blobs delete them.
+    public func quarantine(_ tag: Tag) async throws { try await delete(tag) }
+
     /// One `put` after another, for stores with nothing cheaper.
     public func putAll(_ blobs: [(tag: Tag, bytes: [UInt8])]) async throws {
         var stored: [Tag] = []

@@ -195,6 +195,9 @@ public enum MetadataStoreError: Error, Equatable, Sendable {
     case limitReached(String)
     /// A commit would take the owner's charged bytes past their quota; nothing was committed.
     case quotaExceeded(used: Int, quota: Int)
+    /// Another process's work (a garbage collection) holds what this needs; nothing changed, and
+    /// the same call may succeed in a moment.
+    case busy(String)
 }
 
 /// The server's metadata. Every method is one transaction: it happens entirely or not at all, and
@@ -215,14 +218,16 @@ public protocol MetadataStore: Sendable {
 
     // MARK: Chunks and files
 
-    /// The subset of `tags` whose chunk is stored (committed or received by any upload), with sizes.
+    /// The subset of `tags` whose chunk is stored (committed or received by any upload, and not
+    /// marked lost), with sizes.
     func storedChunks(_ tags: [Tag]) async throws -> [Tag: Int]
     /// The tags among `tags` that `owner` holds and need not prove again: chunks that files of the
     /// owner's committed entries use. Nothing else counts, not even chunks of the owner's live
     /// sessions whose proof passed: a proof covers the leaves it opened, and only a commit (after
     /// every announced chunk was challenged or received) makes a chunk the owner's.
     func chunksHeld(by owner: String, among tags: [Tag], now: Date) async throws -> Set<Tag>
-    /// Records that a chunk's ciphertext is now in the blob store (idempotent).
+    /// Records that a chunk's ciphertext is now in the blob store (idempotent; clears a lost mark).
+    /// Throws `.busy` while the tag is being collected.
     func recordChunk(_ chunk: ChunkReference) async throws
     func file(_ tag: Tag) async throws -> FileRecord?
     /// The chunk lists of the stored files among `tags`: what announcing a batch needs, in one read.
@@ -267,8 +272,19 @@ public protocol MetadataStore: Sendable {
     /// period by `collectGarbage`). Returns false when there was no such entry.
     func deleteEntry(owner: String, name: String, now: Date) async throws -> Bool
     /// Forgets chunks unreferenced since before `cutoff` and not named by any live upload session,
-    /// and returns their tags so the caller deletes the blobs.
+    /// and returns the tags whose blobs the caller must delete: these, and those of earlier passes
+    /// not yet forgotten. Until `forgetCollected` names a tag, recording it is refused with `.busy`,
+    /// so concurrent uploads (in this process or another) cannot lose a blob to the deletion.
     func collectGarbage(unreferencedBefore cutoff: Date, now: Date) async throws -> [Tag]
+    /// Ends the collection of `tags`, whose blobs are deleted: they may be recorded again.
+    func forgetCollected(_ tags: [Tag]) async throws
+    /// Marks chunks whose blob is missing or corrupt: they are no longer offered as stored, so the
+    /// next upload of that content sends them again, and recording them clears the mark.
+    func markLost(_ tags: [Tag]) async throws
+    /// Chunks marked lost, sorted.
+    func lostChunks() async throws -> [Tag]
+    /// Every recorded chunk, sorted by tag (audits).
+    func allChunks() async throws -> [ChunkReference]
 
     // MARK: Grants
 

@@ -27,6 +27,8 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
     case garbageCollectionWaitsForGracePeriod
     case garbageCollectionSparesLiveUploadSessions
     case garbageCollectionSparesSharedChunks
+    case garbageCollectionRefusesDoomedChunks
+    case lostChunksAreOfferedForUpload
     case grants
     case statistics
     case concurrentCommitsOfOneFile
@@ -65,6 +67,8 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         case .garbageCollectionWaitsForGracePeriod: try await Self.garbageCollectionWaitsForGracePeriod(store)
         case .garbageCollectionSparesLiveUploadSessions: try await Self.garbageCollectionSparesLiveUploadSessions(store)
         case .garbageCollectionSparesSharedChunks: try await Self.garbageCollectionSparesSharedChunks(store)
+        case .garbageCollectionRefusesDoomedChunks: try await Self.garbageCollectionRefusesDoomedChunks(store)
+        case .lostChunksAreOfferedForUpload: try await Self.lostChunksAreOfferedForUpload(store)
         case .grants: try await Self.grants(store)
         case .statistics: try await Self.statistics(store)
         case .concurrentCommitsOfOneFile: try await Self.concurrentCommitsOfOneFile(store)
@@ -78,6 +82,7 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
     private static func garbage(_ store: any MetadataStore, before cutoff: Date, now: Date) async throws -> Set<Tag> {
         let collected = try await store.collectGarbage(unreferencedBefore: cutoff, now: now)
         #expect(collected.count == Set(collected).count, "each tag is returned once")
+        try await store.forgetCollected(collected)
         return Set(collected)
     }
 
@@ -466,6 +471,47 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         // Once the session has expired it protects nothing.
         #expect(try await Self.garbage(store, before: everythingIsOld, now: now.addingTimeInterval(600))
                 == [Fixture.tag(1), Fixture.tag(2)])
+    }
+
+    /// Between a pass and `forgetCollected`, a collected chunk cannot be recorded again (an upload
+    /// in any process would otherwise record a blob the collector is deleting), and a pass that died
+    /// before forgetting hands its tags to the next one.
+    private static func garbageCollectionRefusesDoomedChunks(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        try await store.recordChunk(Fixture.chunk(1))
+        try await store.recordChunk(Fixture.chunk(2))
+        let doomed = try await store.collectGarbage(unreferencedBefore: everythingIsOld, now: Date())
+        #expect(Set(doomed) == [Fixture.tag(1), Fixture.tag(2)])
+        await #expect(throws: MetadataStoreError.self) { try await store.recordChunk(Fixture.chunk(1)) }
+        var session = Fixture.uploadSession("s", user: "alice", file: Fixture.file(1, chunks: [Fixture.chunk(2)]),
+                                            missing: [Fixture.tag(2)])
+        session.received = []
+        try await store.createUploadSession(session)
+        await #expect(throws: MetadataStoreError.self) { try await store.recordReceived(Fixture.chunk(2), session: "s") }
+        #expect(try await store.uploadSessionChunk(id: "s", tag: Fixture.tag(2))?.received == false, "nothing recorded")
+        // The collector died: the next pass returns the same tags, and only forgetting frees them.
+        #expect(Set(try await store.collectGarbage(unreferencedBefore: everythingIsOld, now: Date())) == Set(doomed))
+        try await store.forgetCollected(doomed)
+        try await store.recordReceived(Fixture.chunk(2), session: "s")
+        #expect(try await store.storedChunks([Fixture.tag(1), Fixture.tag(2)]) == [Fixture.tag(2): 1000])
+    }
+
+    /// A chunk whose blob was found missing or corrupt is no longer offered as stored, so the next
+    /// upload sends it; recording it again ends that, and files using it meanwhile keep it.
+    private static func lostChunksAreOfferedForUpload(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        let file = Fixture.file(1, chunks: [Fixture.chunk(1), Fixture.chunk(2)])
+        try await store.record(file)
+        try await store.upload(Fixture.entry(owner: "alice", name: "a", file: file), file: file)
+        try await store.markLost([Fixture.tag(1)])
+        #expect(try await store.lostChunks() == [Fixture.tag(1)])
+        #expect(try await store.storedChunks([Fixture.tag(1), Fixture.tag(2)]) == [Fixture.tag(2): 1000])
+        #expect(try await store.file(file.tag) == file, "the file still names it")
+        #expect(try await store.allChunks() == [Fixture.chunk(1), Fixture.chunk(2)])
+        try await store.recordChunk(Fixture.chunk(1))
+        #expect(try await store.lostChunks() == [])
+        #expect(try await store.storedChunks([Fixture.tag(1)]) == [Fixture.tag(1): 1000])
+        #expect(try await Self.garbage(store, before: everythingIsOld, now: Date()) == [], "still referenced")
     }
 
     private static func garbageCollectionSparesSharedChunks(_ store: any MetadataStore) async throws {

@@ -157,9 +157,8 @@ struct SQLiteMetadataStoreTests {
             let file = Fixture.file(1, chunks: [Fixture.chunk(1), Fixture.chunk(2), Fixture.chunk(1)])
             let old = try await SQLiteMetadataStore.open(path: path, migrations: Array(SQLiteSchema.migrations.prefix(1)))
             try await old.createUser(Fixture.user("alice"))
-            try await old.record(file)
             try await old.close()
-            // What a schema-1 server wrote when a session began.
+            // What a schema-1 server wrote when chunks arrived and a session began.
             let queue = try DatabaseQueue(path: path)
             try await queue.write { db in
                 try db.execute(sql: """
@@ -169,6 +168,8 @@ struct SQLiteMetadataStoreTests {
                                      try ChallengeCoding.encodeSchema1(Fixture.challenge(session: "v1")),
                                      SQLiteValue.milliseconds(Date().addingTimeInterval(3600))])
                 for tag in [Fixture.tag(1), Fixture.tag(2)] {
+                    try db.execute(sql: "INSERT INTO chunks (tag, size, refs, unreferenced_since) VALUES (?, 1000, 0, 0)",
+                                   arguments: [Data(tag.bytes)])
                     try db.execute(sql: "INSERT INTO upload_session_tags (session, tag, missing, received) VALUES ('v1', ?, 0, 0)",
                                    arguments: [Data(tag.bytes)])
                 }

@@ -34,6 +34,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case .conflict(let what): throw APIError(.conflict, .conflict, "\(what) already exists")
             case .notFound(let what): throw APIError.notFound("\(what) not found")
             case .limitReached(let what): throw APIError.limitReached(what)
+            case .busy(let what): throw APIError(.serviceUnavailable, .busy, "\(what); retry", retryAfter: 1)
             case .quotaExceeded(let used, let quota):
                 throw APIError(.contentTooLarge, .quotaExceeded, "this would charge \(used) bytes to a quota of \(quota)")
             }

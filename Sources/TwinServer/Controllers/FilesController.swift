@@ -60,10 +60,24 @@ struct FilesController {
         let (_, file) = try await readable(owner: try context.parameters.decoded("owner"),
                                            name: try context.parameters.decoded("name"), caller: user)
         guard file.chunks.contains(where: { $0.tag == tag }) else { throw APIError.accessDenied }
-        guard let bytes = try await blobs.get(tag) else { throw APIError.notFound("chunk \(tag) is missing") }
+        let bytes = try await verifiedBlob(tag)
         metrics.bytesSent.increment(by: Int64(bytes.count))
         return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
                         body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// The blob under `tag`. One found missing or corrupt is marked lost (a corrupt one moved aside
+    /// first), so the next upload of that content stores it again, and the reader gets a clear error.
+    private func verifiedBlob(_ tag: Tag) async throws -> [UInt8] {
+        do {
+            if let bytes = try await blobs.get(tag) { return bytes }
+        } catch BlobStoreError.corrupt(let corrupt) {
+            try await blobs.quarantine(corrupt)
+            try await store.markLost([corrupt])
+            throw BlobStoreError.corrupt(corrupt)
+        }
+        try await store.markLost([tag])
+        throw APIError(.internalServerError, .corruptBlob, "chunk \(tag) is missing from storage; an upload of it will restore it")
     }
 
     @Sendable func delete(_ request: Request, context: TwinRequestContext) async throws -> Response {

@@ -17,7 +17,6 @@ struct UploadController {
     let limits: ServerLimits
     let sessionLifetime: TimeInterval
     let ownershipPolicy: OwnershipPolicy
-    let gate: ChunkGate
     /// Capsules validated already: one run's commits share one (see `AttributeKeyWrapper`).
     let capsules = CapsuleCache()
     let beginRate: RateLimiter
@@ -27,14 +26,13 @@ struct UploadController {
     let bundles: InFlightLimit
 
     init(store: any MetadataStore, blobs: any BlobStore, metrics: TwinMetrics, limits: ServerLimits,
-         sessionLifetime: TimeInterval, ownershipPolicy: OwnershipPolicy, gate: ChunkGate) {
+         sessionLifetime: TimeInterval, ownershipPolicy: OwnershipPolicy) {
         self.store = store
         self.blobs = blobs
         self.metrics = metrics
         self.limits = limits
         self.sessionLifetime = sessionLifetime
         self.ownershipPolicy = ownershipPolicy
-        self.gate = gate
         beginRate = RateLimiter(limits.begins)
         proofRate = RateLimiter(limits.proofs)
         failedProofs = RateLimiter(limits.failedProofs)
@@ -146,6 +144,16 @@ struct UploadController {
             files: body.files.map { AnnouncedFile(fileTag: $0.fileTag, chunks: $0.chunks.map { ChunkReference(tag: $0.tag, size: $0.size) }) },
             missing: missing, received: [], challenge: challenge, ownershipProven: challenge == nil, expiresAt: expiresAt),
             maximumLive: limits.uploadSessionsPerUser, now: now)
+        // What was read as stored must still be: a collection between that read and the session's
+        // creation would leave it naming chunks with no blob. From here on the session's tags keep
+        // them from collection, so one re-read settles it.
+        if !deduplicated.isEmpty {
+            let still = try await store.storedChunks(deduplicated.map(\.tag))
+            if deduplicated.contains(where: { still[$0.tag] == nil }) {
+                try await store.deleteUploadSession(id: id)
+                throw APIError(.serviceUnavailable, .busy, "stored chunks were being collected; retry", retryAfter: 1)
+            }
+        }
         let response = BeginUploadResponse(
             id: id, missing: all.map(\.tag).filter(missing.contains).uniqued(), fileExists: fileExists,
             challenge: challenge.map { challenge in
@@ -191,20 +199,18 @@ struct UploadController {
 
     /// Writes checked chunks' blobs as one batch and records them in one transaction once they are
     /// down. Blobs stored before a failure are recorded all the same: a blob on disk is always known
-    /// to the database (as garbage at worst).
+    /// to the database (as garbage at worst). A chunk that a collector is deleting at that moment is
+    /// refused (`.busy`, 503): the client sends it again once the collection is over.
     private func storeChunks(_ chunks: [(reference: ChunkReference, bytes: [UInt8])], session id: String) async throws {
-        let (blobs, store) = (self.blobs, self.store)
-        try await gate.withUpload {
-            do {
-                try await blobs.putAll(chunks.map { ($0.reference.tag, $0.bytes) })
-            } catch let failure as BlobBatchWriteError {
-                let stored = Set(failure.stored)
-                let written = chunks.map(\.reference).filter { stored.contains($0.tag) }
-                if !written.isEmpty { try await store.recordReceived(written, session: id) }
-                throw failure.underlying
-            }
-            try await store.recordReceived(chunks.map(\.reference), session: id)
+        do {
+            try await blobs.putAll(chunks.map { ($0.reference.tag, $0.bytes) })
+        } catch let failure as BlobBatchWriteError {
+            let stored = Set(failure.stored)
+            let written = chunks.map(\.reference).filter { stored.contains($0.tag) }
+            if !written.isEmpty { try await store.recordReceived(written, session: id) }
+            throw failure.underlying
         }
+        try await store.recordReceived(chunks.map(\.reference), session: id)
     }
 
     /// Several missing chunks in one request (`ChunkBundle`). Every chunk is checked before any is

@@ -5,6 +5,12 @@ import TwinStorage
 
 /// Deletes blobs no entry references any more, once they have been unreferenced for a grace period
 /// (so an upload that is about to reference them again, or a reader mid-download, is never broken).
+///
+/// Safety is decided in the database, not in this process: a pass moves the chunks it collects to
+/// the store's doomed set in one transaction, deletes their blobs, and then forgets them; while a
+/// chunk is doomed, recording it again is refused, so an upload in this server or another sharing
+/// the store can never record a blob this pass deletes. Uploads never wait for a pass, nor a pass
+/// for uploads, so collection cannot starve on a busy server.
 public struct GarbageCollector: Service {
     let store: any MetadataStore
     let blobs: any BlobStore
@@ -12,15 +18,8 @@ public struct GarbageCollector: Service {
     let interval: Duration
     let logger: Logger
     let metrics = TwinMetrics()
-    let gate: ChunkGate
 
     public init(store: any MetadataStore, blobs: any BlobStore, gracePeriod: TimeInterval, interval: Duration, logger: Logger) {
-        self.init(store: store, blobs: blobs, gracePeriod: gracePeriod, interval: interval, logger: logger, gate: ChunkGate())
-    }
-
-    init(store: any MetadataStore, blobs: any BlobStore, gracePeriod: TimeInterval, interval: Duration, logger: Logger,
-         gate: ChunkGate) {
-        self.gate = gate
         self.store = store
         self.blobs = blobs
         self.gracePeriod = gracePeriod
@@ -31,19 +30,15 @@ public struct GarbageCollector: Service {
     /// One pass; returns how many chunks it freed.
     @discardableResult
     public func collect(now: Date = Date()) async throws -> Int {
-        let (store, blobs, cutoff) = (self.store, self.blobs, now.addingTimeInterval(-gracePeriod))
-        let tags = try await gate.withCollection {
-            let tags = try await store.collectGarbage(unreferencedBefore: cutoff, now: now)
-            for tag in tags { try await blobs.delete(tag) }
-            return tags
-        }
+        let tags = try await store.collectGarbage(unreferencedBefore: now.addingTimeInterval(-gracePeriod), now: now)
+        for tag in tags { try await blobs.delete(tag) }
+        try await store.forgetCollected(tags)
         if !tags.isEmpty {
             metrics.garbageCollected.increment(by: Int64(tags.count))
             logger.info("garbage collected", metadata: ["chunks": "\(tags.count)"])
         }
         return tags.count
     }
-
     public func run() async throws {
         // Cancellation ends the loop too: a cancelled sleep returns at once, and the loop would spin.
         while !Task.isShuttingDownGracefully, !Task.isCancelled {

@@ -30,8 +30,9 @@ public struct FileSystemBlobStore: BlobStore {
     public let root: String
 
     /// Temporary files older than this are leftovers of a crashed writer (a live write takes
-    /// seconds), and are removed when a store is opened.
-    private static let abandonedAfter: TimeInterval = 3600
+    /// seconds; another process sharing the folder may be in one), and are removed when a store is
+    /// opened.
+    private static let abandonedAfter: TimeInterval = 120
 
     /// Creates `root` and its `tmp` folder if needed.
     public init(root: String) throws {
@@ -86,7 +87,17 @@ public struct FileSystemBlobStore: BlobStore {
         }
     }
 
-    /// Sorted. Names that are not canonical blob paths (foreign files, `tmp`) are skipped.
+    /// Renames the blob to `ROOT/quarantine/<hex>.<unix time>`, outside every listing.
+    public func quarantine(_ tag: Tag) async throws {
+        try await NIOThreadPool.singleton.runIfActive {
+            try FileSystem.makeDirectory(self.root + "/quarantine")
+            let path = self.path(for: tag)
+            let target = self.root + "/quarantine/" + tag.hex + "." + String(Int(Date().timeIntervalSince1970))
+            guard rename(path, target) == 0 || errno == ENOENT else { throw FileSystemBlobStoreError(.rename, path, errno) }
+        }
+    }
+
+    /// Sorted. Names that are not canonical blob paths (foreign files, `tmp`, `quarantine`) are skipped.
     public func allTags() async throws -> [Tag] {
         try await NIOThreadPool.singleton.runIfActive {
             var tags: [Tag] = []
@@ -118,7 +129,9 @@ public struct FileSystemBlobStore: BlobStore {
                 let hex = blob.tag.hex
                 let parent = directory(for: hex)
                 let destination = parent + "/" + hex
-                if try FileSystem.exists(destination) {
+                // An existing blob is trusted only once it verifies; a corrupt one is renamed over.
+                if try FileSystem.exists(destination),
+                   (try? FileSystem.readFile(destination)).flatMap({ $0 }).map({ MerkleTree.root(of: $0) == blob.tag }) ?? false {
                     stored.append(blob.tag)
                     continue
                 }

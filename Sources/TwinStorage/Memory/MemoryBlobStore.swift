@@ -8,7 +8,8 @@ public actor MemoryBlobStore: BlobStore {
     public init() {}
 
     public func put(_ tag: Tag, _ bytes: [UInt8]) {
-        if blobs[tag] == nil { blobs[tag] = bytes }
+        if let existing = blobs[tag], MerkleTree.root(of: existing) == tag { return }
+        blobs[tag] = bytes
     }
 
     public func get(_ tag: Tag) throws -> [UInt8]? {

@@ -269,7 +269,24 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
     }
 
     public func recordChunk(_ chunk: ChunkReference) async throws {
-        try await transaction(.write(.ephemeral)) { transaction in try transaction.recordChunk(chunk) }
+        try await transaction(.write(.ephemeral)) { transaction in
+            try transaction.refuseCollecting([chunk.tag])
+            try transaction.recordChunk(chunk)
+        }
+    }
+
+    public func markLost(_ tags: [Tag]) async throws {
+        try await transaction(.write(.durable)) { transaction in
+            _ = try transaction.rows(whereTagIn: tags) { "UPDATE chunks SET lost = 1 WHERE tag IN (\($0)) RETURNING tag" }
+        }
+    }
+
+    public func lostChunks() async throws -> [Tag] {
+        try await read("SELECT tag FROM chunks WHERE lost = 1 ORDER BY tag").map { try $0.tag("tag") }
+    }
+
+    public func allChunks() async throws -> [ChunkReference] {
+        try await read("SELECT tag, size FROM chunks ORDER BY tag").map { ChunkReference(tag: try $0.tag("tag"), size: try $0.integer("size")) }
     }
 
     public func file(_ tag: Tag) async throws -> FileRecord? {
@@ -375,6 +392,7 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
     public func recordReceived(_ chunks: [ChunkReference], session id: String) async throws {
         // The chunk rows commit even when the session is gone: their blobs are stored and must be known.
         let sessionExists = try await transaction(.write(.ephemeral)) { transaction in
+            try transaction.refuseCollecting(chunks.map(\.tag))
             var exists = true
             for chunk in chunks {
                 try transaction.recordChunk(chunk)
@@ -485,10 +503,11 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
     /// Also forgets what has expired at `now`: upload sessions (which then protect no chunk), login
     /// challenges and sessions, so that periodic collection keeps every table bounded.
     ///
-    /// The caller deletes the returned blobs after this returns. Chunks come back under the same
-    /// tags, so a client re-uploading one of them in between (it is no longer listed as stored)
-    /// would lose its blob to that deletion: run collection when such uploads cannot be in flight
-    /// (a cutoff well before the oldest live session), or re-check `storedChunks` before deleting.
+    /// Collected chunks move to `doomed_chunks` in the same transaction, and stay there until
+    /// `forgetCollected`: while a tag is doomed, recording it again is refused (`.busy`), so no
+    /// upload can record a blob the collector is about to delete, whichever process runs either.
+    /// Doomed tags left by a collector that died before `forgetCollected` come back with the next
+    /// pass, whose caller deletes their blobs again (deleting is idempotent).
     public func collectGarbage(unreferencedBefore cutoff: Date, now: Date) async throws -> [Tag] {
         try await transaction(.write(.durable)) { transaction in
             let collected = try transaction.rows("""
@@ -499,10 +518,20 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
                       WHERE upload_session_tags.tag = chunks.tag AND upload_sessions.expires_at > ?)
                 RETURNING tag
                 """, [SQLiteValue.date(cutoff), SQLiteValue.date(now)]).map { try $0.tag("tag") }
+            if !collected.isEmpty {
+                try transaction.insert(into: "doomed_chunks (tag, since)",
+                                       rows: collected.map { [SQLiteValue.tag($0), SQLiteValue.date(now)] })
+            }
             for table in ["upload_sessions", "login_challenges", "sessions"] {
                 try transaction.execute("DELETE FROM \(table) WHERE expires_at <= ?", [SQLiteValue.date(now)])
             }
-            return collected.sorted()
+            return try transaction.rows("SELECT tag FROM doomed_chunks ORDER BY tag").map { try $0.tag("tag") }
+        }
+    }
+
+    public func forgetCollected(_ tags: [Tag]) async throws {
+        try await transaction(.write(.durable)) { transaction in
+            _ = try transaction.rows(whereTagIn: tags) { "DELETE FROM doomed_chunks WHERE tag IN (\($0)) RETURNING tag" }
         }
     }
 
@@ -597,10 +626,17 @@ private struct Transaction {
 
     func storedChunks(_ tags: [Tag]) throws -> [Tag: Int] {
         var stored: [Tag: Int] = [:]
-        for row in try rows(whereTagIn: tags, { "SELECT tag, size FROM chunks WHERE tag IN (\($0))" }) {
+        for row in try rows(whereTagIn: tags, { "SELECT tag, size FROM chunks WHERE lost = 0 AND tag IN (\($0))" }) {
             stored[try row.tag("tag")] = try row.integer("size")
         }
         return stored
+    }
+
+    /// Throws `.busy` when a collector is deleting one of `tags`' blobs.
+    func refuseCollecting(_ tags: [Tag]) throws {
+        if let doomed = try rows(whereTagIn: tags, { "SELECT tag FROM doomed_chunks WHERE tag IN (\($0)) LIMIT 1" }).first {
+            throw MetadataStoreError.busy("chunk \(try doomed.tag("tag").hex) is being collected")
+        }
     }
 
     /// See `MetadataStore.chunksHeld`.
@@ -701,7 +737,7 @@ private struct Transaction {
 
     func recordChunk(_ chunk: ChunkReference) throws {
         try execute(
-            "INSERT INTO chunks (tag, size, refs, unreferenced_since) VALUES (?, ?, 0, ?) ON CONFLICT (tag) DO NOTHING",
+            "INSERT INTO chunks (tag, size, refs, unreferenced_since) VALUES (?, ?, 0, ?) ON CONFLICT (tag) DO UPDATE SET lost = 0",
             [SQLiteValue.tag(chunk.tag), SQLiteValue.integer(chunk.size), SQLiteValue.date(Date())])
     }
 

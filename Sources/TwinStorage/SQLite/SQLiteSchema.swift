@@ -155,5 +155,18 @@ enum SQLiteSchema {
             "CREATE INDEX sessions_by_expiry ON sessions(expires_at)",
             "CREATE INDEX upload_sessions_by_user ON upload_sessions(user, expires_at)",
         ]),
+        // Garbage collection decided in the database (doomed_chunks: tags whose blobs a collector
+        // is deleting; recording them is refused meanwhile), and chunks whose blob was found
+        // missing or corrupt (lost: not offered as stored, so the next upload of that content
+        // sends the chunk again and clears the flag).
+        Migration(version: 4, statements: [
+            """
+            CREATE TABLE doomed_chunks (
+                tag   BLOB PRIMARY KEY,
+                since INTEGER NOT NULL
+            ) WITHOUT ROWID
+            """,
+            "ALTER TABLE chunks ADD COLUMN lost INTEGER NOT NULL DEFAULT 0",
+        ]),
     ]
 }
