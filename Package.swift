@@ -136,7 +136,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TwinCLITests",
-            dependencies: ["TwinCLI"]
+            dependencies: ["TwinCLI", "TwinStorage", "Convergent"]
         ),
         // Helpers shared by test targets (not shipped).
         .target(name: "TestSupport", path: "Tests/TestSupport"),

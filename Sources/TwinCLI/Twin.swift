@@ -11,7 +11,7 @@ struct Twin: AsyncParsableCommand {
         commandName: "twin",
         abstract: "TwinStore: an encrypted, deduplicating image store.",
         subcommands: [Serve.self, Account.self, Upload.self, List.self, Get.self, Remove.self, Grant.self, Revoke.self,
-                      Stats.self, Scan.self, ABE.self, Vectors.self, Bench.self])
+                      Stats.self, Check.self, Scan.self, ABE.self, Vectors.self, Bench.self])
 
     static func main() async {
         #if canImport(Glibc)

@@ -285,6 +285,9 @@ public protocol MetadataStore: Sendable {
     func lostChunks() async throws -> [Tag]
     /// Every recorded chunk, sorted by tag (audits).
     func allChunks() async throws -> [ChunkReference]
+    /// The store's own references checked (audits): entries without files, file chunks without
+    /// records, and chunks being collected.
+    func referenceAudit() async throws -> ReferenceAudit
 
     // MARK: Grants
 

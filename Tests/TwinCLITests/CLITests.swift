@@ -1,5 +1,7 @@
+import Convergent
 import Foundation
 import Testing
+import TwinStorage
 
 /// Runs the built `twin` executable the way a user does and checks exit statuses and outputs.
 struct TwinProcess {
@@ -88,5 +90,39 @@ struct CLITests {
         #expect(object["logical_bytes"] as? Int == 600_000)
         #expect(object["file_level_bytes"] as? Int == 300_000)
         #expect((object["stored_bytes"] as! Int) < 310_000)
+    }
+}
+
+@Suite("twin check")
+struct CheckCommandTests {
+    @Test("twin check: exit 0 and JSON counts on a sound folder, 1 while damage remains, 0 after repairing an orphan")
+    func checkExitStatus() async throws {
+        let data = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let store = try await SQLiteMetadataStore.open(path: data + "/metadata.sqlite")
+        let blobs = try FileSystemBlobStore(root: data + "/blobs")
+        let bytes: [UInt8] = Array(repeating: 7, count: 9000)
+        let tag = MerkleTree.root(of: bytes)
+        try await blobs.put(tag, bytes)
+        try await store.recordChunk(ChunkReference(tag: tag, size: bytes.count))
+        try await store.close()
+
+        var run = try TwinProcess.run(["check", "--json", "--data", data])
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        for key in ["chunks", "blobs", "entries", "missing", "corrupt", "orphans", "repaired"] {
+            #expect(report?[key] is Int, "\(key) in \(run.stdout)")
+        }
+        #expect(report?["chunks"] as? Int == 1 && report?["database"] as? String == "ok")
+
+        let orphan: [UInt8] = Array(repeating: 9, count: 100)
+        try await blobs.put(MerkleTree.root(of: orphan), orphan)
+        run = try TwinProcess.run(["check", "--data", data])
+        #expect(run.status == 1 && run.stdout.contains("orphan: "))
+        run = try TwinProcess.run(["check", "--repair", "--data", data])
+        #expect(run.status == 0, "\(run.stdout)")
+        run = try TwinProcess.run(["check", "--data", data])
+        #expect(run.status == 0)
+        #expect(try TwinProcess.run(["check", "--data", data + "/nowhere"]).status != 0)
     }
 }

@@ -285,6 +285,26 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
         try await read("SELECT tag FROM chunks WHERE lost = 1 ORDER BY tag").map { try $0.tag("tag") }
     }
 
+    public func referenceAudit() async throws -> ReferenceAudit {
+        try await transaction(.read) { transaction in
+            ReferenceAudit(
+                entries: try transaction.rows("SELECT count(*) AS n FROM entries")[0].integer("n"),
+                entriesWithoutFile: try transaction.rows(
+                    "SELECT owner, name FROM entries WHERE NOT EXISTS (SELECT 1 FROM files WHERE files.tag = entries.file_tag)"
+                ).map { "\(try $0.string("owner"))/\(try $0.string("name"))" },
+                unrecordedChunks: try transaction.rows("""
+                    SELECT DISTINCT chunk_tag AS tag FROM file_chunks
+                    WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.tag = file_chunks.chunk_tag) ORDER BY chunk_tag
+                    """).map { try $0.tag("tag") },
+                doomedChunks: try transaction.rows("SELECT tag FROM doomed_chunks ORDER BY tag").map { try $0.tag("tag") })
+        }
+    }
+
+    /// SQLite's own `PRAGMA integrity_check`: ["ok"] for a sound file, otherwise what it found.
+    public func integrityCheck() async throws -> [String] {
+        try await read("PRAGMA integrity_check").map { try $0.string("integrity_check") }
+    }
+
     public func allChunks() async throws -> [ChunkReference] {
         try await read("SELECT tag, size FROM chunks ORDER BY tag").map { ChunkReference(tag: try $0.tag("tag"), size: try $0.integer("size")) }
     }
