@@ -42,10 +42,10 @@ public enum TwinProtocol {
             + Array(user.utf8) + nonce
     }
 
-    /// Entry names: 1–255 bytes of UTF-8 without '/', control characters, or a leading dot.
+    /// Entry names: 1–255 Unicode scalars (as JSON Schema's maxLength counts) without '/', control
+    /// characters, or a leading dot.
     public static func isValidName(_ name: String) -> Bool {
-        let bytes = name.utf8
-        return (1...255).contains(bytes.count) && !name.hasPrefix(".") && !name.contains("/")
+        (1...255).contains(name.unicodeScalars.count) && !name.hasPrefix(".") && !name.contains("/")
             && !name.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 
@@ -175,6 +175,12 @@ public struct FileAnnouncement: Codable, Sendable, Equatable {
     }
 }
 
+/// Two lists that travel side by side (a chunk list's tags and sizes) are of different lengths:
+/// well-formed JSON that no schema can refuse, so the server answers 422, not 400.
+public struct ParallelListMismatch: Error, CustomStringConvertible, Sendable {
+    public var description: String
+}
+
 extension KeyedDecodingContainer {
     /// The array under `key`, paired element by element with `first`, which travels beside it (the
     /// upload protocol's parallel arrays); refused unless the two are equally long. `naming` names
@@ -183,8 +189,7 @@ extension KeyedDecodingContainer {
                                                        naming: (String, String)) throws -> [(First, Element)] {
         let elements = try decode([Element].self, forKey: key)
         guard elements.count == first.count else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: self,
-                                                   debugDescription: "\(elements.count) \(naming.0) for \(first.count) \(naming.1)")
+            throw ParallelListMismatch(description: "\(elements.count) \(naming.0) for \(first.count) \(naming.1)")
         }
         return Array(zip(first, elements))
     }
@@ -427,6 +432,8 @@ public struct StatsResponse: Codable, Sendable {
 /// Stable machine-readable error codes.
 public enum ErrorCode: String, Sendable, CaseIterable {
     case badRequest = "bad_request"
+    /// 422: well-formed, but a key, tag, encoding or list that does not check out.
+    case unprocessable = "unprocessable"
     case unauthenticated = "unauthenticated"
     case accessDenied = "access_denied"
     case notFound = "not_found"

@@ -51,7 +51,8 @@ func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, b
     let router = Router(context: TwinRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: MetricsMiddleware())
-    router.add(middleware: ErrorMiddleware())
+    let routes = RouteTable()
+    router.add(middleware: ErrorMiddleware(routes: routes))
 
     router.get("healthz") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"],
                                              body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#))) }
@@ -82,5 +83,6 @@ func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, b
                              logicalBytes: stats.logicalBytes, storedBytes: stats.storedBytes,
                              dedupRatio: stats.storedBytes == 0 ? 1 : Double(stats.logicalBytes) / Double(stats.storedBytes))
     }
+    routes.load(router.routes.map { ($0.path, $0.method) })
     return router
 }

@@ -279,11 +279,11 @@ struct EndToEndTests {
             let unused = Convergent.Tag(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) })!
             let mineAnnounced = FileAnnouncement(fileTag: unused, chunks: mine.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) })
             let smuggled = FileAnnouncement(fileTag: unused, chunks: secretChunks.map { ChunkDescriptor(tag: $0.tag, size: $0.size) })
-            await expectCode("bad_request") { _ = try await mallory.api.beginUpload(BeginUploadRequest(files: [mineAnnounced, smuggled])) }
+            await expectCode("unprocessable") { _ = try await mallory.api.beginUpload(BeginUploadRequest(files: [mineAnnounced, smuggled])) }
             var resized = mineAnnounced
             resized.fileTag = secretEncoded.fileTag
             resized.chunks[0].size += 16
-            await expectCode("bad_request") { _ = try await mallory.api.beginUpload(BeginUploadRequest(files: [mineAnnounced, resized])) }
+            await expectCode("unprocessable") { _ = try await mallory.api.beginUpload(BeginUploadRequest(files: [mineAnnounced, resized])) }
 
             // She answers her own file's leaves truly and guesses the secret's.
             let challenge = OwnershipChallenge(id: descriptor.id, session: begin.id,
@@ -389,10 +389,10 @@ struct EndToEndTests {
             let twice = record(chunks[0].tag, chunks[0].bytes) + record(chunks[0].tag, chunks[0].bytes)
             await expectCode("unexpected_chunk") { _ = try await mallory.api.send(.POST, path, body: twice, contentType: "application/octet-stream") }
             let cut = Array(record(chunks[0].tag, chunks[0].bytes).dropLast())
-            await expectCode("bad_request") { _ = try await mallory.api.send(.POST, path, body: cut, contentType: "application/octet-stream") }
-            await expectCode("bad_request") { _ = try await mallory.api.send(.POST, path, body: [], contentType: "application/octet-stream") }
+            await expectCode("unprocessable") { _ = try await mallory.api.send(.POST, path, body: cut, contentType: "application/octet-stream") }
+            await expectCode("unprocessable") { _ = try await mallory.api.send(.POST, path, body: [], contentType: "application/octet-stream") }
             let tooMany = (0...UploadController.maximumBundleRecords).flatMap { _ in record(chunks[0].tag, [UInt8](repeating: 0, count: 16)) }
-            await expectCode("bad_request") { _ = try await mallory.api.send(.POST, path, body: tooMany, contentType: "application/octet-stream") }
+            await expectCode("unprocessable") { _ = try await mallory.api.send(.POST, path, body: tooMany, contentType: "application/octet-stream") }
             let oversized = [UInt8](repeating: 0, count: UploadController.maximumBundle + 1)
             await expectCode("payload_too_large") {
                 _ = try await mallory.api.send(.POST, path, body: oversized, contentType: "application/octet-stream")
@@ -477,11 +477,11 @@ struct EndToEndTests {
                 .wrap(fileKey, context: encoded.fileTag.bytes).encoded()
             let foreign = try AttributeKeyWrapper(attributes: ["family"], parameters: PublicParameters(decoding: Array(alice.keyring.authorityParameters)))
                 .wrap(fileKey, context: encoded.fileTag.bytes).encoded()
-            await expectCode("bad_request") { _ = try await mallory.api.commit(session: begin.id, commit(["family"], Data(own))) }
-            await expectCode("bad_request") { _ = try await mallory.api.commit(session: begin.id, commit(["family"], Data(foreign))) }
-            await expectCode("bad_request") { _ = try await mallory.api.commit(session: begin.id, commit(["family"], alicesCapsule)) }
-            await expectCode("bad_request") { _ = try await mallory.api.commit(session: begin.id, commit(["friend"], alicesCapsule)) }
-            await expectCode("bad_request") { _ = try await mallory.api.commit(session: begin.id, commit(["friend"], Data([1, 2, 3]))) }
+            await expectCode("unprocessable") { _ = try await mallory.api.commit(session: begin.id, commit(["family"], Data(own))) }
+            await expectCode("unprocessable") { _ = try await mallory.api.commit(session: begin.id, commit(["family"], Data(foreign))) }
+            await expectCode("unprocessable") { _ = try await mallory.api.commit(session: begin.id, commit(["family"], alicesCapsule)) }
+            await expectCode("unprocessable") { _ = try await mallory.api.commit(session: begin.id, commit(["friend"], alicesCapsule)) }
+            await expectCode("unprocessable") { _ = try await mallory.api.commit(session: begin.id, commit(["friend"], Data([1, 2, 3]))) }
             _ = try await mallory.api.commit(session: begin.id, commit(["friend"], Data(own)))
             #expect(try await mallory.entries().map(\.attributes) == [["friend"]])
         }
@@ -630,6 +630,16 @@ struct EndToEndTests {
                 #expect(documented == served)
             }
             try await client.execute(uri: "/healthz", method: .get) { response in #expect(response.status == .ok) }
+            // A path that exists, with a method it does not serve: 405, its methods in Allow, JSON.
+            for (method, uri, allow) in [(HTTPRequest.Method.trace, "/v1/users", "POST"), (.get, "/v1/uploads", "POST"),
+                                         (.patch, "/v1/files/alice/x.jpg", "DELETE, GET"), (.put, "/healthz", "GET")] {
+                try await client.execute(uri: uri, method: method) { response in
+                    #expect(response.status == .methodNotAllowed, "\(method) \(uri)")
+                    #expect(response.headers[.allow] == allow)
+                    let body = try? TwinProtocol.makeDecoder().decode(ErrorBody.self, from: Data(buffer: response.body))
+                    #expect(body?.error.code == "method_not_allowed")
+                }
+            }
         }
         try await store.close()
     }

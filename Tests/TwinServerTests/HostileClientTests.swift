@@ -42,7 +42,7 @@ struct HostileClientTests {
             for policy in [String(repeating: "(", count: 200_000) + "a" + String(repeating: ")", count: 200_000),
                            String(repeating: "(", count: 20_000) + "a" + String(repeating: ")", count: 20_000),
                            (0..<5000).map { "a\($0)" }.joined(separator: " or ")] {
-                await expectCode("bad_request") {
+                await expectCode("unprocessable") {
                     try await bob.api.putGrant(grantee: "alice", GrantRequest(policy: policy, sealedKey: Data(count: 64)))
                 }
             }
@@ -172,7 +172,7 @@ struct HostileClientTests {
             for hostile in [commit(size: Int.max), commit(size: -1), commit(size: 1, attributes: (0..<65).map { "a\($0)" }),
                             commit(size: 1, attributes: [String(repeating: "a", count: 256)]),
                             commit(size: 1, mediaType: String(repeating: "x", count: 256))] {
-                await expectCode("bad_request") { try await alice.api.commit(session: begin.id, hostile) }
+                await expectCode("unprocessable") { try await alice.api.commit(session: begin.id, hostile) }
             }
             try await alice.api.commit(session: begin.id, commit(size: 1 << 40))
             let stats = try await alice.stats()

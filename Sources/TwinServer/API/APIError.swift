@@ -7,20 +7,22 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     public var code: ErrorCode
     public var message: String
-    /// Seconds after which the same request may succeed (429 and 503), sent as `Retry-After`.
-    public var retryAfter: Int?
+    /// Headers beside the JSON body: `Retry-After` (429 and 503), `Allow` (405).
+    public var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String, retryAfter: Int? = nil) {
+    public init(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String, retryAfter: Int? = nil,
+                headers: HTTPFields = [:]) {
         self.status = status
         self.code = code
         self.message = message
-        self.retryAfter = retryAfter
+        self.headers = headers
+        if let retryAfter { self.headers[.retryAfter] = String(retryAfter) }
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let body = try TwinProtocol.makeEncoder().encode(ErrorBody(code: code.rawValue, message: message))
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        var headers = self.headers
+        headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
@@ -36,6 +38,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, .badRequest, message) }
+    /// 422: well-formed by the API document, but not acceptable (a tag, key or encoding that does
+    /// not check out, lists that disagree): what no schema can say.
+    static func unprocessable(_ message: String) -> APIError { APIError(.unprocessableContent, .unprocessable, message) }
     static func notFound(_ message: String) -> APIError { APIError(.notFound, .notFound, message) }
     static let unauthenticated = APIError(.unauthorized, .unauthenticated, "a valid bearer token is required")
     static let accessDenied = APIError(.forbidden, .accessDenied, "access denied")

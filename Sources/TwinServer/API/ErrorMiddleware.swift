@@ -9,11 +9,18 @@ import TwinStorage
 /// (unknown route, body too large) and bodies past a handler's limit with a matching code, and anything unexpected as a logged 500
 /// that reveals nothing.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The routes, to tell an unknown path (404) from a method its path does not serve (405).
+    var routes = RouteTable()
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
             throw error
+        } catch let error as HTTPError where error.status == .notFound && !routes.methods(at: request.uri.path).isEmpty {
+            let allowed = routes.methods(at: request.uri.path)
+            throw APIError(.methodNotAllowed, .methodNotAllowed, "\(request.method) is not served here; use \(allowed.joined(separator: ", "))",
+                           headers: [.allow: allowed.joined(separator: ", ")])
         } catch let error as HTTPError {
             let code: ErrorCode = switch error.status {
             case .notFound: .notFound
@@ -27,6 +34,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is NIOTooManyBytesError {
             // A body collected with a limit (chunks, bundles, proofs) that ran past it.
             throw APIError(.contentTooLarge, .payloadTooLarge, "the request body is larger than this endpoint accepts")
+        } catch let error as ParallelListMismatch {
+            throw APIError.unprocessable("\(error)")
         } catch let error as DecodingError {
             throw APIError.badRequest("malformed JSON body: \(Self.describe(error))")
         } catch let error as MetadataStoreError {

@@ -23,17 +23,18 @@ struct AccountController {
     @Sendable func register(_ request: Request, context: TwinRequestContext) async throws -> Response {
         let body = try await request.decode(as: RegisterRequest.self, limit: limits.smallBody, context: context)
         guard TwinProtocol.isValidUserName(body.name) else { throw APIError.badRequest("invalid user name") }
+        // The signature first: without one that verifies nothing else about the body matters.
         guard let signingKey = try? Curve25519.Signing.PublicKey(rawRepresentation: body.signingKey),
               (try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: body.agreementKey)) != nil
-        else { throw APIError.badRequest("keys must be raw 32-byte Ed25519 and X25519 public keys") }
-        guard (try? PublicParameters(decoding: Array(body.authorityParameters))) != nil else {
-            throw APIError.badRequest("authority parameters do not decode")
-        }
+        else { throw APIError.unprocessable("keys must be raw 32-byte Ed25519 and X25519 public keys") }
         let message = TwinProtocol.registrationMessage(
             name: body.name, signingKey: Array(body.signingKey), agreementKey: Array(body.agreementKey),
             authorityParameters: Array(body.authorityParameters))
         guard signingKey.isValidSignature(body.signature, for: message) else {
             throw APIError(.unauthorized, .unauthenticated, "registration signature does not verify")
+        }
+        guard (try? PublicParameters(decoding: Array(body.authorityParameters))) != nil else {
+            throw APIError.unprocessable("authority parameters do not decode")
         }
         try await store.createUser(UserRecord(
             name: body.name, signingKey: Array(body.signingKey), agreementKey: Array(body.agreementKey),

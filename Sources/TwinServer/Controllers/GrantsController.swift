@@ -23,16 +23,16 @@ struct GrantsController {
                                             context: context)
         guard TwinProtocol.isValidUserName(grantee) else { throw APIError.badRequest("invalid user name") }
         guard body.policy.utf8.count <= limits.policyLength else {
-            throw APIError.badRequest("policy is longer than \(limits.policyLength) bytes")
+            throw APIError.unprocessable("policy is longer than \(limits.policyLength) bytes")
         }
         do {
             _ = try PolicyParser.parse(body.policy)
         } catch {
-            throw APIError.badRequest("\(error)")
+            throw APIError.unprocessable("\(error)")
         }
-        guard grantee != owner else { throw APIError.badRequest("owners read their own entries without a grant") }
+        guard grantee != owner else { throw APIError.unprocessable("owners read their own entries without a grant") }
         guard try await store.user(named: grantee) != nil else { throw APIError.notFound("no user \(grantee)") }
-        guard (33...limits.sealedKeyLength).contains(body.sealedKey.count) else { throw APIError.badRequest("sealed key size out of range") }
+        guard (33...limits.sealedKeyLength).contains(body.sealedKey.count) else { throw APIError.unprocessable("sealed key size out of range") }
         let record = GrantRecord(owner: owner, grantee: grantee, policy: body.policy, sealedKey: Array(body.sealedKey), createdAt: Date())
         try await store.putGrant(record)
         return try jsonResponse(.created, GrantResponse(record), context: context)

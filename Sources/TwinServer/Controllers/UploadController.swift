@@ -75,10 +75,10 @@ struct UploadController {
         var sizes: [Tag: Int] = [:]
         for file in body.files {
             guard announced.updateValue(file.chunks, forKey: file.fileTag).map({ $0 == file.chunks }) ?? true else {
-                throw APIError.badRequest("file \(file.fileTag) is announced twice with different chunk lists")
+                throw APIError.unprocessable("file \(file.fileTag) is announced twice with different chunk lists")
             }
             for chunk in file.chunks where sizes.updateValue(chunk.size, forKey: chunk.tag).map({ $0 != chunk.size }) ?? false {
-                throw APIError.badRequest("chunk \(chunk.tag) is announced with two sizes")
+                throw APIError.unprocessable("chunk \(chunk.tag) is announced with two sizes")
             }
         }
         // Chunks this user already showed to hold (`held`) are not challenged again: those of the
@@ -90,12 +90,12 @@ struct UploadController {
         let (existing, stored, alreadyOwned) = (lookup.files, lookup.chunks, lookup.held)
         for file in body.files {
             if let chunks = existing[file.fileTag], chunks.map({ ChunkDescriptor(tag: $0.tag, size: $0.size) }) != file.chunks {
-                throw APIError.badRequest("the chunk list does not match the stored file \(file.fileTag)")
+                throw APIError.unprocessable("the chunk list does not match the stored file \(file.fileTag)")
             }
         }
         let fileExists = body.files.map { existing[$0.fileTag] != nil }
         for chunk in all where stored[chunk.tag].map({ $0 != chunk.size }) ?? false {
-            throw APIError.badRequest("chunk \(chunk.tag) is stored with another size")
+            throw APIError.unprocessable("chunk \(chunk.tag) is stored with another size")
         }
         let missing = Set(all.map(\.tag)).subtracting(stored.keys)
         let id = Data(randomBytes(18)).base64URLEncodedString()
@@ -123,7 +123,7 @@ struct UploadController {
         }
         // The proof must fit what a proof may carry: a batch too large to challenge is refused whole.
         guard leaves.count <= OwnershipProof.maximumOpenings else {
-            throw APIError.badRequest("these files need \(leaves.count) challenged leaves, more than one proof carries "
+            throw APIError.unprocessable("these files need \(leaves.count) challenged leaves, more than one proof carries "
                                       + "(\(OwnershipProof.maximumOpenings)): announce fewer files at once")
         }
         // Fresh challenges are rationed (re-rolls), and none is drawn for a user whose failed
@@ -188,7 +188,7 @@ struct UploadController {
     /// under a tag it does not hash to) its Merkle root.
     private func check(_ bytes: [UInt8], tag: Tag, announcedSize: Int) throws {
         guard bytes.count == announcedSize else {
-            throw APIError.badRequest("chunk \(tag) is \(bytes.count) bytes, announced \(announcedSize)")
+            throw APIError.unprocessable("chunk \(tag) is \(bytes.count) bytes, announced \(announcedSize)")
         }
         let actual = MerkleTree.root(of: bytes)
         guard actual == tag else {
@@ -228,9 +228,9 @@ struct UploadController {
         for chunk in session.chunks { sizes[chunk.tag] = chunk.size }
         let chunks: [(reference: ChunkReference, bytes: [UInt8])] = try body.withUnsafeReadableBytes { raw in
             let records: [(tag: Tag, range: Range<Int>)]
-            do { records = try ChunkBundle.records(in: raw) } catch { throw APIError.badRequest("malformed chunk bundle: \(error)") }
+            do { records = try ChunkBundle.records(in: raw) } catch { throw APIError.unprocessable("malformed chunk bundle: \(error)") }
             guard (1...Self.maximumBundleRecords).contains(records.count) else {
-                throw APIError.badRequest("a chunk bundle carries 1 to \(Self.maximumBundleRecords) chunks, not \(records.count)")
+                throw APIError.unprocessable("a chunk bundle carries 1 to \(Self.maximumBundleRecords) chunks, not \(records.count)")
             }
             var seen = Set<Tag>()
             return try records.map { record in
@@ -256,7 +256,7 @@ struct UploadController {
         }
         let body = try await request.body.collect(upTo: Self.maximumProof)
         guard let proof = try? OwnershipProof(decoding: Array(buffer: body)) else {
-            throw APIError.badRequest("malformed proof encoding")
+            throw APIError.unprocessable("malformed proof encoding")
         }
         // Taken before checking: one attempt per challenge, whatever its outcome.
         guard let challenge = try await store.takeChallenge(session: session.id) else {
@@ -289,18 +289,18 @@ struct UploadController {
             throw APIError(.conflict, .incompleteUpload, "\(session.missing.subtracting(session.received).count) chunks not uploaded yet")
         }
         guard body.entries.count == session.files.count else {
-            throw APIError.badRequest("\(body.entries.count) entries for \(session.files.count) announced files")
+            throw APIError.unprocessable("\(body.entries.count) entries for \(session.files.count) announced files")
         }
         var authority: AuthorityID?
         var committed: [(entry: EntryRecord, file: FileRecord)] = []
         let now = Date()
         for (position, (commit, file)) in zip(body.entries, session.files).enumerated() {
             guard TwinProtocol.isValidName(commit.name) else { throw APIError.badRequest("invalid entry name at position \(position)") }
-            guard (0...limits.entrySize).contains(commit.size), commit.mediaType.utf8.count <= limits.mediaTypeLength,
+            guard (0...limits.entrySize).contains(commit.size), commit.mediaType.unicodeScalars.count <= limits.mediaTypeLength,
                   commit.attributes.count <= limits.attributesPerEntry,
                   commit.attributes.allSatisfy({ (1...Policy.maximumAttributeLength).contains($0.utf8.count) }),
                   commit.ownerWrappedKey.count <= Self.maximumOwnerWrappedKey else {
-                throw APIError.badRequest("size, media type, attributes or owner-wrapped key out of range at position \(position)")
+                throw APIError.unprocessable("size, media type, attributes or owner-wrapped key out of range at position \(position)")
             }
             let manifest = Array(commit.sealedManifest)
             guard Manifest.fileTag(sealedManifest: manifest, chunkTags: file.chunks.lazy.map(\.tag)) == file.fileTag else {
@@ -313,17 +313,17 @@ struct UploadController {
                 // exactly the attributes it will enforce, for the owner's own authority.
                 guard let wrapped = try? WrappedKey(decoding: Array(commit.attributeWrappedKey), capsules: capsules),
                       wrapped.attributes == attributes else {
-                    throw APIError.badRequest("attributeWrappedKey of \(commit.name) is not a key wrapped by KP-ABE under the entry's attributes")
+                    throw APIError.unprocessable("attributeWrappedKey of \(commit.name) is not a key wrapped by KP-ABE under the entry's attributes")
                 }
                 if authority == nil {
                     guard let owner = try await store.user(named: session.user),
                           let decoded = try? PublicParameters.authority(ofEncoded: owner.authorityParameters) else {
-                        throw APIError.badRequest("the owner's authority parameters do not decode")
+                        throw APIError.unprocessable("the owner's authority parameters do not decode")
                     }
                     authority = decoded
                 }
                 guard wrapped.capsule.authority == authority else {
-                    throw APIError.badRequest("attributeWrappedKey of \(commit.name) is not wrapped for the owner's authority")
+                    throw APIError.unprocessable("attributeWrappedKey of \(commit.name) is not wrapped for the owner's authority")
                 }
                 capsules.remember(wrapped)
             }
