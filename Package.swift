@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Convergent", targets: ["Convergent"]),
         .library(name: "BLS12381", targets: ["BLS12381"]),
         .library(name: "KPABE", targets: ["KPABE"]),
+        .library(name: "TwinProtocol", targets: ["TwinProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),

@@ -15,6 +15,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on.") var port = 8080
     @Option(help: "Seconds an unreferenced blob is kept before garbage collection.") var gcGrace: Double = 3600
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).") var logLevel = "info"
+    @OptionGroup(title: "Limits (README, Limits)") var limits: LimitOptions
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
@@ -35,9 +36,69 @@ struct Serve: AsyncParsableCommand {
         configuration.dataDirectory = data
         configuration.garbageGracePeriod = gcGrace
         configuration.logLevel = level
+        configuration.limits = try limits.serverLimits()
         let app = buildApplication(configuration: configuration, store: store, blobs: blobs, prometheus: registry)
         // Runs until SIGINT or SIGTERM, then drains requests and stops its services.
         try await app.runService()
         try await store.close()
+    }
+}
+
+/// `twin serve`'s options for `ServerLimits`, one per limit, defaulting to its documented values.
+/// Rates are written PER_SECOND/BURST (`20/200`).
+struct LimitOptions: ParsableArguments {
+    private static let defaults = ServerLimits()
+
+    @Option(help: "Largest JSON body of accounts, logins and grants, in bytes.") var smallBody = defaults.smallBody
+    @Option(help: "Largest begin body, in bytes.") var beginBody = defaults.beginBody
+    @Option(help: "Largest commit body, in bytes.") var commitBody = defaults.commitBody
+    @Option(help: "Chunks one upload session may announce.") var chunksPerUpload = defaults.chunksPerUpload
+    @Option(help: "Attributes on one entry.") var attributesPerEntry = defaults.attributesPerEntry
+    @Option(help: "Open upload sessions per user.") var uploadSessionsPerUser = defaults.uploadSessionsPerUser
+    @Option(help: "Chunk bundles received at once, server-wide.") var bundlesInFlight = defaults.bundlesInFlight
+    @Option(help: "Stored bytes a user's entries may name (each entry is charged its file's full size); 0 for none.")
+    var quotaBytes = defaults.quotaBytes ?? 0
+    @Option(help: "Open connections at once.") var maxConnections = defaults.maximumConnections
+    @Option(help: "Seconds before an idle connection is closed.") var idleTimeout = Int(defaults.idleTimeout.components.seconds)
+    @Option(help: "Requests per address to routes without login, PER_SECOND/BURST.") var anonymousRate = Self.text(defaults.anonymous)
+    @Option(help: "Upload sessions begun per user, PER_SECOND/BURST.") var beginRate = Self.text(defaults.begins)
+    @Option(help: "Proofs of ownership per user, PER_SECOND/BURST.") var proofRate = Self.text(defaults.proofs)
+    @Option(help: "Ownership challenges drawn per user, PER_SECOND/BURST.") var challengeRate = Self.text(defaults.challenges)
+    @Option(help: "Failed proofs per user, PER_SECOND/BURST.") var failedProofRate = Self.text(defaults.failedProofs)
+
+    static func text(_ rate: ServerLimits.Rate) -> String { "\(rate.perSecond)/\(rate.burst)" }
+
+    static func rate(_ text: String, _ option: String) throws -> ServerLimits.Rate {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let perSecond = Double(parts[0]), let burst = Double(parts[1]), perSecond >= 0, burst >= 1 else {
+            throw ValidationError("--\(option) takes PER_SECOND/BURST, e.g. 20/200, not '\(text)'")
+        }
+        return .init(perSecond: perSecond, burst: burst)
+    }
+
+    func serverLimits() throws -> ServerLimits {
+        for (value, name) in [(smallBody, "small-body"), (beginBody, "begin-body"), (commitBody, "commit-body"),
+                              (chunksPerUpload, "chunks-per-upload"), (uploadSessionsPerUser, "upload-sessions-per-user"),
+                              (bundlesInFlight, "bundles-in-flight"), (maxConnections, "max-connections"), (idleTimeout, "idle-timeout")]
+        where value < 1 {
+            throw ValidationError("--\(name) must be at least 1")
+        }
+        var limits = ServerLimits()
+        limits.smallBody = smallBody
+        limits.beginBody = beginBody
+        limits.commitBody = commitBody
+        limits.chunksPerUpload = chunksPerUpload
+        limits.attributesPerEntry = attributesPerEntry
+        limits.uploadSessionsPerUser = uploadSessionsPerUser
+        limits.bundlesInFlight = bundlesInFlight
+        limits.quotaBytes = quotaBytes > 0 ? quotaBytes : nil
+        limits.maximumConnections = maxConnections
+        limits.idleTimeout = .seconds(idleTimeout)
+        limits.anonymous = try Self.rate(anonymousRate, "anonymous-rate")
+        limits.begins = try Self.rate(beginRate, "begin-rate")
+        limits.proofs = try Self.rate(proofRate, "proof-rate")
+        limits.challenges = try Self.rate(challengeRate, "challenge-rate")
+        limits.failedProofs = try Self.rate(failedProofRate, "failed-proof-rate")
+        return limits
     }
 }

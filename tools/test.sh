@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The test suite, as README's test command runs it: installs what it needs (Debian packages, PyPI
+# tools), then runs, each failing the whole on any failure:
+#   1. swift test (unit, conformance, end-to-end);
+#   2. schemathesis against a live `twin serve` (all checks and phases, fixed seed, bounded examples);
+#   3. every libFuzzer target for FUZZ_SECONDS (default 25) from its committed seed corpus;
+#   4. bench/crash-test.py: 100 uploads while the server is SIGKILLed at least 20 times.
+# Prints "N passed, M failed" last (swift test's tests plus one per later check).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/opt/swift/usr/bin:$PATH"
+fuzz_seconds="${FUZZ_SECONDS:-25}"
+
+# zlib's, zstd's and SQLite's headers (the build), Python's packages for the API and crash tests.
+if [ ! -f /usr/include/zlib.h ] || [ ! -f /usr/include/zstd.h ] || [ ! -f /usr/include/sqlite3.h ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zlib1g-dev libzstd-dev libsqlite3-dev >/dev/null
+fi
+python3 -c "import schemathesis, PIL" 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "schemathesis==4.32.5" pillow
+
+passed=0
+failed=0
+check() {  # NAME COMMAND...: runs one check, counts it, keeps its output.
+  local name=$1; shift
+  echo "== $name"
+  if "$@"; then passed=$((passed + 1)); echo "== $name: passed"; else failed=$((failed + 1)); echo "== $name: FAILED"; fi
+}
+
+# 1. swift test, its progress lines left out; its own counts join ours.
+log=$(mktemp)
+swift test >"$log.raw" 2>&1
+swift_status=$?
+sed 's/\x1b\[[0-9;]*m//g' "$log.raw" >"$log"
+grep -vE '^(􀟈|◇|↳)|started\.$|^\[[0-9]+/[0-9]+\]|Executed 0 tests|^Test Suite|^Test Case' "$log"
+total=$(grep -oE 'Test run with [0-9]+ tests' "$log" | grep -oE '[0-9]+' | tail -1)
+swift_failed=$(grep -cE '^✘ Test "[^"]*"( with [0-9]+ test cases?)? failed' "$log" || true)
+if [ -n "$total" ]; then
+  passed=$((passed + total - swift_failed)); failed=$((failed + swift_failed))
+fi
+if [ "$swift_status" -ne 0 ] && [ "${swift_failed:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+twin=.build/debug/twin
+[ -x "$twin" ] || swift build --product twin >/dev/null
+
+# 2. The API document against the live server.
+api_check() {
+  local data home port token status
+  data=$(mktemp -d); home=$(mktemp -d)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$twin" serve --data "$data" --port "$port" --log-level error &
+  local server=$!
+  python3 - "$port" <<'PY'
+import sys, time, urllib.request
+for _ in range(300):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1); break
+    except Exception:
+        time.sleep(0.1)
+PY
+  TWIN_HOME="$home" "$twin" account create schemathesis --server "http://127.0.0.1:$port" >/dev/null || { kill $server; return 1; }
+  token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$home/token.json")
+  timeout 900 st --config-file .ci/schemathesis.toml run "http://127.0.0.1:$port/openapi.yaml" --checks all \
+    -H "Authorization: Bearer $token" --seed 1 --max-examples 30 --continue-on-failure --no-color | tail -25
+  status=${PIPESTATUS[0]}
+  kill $server; wait $server 2>/dev/null
+  rm -rf "$data" "$home"
+  return "$status"
+}
+check "schemathesis (all checks, all phases, seed 1)" api_check
+
+# 3. Fuzzing: every decoder of untrusted bytes.
+check "libFuzzer targets (${fuzz_seconds}s each)" bash Fuzz/run.sh "$fuzz_seconds"
+
+# 4. SIGKILL during uploads.
+check "crash test (100 uploads, 20 kills)" python3 bench/crash-test.py "$twin" --uploads 100 --kills 20 --parallel 8
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
