@@ -1,3 +1,4 @@
+import Foundation
 import KPABE
 import Testing
 
@@ -70,6 +71,19 @@ struct PolicyTests {
         #expect((try? PolicyParser.parse(deepest)) != nil)
         let widest = (0..<Policy.maximumChildren).map { "a\($0)" }.joined(separator: " or ")
         #expect((try? PolicyParser.parse(widest))?.leaves.count == Policy.maximumChildren)
+    }
+
+    /// Found by the policy fuzzer: a quoted attribute holding a backslash followed by a combining
+    /// mark (one Character in Swift) was printed unescaped, and its canonical text did not parse.
+    @Test("canonical text escapes scalar by scalar: a backslash before a combining mark")
+    func combiningMarkAfterBackslash() throws {
+        let name = "c \\\u{616} d"
+        let policy = Policy.attribute(name)
+        #expect(try PolicyParser.parse(policy.description) == policy)
+        let found = try #require(Data(base64Encoded: "MSBvciAiYWEgYW9uZPIgKClvcv//////IChjYW5kIChkemBhIGFuZCAoKGIgb3IgKGMgXFxcXFxc2JZcXFxcXFxcXFxcKCkpYiAi"))
+        if let parsed = try? PolicyParser.parse(String(decoding: found, as: UTF8.self)) {
+            #expect(try PolicyParser.parse(parsed.description) == parsed)
+        }
     }
 
     @Test("the plain evaluator")

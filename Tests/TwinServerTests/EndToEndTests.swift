@@ -52,6 +52,22 @@ struct LiveServer {
     func read(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
 
     func blobCount() async throws -> Int { try await blobs.allTags().count }
+
+    /// Flips one byte in the middle of `tag`'s blob on disk, behind the server's back (bit rot).
+    func corruptBlob(_ tag: Convergent.Tag) throws {
+        let path = directory.appendingPathComponent("blobs/\(tag.hex.prefix(2))/\(tag.hex)").path
+        var stored = try read(path)
+        stored[stored.count / 2] ^= 1
+        try Data(stored).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// Downloads `name` as `user` sees it (own entries when `owner` is nil) and returns its bytes.
+    func download(_ user: TwinSession, owner: String? = nil, _ name: String) async throws -> [UInt8] {
+        let out = directory.appendingPathComponent("download-\(UUID().uuidString)").path
+        _ = try await user.get(owner: owner, name: name, destination: out)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        return try read(out)
+    }
 }
 
 /// A JPEG-structured image (markers, EXIF, scan) with deterministic content.
@@ -493,12 +509,7 @@ struct EndToEndTests {
             let alice = try await server.user("alice")
             let bytes = jpegImage(seed: "f", exif: "x")
             _ = try await alice.upload(path: try server.file("f.jpg", bytes), name: "f.jpg", attributes: [])
-            let tag = try await server.blobs.allTags().first!
-            let hex = tag.hex
-            let path = server.directory.appendingPathComponent("blobs/\(hex.prefix(2))/\(hex)").path
-            var stored = try server.read(path)
-            stored[stored.count / 2] ^= 1
-            try Data(stored).write(to: URL(fileURLWithPath: path))
+            try server.corruptBlob(try await server.blobs.allTags().first!)
             let out = server.directory.appendingPathComponent("f-out.jpg").path
             await #expect(throws: TwinClientError.self) { _ = try await alice.get(owner: nil, name: "f.jpg", destination: out) }
             #expect(!FileManager.default.fileExists(atPath: out))

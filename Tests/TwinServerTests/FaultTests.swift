@@ -25,10 +25,7 @@ struct FaultTests {
                 if size > largest?.size ?? 0 { largest = (tag, size) }
             }
             let hex = try #require(largest).tag.hex
-            let blob = server.directory.appendingPathComponent("blobs/\(hex.prefix(2))/\(hex)").path
-            var stored = try server.read(blob)
-            stored[stored.count / 2] ^= 1
-            try Data(stored).write(to: URL(fileURLWithPath: blob))
+            try server.corruptBlob(largest!.tag)
 
             let out = server.directory.appendingPathComponent("r-out.jpg").path
             await #expect(throws: TwinClientError.self) { _ = try await alice.get(owner: nil, name: "r.jpg", destination: out) }
@@ -37,8 +34,7 @@ struct FaultTests {
             let result = try await bob.upload(path: path, name: "r.jpg", attributes: [])
             #expect(result.sentBytes >= largest!.size)
             #expect(try await server.store.lostChunks().isEmpty)
-            _ = try await alice.get(owner: nil, name: "r.jpg", destination: out)
-            #expect(try server.read(out) == bytes)
+            #expect(try await server.download(alice, "r.jpg") == bytes)
             // The corrupt copy was kept aside for inspection.
             let quarantined = try FileManager.default.contentsOfDirectory(atPath: server.directory.appendingPathComponent("blobs/quarantine").path)
             #expect(quarantined.count == 1 && quarantined[0].hasPrefix(hex))
@@ -84,9 +80,7 @@ struct FaultTests {
             // Every entry reads back whole, and every recorded chunk has its blob.
             for (index, user) in users.enumerated() {
                 for entry in try await user.entries() {
-                    let out = server.directory.appendingPathComponent("check-\(index)-\(entry.name)").path
-                    _ = try await user.get(owner: nil, name: entry.name, destination: out)
-                    #expect(images.contains(try server.read(out)))
+                    #expect(images.contains(try await server.download(user, entry.name)), "user \(index)")
                 }
             }
             let chunks = try await server.store.allChunks().map(\.tag)

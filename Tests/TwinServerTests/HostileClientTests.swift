@@ -1,5 +1,8 @@
 import Convergent
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hummingbird
 import HummingbirdTesting
 import KPABE
@@ -80,6 +83,36 @@ struct HostileClientTests {
             #expect(stored == 3)
         }
     }
+
+    #if os(Linux)
+    /// Slowloris: a client that opens a connection and trickles nothing holds it only until the
+    /// idle timeout, so idle sockets cannot pile up to the connection cap.
+    @Test("an idle connection is closed after the idle timeout")
+    func idleConnectionsAreClosed() async throws {
+        try await LiveServer.run(configure: { $0.limits.idleTimeout = .seconds(1) }) { server in
+            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(socket) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(server.port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(connected == 0)
+            _ = "GET /healthz HTTP/1.1\r\nHost: x\r\n".withCString { send(socket, $0, strlen($0), 0) }  // never finished
+            var timeout = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let started = ContinuousClock.now
+            var buffer = [UInt8](repeating: 0, count: 256)
+            var received = 1
+            while received > 0 { received = recv(socket, &buffer, buffer.count, 0) }
+            let waited = started.duration(to: .now)
+            #expect(received == 0, "the server closed the connection")
+            #expect(waited < .seconds(8), "within the idle timeout, not the test's own")
+        }
+    }
+    #endif
 
     @Test("expired login challenges are pruned as new ones arrive")
     func challengesArePruned() async throws {
@@ -208,9 +241,7 @@ struct SharedFileIntegrityTests {
             let path = try server.file("p.jpg", bytes)
             try await Self.poison(mallory, prepared: try await mallory.prepare(path: path, name: "p.jpg"))
             _ = try await alice.upload(path: path, name: "p.jpg", attributes: [])
-            let out = server.directory.appendingPathComponent("p-out.jpg").path
-            _ = try await alice.get(owner: nil, name: "p.jpg", destination: out)
-            #expect(try server.read(out) == bytes)
+            #expect(try await server.download(alice, "p.jpg") == bytes)
         }
     }
 
@@ -231,9 +262,7 @@ struct SharedFileIntegrityTests {
                 name: "r.jpg", attributes: [], attributeWrappedKey: Data(),
                 ownerWrappedKey: bob.keyring.wrapForOwner(prepared.encoded.fileKey, fileTag: prepared.encoded.fileTag.bytes),
                 sealedManifest: Data(prepared.encoded.sealedManifest), mediaType: "image/jpeg", size: bytes.count)]))
-            let out = server.directory.appendingPathComponent("r-out.jpg").path
-            _ = try await bob.get(owner: nil, name: "r.jpg", destination: out)
-            #expect(try server.read(out) == bytes)
+            #expect(try await server.download(bob, "r.jpg") == bytes)
         }
     }
 }

@@ -63,7 +63,17 @@ public indirect enum Policy: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .attribute(let name):
-            return PolicyParser.needsQuotes(name) ? "\"\(name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"" : name
+            guard PolicyParser.needsQuotes(name) else { return name }
+            // Escaped scalar by scalar, as the parser reads: a backslash followed by a combining
+            // mark is one Character, which String's own search would not find.
+            var quoted = String.UnicodeScalarView()
+            quoted.append("\"")
+            for scalar in name.unicodeScalars {
+                if scalar == "\\" || scalar == "\"" { quoted.append("\\") }
+                quoted.append(scalar)
+            }
+            quoted.append("\"")
+            return String(quoted)
         case .threshold(let k, let children) where k == children.count && children.count > 1:
             return children.map { $0.nestedDescription }.joined(separator: " and ")
         case .threshold(1, let children) where children.count > 1:
