@@ -3,13 +3,14 @@
 # tools), then runs, each failing the whole on any failure:
 #   1. swift test (unit, conformance, end-to-end);
 #   2. schemathesis against a live `twin serve` (all checks and phases, fixed seed, bounded examples);
-#   3. every libFuzzer target for FUZZ_SECONDS (default 25) from its committed seed corpus;
+#   3. every libFuzzer target from its committed seed corpus, fixed seed, 300,000 runs or FUZZ_SECONDS
+#      (default 40) each;
 #   4. bench/crash-test.py: 100 uploads while the server is SIGKILLed at least 20 times.
 # Prints "N passed, M failed" last (swift test's tests plus one per later check).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
-fuzz_seconds="${FUZZ_SECONDS:-25}"
+fuzz_seconds="${FUZZ_SECONDS:-40}"
 
 # zlib's, zstd's and SQLite's headers (the build), Python's packages for the API and crash tests.
 if [ ! -f /usr/include/zlib.h ] || [ ! -f /usr/include/zstd.h ] || [ ! -f /usr/include/sqlite3.h ]; then
