@@ -16,8 +16,16 @@ fuzz_seconds="${FUZZ_SECONDS:-40}"
 if [ ! -f /usr/include/zlib.h ] || [ ! -f /usr/include/zstd.h ] || [ ! -f /usr/include/sqlite3.h ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zlib1g-dev libzstd-dev libsqlite3-dev >/dev/null
 fi
-python3 -c "import schemathesis, PIL" 2>/dev/null \
-  || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "schemathesis==4.32.5" pillow
+if ! python3 -c "import schemathesis, PIL" 2>/dev/null; then
+  python3 -m pip --version >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null; }
+  # A distribution's own Python refuses installs into it (PEP 668) unless told it may.
+  python3 -m pip install --quiet --disable-pip-version-check "schemathesis==4.32.5" pillow 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "schemathesis==4.32.5" pillow
+fi
+# Schemathesis's command from the interpreter's own scripts folder: a version manager's shims may
+# not list a command installed a moment ago.
+st="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/st"
+[ -x "$st" ] || st=st
 
 passed=0
 failed=0
@@ -59,7 +67,7 @@ for _ in range(300):
 PY
   TWIN_HOME="$home" "$twin" account create schemathesis --server "http://127.0.0.1:$port" >/dev/null || { kill $server; return 1; }
   token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$home/token.json")
-  timeout 900 st --config-file .ci/schemathesis.toml run "http://127.0.0.1:$port/openapi.yaml" --checks all \
+  timeout 900 "$st" --config-file .ci/schemathesis.toml run "http://127.0.0.1:$port/openapi.yaml" --checks all \
     -H "Authorization: Bearer $token" --seed 1 --max-examples 30 --continue-on-failure --no-color | tail -25
   status=${PIPESTATUS[0]}
   kill $server; wait $server 2>/dev/null
