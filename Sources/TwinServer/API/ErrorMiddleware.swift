@@ -17,11 +17,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             throw error
-        } catch let error as HTTPError where error.status == .notFound && !routes.methods(at: request.uri.path).isEmpty {
-            let allowed = routes.methods(at: request.uri.path)
-            throw APIError(.methodNotAllowed, .methodNotAllowed, "\(request.method) is not served here; use \(allowed.joined(separator: ", "))",
-                           headers: [.allow: allowed.joined(separator: ", ")])
         } catch let error as HTTPError {
+            if error.status == .notFound, case let allowed = routes.methods(at: request.uri.path), !allowed.isEmpty {
+                throw APIError(.methodNotAllowed, .methodNotAllowed, "\(request.method) is not served here; use \(allowed.joined(separator: ", "))",
+                               headers: [.allow: allowed.joined(separator: ", ")])
+            }
             let code: ErrorCode = switch error.status {
             case .notFound: .notFound
             case .contentTooLarge: .payloadTooLarge

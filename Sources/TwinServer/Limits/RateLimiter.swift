@@ -34,10 +34,7 @@ final class RateLimiter: Sendable {
                 buckets[key] = bucket
                 if buckets.count > maximumKeys { prune(&buckets, now: now) }
             }
-            guard bucket.tokens >= cost else {
-                guard rate.perSecond > 0 else { return Int.max }
-                return max(1, Int(((cost - bucket.tokens) / rate.perSecond).rounded(.up)))
-            }
+            guard bucket.tokens >= cost else { return secondsUntil(bucket, holds: cost) }
             bucket.tokens -= cost
             return nil
         }
@@ -49,10 +46,14 @@ final class RateLimiter: Sendable {
         return buckets.withLock { buckets in
             guard let stored = buckets[key] else { return nil }
             let bucket = refilled(stored, at: now)
-            guard bucket.tokens < 1 else { return nil }
-            guard rate.perSecond > 0 else { return Int.max }
-            return max(1, Int(((1 - bucket.tokens) / rate.perSecond).rounded(.up)))
+            return bucket.tokens < 1 ? secondsUntil(bucket, holds: 1) : nil
         }
+    }
+
+    /// Whole seconds (at least 1) until `bucket` refills to `tokens`.
+    private func secondsUntil(_ bucket: Bucket, holds tokens: Double) -> Int {
+        guard rate.perSecond > 0 else { return Int.max }
+        return max(1, Int(((tokens - bucket.tokens) / rate.perSecond).rounded(.up)))
     }
 
     private func refilled(_ bucket: Bucket, at now: ContinuousClock.Instant) -> Bucket {
