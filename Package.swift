@@ -12,6 +12,9 @@ let package = Package(
         .library(name: "BLS12381", targets: ["BLS12381"]),
         .library(name: "KPABE", targets: ["KPABE"]),
         .library(name: "TwinProtocol", targets: ["TwinProtocol"]),
+        .library(name: "TwinStorage", targets: ["TwinStorage"]),
+        // Adding a backend: implement `BlobBackend` or `MetadataStore`, and run these suites on it.
+        .library(name: "TwinStorageConformance", targets: ["TwinStorageConformance"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -25,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
     ],
     targets: [
         .systemLibrary(
@@ -77,13 +81,36 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TwinStoragePostgres",
+            dependencies: [
+                "TwinStorage", "Convergent",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "TwinStorageS3",
+            dependencies: [
+                "TwinStorage", "Convergent",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The behaviours every storage backend must show, as Swift Testing suites driven by a factory.
+        .target(
+            name: "TwinStorageConformance",
+            dependencies: ["TwinStorage", "Convergent"]
+        ),
+        .target(
             name: "TwinProtocol",
             dependencies: ["BinaryCoding", "Convergent"]
         ),
         .target(
             name: "TwinServer",
             dependencies: [
-                "Convergent", "KPABE", "TwinProtocol", "TwinStorage",
+                "Convergent", "KPABE", "TwinProtocol", "TwinStorage", "TwinStoragePostgres", "TwinStorageS3",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -127,7 +154,20 @@ let package = Package(
         ),
         .testTarget(
             name: "TwinStorageTests",
-            dependencies: ["TwinStorage", "Convergent", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["TwinStorage", "TwinStorageConformance", "Convergent", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "TwinStoragePostgresTests",
+            dependencies: ["TwinStoragePostgres", "TwinStorageConformance", "TwinStorage", "Convergent"]
+        ),
+        .testTarget(
+            name: "TwinStorageS3Tests",
+            dependencies: ["TwinStorageS3", "TwinStorageConformance", "TwinStorage", "Convergent"],
+            resources: [.copy("Resources")]
+        ),
+        .testTarget(
+            name: "TwinProtocolTests",
+            dependencies: ["TwinProtocol", "Convergent"]
         ),
         .testTarget(
             name: "TwinServerTests",

@@ -73,8 +73,12 @@ public struct TwinSession: Sendable {
     }
 
     /// The saved keyring's session, reusing the bearer token a previous command of this user saved.
-    public static func open() async throws -> TwinSession {
-        try await TwinSession(keyring: try Keyring.load(), tokenCache: TokenCache(directory: Keyring.home))
+    /// - Parameter server: a node to use instead of the keyring's server (any node serving the same
+    ///   store); the keyring itself is unchanged.
+    public static func open(server: String? = nil) async throws -> TwinSession {
+        var keyring = try Keyring.load()
+        if let server { keyring.server = server }
+        return try await TwinSession(keyring: keyring, tokenCache: TokenCache(directory: Keyring.home))
     }
 
     /// Logs in with `keyring`, unless `tokenCache` holds a token for this user and server that is

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Prometheus
+import ServiceLifecycle
 import TwinProtocol
 import TwinStorage
 import Convergent
@@ -25,8 +26,9 @@ public struct ServerConfiguration: Sendable {
 /// Builds the application over the given stores: the one place where the router, the server and
 /// its services are put together, used by `twin serve` and by tests alike.
 public func buildApplication(
-    configuration: ServerConfiguration, store: any MetadataStore, blobs: any BlobStore,
-    prometheus: PrometheusCollectorRegistry? = nil
+    configuration: ServerConfiguration, store: any MetadataStore, blobs: BlobStore,
+    prometheus: PrometheusCollectorRegistry? = nil, services: [any Service] = [],
+    beforeServing: (@Sendable () async throws -> Void)? = nil
 ) -> some ApplicationProtocol {
     var logger = Logger(label: "twin.server")
     logger.logLevel = configuration.logLevel
@@ -38,13 +40,16 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "twin",
                              availableConnectionsDelegate: .maximum(limits.maximumConnections, logger: logger)),
         logger: logger)
+    // Stores' services (connection pools) start first and stop last.
+    app.addServices(services)
+    if let beforeServing { app.beforeServerStarts(perform: beforeServing) }
     app.addServices(GarbageCollector(store: store, blobs: blobs, gracePeriod: configuration.garbageGracePeriod,
                                      interval: configuration.garbageInterval, logger: logger))
     return app
 }
 
 /// Every route and middleware of the API.
-func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, blobs: any BlobStore,
+func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, blobs: BlobStore,
                  prometheus: PrometheusCollectorRegistry? = nil) -> Router<TwinRequestContext> {
     let metrics = TwinMetrics()
     let statistics = StatisticsCache(store: store)

@@ -148,21 +148,45 @@ public struct UploadSessionRecord: Sendable, Equatable {
     public var chunks: [ChunkReference] { files.flatMap(\.chunks) }
 }
 
-/// What receiving one chunk needs to know of an upload session: not its chunk lists or challenge.
-public struct UploadSessionChunk: Sendable, Equatable {
+/// What receiving chunks needs to know of an upload session: its owner, deadline, and the state of
+/// the chunks asked about, not its chunk lists or challenge (`MetadataStore.uploadSessionChunks`).
+public struct UploadSessionChunks: Sendable, Equatable {
     public var user: String
     public var expiresAt: Date
-    /// The chunk's announced ciphertext size; nil when no announced file has the tag.
-    public var size: Int?
-    public var missing: Bool
-    public var received: Bool
+    /// Per tag asked about and announced by the session: its announced size, whether the session
+    /// asked for it, and whether it has arrived. Tags the session does not announce are absent.
+    public var chunks: [Tag: State]
 
-    public init(user: String, expiresAt: Date, size: Int?, missing: Bool, received: Bool) {
+    public struct State: Sendable, Equatable {
+        public var size: Int
+        public var missing: Bool
+        public var received: Bool
+
+        public init(size: Int, missing: Bool, received: Bool) {
+            self.size = size
+            self.missing = missing
+            self.received = received
+        }
+    }
+
+    public init(user: String, expiresAt: Date, chunks: [Tag: State]) {
         self.user = user
         self.expiresAt = expiresAt
-        self.size = size
-        self.missing = missing
-        self.received = received
+        self.chunks = chunks
+    }
+}
+
+/// An upload session's challenge, taken for checking (`MetadataStore.takeChallenge`), with what a
+/// check needs: the announced chunks its leaves count positions in.
+public struct TakenChallenge: Sendable, Equatable {
+    public var user: String
+    public var challenge: OwnershipChallenge
+    public var chunks: [ChunkReference]
+
+    public init(user: String, challenge: OwnershipChallenge, chunks: [ChunkReference]) {
+        self.user = user
+        self.challenge = challenge
+        self.chunks = chunks
     }
 }
 
@@ -187,17 +211,44 @@ public struct StoreStatistics: Sendable, Equatable {
     }
 }
 
+/// A record a store names in an error.
+public enum StoredRecord: Sendable, Equatable, Hashable, CustomStringConvertible {
+    case user(String)
+    case loginChallenge
+    case session
+    case uploadSession(String)
+    case chunk(Tag)
+    case file(Tag)
+    case entry(owner: String, name: String)
+    case grant(owner: String, grantee: String)
+
+    public var description: String {
+        switch self {
+        case .user(let name): "user \(name)"
+        case .loginChallenge: "login challenge"
+        case .session: "session"
+        case .uploadSession(let id): "upload session \(id)"
+        case .chunk(let tag): "chunk \(tag.hex)"
+        case .file(let tag): "file \(tag.hex)"
+        case .entry(let owner, let name): "entry \(owner)/\(name)"
+        case .grant(let owner, let grantee): "grant from \(owner) to \(grantee)"
+        }
+    }
+}
+
+/// Why a store refused a call. A refused call changed nothing.
 public enum MetadataStoreError: Error, Equatable, Sendable {
     /// A unique name is taken (user name, entry name).
-    case conflict(String)
-    case notFound(String)
-    /// A per-user count (open upload sessions) is at its limit.
-    case limitReached(String)
-    /// A commit would take the owner's charged bytes past their quota; nothing was committed.
+    case conflict(StoredRecord)
+    /// A record the call needs does not exist.
+    case notFound(StoredRecord)
+    /// The user already has this many live upload sessions, the most allowed.
+    case tooManyUploadSessions(user: String, live: Int)
+    /// A commit would take the owner's charged bytes past their quota.
     case quotaExceeded(used: Int, quota: Int)
-    /// Another process's work (a garbage collection) holds what this needs; nothing changed, and
-    /// the same call may succeed in a moment.
-    case busy(String)
+    /// A collector (in any process) is deleting this chunk's blob: the same call may succeed in a
+    /// moment, once the collection is over.
+    case collecting(Tag)
 }
 
 /// The server's metadata. Every method is one transaction: it happens entirely or not at all, and
@@ -221,49 +272,48 @@ public protocol MetadataStore: Sendable {
     /// The subset of `tags` whose chunk is stored (committed or received by any upload, and not
     /// marked lost), with sizes.
     func storedChunks(_ tags: [Tag]) async throws -> [Tag: Int]
-    /// The tags among `tags` that `owner` holds and need not prove again: chunks that files of the
-    /// owner's committed entries use. Nothing else counts, not even chunks of the owner's live
-    /// sessions whose proof passed: a proof covers the leaves it opened, and only a commit (after
-    /// every announced chunk was challenged or received) makes a chunk the owner's.
-    func chunksHeld(by owner: String, among tags: [Tag], now: Date) async throws -> Set<Tag>
-    /// Records that a chunk's ciphertext is now in the blob store (idempotent; clears a lost mark).
-    /// Throws `.busy` while the tag is being collected.
-    func recordChunk(_ chunk: ChunkReference) async throws
     func file(_ tag: Tag) async throws -> FileRecord?
-    /// The chunk lists of the stored files among `tags`: what announcing a batch needs, in one read.
-    func fileChunks(_ tags: [Tag]) async throws -> [Tag: [ChunkReference]]
-    /// Everything announcing a batch reads, in one snapshot: `fileChunks(files)`,
-    /// `storedChunks(chunks)`, and `chunksHeld(by: user, among:)` the stored ones.
-    func uploadLookup(files: [Tag], chunks: [Tag], user: String, now: Date) async throws -> UploadLookup
+    /// Everything announcing a batch reads, in one snapshot (one round trip to a database server):
+    /// the chunk lists of the stored files among `files`, the stored chunks among `chunks` (as
+    /// `storedChunks`), and the stored ones that `user` holds and need not prove again: chunks that
+    /// files of the user's committed entries use. Nothing else counts, not even chunks of the user's
+    /// live sessions whose proof passed: a proof covers the leaves it opened, and only a commit
+    /// (after every announced chunk was challenged or received) makes a chunk the user's.
+    func uploadLookup(files: [Tag], chunks: [Tag], user: String) async throws -> UploadLookup
 
     // MARK: Upload sessions
 
-    /// Also forgets the user's expired sessions; throws `.limitReached`, creating nothing, when the
-    /// user already has `maximumLive` live ones.
+    /// Also forgets the user's expired sessions; throws `.tooManyUploadSessions`, creating nothing,
+    /// when the user already has `maximumLive` live ones at `now`.
     func createUploadSession(_ session: UploadSessionRecord, maximumLive: Int, now: Date) async throws
     func uploadSession(id: String) async throws -> UploadSessionRecord?
-    /// Session `id` as one of its chunks' upload sees it (nil when there is no such session): a
-    /// lookup per arriving chunk that reads no challenge and no received-chunk set.
-    func uploadSessionChunk(id: String, tag: Tag) async throws -> UploadSessionChunk?
-    /// Marks `tag` received in session `id`.
-    func markReceived(_ tag: Tag, session id: String) async throws
-    /// `recordChunk` and `markReceived` for every chunk, in one transaction (one commit per arriving
-    /// request, however many chunks it carried). The chunks are recorded even when the session is
-    /// gone (their blobs are then ordinary garbage), and `.notFound` follows.
-    func recordReceived(_ chunks: [ChunkReference], session id: String) async throws
-    /// Atomically removes and returns the session's outstanding challenge (single use).
-    func takeChallenge(session id: String) async throws -> OwnershipChallenge?
+    /// Session `id` as the upload of some of its chunks sees it (nil when there is no such
+    /// session): one read per arriving request, of no chunk list or challenge.
+    func uploadSessionChunks(id: String, tags: [Tag]) async throws -> UploadSessionChunks?
+    /// Records that the chunks' blobs are stored (clearing any lost mark) and, with a session, marks
+    /// them received there, in one transaction. The chunks are recorded even when the session is gone
+    /// (their blobs are then ordinary garbage), and `.notFound` follows. Throws `.collecting`,
+    /// recording nothing, while a collector is deleting one of them.
+    func recordReceived(_ chunks: [ChunkReference], session id: String?) async throws
+    /// Atomically removes and returns the session's outstanding challenge (single use), with the
+    /// chunks it is over; nil when the session has none. Throws `.notFound` without a session.
+    func takeChallenge(session id: String) async throws -> TakenChallenge?
+    /// Throws `.notFound` without a session.
     func setOwnershipProven(session id: String) async throws
+    /// Deleting an absent session is not an error.
     func deleteUploadSession(id: String) async throws
 
     // MARK: Entries
 
     /// In one transaction, for each pair in order: adds `file` if its tag is new (with one reference
-    /// per chunk position), adds `entry` (throwing `.conflict` if the owner already has that name)
-    /// and a reference from it to the file; then deletes the upload session `sessionID`, whose
-    /// announced files must be exactly these files, in this order (`.notFound` otherwise). With a
-    /// `quota`, throws `.quotaExceeded` (committing nothing) when the owner's entries would then
-    /// be charged more than `quota` bytes (`FileRecord.storedSize` each).
+    /// per chunk position), adds `entry` (`.conflict` if the owner already has that name) and a
+    /// reference from it to the file; then deletes the upload session `sessionID`. Refuses, changing
+    /// nothing: a session that does not exist, belongs to another user than the entries' owner, or
+    /// announced other files or another order (`.notFound(.uploadSession)`); an entry naming another
+    /// file than its pair's (`.notFound(.file)`); a new file naming a chunk never recorded
+    /// (`.notFound(.chunk)`). A session committed once is gone, so it cannot be committed again.
+    /// With a `quota`, throws `.quotaExceeded` when the owner's entries would then be charged more
+    /// than `quota` bytes (`FileRecord.storedSize` each).
     func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String, quota: Int?) async throws
     func entry(owner: String, name: String) async throws -> EntryRecord?
     func entries(owner: String) async throws -> [EntryRecord]
@@ -271,10 +321,12 @@ public protocol MetadataStore: Sendable {
     /// references, and chunks left without references become garbage (collected after a grace
     /// period by `collectGarbage`). Returns false when there was no such entry.
     func deleteEntry(owner: String, name: String, now: Date) async throws -> Bool
-    /// Forgets chunks unreferenced since before `cutoff` and not named by any live upload session,
-    /// and returns the tags whose blobs the caller must delete: these, and those of earlier passes
-    /// not yet forgotten. Until `forgetCollected` names a tag, recording it is refused with `.busy`,
-    /// so concurrent uploads (in this process or another) cannot lose a blob to the deletion.
+    /// Forgets chunks unreferenced since before `cutoff` and not named by any upload session live at
+    /// `now`, and returns the tags whose blobs the caller must delete: these, and those of earlier
+    /// passes not yet forgotten (a collector that died). Until `forgetCollected` names a tag,
+    /// recording it is refused with `.collecting`, so concurrent uploads (in any process, on any
+    /// node) cannot lose a blob to the deletion. Also forgets what expired at `now`: upload
+    /// sessions, login challenges and sessions.
     func collectGarbage(unreferencedBefore cutoff: Date, now: Date) async throws -> [Tag]
     /// Ends the collection of `tags`, whose blobs are deleted: they may be recorded again.
     func forgetCollected(_ tags: [Tag]) async throws
@@ -291,7 +343,7 @@ public protocol MetadataStore: Sendable {
 
     // MARK: Grants
 
-    /// Adds or replaces the grant from `owner` to `grantee`.
+    /// Adds or replaces the grant from `owner` to `grantee`; `.notFound` when either user does not exist.
     func putGrant(_ grant: GrantRecord) async throws
     func grant(owner: String, grantee: String) async throws -> GrantRecord?
     func grants(grantee: String) async throws -> [GrantRecord]
@@ -304,10 +356,6 @@ public protocol MetadataStore: Sendable {
 }
 
 extension MetadataStore {
-    public func recordReceived(_ chunk: ChunkReference, session id: String) async throws {
-        try await recordReceived([chunk], session: id)
-    }
-
     /// Commits a session that announced a single file.
     public func commit(entry: EntryRecord, file: FileRecord, sessionID: String) async throws {
         try await commit([(entry, file)], sessionID: sessionID, quota: nil)
@@ -335,14 +383,5 @@ public struct UploadLookup: Equatable, Sendable {
         self.files = files
         self.chunks = chunks
         self.held = held
-    }
-}
-
-extension MetadataStore {
-    /// Three reads, for stores where each is cheap; a store with a round trip per call does them in one.
-    public func uploadLookup(files: [Tag], chunks: [Tag], user: String, now: Date) async throws -> UploadLookup {
-        let stored = try await storedChunks(chunks)
-        return UploadLookup(files: try await fileChunks(files), chunks: stored,
-                            held: try await chunksHeld(by: user, among: Array(stored.keys), now: now))
     }
 }

@@ -1,9 +1,12 @@
 /// # TwinStorage
 ///
-/// Where a TwinStore server keeps things, behind two protocols: `MetadataStore` (users, sessions,
-/// files, entries, grants, upload sessions; every method one transaction) and `BlobStore` (chunk
-/// ciphertexts by tag; dumb, content-addressed, verified on read). Servers hold no other state, so
-/// several can share one metadata database and one blob store. Implementations: `SQLiteMetadataStore`
-/// and `FileSystemBlobStore` (the embedded defaults), and `MemoryBlobStore` for tests; each protocol
-/// has one conformance suite (Tests/TwinStorageTests) that every implementation passes.
+/// The storage kit: where a TwinStore server keeps things, behind two small protocols.
+/// `MetadataStore` holds users, logins, files, entries, grants and upload sessions (every method
+/// one transaction, refusals as typed `MetadataStoreError`s). `BlobBackend` holds chunk ciphertexts
+/// by tag and does nothing else; `BlobStore`, one layer above, verifies every blob read against its
+/// tag for every backend. Servers hold no other state, so several can share one metadata store and
+/// one blob backend. Here live the embedded defaults (`SQLiteMetadataStore`,
+/// `FileSystemBlobBackend`), the in-memory reference implementations (`MemoryMetadataStore`,
+/// `MemoryBlobBackend`) and the audit (`StoreAudit`); PostgreSQL and S3 are modules of their own,
+/// and every implementation passes the suites of `TwinStorageConformance`.
 public enum TwinStorageModule {}

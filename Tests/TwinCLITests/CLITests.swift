@@ -100,11 +100,11 @@ struct CheckCommandTests {
         let data = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: data) }
         let store = try await SQLiteMetadataStore.open(path: data + "/metadata.sqlite")
-        let blobs = try FileSystemBlobStore(root: data + "/blobs")
+        let blobs = BlobStore(try FileSystemBlobBackend(root: data + "/blobs"))
         let bytes: [UInt8] = Array(repeating: 7, count: 9000)
         let tag = MerkleTree.root(of: bytes)
         try await blobs.put(tag, bytes)
-        try await store.recordChunk(ChunkReference(tag: tag, size: bytes.count))
+        try await store.recordReceived([ChunkReference(tag: tag, size: bytes.count)], session: nil)
         try await store.close()
 
         var run = try TwinProcess.run(["check", "--json", "--data", data])

@@ -15,7 +15,7 @@ import TwinStorage
 struct LiveServer {
     let directory: URL
     let store: SQLiteMetadataStore
-    let blobs: FileSystemBlobStore
+    let blobs: BlobStore
     let port: Int
 
     var url: String { "http://127.0.0.1:\(port)" }
@@ -26,7 +26,7 @@ struct LiveServer {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try await SQLiteMetadataStore.open(path: directory.appendingPathComponent("metadata.sqlite").path)
-        let blobs = try FileSystemBlobStore(root: directory.appendingPathComponent("blobs").path)
+        let blobs = BlobStore(try FileSystemBlobBackend(root: directory.appendingPathComponent("blobs").path))
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.logLevel = .warning
@@ -607,7 +607,7 @@ struct EndToEndTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try await SQLiteMetadataStore.open(path: directory.appendingPathComponent("m.sqlite").path)
-        let app = buildApplication(configuration: ServerConfiguration(), store: store, blobs: MemoryBlobStore())
+        let app = buildApplication(configuration: ServerConfiguration(), store: store, blobs: BlobStore(MemoryBlobBackend()))
         try await app.test(.router) { client in
             for (method, uri, code) in [(HTTPRequest.Method.get, "/v1/files", "unauthenticated"),
                                         (.get, "/nowhere", "not_found"),
@@ -621,7 +621,7 @@ struct EndToEndTests {
                 }
             }
             // Every route the router serves is documented, with its method, and nothing else is.
-            let routes = buildRouter(configuration: ServerConfiguration(), store: store, blobs: MemoryBlobStore()).routes
+            let routes = buildRouter(configuration: ServerConfiguration(), store: store, blobs: BlobStore(MemoryBlobBackend())).routes
             #expect(routes.count > 15)
             try await client.execute(uri: "/openapi.yaml", method: .get) { response in
                 var documented: [String: Set<String>] = [:]

@@ -25,7 +25,7 @@ struct HostileClientTests {
         let store = try await SQLiteMetadataStore.open(path: directory.appendingPathComponent("m.sqlite").path)
         var configuration = ServerConfiguration()
         configure(&configuration.limits)
-        let app = buildApplication(configuration: configuration, store: store, blobs: MemoryBlobStore())
+        let app = buildApplication(configuration: configuration, store: store, blobs: BlobStore(MemoryBlobBackend()))
         try await app.test(.router) { client in try await test(client, store) }
         try await store.close()
     }

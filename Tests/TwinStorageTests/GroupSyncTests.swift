@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TwinStorageConformance
 @testable import TwinStorage
 
 /// The group-commit protocol with a sync that the test holds open, so the interleavings are exact.

@@ -3,6 +3,17 @@ import Foundation
 import Testing
 import GRDB
 @testable import TwinStorage
+import TwinStorageConformance
+
+typealias Tag = Convergent.Tag
+
+@Suite("MemoryMetadataStore")
+struct MemoryMetadataStoreTests {
+    @Test("conformance", arguments: MetadataStoreConformance.allCases)
+    func conformance(_ behaviour: MetadataStoreConformance) async throws {
+        try await behaviour.run({ MemoryMetadataStore() }, dispose: { _ in })
+    }
+}
 
 @Suite("SQLiteMetadataStore")
 struct SQLiteMetadataStoreTests {
@@ -72,7 +83,7 @@ struct SQLiteMetadataStoreTests {
             let file = Fixture.file(1, chunks: [Fixture.chunk(1)])
             try await expectSynced(false, "an upload session and its received chunks") {
                 try await store.createUploadSession(Fixture.uploadSession("s", user: "alice", file: file, missing: [Fixture.tag(1)]))
-                try await store.recordReceived(Fixture.chunk(1), session: "s")
+                try await store.recordReceived([Fixture.chunk(1)], session: "s")
             }
             try await expectSynced(true, "a committed entry") {
                 try await store.commit(entry: Fixture.entry(owner: "alice", name: "a.jpg", file: file), file: file, sessionID: "s")
@@ -180,7 +191,7 @@ struct SQLiteMetadataStoreTests {
             let session = try #require(try await store.uploadSession(id: "v1"))
             #expect(session.files == [AnnouncedFile(fileTag: file.tag, chunks: file.chunks)])
             #expect(session.challenge == Fixture.challenge(session: "v1"), "a schema-1 JSON challenge is still read")
-            #expect(try await store.uploadSessionChunk(id: "v1", tag: Fixture.tag(2))?.size == 1000)
+            #expect(try await store.uploadSessionChunks(id: "v1", tags: [Fixture.tag(2)])?.chunks[Fixture.tag(2)]?.size == 1000)
             try await store.commit(entry: Fixture.entry(owner: "alice", name: "a.jpg", file: file), file: file, sessionID: "v1")
             #expect(try await store.file(file.tag) == file)
             #expect(try await store.uploadSession(id: "v1") == nil)
@@ -220,25 +231,25 @@ struct SQLiteMetadataStoreTests {
             try await store.createUser(Fixture.user("bob"))
             let file = Fixture.file(1, chunks: [Fixture.chunk(1), Fixture.chunk(2)])
             let entry = Fixture.entry(owner: "alice", name: "x", file: file)
-            try await store.recordChunk(Fixture.chunk(1))
+            try await store.record(Fixture.chunk(1))
 
-            await #expect(throws: MetadataStoreError.notFound("upload session none")) {
+            await #expect(throws: MetadataStoreError.notFound(.uploadSession("none"))) {
                 try await store.commit(entry: entry, file: file, sessionID: "none")
             }
             try await store.createUploadSession(Fixture.uploadSession("bobs", user: "bob", file: file))
-            await #expect(throws: MetadataStoreError.notFound("upload session bobs")) {
+            await #expect(throws: MetadataStoreError.notFound(.uploadSession("bobs"))) {
                 try await store.commit(entry: entry, file: file, sessionID: "bobs")
             }
             try await store.createUploadSession(Fixture.uploadSession("alices", user: "alice", file: file))
-            await #expect(throws: MetadataStoreError.notFound("chunk \(Fixture.tag(2).hex)")) {
+            await #expect(throws: MetadataStoreError.notFound(.chunk(Fixture.tag(2)))) {
                 try await store.commit(entry: entry, file: file, sessionID: "alices")
             }
             #expect(try await store.uploadSession(id: "alices") != nil, "rolled back: the session is still there")
             #expect(try await store.file(file.tag) == nil)
 
-            try await store.recordChunk(Fixture.chunk(2))
+            try await store.record(Fixture.chunk(2))
             try await store.commit(entry: entry, file: file, sessionID: "alices")
-            await #expect(throws: MetadataStoreError.notFound("upload session alices")) {
+            await #expect(throws: MetadataStoreError.notFound(.uploadSession("alices"))) {
                 try await store.commit(entry: Fixture.entry(owner: "alice", name: "y", file: file), file: file, sessionID: "alices")
             }
             #expect(try await store.statistics().entries == 1)
@@ -251,21 +262,21 @@ struct SQLiteMetadataStoreTests {
         try await withDatabase { path in
             let store = try await SQLiteMetadataStore.open(path: path)
             let file = Fixture.file(1, chunks: [Fixture.chunk(1)])
-            await #expect(throws: MetadataStoreError.notFound("user ghost")) {
+            await #expect(throws: MetadataStoreError.notFound(.user("ghost"))) {
                 try await store.createUploadSession(Fixture.uploadSession("s", user: "ghost", file: file))
             }
-            await #expect(throws: MetadataStoreError.notFound("user ghost")) {
+            await #expect(throws: MetadataStoreError.notFound(.user("ghost"))) {
                 try await store.storeSession(tokenHash: [1], user: "ghost", expiresAt: Fixture.epoch)
             }
-            await #expect(throws: MetadataStoreError.notFound("upload session s")) {
-                try await store.markReceived(Fixture.tag(1), session: "s")
+            await #expect(throws: MetadataStoreError.notFound(.uploadSession("s"))) {
+                try await store.recordReceived([Fixture.chunk(1)], session: "s")
             }
-            await #expect(throws: MetadataStoreError.notFound("upload session s")) { try await store.takeChallenge(session: "s") }
-            await #expect(throws: MetadataStoreError.notFound("upload session s")) { try await store.setOwnershipProven(session: "s") }
+            await #expect(throws: MetadataStoreError.notFound(.uploadSession("s"))) { try await store.takeChallenge(session: "s") }
+            await #expect(throws: MetadataStoreError.notFound(.uploadSession("s"))) { try await store.setOwnershipProven(session: "s") }
             try await store.deleteUploadSession(id: "s")
             try await store.createUser(Fixture.user("alice"))
             try await store.createUploadSession(Fixture.uploadSession("s", user: "alice", file: file))
-            await #expect(throws: MetadataStoreError.conflict("upload session s")) {
+            await #expect(throws: MetadataStoreError.conflict(.uploadSession("s"))) {
                 try await store.createUploadSession(Fixture.uploadSession("s", user: "alice", file: file))
             }
             try await store.close()

@@ -2,19 +2,20 @@ import Convergent
 import Foundation
 import Testing
 import TwinStorage
+import TwinStorageConformance
 
 /// `StoreAudit` over SQLite and a blob folder: each kind of damage found, reported and repaired.
 @Suite("Store audit")
 struct StoreAuditTests {
     /// A data folder with one entry over three chunks, whose blobs are real ciphertext-like bytes.
-    static func populated(_ root: String) async throws -> (SQLiteMetadataStore, FileSystemBlobStore, [[UInt8]]) {
+    static func populated(_ root: String) async throws -> (SQLiteMetadataStore, BlobStore, [[UInt8]]) {
         let store = try await SQLiteMetadataStore.open(path: root + "/metadata.sqlite")
-        let blobs = try FileSystemBlobStore(root: root + "/blobs")
+        let blobs = BlobStore(try FileSystemBlobBackend(root: root + "/blobs"))
         let contents = (0..<3).map { index in (0..<(5000 + index)).map { UInt8(truncatingIfNeeded: $0 &* (index + 3)) } }
         let chunks = contents.map { ChunkReference(tag: MerkleTree.root(of: $0), size: $0.count) }
         for (chunk, bytes) in zip(chunks, contents) {
             try await blobs.put(chunk.tag, bytes)
-            try await store.recordChunk(chunk)
+            try await store.record(chunk)
         }
         try await store.createUser(Fixture.user("alice"))
         let file = FileRecord(tag: Fixture.tag(77), sealedManifest: [1, 2, 3], chunks: chunks)
@@ -54,7 +55,7 @@ struct StoreAuditTests {
         // The next upload of that content restores them, and the store is clean again.
         for index in 0..<2 {
             try await blobs.put(tags[index], contents[index])
-            try await store.recordChunk(ChunkReference(tag: tags[index], size: contents[index].count))
+            try await store.record(ChunkReference(tag: tags[index], size: contents[index].count))
         }
         report = try await StoreAudit.run(store: store, blobs: blobs, repair: false)
         #expect(report.isClean && report.blobs == 3)

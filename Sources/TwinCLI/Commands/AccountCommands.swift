@@ -25,6 +25,7 @@ struct Account: AsyncParsableCommand {
 
 struct Upload: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "upload", abstract: "Upload files or folders (deduplicated, encrypted on this machine).")
+    @OptionGroup var node: NodeOption
     @Argument(help: "Files or folders (walked recursively, in name order).") var paths: [String]
     @Option(help: "Comma-separated attributes the entries are shared under, e.g. family,vacation.") var attributes = ""
     @Option(help: "Entry name (only with a single file; default: the file's base name).") var name: String?
@@ -36,7 +37,7 @@ struct Upload: AsyncParsableCommand {
             let files = try FileWalker.files(under: paths)
             if name != nil, files.count != 1 { throw ValidationError("--name needs exactly one file") }
             let attributeList = attributes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            let session = try await TwinSession.open()
+            let session = try await TwinSession.open(server: node.url)
             let start = BenchClock.now()
             let progress = ProgressLine(enabled: !json)
             var totals = (files: 0, logical: 0, sent: 0, deduplicated: 0, proof: 0)
@@ -63,12 +64,13 @@ struct Upload: AsyncParsableCommand {
 
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ls", abstract: "List your entries, or those shared with you.")
+    @OptionGroup var node: NodeOption
     @Flag(help: "Entries other owners shared with you.") var shared = false
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         try await clientErrors {
-            let session = try await TwinSession.open()
+            let session = try await TwinSession.open(server: node.url)
             let entries = shared ? try await session.shared() : try await session.entries()
             if json {
                 let data = try TwinProtocol.makeEncoder().encode(EntryListResponse(entries: entries))
@@ -85,6 +87,7 @@ struct List: AsyncParsableCommand {
 
 struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "get", abstract: "Download and decrypt NAME or OWNER/NAME (verifies everything; writes atomically).")
+    @OptionGroup var node: NodeOption
     @Argument(help: "NAME (yours) or OWNER/NAME (shared with you).") var entry: String
     @Option(name: .shortAndLong, help: "Output path (default: the entry name).") var output: String?
 
@@ -92,7 +95,7 @@ struct Get: AsyncParsableCommand {
         try await clientErrors {
             let parts = entry.split(separator: "/", maxSplits: 1).map(String.init)
             let (owner, name) = parts.count == 2 ? (Optional(parts[0]), parts[1]) : (nil, entry)
-            let session = try await TwinSession.open()
+            let session = try await TwinSession.open(server: node.url)
             let entry = try await session.get(owner: owner, name: name, destination: output ?? name)
             FileHandle.standardError.write(Data("wrote \(output ?? name) (\(entry.size) bytes, verified)\n".utf8))
         }
@@ -101,39 +104,43 @@ struct Get: AsyncParsableCommand {
 
 struct Remove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Delete one of your entries.")
+    @OptionGroup var node: NodeOption
     @Argument var name: String
 
     func run() async throws {
-        try await clientErrors { try await TwinSession.open().delete(name: name) }
+        try await clientErrors { try await TwinSession.open(server: node.url).delete(name: name) }
     }
 }
 
 struct Grant: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "grant", abstract: "Give USER a key for your entries whose attributes satisfy a policy.")
+    @OptionGroup var node: NodeOption
     @Argument var user: String
     @Option(help: "Access policy, e.g. 'family or (friend and vacation)'.") var policy: String
 
     func run() async throws {
-        try await clientErrors { try await TwinSession.open().grant(user, policy: policy) }
+        try await clientErrors { try await TwinSession.open(server: node.url).grant(user, policy: policy) }
     }
 }
 
 struct Revoke: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Withdraw USER's grant; the server stops serving them.")
+    @OptionGroup var node: NodeOption
     @Argument var user: String
 
     func run() async throws {
-        try await clientErrors { try await TwinSession.open().revoke(user) }
+        try await clientErrors { try await TwinSession.open(server: node.url).revoke(user) }
     }
 }
 
 struct Stats: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "stats", abstract: "Server-wide storage statistics.")
+    @OptionGroup var node: NodeOption
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() async throws {
         try await clientErrors {
-            let stats = try await TwinSession.open().stats()
+            let stats = try await TwinSession.open(server: node.url).stats()
             if json {
                 printJSON(["users": stats.users, "files": stats.files, "entries": stats.entries, "chunks": stats.chunks,
                            "logical_bytes": stats.logicalBytes, "stored_bytes": stats.storedBytes,
@@ -160,4 +167,13 @@ func clientErrors(_ body: () async throws -> Void) async throws {
         FileHandle.standardError.write(Data("twin: \(error)\n".utf8))
         throw ExitCode(1)
     }
+}
+
+/// `--server URL` (or `TWIN_SERVER`): talk to this node instead of the one the account was made
+/// on, for any node serving the same store.
+struct NodeOption: ParsableArguments {
+    @Option(name: .customLong("server"), help: "Server URL to use instead of the account's (default: $TWIN_SERVER).")
+    var server: String?
+
+    var url: String? { server ?? ProcessInfo.processInfo.environment["TWIN_SERVER"].flatMap { $0.isEmpty ? nil : $0 } }
 }

@@ -20,7 +20,7 @@ struct Check: AsyncParsableCommand {
             throw ValidationError("no TwinStore data folder at \(data) (no metadata.sqlite)")
         }
         let store = try await SQLiteMetadataStore.open(path: database)
-        let blobs = try FileSystemBlobStore(root: (data as NSString).appendingPathComponent("blobs"))
+        let blobs = BlobStore(try FileSystemBlobBackend(root: (data as NSString).appendingPathComponent("blobs")))
         let integrity = try await store.integrityCheck()
         let report = try await StoreAudit.run(store: store, blobs: blobs, repair: repair)
         try await store.close()

@@ -10,7 +10,13 @@ import TwinStorage
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the TwinStore server.")
 
-    @Option(help: "Data folder: metadata.sqlite and blobs/ live here.") var data = "./twin-data"
+    @Option(help: "Data folder: metadata.sqlite and blobs/ live here, unless --metadata or --blobs say otherwise.")
+    var data = "./twin-data"
+    @Option(help: "Metadata store: sqlite:PATH, postgres://USER@HOST:PORT/DATABASE (password from PGPASSWORD or the URL) or memory:.")
+    var metadata: String?
+    @Option(help: "Blob store: file:PATH, s3:http://HOST:PORT/BUCKET (keys from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION) or memory:.")
+    var blobs: String?
+    @Flag(help: "Create the S3 bucket if it does not exist.") var createBucket = false
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8080
     @Option(help: "Seconds an unreferenced blob is kept before garbage collection.") var gcGrace: Double = 3600
@@ -27,9 +33,11 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
-        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        let store = try await SQLiteMetadataStore.open(path: (data as NSString).appendingPathComponent("metadata.sqlite"))
-        let blobs = try FileSystemBlobStore(root: (data as NSString).appendingPathComponent("blobs"))
+        if metadata == nil || blobs == nil { try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true) }
+        let storage = try await Storage.open(
+            metadata: metadata ?? "sqlite:" + (data as NSString).appendingPathComponent("metadata.sqlite"),
+            blobs: blobs ?? "file:" + (data as NSString).appendingPathComponent("blobs"),
+            createBucket: createBucket, logger: Logger(label: "twin.storage"))
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port
@@ -37,10 +45,11 @@ struct Serve: AsyncParsableCommand {
         configuration.garbageGracePeriod = gcGrace
         configuration.logLevel = level
         configuration.limits = try limits.serverLimits()
-        let app = buildApplication(configuration: configuration, store: store, blobs: blobs, prometheus: registry)
+        let app = buildApplication(configuration: configuration, store: storage.metadata, blobs: storage.blobs, prometheus: registry,
+                                   services: storage.services, beforeServing: storage.prepare)
         // Runs until SIGINT or SIGTERM, then drains requests and stops its services.
         try await app.runService()
-        try await store.close()
+        try await storage.close()
     }
 }
 

@@ -1,6 +1,7 @@
 import Convergent
 import Foundation
 import Hummingbird
+import TwinStorageS3
 import NIOCore
 import TwinProtocol
 import TwinStorage
@@ -42,11 +43,16 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             switch error {
             case .conflict(let what): throw APIError(.conflict, .conflict, "\(what) already exists")
             case .notFound(let what): throw APIError.notFound("\(what) not found")
-            case .limitReached(let what): throw APIError.limitReached(what)
-            case .busy(let what): throw APIError(.serviceUnavailable, .busy, "\(what); retry", retryAfter: 1)
+            case .tooManyUploadSessions(let user, let live):
+                throw APIError.limitReached("\(user) has \(live) open upload sessions, the most allowed")
+            case .collecting(let tag):
+                throw APIError(.serviceUnavailable, .busy, "chunk \(tag.hex) is being collected; retry", retryAfter: 1)
             case .quotaExceeded(let used, let quota):
                 throw APIError(.contentTooLarge, .quotaExceeded, "this would charge \(used) bytes to a quota of \(quota)")
             }
+        } catch let error as S3Error {
+            context.logger.error("blob backend failure", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, .busy, "the blob store is unavailable; retry", retryAfter: 5)
         } catch let error as BlobStoreError {
             context.logger.error("blob store integrity failure", metadata: ["error": "\(error)"])
             throw APIError(.internalServerError, .corruptBlob, "stored data failed its integrity check")

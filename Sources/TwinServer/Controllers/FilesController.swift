@@ -11,7 +11,7 @@ import TwinStorage
 /// capsule that wraps the file key enforces it regardless. A refusal never reveals whether the entry exists.
 struct FilesController {
     let store: any MetadataStore
-    let blobs: any BlobStore
+    let blobs: BlobStore
     let metrics: TwinMetrics
 
     func register(to router: some RouterMethods<TwinRequestContext>) {

@@ -12,7 +12,7 @@ import TwinStorage
 /// commit adds the batch's entries atomically.
 struct UploadController {
     let store: any MetadataStore
-    let blobs: any BlobStore
+    let blobs: BlobStore
     let metrics: TwinMetrics
     let limits: ServerLimits
     let sessionLifetime: TimeInterval
@@ -25,7 +25,7 @@ struct UploadController {
     let challengeRate: RateLimiter
     let bundles: InFlightLimit
 
-    init(store: any MetadataStore, blobs: any BlobStore, metrics: TwinMetrics, limits: ServerLimits,
+    init(store: any MetadataStore, blobs: BlobStore, metrics: TwinMetrics, limits: ServerLimits,
          sessionLifetime: TimeInterval, ownershipPolicy: OwnershipPolicy) {
         self.store = store
         self.blobs = blobs
@@ -86,7 +86,7 @@ struct UploadController {
         // once that session's proof passed. A re-shared copy of one's own photo, or the next batch of
         // one run, proves nothing twice. Everything else stored is challenged.
         let now = Date()
-        let lookup = try await store.uploadLookup(files: body.files.map(\.fileTag), chunks: all.map(\.tag), user: user, now: now)
+        let lookup = try await store.uploadLookup(files: body.files.map(\.fileTag), chunks: all.map(\.tag), user: user)
         let (existing, stored, alreadyOwned) = (lookup.files, lookup.chunks, lookup.held)
         for file in body.files {
             if let chunks = existing[file.fileTag], chunks.map({ ChunkDescriptor(tag: $0.tag, size: $0.size) }) != file.chunks {
@@ -168,14 +168,15 @@ struct UploadController {
         let user = try context.requireUser()
         let id = try context.parameters.decoded("id")
         guard let tag = Tag(hex: try context.parameters.decoded("tag")) else { throw APIError.badRequest("malformed tag") }
-        guard let session = try await store.uploadSessionChunk(id: id, tag: tag), session.user == user else {
+        guard let session = try await store.uploadSessionChunks(id: id, tags: [tag]), session.user == user else {
             throw APIError.notFound("no upload \(id)")
         }
         guard session.expiresAt > Date() else { throw APIError(.gone, .sessionExpired, "upload \(id) expired") }
-        guard session.missing, let size = session.size else {
+        guard let state = session.chunks[tag], state.missing else {
             throw APIError(.conflict, .unexpectedChunk, "chunk \(tag) was not requested by this upload")
         }
-        if session.received { return Response(status: .noContent) }
+        if state.received { return Response(status: .noContent) }
+        let size = state.size
         let body = try await request.body.collect(upTo: Self.maximumChunkCiphertext)
         let bytes = Array(buffer: body)
         metrics.bytesReceived.increment(by: Int64(bytes.count))
@@ -216,7 +217,8 @@ struct UploadController {
     /// Several missing chunks in one request (`ChunkBundle`). Every chunk is checked before any is
     /// stored, so one that was not requested or does not hash to its tag leaves nothing behind.
     @Sendable func postChunks(_ request: Request, context: TwinRequestContext) async throws -> Response {
-        let session = try await liveSession(context)
+        let user = try context.requireUser()
+        let id = try context.parameters.decoded("id")
         // Bundles are held whole while checked: a bounded number at once, server-wide.
         guard let slot = bundles.enter() else {
             throw APIError(.serviceUnavailable, .busy, "the server is receiving as many chunk bundles as it holds; retry", retryAfter: 1)
@@ -224,58 +226,67 @@ struct UploadController {
         defer { slot.leave() }
         let body = try await request.body.collect(upTo: Self.maximumBundle)
         metrics.bytesReceived.increment(by: Int64(body.readableBytes))
-        var sizes: [Tag: Int] = [:]
-        for chunk in session.chunks { sizes[chunk.tag] = chunk.size }
-        let chunks: [(reference: ChunkReference, bytes: [UInt8])] = try body.withUnsafeReadableBytes { raw in
-            let records: [(tag: Tag, range: Range<Int>)]
-            do { records = try ChunkBundle.records(in: raw) } catch { throw APIError.unprocessable("malformed chunk bundle: \(error)") }
-            guard (1...Self.maximumBundleRecords).contains(records.count) else {
-                throw APIError.unprocessable("a chunk bundle carries 1 to \(Self.maximumBundleRecords) chunks, not \(records.count)")
-            }
+        let records: [(tag: Tag, range: Range<Int>)] = try body.withUnsafeReadableBytes { raw in
+            do { return try ChunkBundle.records(in: raw) } catch { throw APIError.unprocessable("malformed chunk bundle: \(error)") }
+        }
+        guard (1...Self.maximumBundleRecords).contains(records.count) else {
+            throw APIError.unprocessable("a chunk bundle carries 1 to \(Self.maximumBundleRecords) chunks, not \(records.count)")
+        }
+        // Only the bundle's chunks are read of the session, not its chunk lists and challenge.
+        guard let session = try await store.uploadSessionChunks(id: id, tags: records.map(\.tag)), session.user == user else {
+            throw APIError.notFound("no upload \(id)")
+        }
+        guard session.expiresAt > Date() else { throw APIError(.gone, .sessionExpired, "upload \(id) expired") }
+        let chunks: [(reference: ChunkReference, bytes: [UInt8], received: Bool)] = try body.withUnsafeReadableBytes { raw in
             var seen = Set<Tag>()
             return try records.map { record in
-                guard session.missing.contains(record.tag), let size = sizes[record.tag], seen.insert(record.tag).inserted else {
+                guard let state = session.chunks[record.tag], state.missing, seen.insert(record.tag).inserted else {
                     throw APIError(.conflict, .unexpectedChunk, "chunk \(record.tag) was not requested by this upload, or came twice")
                 }
                 let bytes = Array(raw[record.range])
-                try check(bytes, tag: record.tag, announcedSize: size)
-                return (ChunkReference(tag: record.tag, size: size), bytes)
+                try check(bytes, tag: record.tag, announcedSize: state.size)
+                return (ChunkReference(tag: record.tag, size: state.size), bytes, state.received)
             }
         }
-        let fresh = chunks.filter { !session.received.contains($0.reference.tag) }
+        let fresh = chunks.filter { !$0.received }.map { ($0.reference, $0.bytes) }
         guard !fresh.isEmpty else { return Response(status: .noContent) }
-        try await storeChunks(fresh, session: session.id)
+        try await storeChunks(fresh, session: id)
         return Response(status: .noContent)
     }
 
     @Sendable func proof(_ request: Request, context: TwinRequestContext) async throws -> Response {
-        let session = try await liveSession(context)
-        if let wait = proofRate.spend(session.user) { throw APIError.rateLimited("proofs of ownership", retryAfter: wait) }
-        if let wait = failedProofs.wait(for: session.user) {
+        let user = try context.requireUser()
+        let id = try context.parameters.decoded("id")
+        if let wait = proofRate.spend(user) { throw APIError.rateLimited("proofs of ownership", retryAfter: wait) }
+        if let wait = failedProofs.wait(for: user) {
             throw APIError.rateLimited("failed proofs of ownership", retryAfter: wait)
         }
         let body = try await request.body.collect(upTo: Self.maximumProof)
         guard let proof = try? OwnershipProof(decoding: Array(buffer: body)) else {
             throw APIError.unprocessable("malformed proof encoding")
         }
-        // Taken before checking: one attempt per challenge, whatever its outcome.
-        guard let challenge = try await store.takeChallenge(session: session.id) else {
-            throw APIError(.conflict, .proofInvalid, "no outstanding challenge for this upload")
+        guard let owner = try await store.uploadSessionChunks(id: id, tags: []), owner.user == user else {
+            throw APIError.notFound("no upload \(id)")
         }
-        guard challenge.expiresAt > Date() else {
+        guard owner.expiresAt > Date() else { throw APIError(.gone, .sessionExpired, "upload \(id) expired") }
+        // Taken before checking: one attempt per challenge, whatever its outcome.
+        let taken: TakenChallenge?
+        do { taken = try await store.takeChallenge(session: id) } catch MetadataStoreError.notFound { throw APIError.notFound("no upload \(id)") }
+        guard let taken else { throw APIError(.conflict, .proofInvalid, "no outstanding challenge for this upload") }
+        guard taken.challenge.expiresAt > Date() else {
             metrics.proofFailures.increment()
             throw APIError(.forbidden, .sessionExpired, "the challenge expired")
         }
-        let held = session.chunks.map { HeldChunk(tag: $0.tag, ciphertextLength: $0.size) }
+        let held = taken.chunks.map { HeldChunk(tag: $0.tag, ciphertextLength: $0.size) }
         do {
-            try challenge.verify(proof, chunks: held)
+            try taken.challenge.verify(proof, chunks: held)
         } catch {
             metrics.proofFailures.increment()
-            _ = failedProofs.spend(session.user)
+            _ = failedProofs.spend(user)
             throw APIError(.forbidden, .proofInvalid, "proof of ownership rejected: \(error)")
         }
         metrics.proofPasses.increment()
-        try await store.setOwnershipProven(session: session.id)
+        try await store.setOwnershipProven(session: id)
         return Response(status: .noContent)
     }
 

@@ -13,13 +13,13 @@ import TwinStorage
 /// for uploads, so collection cannot starve on a busy server.
 public struct GarbageCollector: Service {
     let store: any MetadataStore
-    let blobs: any BlobStore
+    let blobs: BlobStore
     let gracePeriod: TimeInterval
     let interval: Duration
     let logger: Logger
     let metrics = TwinMetrics()
 
-    public init(store: any MetadataStore, blobs: any BlobStore, gracePeriod: TimeInterval, interval: Duration, logger: Logger) {
+    public init(store: any MetadataStore, blobs: BlobStore, gracePeriod: TimeInterval, interval: Duration, logger: Logger) {
         self.store = store
         self.blobs = blobs
         self.gracePeriod = gracePeriod

@@ -47,7 +47,7 @@ public enum StoreAudit {
         public var isClean: Bool { missing.isEmpty && corrupt.isEmpty && (orphans.isEmpty || repaired >= orphans.count) }
     }
 
-    public static func run(store: any MetadataStore, blobs: any BlobStore, repair: Bool) async throws -> Report {
+    public static func run(store: any MetadataStore, blobs: BlobStore, repair: Bool) async throws -> Report {
         var report = Report()
         let chunks = try await store.allChunks()
         let references = try await store.referenceAudit()

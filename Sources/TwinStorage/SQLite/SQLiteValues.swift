@@ -101,75 +101,21 @@ struct SQLiteRow: Sendable {
     }
 }
 
-/// Binary layout of an upload session's chunk list: per chunk, the 32-byte tag then the size as a
-/// big-endian UInt64. Order matters (it is the file's chunk order), so this is a BLOB rather than rows;
-/// the tags are also indexed in `upload_session_tags`, which is what garbage collection queries.
-enum ChunkListCoding {
-    static let stride = 40
-
-    static func encode(_ chunks: [ChunkReference]) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(chunks.count * stride)
-        for chunk in chunks {
-            out.append(contentsOf: chunk.tag.bytes)
-            let size = UInt64(chunk.size)
-            for shift in Swift.stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: size >> UInt64(shift))) }
-        }
-        return out
-    }
-
-    static func decode(_ bytes: [UInt8], column: String) throws -> [ChunkReference] {
-        guard bytes.count % stride == 0 else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
-        return try Swift.stride(from: 0, to: bytes.count, by: stride).map { start in
-            let tag = Tag(bytes: bytes[start..<start + 32])!
-            let size = bytes[start + 32..<start + stride].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            guard size <= UInt64(Int.max) else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
-            return ChunkReference(tag: tag, size: Int(size))
-        }
-    }
-}
-
 /// `OwnershipChallenge` as a BLOB: id (32 bytes), expiry in Unix milliseconds (Int64), the session id
 /// (UInt32 length, UTF-8), the leaf count (UInt32), then each leaf as chunk and leaf (UInt32 each);
 /// all big-endian. Read on every step of an upload session, and a batch's challenge has hundreds
 /// of leaves: JSON cost milliseconds per read. Schema 1 stored JSON TEXT (id in hex, leaves as
 /// `[chunk, leaf]` pairs, `expiresAt` in milliseconds), which is still read.
 enum ChallengeCoding {
-    static func encode(_ challenge: OwnershipChallenge) -> [UInt8] {
-        var writer = BinaryWriter(capacity: 52 + challenge.session.utf8.count + 8 * challenge.leaves.count)
-        writer.write(raw: challenge.id.bytes)
-        writer.write(UInt64(bitPattern: SQLiteValue.milliseconds(challenge.expiresAt)))
-        writer.write(lengthPrefixed: challenge.session)
-        writer.write(UInt32(challenge.leaves.count))
-        for leaf in challenge.leaves {
-            writer.write(UInt32(leaf.chunk))
-            writer.write(UInt32(leaf.leaf))
-        }
-        return writer.bytes
-    }
+    static func encode(_ challenge: OwnershipChallenge) -> [UInt8] { ChallengeBytes.encode(challenge) }
 
     /// nil for SQL NULL (no outstanding challenge).
     static func decode(_ value: DatabaseValue?, column: String) throws -> OwnershipChallenge? {
         switch value?.storage {
         case .null?: return nil
         case .blob(let data)?:
-            do {
-                var reader = BinaryReader(Array(data))
-                let id = Digest32(bytes: try reader.read("id", count: 32))!
-                let expiresAt = SQLiteValue.date(milliseconds: Int64(bitPattern: try reader.readUInt64("expiresAt")))
-                let session = try reader.readString("session", maxLength: 1 << 10)
-                let count = Int(try reader.readUInt32("count"))
-                guard count <= reader.remaining / 8 else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
-                var leaves: [LeafReference] = []
-                leaves.reserveCapacity(count)
-                for _ in 0..<count {
-                    leaves.append(LeafReference(chunk: Int(try reader.readUInt32("chunk")), leaf: Int(try reader.readUInt32("leaf"))))
-                }
-                try reader.finish()
-                return OwnershipChallenge(id: id, session: session, leaves: leaves, expiresAt: expiresAt)
-            } catch {
-                throw SQLiteMetadataStoreError.malformedRow(column: column)
-            }
+            guard let challenge = ChallengeBytes.decode(Array(data)) else { throw SQLiteMetadataStoreError.malformedRow(column: column) }
+            return challenge
         case .string(let text)?: return try decodeSchema1(text, column: column)
         default: throw SQLiteMetadataStoreError.malformedRow(column: column)
         }

@@ -3,14 +3,15 @@ import Foundation
 import Testing
 import TwinStorage
 
-/// The behaviours every `MetadataStore` must show, written against the protocol alone. An
-/// implementation's test runs each case on a fresh, empty store:
+/// The behaviours every `MetadataStore` must show, written against the protocol alone: what the
+/// server relies on, refusals, expiry, concurrency and garbage-collection safety. An
+/// implementation's test runs each case on a fresh, empty store from a factory:
 ///
 ///     @Test(arguments: MetadataStoreConformance.allCases)
 ///     func conformance(_ behaviour: MetadataStoreConformance) async throws {
-///         try await behaviour.run { try await MyStore.open(...) }
+///         try await behaviour.run({ try await MyStore.open(...) }, dispose: { try await $0.close() })
 ///     }
-enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible, Sendable {
+public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case users
     case loginChallenges
     case sessions
@@ -32,12 +33,15 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
     case grants
     case statistics
     case concurrentCommitsOfOneFile
+    case collectionRacingRecording
+    case quota
+    case sessionLimit
 
-    var testDescription: String { rawValue }
+    public var testDescription: String { rawValue }
 
     /// Runs the behaviour on a store from `makeStore`; `dispose` releases it (closing a database),
     /// whether the behaviour passed or not.
-    func run<Store: MetadataStore>(_ makeStore: () async throws -> Store,
+    public func run<Store: MetadataStore>(_ makeStore: () async throws -> Store,
                                    dispose: (Store) async throws -> Void) async throws {
         let store = try await makeStore()
         do {
@@ -72,6 +76,9 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         case .grants: try await Self.grants(store)
         case .statistics: try await Self.statistics(store)
         case .concurrentCommitsOfOneFile: try await Self.concurrentCommitsOfOneFile(store)
+        case .collectionRacingRecording: try await Self.collectionRacingRecording(store)
+        case .quota: try await Self.quota(store)
+        case .sessionLimit: try await Self.sessionLimit(store)
         }
     }
 
@@ -98,7 +105,7 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
 
         var impostor = Fixture.user("alice")
         impostor.signingKey = Array(repeating: 7, count: 32)
-        await #expect(throws: MetadataStoreError.conflict("user alice")) { try await store.createUser(impostor) }
+        await #expect(throws: MetadataStoreError.conflict(.user("alice"))) { try await store.createUser(impostor) }
         #expect(try await store.user(named: "alice")?.signingKey == alice.signingKey)
         #expect(try await store.statistics().users == 1)
     }
@@ -149,14 +156,15 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         #expect(try await store.uploadSession(id: "s1") == session)
         #expect(try await store.uploadSession(id: "s2") == nil)
 
-        try await store.markReceived(Fixture.tag(2), session: "s1")
-        try await store.markReceived(Fixture.tag(2), session: "s1")
+        try await store.recordReceived([Fixture.chunk(2, size: 20)], session: "s1")
+        try await store.recordReceived([Fixture.chunk(2, size: 20)], session: "s1")
         var stored = try #require(try await store.uploadSession(id: "s1"))
         #expect(stored.received == [Fixture.tag(2)])
         #expect(stored.missing == [Fixture.tag(2), Fixture.tag(3)], "missing is what was announced, not what is left")
         #expect(stored.chunks == file.chunks, "chunk order and repetitions are kept")
 
-        #expect(try await store.takeChallenge(session: "s1") == session.challenge)
+        #expect(try await store.takeChallenge(session: "s1")
+                == TakenChallenge(user: "alice", challenge: session.challenge!, chunks: file.chunks))
         #expect(try await store.takeChallenge(session: "s1") == nil, "a challenge is single use")
         stored = try #require(try await store.uploadSession(id: "s1"))
         #expect(stored.challenge == nil)
@@ -192,25 +200,25 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
                        (Fixture.entry(owner: "alice", name: "b", file: second), second),
                        (Fixture.entry(owner: "alice", name: "c", file: first), first)]
         // Not the announced files, or not in their order: refused, nothing changes.
-        await #expect(throws: MetadataStoreError.notFound("upload session batch")) {
+        await #expect(throws: MetadataStoreError.notFound(.uploadSession("batch"))) {
             try await store.commit(Array(entries.prefix(2)), sessionID: "batch")
         }
-        await #expect(throws: MetadataStoreError.notFound("upload session batch")) {
+        await #expect(throws: MetadataStoreError.notFound(.uploadSession("batch"))) {
             try await store.commit([entries[1], entries[0], entries[2]], sessionID: "batch")
         }
         // A name taken twice in the batch: the whole commit rolls back.
         let clash = [entries[0], entries[1], (Fixture.entry(owner: "alice", name: "a", file: first), first)]
-        await #expect(throws: MetadataStoreError.conflict("entry alice/a")) { try await store.commit(clash, sessionID: "batch") }
+        await #expect(throws: MetadataStoreError.conflict(.entry(owner: "alice", name: "a"))) { try await store.commit(clash, sessionID: "batch") }
         #expect(try await store.entries(owner: "alice").isEmpty)
         #expect(try await store.file(first.tag) == nil)
         #expect(try await store.uploadSession(id: "batch") == session)
 
-        #expect(try await store.fileChunks([first.tag, second.tag]).isEmpty)
+        #expect(try await store.uploadLookup(files: [first.tag, second.tag], chunks: [], user: "alice").files.isEmpty)
         try await store.commit(entries, sessionID: "batch")
         #expect(try await store.entries(owner: "alice").map(\.name) == ["a", "b", "c"])
-        #expect(try await store.fileChunks([second.tag, Fixture.tag(77), first.tag, second.tag])
+        #expect(try await store.uploadLookup(files: [second.tag, Fixture.tag(77), first.tag, second.tag], chunks: [], user: "alice").files
                 == [first.tag: first.chunks, second.tag: second.chunks])
-        #expect(try await store.fileChunks([]).isEmpty)
+        #expect(try await store.uploadLookup(files: [], chunks: [], user: "alice").files.isEmpty)
         #expect(try await store.file(first.tag) == first)
         #expect(try await store.file(second.tag) == second)
         #expect(try await store.uploadSession(id: "batch") == nil)
@@ -229,22 +237,22 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
             id: "s", user: "alice", files: [first, second].map { AnnouncedFile(fileTag: $0.tag, chunks: $0.chunks) },
             missing: [Fixture.tag(2), Fixture.tag(3)], received: [], challenge: Fixture.challenge(session: "s"),
             ownershipProven: false, expiresAt: expiry))
-        #expect(try await store.uploadSessionChunk(id: "s", tag: Fixture.tag(1))
-                == UploadSessionChunk(user: "alice", expiresAt: expiry, size: 10, missing: false, received: false))
-        #expect(try await store.uploadSessionChunk(id: "s", tag: Fixture.tag(3))
-                == UploadSessionChunk(user: "alice", expiresAt: expiry, size: 30, missing: true, received: false))
-        try await store.recordReceived(Fixture.chunk(3, size: 30), session: "s")
-        #expect(try await store.uploadSessionChunk(id: "s", tag: Fixture.tag(3))?.received == true)
-        #expect(try await store.uploadSessionChunk(id: "s", tag: Fixture.tag(9))
-                == UploadSessionChunk(user: "alice", expiresAt: expiry, size: nil, missing: false, received: false))
-        #expect(try await store.uploadSessionChunk(id: "t", tag: Fixture.tag(1)) == nil)
+        #expect(try await store.uploadSessionChunks(id: "s", tags: [Fixture.tag(1), Fixture.tag(3), Fixture.tag(9)])
+                == UploadSessionChunks(user: "alice", expiresAt: expiry, chunks: [
+                    Fixture.tag(1): .init(size: 10, missing: false, received: false),
+                    Fixture.tag(3): .init(size: 30, missing: true, received: false)]),
+                "a tag the session does not announce is absent")
+        try await store.recordReceived([Fixture.chunk(3, size: 30)], session: "s")
+        #expect(try await store.uploadSessionChunks(id: "s", tags: [Fixture.tag(3)])?.chunks[Fixture.tag(3)]?.received == true)
+        #expect(try await store.uploadSessionChunks(id: "s", tags: [])?.chunks == [:])
+        #expect(try await store.uploadSessionChunks(id: "t", tags: [Fixture.tag(1)]) == nil)
     }
 
     private static func storedChunks(_ store: any MetadataStore) async throws {
         #expect(try await store.storedChunks([Fixture.tag(1)]).isEmpty)
-        try await store.recordChunk(Fixture.chunk(1, size: 11))
-        try await store.recordChunk(Fixture.chunk(2, size: 22))
-        try await store.recordChunk(Fixture.chunk(1, size: 11))
+        try await store.record(Fixture.chunk(1, size: 11))
+        try await store.record(Fixture.chunk(2, size: 22))
+        try await store.record(Fixture.chunk(1, size: 11))
         #expect(try await store.storedChunks([Fixture.tag(1), Fixture.tag(3), Fixture.tag(2), Fixture.tag(1)])
                 == [Fixture.tag(1): 11, Fixture.tag(2): 22])
         #expect(try await store.storedChunks([]).isEmpty)
@@ -286,7 +294,7 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         let before = try await store.statistics()
 
         try await store.createUploadSession(Fixture.uploadSession("s2", user: "alice", file: second))
-        await #expect(throws: MetadataStoreError.conflict("entry alice/photo.jpg")) {
+        await #expect(throws: MetadataStoreError.conflict(.entry(owner: "alice", name: "photo.jpg"))) {
             try await store.commit(entry: Fixture.entry(owner: "alice", name: "photo.jpg", file: second, size: 200),
                                    file: second, sessionID: "s2")
         }
@@ -326,32 +334,29 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         try await store.createUser(Fixture.user("alice"))
         let file = Fixture.file(1, chunks: [Fixture.chunk(1, size: 11), Fixture.chunk(2, size: 22)])
         try await store.createUploadSession(Fixture.uploadSession("s1", user: "alice", file: file))
-        try await store.recordReceived(Fixture.chunk(1, size: 11), session: "s1")
-        try await store.recordReceived(Fixture.chunk(1, size: 11), session: "s1")  // idempotent
+        try await store.recordReceived([Fixture.chunk(1, size: 11)], session: "s1")
+        try await store.recordReceived([Fixture.chunk(1, size: 11)], session: "s1")  // idempotent
         #expect(try await store.storedChunks([Fixture.tag(1), Fixture.tag(2)]) == [Fixture.tag(1): 11])
         #expect(try await store.uploadSession(id: "s1")?.received == [Fixture.tag(1)])
         do {
-            try await store.recordReceived(Fixture.chunk(2, size: 22), session: "gone")
+            try await store.recordReceived([Fixture.chunk(2, size: 22)], session: "gone")
             Issue.record("a missing session must be reported")
         } catch let error as MetadataStoreError {
-            #expect(error == .notFound("upload session gone"))
+            #expect(error == .notFound(.uploadSession("gone")))
         }
         #expect(try await store.storedChunks([Fixture.tag(2)]) == [Fixture.tag(2): 22])
         // Several at once: one transaction records them all.
         try await store.recordReceived([Fixture.chunk(2, size: 22), Fixture.chunk(1, size: 11)], session: "s1")
         #expect(try await store.uploadSession(id: "s1")?.received == [Fixture.tag(1), Fixture.tag(2)])
-        await #expect(throws: MetadataStoreError.notFound("upload session gone")) {
+        await #expect(throws: MetadataStoreError.notFound(.uploadSession("gone"))) {
             try await store.recordReceived([Fixture.chunk(3, size: 33), Fixture.chunk(4, size: 44)], session: "gone")
         }
         #expect(try await store.storedChunks([Fixture.tag(3), Fixture.tag(4)]) == [Fixture.tag(3): 33, Fixture.tag(4): 44])
     }
 
-    /// `uploadLookup` answers what its three reads answer.
-    private static func expectLookupAgrees(_ store: any MetadataStore, files: [Tag], chunks: [Tag], user: String, now: Date) async throws {
-        let stored = try await store.storedChunks(chunks)
-        let separate = UploadLookup(files: try await store.fileChunks(files), chunks: stored,
-                                    held: try await store.chunksHeld(by: user, among: Array(stored.keys), now: now))
-        #expect(try await store.uploadLookup(files: files, chunks: chunks, user: user, now: now) == separate, "\(user)")
+    /// The stored chunks among `tags` that `user` holds, as a begin reads them.
+    private static func held(_ store: any MetadataStore, _ user: String, among tags: [Tag]) async throws -> Set<Tag> {
+        try await store.uploadLookup(files: [], chunks: tags, user: user).held
     }
 
     /// Only chunks of the owner's own entries count as held, and only while an entry uses them.
@@ -363,15 +368,15 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         try await store.record(a)
         try await store.record(b)
         let asked = [Fixture.tag(1), Fixture.tag(2), Fixture.tag(3), Fixture.tag(4)]
-        #expect(try await store.chunksHeld(by: "alice", among: asked, now: Date()) == [])
+        #expect(try await Self.held(store, "alice", among: asked) == [])
         try await store.upload(Fixture.entry(owner: "alice", name: "a", file: a), file: a)
         try await store.upload(Fixture.entry(owner: "bob", name: "b", file: b), file: b)
-        #expect(try await store.chunksHeld(by: "alice", among: asked, now: Date()) == [Fixture.tag(1), Fixture.tag(2)])
-        #expect(try await store.chunksHeld(by: "bob", among: asked, now: Date()) == [Fixture.tag(2), Fixture.tag(3)])
-        #expect(try await store.chunksHeld(by: "carol", among: asked, now: Date()) == [])
-        #expect(try await store.chunksHeld(by: "alice", among: [], now: Date()) == [])
+        #expect(try await Self.held(store, "alice", among: asked) == [Fixture.tag(1), Fixture.tag(2)])
+        #expect(try await Self.held(store, "bob", among: asked) == [Fixture.tag(2), Fixture.tag(3)])
+        #expect(try await Self.held(store, "carol", among: asked) == [])
+        #expect(try await Self.held(store, "alice", among: []) == [])
         #expect(try await store.deleteEntry(owner: "alice", name: "a", now: Date()))
-        #expect(try await store.chunksHeld(by: "alice", among: asked, now: Date()) == [], "a deleted entry no longer vouches")
+        #expect(try await Self.held(store, "alice", among: asked) == [], "a deleted entry no longer vouches")
 
         // Sessions vouch for nothing (issue 19): not chunks received in the owner's own live
         // session, not chunks announced in a session whose proof passed. Only commits do.
@@ -379,28 +384,25 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         var session = Fixture.uploadSession("s", user: "alice", file: b, missing: [Fixture.tag(3)], expiresAt: expiry)
         session.received = []
         try await store.createUploadSession(session)
-        try await store.recordReceived(Fixture.chunk(3), session: "s")
-        #expect(try await store.chunksHeld(by: "alice", among: asked, now: Fixture.epoch) == [], "a received chunk")
+        try await store.recordReceived([Fixture.chunk(3)], session: "s")
+        #expect(try await Self.held(store, "alice", among: asked) == [], "a received chunk")
         try await store.setOwnershipProven(session: "s")
-        #expect(try await store.chunksHeld(by: "alice", among: asked, now: Fixture.epoch) == [], "a proven session")
-        #expect(try await store.chunksHeld(by: "bob", among: [Fixture.tag(3)], now: Fixture.epoch) == [Fixture.tag(3)], "bob's entry")
+        #expect(try await Self.held(store, "alice", among: asked) == [], "a proven session")
+        #expect(try await Self.held(store, "bob", among: [Fixture.tag(3)]) == [Fixture.tag(3)], "bob's entry")
         // The combined read a begin makes: the same answers in one snapshot.
         let lookup = try await store.uploadLookup(files: [a.tag, b.tag, Fixture.tag(9)], chunks: asked + [Fixture.tag(2)],
-                                                  user: "alice", now: Fixture.epoch)
+                                                  user: "alice")
         #expect(lookup.files == [b.tag: b.chunks], "file A went with its last entry")
         #expect(lookup.chunks == (try await store.storedChunks(asked)))
         #expect(lookup.held == [])
-        for user in ["alice", "bob", "carol"] {
-            try await Self.expectLookupAgrees(store, files: [a.tag, b.tag], chunks: asked, user: user, now: Fixture.epoch)
-        }
-        #expect(try await store.uploadLookup(files: [], chunks: [], user: "alice", now: Fixture.epoch)
+        #expect(try await store.uploadLookup(files: [], chunks: [], user: "alice")
                 == UploadLookup(files: [:], chunks: [:], held: []))
         let unproven = Fixture.uploadSession("t", user: "carol", file: a, missing: [Fixture.tag(1)], expiresAt: expiry)
         try await store.createUser(Fixture.user("carol"))
         try await store.createUploadSession(unproven)
-        #expect(try await store.chunksHeld(by: "carol", among: asked, now: Fixture.epoch) == [], "not proven, nothing received")
+        #expect(try await Self.held(store, "carol", among: asked) == [], "not proven, nothing received")
         try await store.setOwnershipProven(session: "t")
-        #expect(try await store.chunksHeld(by: "carol", among: asked, now: Fixture.epoch) == [], "a proof is not a commit")
+        #expect(try await Self.held(store, "carol", among: asked) == [], "a proof is not a commit")
     }
 
     private static func deleteEntryReleasesReferences(_ store: any MetadataStore) async throws {
@@ -440,7 +442,7 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         try await store.createUser(Fixture.user("alice"))
         let file = Fixture.file(1, chunks: [Fixture.chunk(1)])
         try await store.record(file)
-        try await store.recordChunk(Fixture.chunk(9))
+        try await store.record(Fixture.chunk(9))
         // Freshly recorded chunks are within their grace period.
         let hourAgo = Date().addingTimeInterval(-3600)
         #expect(try await Self.garbage(store, before: hourAgo, now: Date()) == [])
@@ -462,7 +464,7 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         let now = Date()
         let file = Fixture.file(1, chunks: [Fixture.chunk(1), Fixture.chunk(2)])
         try await store.record(file)
-        try await store.recordChunk(Fixture.chunk(3))
+        try await store.record(Fixture.chunk(3))
         // A session names chunks 1 and 2 (say the client was told they exist and is proving ownership).
         try await store.createUploadSession(Fixture.uploadSession("s1", user: "alice", file: file,
                                                                   expiresAt: now.addingTimeInterval(600)))
@@ -478,21 +480,22 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
     /// before forgetting hands its tags to the next one.
     private static func garbageCollectionRefusesDoomedChunks(_ store: any MetadataStore) async throws {
         try await store.createUser(Fixture.user("alice"))
-        try await store.recordChunk(Fixture.chunk(1))
-        try await store.recordChunk(Fixture.chunk(2))
+        try await store.record(Fixture.chunk(1))
+        try await store.record(Fixture.chunk(2))
         let doomed = try await store.collectGarbage(unreferencedBefore: everythingIsOld, now: Date())
         #expect(Set(doomed) == [Fixture.tag(1), Fixture.tag(2)])
-        await #expect(throws: MetadataStoreError.self) { try await store.recordChunk(Fixture.chunk(1)) }
+        await #expect(throws: MetadataStoreError.collecting(Fixture.tag(1))) { try await store.record(Fixture.chunk(1)) }
         var session = Fixture.uploadSession("s", user: "alice", file: Fixture.file(1, chunks: [Fixture.chunk(2)]),
                                             missing: [Fixture.tag(2)])
         session.received = []
         try await store.createUploadSession(session)
-        await #expect(throws: MetadataStoreError.self) { try await store.recordReceived(Fixture.chunk(2), session: "s") }
-        #expect(try await store.uploadSessionChunk(id: "s", tag: Fixture.tag(2))?.received == false, "nothing recorded")
+        await #expect(throws: MetadataStoreError.collecting(Fixture.tag(2))) { try await store.recordReceived([Fixture.chunk(2)], session: "s") }
+        #expect(try await store.uploadSessionChunks(id: "s", tags: [Fixture.tag(2)])?.chunks[Fixture.tag(2)]?.received == false,
+                "nothing recorded")
         // The collector died: the next pass returns the same tags, and only forgetting frees them.
         #expect(Set(try await store.collectGarbage(unreferencedBefore: everythingIsOld, now: Date())) == Set(doomed))
         try await store.forgetCollected(doomed)
-        try await store.recordReceived(Fixture.chunk(2), session: "s")
+        try await store.recordReceived([Fixture.chunk(2)], session: "s")
         #expect(try await store.storedChunks([Fixture.tag(1), Fixture.tag(2)]) == [Fixture.tag(2): 1000])
     }
 
@@ -508,7 +511,7 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         #expect(try await store.storedChunks([Fixture.tag(1), Fixture.tag(2)]) == [Fixture.tag(2): 1000])
         #expect(try await store.file(file.tag) == file, "the file still names it")
         #expect(try await store.allChunks() == [Fixture.chunk(1), Fixture.chunk(2)])
-        try await store.recordChunk(Fixture.chunk(1))
+        try await store.record(Fixture.chunk(1))
         #expect(try await store.lostChunks() == [])
         #expect(try await store.storedChunks([Fixture.tag(1)]) == [Fixture.tag(1): 1000])
         #expect(try await Self.garbage(store, before: everythingIsOld, now: Date()) == [], "still referenced")
@@ -572,7 +575,7 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         let b = Fixture.file(2, chunks: [Fixture.chunk(2, size: 200), Fixture.chunk(3, size: 50)], manifestSize: 7)
         try await store.record(a)
         try await store.record(b)
-        try await store.recordChunk(Fixture.chunk(4, size: 5))  // received, never committed
+        try await store.record(Fixture.chunk(4, size: 5))  // received, never committed
         try await store.upload(Fixture.entry(owner: "alice", name: "a", file: a, size: 1000), file: a)
         try await store.upload(Fixture.entry(owner: "bob", name: "a", file: a, size: 1000), file: a)
         try await store.upload(Fixture.entry(owner: "alice", name: "b", file: b, size: 300), file: b)
@@ -616,5 +619,78 @@ enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConvertible
         #expect(try await store.deleteEntry(owner: uploaders.last!, name: "same.jpg", now: Date()))
         #expect(try await store.file(file.tag) == nil)
         #expect(try await Self.garbage(store, before: everythingIsOld, now: Date()).count == 8)
+    }
+
+    // MARK: Several servers
+
+    /// Collection passes racing uploads that record chunks (as two nodes would): a chunk is never
+    /// both recorded as stored and doomed (its blob deleted), and a refused record changes nothing.
+    private static func collectionRacingRecording(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        for round in 0..<12 {
+            let chunk = Fixture.chunk(500 + round)
+            try await store.record(chunk)  // recorded earlier, unreferenced: garbage once old
+            let file = Fixture.file(500 + round, chunks: [chunk])
+            async let collected = store.collectGarbage(unreferencedBefore: everythingIsOld, now: Date())
+            async let uploaded: Bool = {
+                do {
+                    try await store.createUploadSession(Fixture.uploadSession("race-\(round)", user: "alice", file: file,
+                                                                              missing: [chunk.tag]))
+                    try await store.recordReceived([chunk], session: "race-\(round)")
+                    return true
+                } catch MetadataStoreError.collecting {
+                    return false
+                }
+            }()
+            let doomed = Set(try await collected)
+            let recorded = try await uploaded
+            let stored = try await store.storedChunks([chunk.tag])
+            let stillDoomed = Set(try await store.referenceAudit().doomedChunks)
+            if recorded {
+                #expect(stored == [chunk.tag: chunk.size], "round \(round): a recorded chunk is stored")
+                #expect(!stillDoomed.contains(chunk.tag), "round \(round): recorded and being deleted at once")
+            } else {
+                #expect(doomed.contains(chunk.tag), "round \(round): refused only while being collected")
+            }
+            try await store.forgetCollected(Array(doomed))
+        }
+    }
+
+    /// A commit past the owner's quota is refused whole; every entry of a shared file is charged
+    /// its full stored size.
+    private static func quota(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        let file = Fixture.file(1, chunks: [Fixture.chunk(1, size: 400), Fixture.chunk(2, size: 500)], manifestSize: 100)
+        try await store.record(file)
+        try await store.createUploadSession(Fixture.uploadSession("q1", user: "alice", file: file))
+        try await store.commit([(Fixture.entry(owner: "alice", name: "a", file: file), file)], sessionID: "q1", quota: 1000)
+        try await store.createUploadSession(Fixture.uploadSession("q2", user: "alice", file: file))
+        await #expect(throws: MetadataStoreError.quotaExceeded(used: 2000, quota: 1999)) {
+            try await store.commit([(Fixture.entry(owner: "alice", name: "b", file: file), file)], sessionID: "q2", quota: 1999)
+        }
+        #expect(try await store.entry(owner: "alice", name: "b") == nil)
+        #expect(try await store.uploadSession(id: "q2") != nil, "a refused commit keeps its session")
+        try await store.commit([(Fixture.entry(owner: "alice", name: "b", file: file), file)], sessionID: "q2", quota: 2000)
+    }
+
+    /// Live sessions per user are capped; expired ones make room, and other users are unaffected.
+    private static func sessionLimit(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        try await store.createUser(Fixture.user("bob"))
+        let file = Fixture.file(1, chunks: [Fixture.chunk(1)])
+        let now = Date()
+        try await store.createUploadSession(Fixture.uploadSession("old", user: "alice", file: file, expiresAt: now.addingTimeInterval(-1)),
+                                            maximumLive: 2, now: now.addingTimeInterval(-10))
+        for id in ["a1", "a2"] {
+            try await store.createUploadSession(Fixture.uploadSession(id, user: "alice", file: file), maximumLive: 2, now: now)
+        }
+        await #expect(throws: MetadataStoreError.tooManyUploadSessions(user: "alice", live: 2)) {
+            try await store.createUploadSession(Fixture.uploadSession("a3", user: "alice", file: file), maximumLive: 2, now: now)
+        }
+        try await store.createUploadSession(Fixture.uploadSession("b1", user: "bob", file: file), maximumLive: 2, now: now)
+        #expect(try await store.uploadSession(id: "old") == nil, "expired sessions are forgotten")
+        await #expect(throws: MetadataStoreError.notFound(.user("carol"))) {
+            try await store.createUploadSession(Fixture.uploadSession("c1", user: "carol", file: file))
+        }
     }
 }

@@ -8,7 +8,7 @@ import Glibc
 import Darwin
 #endif
 
-/// `BlobStore` in a local folder: the embedded default.
+/// `BlobBackend` in a local folder: the embedded default.
 ///
 /// Layout: `ROOT/ab/<64 hex digits>` for the tag `ab…` (one fan-out level of 256 directories: a
 /// million blobs is ~4,000 per directory, which hashed ext4/xfs directories look up in one step), and
@@ -26,7 +26,7 @@ import Darwin
 /// was a fifth of the upload stream's wall time. `syncfs` flushes the whole filesystem, other
 /// writers' dirty pages with ours: one more reason to give the data folder a filesystem of its own.
 /// Elsewhere each temporary file, and each directory that gains a name, is fsynced.
-public struct FileSystemBlobStore: BlobStore {
+public struct FileSystemBlobBackend: BlobBackend {
     public let root: String
 
     /// Temporary files older than this are leftovers of a crashed writer (a live write takes
@@ -51,7 +51,7 @@ public struct FileSystemBlobStore: BlobStore {
         return directory(for: hex) + "/" + hex
     }
 
-    // MARK: BlobStore
+    // MARK: BlobBackend
 
     public func put(_ tag: Tag, _ bytes: [UInt8]) async throws {
         do {
@@ -67,15 +67,7 @@ public struct FileSystemBlobStore: BlobStore {
     }
 
     public func get(_ tag: Tag) async throws -> [UInt8]? {
-        try await NIOThreadPool.singleton.runIfActive {
-            guard let bytes = try FileSystem.readFile(self.path(for: tag)) else { return nil }
-            guard MerkleTree.root(of: bytes) == tag else { throw BlobStoreError.corrupt(tag) }
-            return bytes
-        }
-    }
-
-    public func contains(_ tag: Tag) async throws -> Bool {
-        try await NIOThreadPool.singleton.runIfActive { try FileSystem.exists(self.path(for: tag)) }
+        try await NIOThreadPool.singleton.runIfActive { try FileSystem.readFile(self.path(for: tag)) }
     }
 
     /// Not followed by a directory fsync: a blob resurrected by a crash is unreferenced garbage,
@@ -83,7 +75,7 @@ public struct FileSystemBlobStore: BlobStore {
     public func delete(_ tag: Tag) async throws {
         try await NIOThreadPool.singleton.runIfActive {
             let path = self.path(for: tag)
-            guard unlink(path) == 0 || errno == ENOENT else { throw FileSystemBlobStoreError(.delete, path, errno) }
+            guard unlink(path) == 0 || errno == ENOENT else { throw FileSystemBlobBackendError(.delete, path, errno) }
         }
     }
 
@@ -93,21 +85,34 @@ public struct FileSystemBlobStore: BlobStore {
             try FileSystem.makeDirectory(self.root + "/quarantine")
             let path = self.path(for: tag)
             let target = self.root + "/quarantine/" + tag.hex + "." + String(Int(Date().timeIntervalSince1970))
-            guard rename(path, target) == 0 || errno == ENOENT else { throw FileSystemBlobStoreError(.rename, path, errno) }
+            guard rename(path, target) == 0 || errno == ENOENT else { throw FileSystemBlobBackendError(.rename, path, errno) }
         }
     }
 
-    /// Sorted. Names that are not canonical blob paths (foreign files, `tmp`, `quarantine`) are skipped.
-    public func allTags() async throws -> [Tag] {
-        try await NIOThreadPool.singleton.runIfActive {
-            var tags: [Tag] = []
-            for fanOut in try FileSystem.list(self.root) where Self.isFanOutName(fanOut) {
-                for name in try FileSystem.list(self.root + "/" + fanOut) {
-                    guard let tag = Tag(hex: name), tag.hex == name, name.hasPrefix(fanOut) else { continue }
-                    tags.append(tag)
+    /// One fan-out folder at a time. Names that are not canonical blob paths (foreign files, `tmp`,
+    /// `quarantine`) are skipped.
+    public func list() -> AsyncThrowingStream<Tag, any Error> {
+        let root = self.root
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    let fanOuts = try await NIOThreadPool.singleton.runIfActive {
+                        try FileSystem.list(root).filter(Self.isFanOutName).sorted()
+                    }
+                    for fanOut in fanOuts {
+                        try Task.checkCancellation()
+                        let names = try await NIOThreadPool.singleton.runIfActive { try FileSystem.list(root + "/" + fanOut) }
+                        for name in names {
+                            guard let tag = Tag(hex: name), tag.hex == name, name.hasPrefix(fanOut) else { continue }
+                            continuation.yield(tag)
+                        }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
                 }
             }
-            return tags.sorted()
+            continuation.onTermination = { _ in task.cancel() }
         }
     }
 
@@ -129,19 +134,11 @@ public struct FileSystemBlobStore: BlobStore {
                 let hex = blob.tag.hex
                 let parent = directory(for: hex)
                 let destination = parent + "/" + hex
-                // An existing blob is trusted only once it verifies; a corrupt one is renamed over.
-                if try FileSystem.exists(destination),
-                   (try? FileSystem.readFile(destination)).flatMap({ $0 }).map({ MerkleTree.root(of: $0) == blob.tag }) ?? false {
-                    stored.append(blob.tag)
-                    continue
-                }
                 // A unique name per writer: concurrent writes of one tag must not share a file.
                 let temporary = temporaryDirectory + "/" + hex + "." + String(UInt64.random(in: .min ... .max), radix: 16)
                 staged.append((blob.tag, temporary, parent, destination))
                 try FileSystem.writeNewFile(temporary, blob.bytes, synchronize: !Self.syncsWholeFilesystem)
             }
-            // Also when every blob existed: a concurrent writer may have renamed one without having
-            // made the name durable yet.
             if Self.syncsWholeFilesystem { try FileSystem.synchronizeFilesystem(root) }
             var parents: [String] = []
             for blob in staged {
@@ -152,7 +149,7 @@ public struct FileSystemBlobStore: BlobStore {
                     }
                 }
                 guard rename(blob.temporary, blob.destination) == 0 else {
-                    throw FileSystemBlobStoreError(.rename, blob.destination, errno)
+                    throw FileSystemBlobBackendError(.rename, blob.destination, errno)
                 }
                 renamed += 1
                 stored.append(blob.tag)
@@ -186,8 +183,8 @@ public struct FileSystemBlobStore: BlobStore {
     }
 }
 
-/// A failed system call of the filesystem blob store.
-public struct FileSystemBlobStoreError: Error, Equatable, Sendable, CustomStringConvertible {
+/// A failed system call of the filesystem blob backend.
+public struct FileSystemBlobBackendError: Error, Equatable, Sendable, CustomStringConvertible {
     public enum Operation: String, Sendable {
         case makeDirectory, open, read, write, synchronize, close, rename, delete, stat, list
     }
@@ -208,17 +205,11 @@ public struct FileSystemBlobStoreError: Error, Equatable, Sendable, CustomString
 
 /// The POSIX calls the store needs, each retrying EINTR and reporting failures as typed errors.
 private enum FileSystem {
-    static func exists(_ path: String) throws -> Bool {
-        if access(path, F_OK) == 0 { return true }
-        guard errno == ENOENT || errno == ENOTDIR else { throw FileSystemBlobStoreError(.stat, path, errno) }
-        return false
-    }
-
     /// Creates `path` unless it exists; returns whether it did.
     @discardableResult
     static func makeDirectory(_ path: String) throws -> Bool {
         if mkdir(path, 0o755) == 0 { return true }
-        guard errno == EEXIST else { throw FileSystemBlobStoreError(.makeDirectory, path, errno) }
+        guard errno == EEXIST else { throw FileSystemBlobBackendError(.makeDirectory, path, errno) }
         return false
     }
 
@@ -226,13 +217,13 @@ private enum FileSystem {
     static func synchronizeFilesystem(_ path: String) throws {
         let descriptor = try openRetrying(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { _ = close(descriptor) }
-        guard twin_sync_filesystem(descriptor) == 0 else { throw FileSystemBlobStoreError(.synchronize, path, errno) }
+        guard twin_sync_filesystem(descriptor) == 0 else { throw FileSystemBlobBackendError(.synchronize, path, errno) }
     }
 
     static func synchronizeDirectory(_ path: String) throws {
         let descriptor = try openRetrying(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { _ = close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw FileSystemBlobStoreError(.synchronize, path, errno) }
+        guard fsync(descriptor) == 0 else { throw FileSystemBlobBackendError(.synchronize, path, errno) }
     }
 
     /// Writes `bytes` to a file that must not exist yet, and fsyncs it if asked to.
@@ -246,15 +237,15 @@ private enum FileSystem {
                 let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    throw FileSystemBlobStoreError(.write, path, errno)
+                    throw FileSystemBlobBackendError(.write, path, errno)
                 }
                 offset += written
             }
         }
-        guard !synchronize || fsync(descriptor) == 0 else { throw FileSystemBlobStoreError(.synchronize, path, errno) }
+        guard !synchronize || fsync(descriptor) == 0 else { throw FileSystemBlobBackendError(.synchronize, path, errno) }
         closed = true
         // close can report a deferred write error (NFS); the data is not safe if it does.
-        guard close(descriptor) == 0 else { throw FileSystemBlobStoreError(.close, path, errno) }
+        guard close(descriptor) == 0 else { throw FileSystemBlobBackendError(.close, path, errno) }
     }
 
     /// The whole file, or nil when it does not exist.
@@ -262,7 +253,7 @@ private enum FileSystem {
         let descriptor: Int32
         do {
             descriptor = try openRetrying(path, O_RDONLY | O_CLOEXEC)
-        } catch let error as FileSystemBlobStoreError where error.code == ENOENT || error.code == ENOTDIR {
+        } catch let error as FileSystemBlobBackendError where error.code == ENOENT || error.code == ENOTDIR {
             return nil
         }
         defer { _ = close(descriptor) }
@@ -274,7 +265,7 @@ private enum FileSystem {
             let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw FileSystemBlobStoreError(.read, path, errno)
+                throw FileSystemBlobBackendError(.read, path, errno)
             }
             if count == 0 { return bytes }
             bytes.append(contentsOf: buffer[0..<count])
@@ -286,7 +277,7 @@ private enum FileSystem {
             return try FileManager.default.contentsOfDirectory(atPath: path)
         } catch {
             let code = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError)?.code
-            throw FileSystemBlobStoreError(.list, path, code.map(Int32.init) ?? EIO)
+            throw FileSystemBlobBackendError(.list, path, code.map(Int32.init) ?? EIO)
         }
     }
 
@@ -294,7 +285,7 @@ private enum FileSystem {
         while true {
             let descriptor = open(path, flags, mode)
             if descriptor >= 0 { return descriptor }
-            if errno != EINTR { throw FileSystemBlobStoreError(.open, path, errno) }
+            if errno != EINTR { throw FileSystemBlobBackendError(.open, path, errno) }
         }
     }
 }
