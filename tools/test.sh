@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The test suite, as README's test command runs it: installs what it needs (Debian packages, PyPI
-# tools), then runs, each failing the whole on any failure:
-#   1. swift test (unit, conformance, end-to-end);
+# tools), starts PostgreSQL and Ceph RGW (tools/services.sh), then runs, each failing the whole on
+# any failure:
+#   1. swift test (unit, conformance on every backend, end-to-end);
 #   2. schemathesis against a live `twin serve` (all checks and phases, fixed seed, bounded examples);
 #   3. every libFuzzer target from its committed seed corpus, fixed seed, 300,000 runs or FUZZ_SECONDS
 #      (default 40) each;
-#   4. bench/crash-test.py: 100 uploads while the server is SIGKILLed at least 20 times.
+#   4. bench/crash-test.py: 100 uploads while the server is SIGKILLed at least 20 times;
+#   5. bench/two-nodes.py: two `twin serve` processes on one PostgreSQL and one RGW bucket.
 # Prints "N passed, M failed" last (swift test's tests plus one per later check).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +31,14 @@ st="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/st"
 
 passed=0
 failed=0
+# The services the storage tests and the two-node test use; a missing one fails the run.
+services_env=$(mktemp)
+if bash tools/services.sh "$services_env" >/dev/null; then
+  set -a; . "$services_env"; set +a
+else
+  echo "== services (PostgreSQL, Ceph RGW): FAILED to start"; failed=$((failed + 1))
+fi
+trap 'bash tools/services.sh stop' EXIT
 check() {  # NAME COMMAND...: runs one check, counts it, keeps its output.
   local name=$1; shift
   echo "== $name"
@@ -81,6 +91,14 @@ check "libFuzzer targets (${fuzz_seconds}s each)" bash Fuzz/run.sh "$fuzz_second
 
 # 4. SIGKILL during uploads.
 check "crash test (100 uploads, 20 kills)" python3 bench/crash-test.py "$twin" --uploads 100 --kills 20 --parallel 8
+
+# 5. Two servers on one PostgreSQL database and one RGW bucket.
+corpus=$(mktemp -d)
+if python3 ../shared/bench/make_corpus.py "$corpus/c" --uploads 120 --users 6 >"$corpus/corpus.json"; then
+  check "two nodes on PostgreSQL + RGW" python3 bench/two-nodes.py "$twin" "$corpus/c" "$corpus/corpus.json"
+else
+  echo "== corpus for the two-node test: FAILED"; failed=$((failed + 1))
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -20,6 +20,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8080
     @Option(help: "Seconds an unreferenced blob is kept before garbage collection.") var gcGrace: Double = 3600
+    @Option(help: "Seconds between garbage-collection passes.") var gcInterval: Double = 600
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).") var logLevel = "info"
     @OptionGroup(title: "Limits (README, Limits)") var limits: LimitOptions
 
@@ -43,6 +44,8 @@ struct Serve: AsyncParsableCommand {
         configuration.port = port
         configuration.dataDirectory = data
         configuration.garbageGracePeriod = gcGrace
+        guard gcInterval > 0 else { throw ValidationError("--gc-interval must be positive") }
+        configuration.garbageInterval = .milliseconds(Int64(gcInterval * 1000))
         configuration.logLevel = level
         configuration.limits = try limits.serverLimits()
         let app = buildApplication(configuration: configuration, store: storage.metadata, blobs: storage.blobs, prometheus: registry,
