@@ -2,7 +2,8 @@
 # The test suite, as README's test command runs it: installs what it needs (Debian packages, PyPI
 # tools), starts PostgreSQL and Ceph RGW (tools/services.sh), then runs, each failing the whole on
 # any failure:
-#   1. swift test (unit, conformance on every backend, end-to-end);
+#   1. swift test (unit, conformance on every backend, end-to-end), and the server's end-to-end
+#      suites again on memory stores and on PostgreSQL + RGW;
 #   2. schemathesis against a live `twin serve` (all checks and phases, fixed seed, bounded examples);
 #   3. every libFuzzer target from its committed seed corpus, fixed seed, 300,000 runs or FUZZ_SECONDS
 #      (default 40) each;
@@ -57,6 +58,12 @@ if [ -n "$total" ]; then
   passed=$((passed + total - swift_failed)); failed=$((failed + swift_failed))
 fi
 if [ "$swift_status" -ne 0 ] && [ "${swift_failed:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+# The server's end-to-end suites again on the other store combinations (the run above used SQLite
+# and a blob folder): memory, and PostgreSQL with Ceph RGW.
+for storage in memory postgres-rgw; do
+  check "server end-to-end suites on $storage" bash -c \
+    "TWIN_TEST_STORAGE=$storage swift test --skip-build --filter TwinServerTests 2>&1 | grep -E '^(✘|✔ Test run|error:)' ; exit \${PIPESTATUS[0]}"
+done
 twin=.build/debug/twin
 [ -x "$twin" ] || swift build --product twin >/dev/null
 

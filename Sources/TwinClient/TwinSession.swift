@@ -173,7 +173,7 @@ public struct TwinSession: Sendable {
         let chunks = batch.flatMap(\.chunks)
         let fileOfPosition = batch.indices.flatMap { Array(repeating: $0, count: batch[$0].chunks.count) }
         let begin = try await api.beginUpload(BeginUploadRequest(files: batch.map { prepared in
-            FileAnnouncement(fileTag: prepared.encoded.fileTag, chunks: prepared.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) })
+            FileAnnouncement(fileTag: prepared.encoded.fileTag, chunks: prepared.chunks.map { ChunkReference(tag: $0.tag, size: $0.count) })
         }))
         guard begin.fileExists.count == batch.count else {
             throw TwinClientError.integrity("the server answered for \(begin.fileExists.count) files, not \(batch.count)")

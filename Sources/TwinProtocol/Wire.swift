@@ -132,16 +132,6 @@ public struct TokenResponse: Codable, Sendable {
     }
 }
 
-public struct ChunkDescriptor: Codable, Sendable, Hashable {
-    public var tag: Tag
-    /// Ciphertext size in bytes.
-    public var size: Int
-    public init(tag: Tag, size: Int) {
-        self.tag = tag
-        self.size = size
-    }
-}
-
 /// One file of an upload: its tag and its chunk list, in file order.
 ///
 /// In JSON the chunk list is two parallel fields, `chunkTags` (every tag's 64 hex digits, run
@@ -149,8 +139,8 @@ public struct ChunkDescriptor: Codable, Sendable, Hashable {
 /// of chunks, and coding them one JSON object at a time was the larger part of its cost.
 public struct FileAnnouncement: Codable, Sendable, Equatable {
     public var fileTag: Tag
-    public var chunks: [ChunkDescriptor]
-    public init(fileTag: Tag, chunks: [ChunkDescriptor]) {
+    public var chunks: [ChunkReference]
+    public init(fileTag: Tag, chunks: [ChunkReference]) {
         self.fileTag = fileTag
         self.chunks = chunks
     }
@@ -164,7 +154,7 @@ public struct FileAnnouncement: Codable, Sendable, Equatable {
         fileTag = try container.decode(Tag.self, forKey: .fileTag)
         let tags = try TagList.decode(container, forKey: .chunkTags)
         chunks = try container.decode(Int.self, alongside: tags, forKey: .chunkSizes, naming: ("chunk sizes", "chunk tags"))
-            .map { ChunkDescriptor(tag: $0, size: $1) }
+            .map { ChunkReference(tag: $0, size: $1) }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -226,7 +216,7 @@ public struct BeginUploadRequest: Codable, Sendable {
     public static let maximumFiles = 1024
     public var files: [FileAnnouncement]
     public init(files: [FileAnnouncement]) { self.files = files }
-    public init(fileTag: Tag, chunks: [ChunkDescriptor]) {
+    public init(fileTag: Tag, chunks: [ChunkReference]) {
         self.init(files: [FileAnnouncement(fileTag: fileTag, chunks: chunks)])
     }
 }
@@ -354,12 +344,12 @@ public struct EntryResponse: Codable, Sendable {
     public var attributeWrappedKey: Data
     public var ownerWrappedKey: Data?
     public var sealedManifest: Data?
-    public var chunks: [ChunkDescriptor]?
+    public var chunks: [ChunkReference]?
     public var mediaType: String
     public var size: Int
     public var createdAt: Date
     public init(owner: String, name: String, fileTag: Tag, attributes: [String], attributeWrappedKey: Data,
-                ownerWrappedKey: Data?, sealedManifest: Data?, chunks: [ChunkDescriptor]?, mediaType: String,
+                ownerWrappedKey: Data?, sealedManifest: Data?, chunks: [ChunkReference]?, mediaType: String,
                 size: Int, createdAt: Date) {
         self.owner = owner
         self.name = name

@@ -77,8 +77,9 @@ func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, b
     let limits = configuration.limits
     let anonymous = api.group().add(middleware: AddressRateLimitMiddleware(limiter: RateLimiter(limits.anonymous)))
     AccountController(store: store, limits: limits, tokenLifetime: configuration.tokenLifetime).register(to: anonymous)
-    UploadController(store: store, blobs: blobs, metrics: metrics, limits: limits, sessionLifetime: configuration.uploadLifetime,
-                     ownershipPolicy: configuration.ownershipPolicy).register(to: api)
+    let uploads = UploadService(store: store, blobs: blobs, metrics: metrics, limits: limits,
+                                sessionLifetime: configuration.uploadLifetime, ownershipPolicy: configuration.ownershipPolicy)
+    UploadController(uploads: uploads, metrics: metrics, limits: limits).register(to: api)
     FilesController(store: store, blobs: blobs, metrics: metrics).register(to: api)
     GrantsController(store: store, limits: limits).register(to: api)
     api.get("stats") { _, context -> StatsResponse in

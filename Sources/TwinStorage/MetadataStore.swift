@@ -21,17 +21,6 @@ public struct UserRecord: Sendable, Equatable {
     }
 }
 
-/// A chunk as the server knows it: its tag and its ciphertext's size.
-public struct ChunkReference: Sendable, Equatable, Hashable, Codable {
-    public var tag: Tag
-    public var size: Int
-
-    public init(tag: Tag, size: Int) {
-        self.tag = tag
-        self.size = size
-    }
-}
-
 /// A stored image: `C_M` and the tags of its chunks, in order (the plaintext `T_M → [t_i]` map the
 /// server needs for access control and reference counting).
 public struct FileRecord: Sendable, Equatable {

@@ -7,12 +7,12 @@ struct OwnershipTests {
     /// A file the server holds: its chunk ciphertexts and what the verifier knows of them.
     struct Held {
         var ciphertexts: [[UInt8]]
-        var chunks: [HeldChunk]
+        var chunks: [ChunkReference]
 
         init(seed: String = "pow", length: Int = 700_000) async throws {
             let (file, store) = try await encode(testStream(seed, count: length))
             ciphertexts = file.chunkTags.map { store[$0]! }
-            chunks = zip(file.chunkTags, ciphertexts).map { HeldChunk(tag: $0, ciphertextLength: $1.count) }
+            chunks = zip(file.chunkTags, ciphertexts).map { ChunkReference(tag: $0, size: $1.count) }
         }
 
         func answer(_ challenge: OwnershipChallenge) async throws -> OwnershipProof {
@@ -52,7 +52,7 @@ struct OwnershipTests {
         #expect(Set(first.leaves.map(\.chunk)) == Set(held.chunks.indices))
         #expect(first.leaves == first.leaves.sorted())
         for leaf in first.leaves {
-            #expect(leaf.leaf < MerkleTree.leafCount(ciphertextLength: held.chunks[leaf.chunk].ciphertextLength))
+            #expect(leaf.leaf < MerkleTree.leafCount(ciphertextLength: held.chunks[leaf.chunk].size))
         }
         // A tiny file has fewer leaves than the policy asks: all are challenged.
         let tiny = try await Held(seed: "tiny", length: 10_000)
@@ -67,7 +67,7 @@ struct OwnershipTests {
         let small = try await Held(seed: "small", length: 1_000)
         let chunks = held.chunks + small.chunks
         let ciphertexts = held.ciphertexts + small.ciphertexts
-        #expect(small.chunks.count == 1 && MerkleTree.leafCount(ciphertextLength: small.chunks[0].ciphertextLength) == 1)
+        #expect(small.chunks.count == 1 && MerkleTree.leafCount(ciphertextLength: small.chunks[0].size) == 1)
         for _ in 0..<500 {
             let challenge = OwnershipChallenge.make(over: chunks, session: "s")
             #expect(challenge.leaves.contains { $0.chunk == chunks.count - 1 })

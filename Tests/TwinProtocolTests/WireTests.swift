@@ -14,7 +14,7 @@ struct WireTests {
     @Test("a begin request round-trips, its chunks as one hex string and a size array")
     func beginRequestRoundTrip() throws {
         let request = BeginUploadRequest(files: [
-            FileAnnouncement(fileTag: Self.tag(1), chunks: [ChunkDescriptor(tag: Self.tag(2), size: 100), ChunkDescriptor(tag: Self.tag(3), size: 70_000)]),
+            FileAnnouncement(fileTag: Self.tag(1), chunks: [ChunkReference(tag: Self.tag(2), size: 100), ChunkReference(tag: Self.tag(3), size: 70_000)]),
             FileAnnouncement(fileTag: Self.tag(4), chunks: []),
         ])
         let json = try TwinProtocol.makeEncoder().encode(request)

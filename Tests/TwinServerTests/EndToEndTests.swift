@@ -8,13 +8,50 @@ import Testing
 @testable import TwinClient
 import TwinProtocol
 @testable import TwinServer
+import Logging
 import TwinStorage
 
-/// A live server on a free loopback port over a fresh SQLite file and blob folder, with clients that
-/// talk to it over real HTTP, as `twin` does.
+/// The stores the end-to-end suites run on, chosen by `TWIN_TEST_STORAGE`: `sqlite` (the default:
+/// SQLite and a blob folder), `memory`, or `postgres-rgw` (a fresh schema of `TWIN_PG_URL` and a
+/// fresh bucket at `S3_ENDPOINT`). tools/test.sh runs the server suites on each.
+enum TestStorage: String, Sendable {
+    case sqliteAndFolder = "sqlite"
+    case memory
+    case postgresAndRGW = "postgres-rgw"
+
+    static var current: TestStorage {
+        let name = ProcessInfo.processInfo.environment["TWIN_TEST_STORAGE"] ?? "sqlite"
+        guard let kind = TestStorage(rawValue: name) else { fatalError("TWIN_TEST_STORAGE is sqlite, memory or postgres-rgw, not \(name)") }
+        return kind
+    }
+
+    func locations(in directory: URL) throws -> (metadata: String, blobs: String) {
+        switch self {
+        case .sqliteAndFolder:
+            return ("sqlite:" + directory.appendingPathComponent("metadata.sqlite").path, "file:" + directory.appendingPathComponent("blobs").path)
+        case .memory:
+            return ("memory:", "memory:")
+        case .postgresAndRGW:
+            let environment = ProcessInfo.processInfo.environment
+            guard let postgres = environment["TWIN_PG_URL"], let s3 = environment["S3_ENDPOINT"] else {
+                throw TestStorageMissing()
+            }
+            let unique = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
+            return ("\(postgres)?schema=e2e_\(unique)", "s3:\(s3)/twin-e2e-\(unique)")
+        }
+    }
+}
+
+struct TestStorageMissing: Error, CustomStringConvertible {
+    var description: String { "TWIN_TEST_STORAGE=postgres-rgw needs TWIN_PG_URL and S3_ENDPOINT (tools/services.sh)" }
+}
+
+/// A live server on a free loopback port over fresh stores (`TestStorage.current`), with clients
+/// that talk to it over real HTTP, as `twin` does.
 struct LiveServer {
     let directory: URL
-    let store: SQLiteMetadataStore
+    let storage: TestStorage
+    let store: any MetadataStore
     let blobs: BlobStore
     let port: Int
 
@@ -25,17 +62,25 @@ struct LiveServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("twin-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try await SQLiteMetadataStore.open(path: directory.appendingPathComponent("metadata.sqlite").path)
-        let blobs = BlobStore(try FileSystemBlobBackend(root: directory.appendingPathComponent("blobs").path))
+        let kind = TestStorage.current
+        let locations = try kind.locations(in: directory)
+        let storage = try await Storage.open(metadata: locations.metadata, blobs: locations.blobs, createBucket: true,
+                                             logger: Logger(label: "test.storage"))
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.logLevel = .warning
         configure(&configuration)
-        let app = buildApplication(configuration: configuration, store: store, blobs: blobs)
-        try await app.test(.live) { client in
-            try await test(LiveServer(directory: directory, store: store, blobs: blobs, port: client.port!))
+        let app = buildApplication(configuration: configuration, store: storage.metadata, blobs: storage.blobs)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for service in storage.services { group.addTask { try await service.run() } }
+            defer { group.cancelAll() }
+            try await storage.prepare()
+            try await app.test(.live) { client in
+                try await test(LiveServer(directory: directory, storage: kind, store: storage.metadata, blobs: storage.blobs,
+                                          port: client.port!))
+            }
         }
-        try await store.close()
+        try await storage.close()
     }
 
     func user(_ name: String) async throws -> TwinSession {
@@ -53,12 +98,11 @@ struct LiveServer {
 
     func blobCount() async throws -> Int { try await blobs.allTags().count }
 
-    /// Flips one byte in the middle of `tag`'s blob on disk, behind the server's back (bit rot).
-    func corruptBlob(_ tag: Convergent.Tag) throws {
-        let path = directory.appendingPathComponent("blobs/\(tag.hex.prefix(2))/\(tag.hex)").path
-        var stored = try read(path)
+    /// Flips one byte in the middle of `tag`'s blob in the backend, behind the server's back (bit rot).
+    func corruptBlob(_ tag: Convergent.Tag) async throws {
+        var stored = try #require(try await blobs.backend.get(tag))
         stored[stored.count / 2] ^= 1
-        try Data(stored).write(to: URL(fileURLWithPath: path))
+        try await blobs.backend.put(tag, stored)
     }
 
     /// Downloads `name` as `user` sees it (own entries when `owner` is nil) and returns its bytes.
@@ -145,7 +189,7 @@ struct EndToEndTests {
             let encoded = try await ConvergentEncoder().encode(MemoryByteSource(bytes))
             var sizes: [Digest32: Int] = [:]
             _ = try await ConvergentEncoder().encode(MemoryByteSource(bytes)) { sizes[$0.tag] = $0.ciphertext.count }
-            let announce = BeginUploadRequest(fileTag: encoded.fileTag, chunks: encoded.chunkTags.map { ChunkDescriptor(tag: $0, size: sizes[$0]!) })
+            let announce = BeginUploadRequest(fileTag: encoded.fileTag, chunks: encoded.chunkTags.map { ChunkReference(tag: $0, size: sizes[$0]!) })
             let commit = CommitRequest(entries: [EntryCommit(
                 name: "stolen.jpg", attributes: [], attributeWrappedKey: Data(), ownerWrappedKey: Data([1]),
                 sealedManifest: Data(encoded.sealedManifest), mediaType: "image/jpeg", size: bytes.count)])
@@ -278,8 +322,8 @@ struct EndToEndTests {
                 secretChunks.append(($0.tag, $0.ciphertext.count))
             }
             let begin = try await mallory.api.beginUpload(BeginUploadRequest(files: [
-                FileAnnouncement(fileTag: mine.encoded.fileTag, chunks: mine.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) }),
-                FileAnnouncement(fileTag: secretEncoded.fileTag, chunks: secretChunks.map { ChunkDescriptor(tag: $0.tag, size: $0.size) }),
+                FileAnnouncement(fileTag: mine.encoded.fileTag, chunks: mine.chunks.map { ChunkReference(tag: $0.tag, size: $0.count) }),
+                FileAnnouncement(fileTag: secretEncoded.fileTag, chunks: secretChunks.map { ChunkReference(tag: $0.tag, size: $0.size) }),
             ]))
             #expect(begin.fileExists == [true, true] && begin.missing.isEmpty)
             let descriptor = try #require(begin.challenge)
@@ -293,8 +337,8 @@ struct EndToEndTests {
             // announced with two sizes.
             // (A tag nothing is stored under: a stored file's chunk list is checked anyway.)
             let unused = Convergent.Tag(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) })!
-            let mineAnnounced = FileAnnouncement(fileTag: unused, chunks: mine.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) })
-            let smuggled = FileAnnouncement(fileTag: unused, chunks: secretChunks.map { ChunkDescriptor(tag: $0.tag, size: $0.size) })
+            let mineAnnounced = FileAnnouncement(fileTag: unused, chunks: mine.chunks.map { ChunkReference(tag: $0.tag, size: $0.count) })
+            let smuggled = FileAnnouncement(fileTag: unused, chunks: secretChunks.map { ChunkReference(tag: $0.tag, size: $0.size) })
             await expectCode("unprocessable") { _ = try await mallory.api.beginUpload(BeginUploadRequest(files: [mineAnnounced, smuggled])) }
             var resized = mineAnnounced
             resized.fileTag = secretEncoded.fileTag
@@ -315,7 +359,7 @@ struct EndToEndTests {
             // The image she holds, under two names in one batch: one content, challenged once.
             let twice = [mine, try await mallory.prepare(path: try server.file("m2.jpg", held), name: "m2.jpg")]
             let again = try await mallory.api.beginUpload(BeginUploadRequest(files: twice.map { prepared in
-                FileAnnouncement(fileTag: prepared.encoded.fileTag, chunks: prepared.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) })
+                FileAnnouncement(fileTag: prepared.encoded.fileTag, chunks: prepared.chunks.map { ChunkReference(tag: $0.tag, size: $0.count) })
             }))
             let leaves = try #require(again.challenge).leaves
             #expect(leaves.count >= leafCount && leaves.allSatisfy { $0.chunk < mine.chunks.count })
@@ -372,7 +416,7 @@ struct EndToEndTests {
             var chunks: [(Digest32, [UInt8])] = []
             let encoded = try await ConvergentEncoder().encode(MemoryByteSource(bytes)) { chunks.append(($0.tag, $0.ciphertext)) }
             let begin = try await mallory.api.beginUpload(BeginUploadRequest(
-                fileTag: encoded.fileTag, chunks: chunks.map { ChunkDescriptor(tag: $0.0, size: $0.1.count) }))
+                fileTag: encoded.fileTag, chunks: chunks.map { ChunkReference(tag: $0.0, size: $0.1.count) }))
             var planted = chunks[1].1
             planted[100] ^= 0x55
             await expectCode("tag_mismatch") { try await mallory.api.putChunk(session: begin.id, tag: chunks[1].0.hex, HashedCiphertext(planted)) }
@@ -392,7 +436,7 @@ struct EndToEndTests {
             let encoded = try await ConvergentEncoder().encode(MemoryByteSource(bytes)) { chunks.append(HashedCiphertext($0.ciphertext)) }
             #expect(chunks.count >= 3)
             let begin = try await mallory.api.beginUpload(BeginUploadRequest(
-                fileTag: encoded.fileTag, chunks: chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) }))
+                fileTag: encoded.fileTag, chunks: chunks.map { ChunkReference(tag: $0.tag, size: $0.count) }))
             let path = "/v1/uploads/\(begin.id)/chunks"
             func record(_ tag: Convergent.Tag, _ ciphertext: [UInt8]) -> [UInt8] { ChunkBundle.header(tag: tag, length: ciphertext.count) + ciphertext }
             var planted = chunks[1].bytes
@@ -471,7 +515,7 @@ struct EndToEndTests {
             let prepared = try await mallory.prepare(path: try server.file("m.jpg", jpegImage(seed: "w2", exif: "m")), name: "m.jpg")
             let encoded = prepared.encoded
             let begin = try await mallory.api.beginUpload(BeginUploadRequest(
-                fileTag: encoded.fileTag, chunks: prepared.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) }))
+                fileTag: encoded.fileTag, chunks: prepared.chunks.map { ChunkReference(tag: $0.tag, size: $0.count) }))
             for chunk in prepared.chunks where begin.missing.contains(chunk.tag) {
                 try await mallory.api.putChunk(session: begin.id, tag: chunk.tag.hex, chunk)
             }
@@ -509,7 +553,7 @@ struct EndToEndTests {
             let alice = try await server.user("alice")
             let bytes = jpegImage(seed: "f", exif: "x")
             _ = try await alice.upload(path: try server.file("f.jpg", bytes), name: "f.jpg", attributes: [])
-            try server.corruptBlob(try await server.blobs.allTags().first!)
+            try await server.corruptBlob(try await server.blobs.allTags().first!)
             let out = server.directory.appendingPathComponent("f-out.jpg").path
             await #expect(throws: TwinClientError.self) { _ = try await alice.get(owner: nil, name: "f.jpg", destination: out) }
             #expect(!FileManager.default.fileExists(atPath: out))
@@ -603,10 +647,7 @@ struct EndToEndTests {
 
     @Test("every error is a JSON body with a stable code; the OpenAPI document lists every route")
     func errorsAndDocument() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("twin-api-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try await SQLiteMetadataStore.open(path: directory.appendingPathComponent("m.sqlite").path)
+        let store = MemoryMetadataStore()
         let app = buildApplication(configuration: ServerConfiguration(), store: store, blobs: BlobStore(MemoryBlobBackend()))
         try await app.test(.router) { client in
             for (method, uri, code) in [(HTTPRequest.Method.get, "/v1/files", "unauthenticated"),
@@ -652,7 +693,6 @@ struct EndToEndTests {
                 }
             }
         }
-        try await store.close()
     }
 }
 

@@ -135,7 +135,7 @@ struct HostileClientTests {
             _ = try await alice.upload(path: try server.file("a.jpg", bytes), name: "a.jpg", attributes: [])
             var sizes: [Digest32: Int] = [:]
             let encoded = try await ConvergentEncoder().encode(MemoryByteSource(bytes)) { sizes[$0.tag] = $0.ciphertext.count }
-            let announce = BeginUploadRequest(fileTag: encoded.fileTag, chunks: encoded.chunkTags.map { ChunkDescriptor(tag: $0, size: sizes[$0]!) })
+            let announce = BeginUploadRequest(fileTag: encoded.fileTag, chunks: encoded.chunkTags.map { ChunkReference(tag: $0, size: sizes[$0]!) })
             let first = try await mallory.api.beginUpload(announce)
             _ = try await mallory.api.beginUpload(announce)
             await expectCode("limit_reached") { _ = try await mallory.api.beginUpload(announce) }
@@ -160,7 +160,7 @@ struct HostileClientTests {
             _ = try await alice.upload(path: try server.file("a.jpg", bytes), name: "a.jpg", attributes: [])
             let prepared = try await mallory.prepare(path: try server.file("m.jpg", bytes), name: "m.jpg")
             let announce = BeginUploadRequest(fileTag: prepared.encoded.fileTag,
-                                              chunks: prepared.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) })
+                                              chunks: prepared.chunks.map { ChunkReference(tag: $0.tag, size: $0.count) })
             var draws: [[ChallengeDescriptor.Leaf]] = []
             for _ in 0..<3 { draws.append(try #require(try await mallory.api.beginUpload(announce).challenge).leaves) }
             #expect(Set(draws.map { $0.map { "\($0.chunk).\($0.leaf)" } }).count == 3, "each draw is fresh")
@@ -191,7 +191,7 @@ struct HostileClientTests {
             let prepared = try await alice.prepare(path: try server.file("s.jpg", jpegImage(seed: "size", exif: "x", scanBytes: 100_000)),
                                                    name: "s.jpg")
             let encoded = prepared.encoded
-            let announce = BeginUploadRequest(fileTag: encoded.fileTag, chunks: prepared.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) })
+            let announce = BeginUploadRequest(fileTag: encoded.fileTag, chunks: prepared.chunks.map { ChunkReference(tag: $0.tag, size: $0.count) })
             func commit(size: Int, attributes: [String] = [], mediaType: String = "image/jpeg") -> CommitRequest {
                 CommitRequest(entries: [EntryCommit(
                     name: "s.jpg", attributes: attributes, attributeWrappedKey: Data(),
@@ -223,7 +223,7 @@ struct SharedFileIntegrityTests {
     static func poison(_ mallory: TwinSession, prepared: TwinSession.PreparedUpload) async throws {
         let junk = HashedCiphertext((0..<500).map { UInt8(truncatingIfNeeded: $0 &* 7) })
         let begin = try await mallory.api.beginUpload(BeginUploadRequest(
-            fileTag: prepared.encoded.fileTag, chunks: [ChunkDescriptor(tag: junk.tag, size: junk.count)]))
+            fileTag: prepared.encoded.fileTag, chunks: [ChunkReference(tag: junk.tag, size: junk.count)]))
         try await mallory.api.putChunk(session: begin.id, tag: junk.tag.hex, junk)
         await expectCode("tag_mismatch") {
             try await mallory.api.commit(session: begin.id, CommitRequest(entries: [EntryCommit(
@@ -253,7 +253,7 @@ struct SharedFileIntegrityTests {
             let path = try server.file("r.jpg", bytes)
             let prepared = try await bob.prepare(path: path, name: "r.jpg")
             let begin = try await bob.api.beginUpload(BeginUploadRequest(
-                fileTag: prepared.encoded.fileTag, chunks: prepared.chunks.map { ChunkDescriptor(tag: $0.tag, size: $0.count) }))
+                fileTag: prepared.encoded.fileTag, chunks: prepared.chunks.map { ChunkReference(tag: $0.tag, size: $0.count) }))
             for chunk in prepared.chunks where begin.missing.contains(chunk.tag) {
                 try await bob.api.putChunk(session: begin.id, tag: chunk.tag.hex, chunk)
             }

@@ -21,17 +21,9 @@ public struct LeafReference: Hashable, Sendable, Comparable {
     public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.chunk, lhs.leaf) < (rhs.chunk, rhs.leaf) }
 }
 
-/// What the verifier knows of a chunk it holds: the root and the size of the tree.
-public struct HeldChunk: Sendable, Equatable {
-    public var tag: Tag
-    public var ciphertextLength: Int
-
-    public init(tag: Tag, ciphertextLength: Int) {
-        self.tag = tag
-        self.ciphertextLength = ciphertextLength
-    }
-
-    var leafCount: Int { MerkleTree.leafCount(ciphertextLength: ciphertextLength) }
+extension ChunkReference {
+    /// Leaves of the chunk's Merkle tree: what a challenge may open.
+    var leafCount: Int { MerkleTree.leafCount(ciphertextLength: size) }
 }
 
 /// How hard a challenge is.
@@ -77,13 +69,13 @@ public struct OwnershipChallenge: Sendable, Equatable {
     /// of `chunks` (all of them when there are fewer), and one uniform leaf in every chunk: leaves
     /// drawn over the whole only would let a small chunk escape every challenge, so a prover could
     /// claim a file while missing one of its chunks entirely.
-    public static func make(over chunks: [HeldChunk], session: String, policy: OwnershipPolicy = .standard,
+    public static func make(over chunks: [ChunkReference], session: String, policy: OwnershipPolicy = .standard,
                             now: Date = Date()) -> OwnershipChallenge {
         var generator = SystemRandomNumberGenerator()
         return make(over: chunks, session: session, policy: policy, now: now, using: &generator)
     }
 
-    static func make(over chunks: [HeldChunk], session: String, policy: OwnershipPolicy, now: Date,
+    static func make(over chunks: [ChunkReference], session: String, policy: OwnershipPolicy, now: Date,
                      using generator: inout some RandomNumberGenerator) -> OwnershipChallenge {
         let total = chunks.reduce(0) { $0 + $1.leafCount }
         let count = min(total, policy.leafCount)
@@ -226,7 +218,7 @@ public enum OwnershipError: Error, Equatable, Sendable {
 
 extension OwnershipChallenge {
     /// Checks `proof` against the held chunks' roots. Pure: expiry and single use are the registry's.
-    public func verify(_ proof: OwnershipProof, chunks: [HeldChunk]) throws {
+    public func verify(_ proof: OwnershipProof, chunks: [ChunkReference]) throws {
         guard proof.challengeID == id else { throw OwnershipError.unknownChallenge }
         guard proof.openings.map(\.reference) == leaves else { throw OwnershipError.leavesDoNotMatchChallenge }
         for opening in proof.openings {
@@ -234,7 +226,7 @@ extension OwnershipChallenge {
             guard chunks.indices.contains(reference.chunk) else { throw OwnershipError.leafOutOfRange(reference) }
             let chunk = chunks[reference.chunk]
             guard MerkleTree.verify(piece: opening.piece, leaf: reference.leaf, path: opening.path,
-                                    root: chunk.tag, ciphertextLength: chunk.ciphertextLength) else {
+                                    root: chunk.tag, ciphertextLength: chunk.size) else {
                 throw OwnershipError.invalidOpening(reference)
             }
         }
@@ -246,7 +238,7 @@ extension OwnershipChallenge {
 public final class OwnershipChallengeRegistry: Sendable {
     private struct Pending: Sendable {
         var challenge: OwnershipChallenge
-        var chunks: [HeldChunk]
+        var chunks: [ChunkReference]
     }
 
     private let pending = Mutex<[Digest32: Pending]>([:])
@@ -254,7 +246,7 @@ public final class OwnershipChallengeRegistry: Sendable {
 
     public init(policy: OwnershipPolicy = .standard) { self.policy = policy }
 
-    public func issue(over chunks: [HeldChunk], session: String, now: Date = Date()) -> OwnershipChallenge {
+    public func issue(over chunks: [ChunkReference], session: String, now: Date = Date()) -> OwnershipChallenge {
         let challenge = OwnershipChallenge.make(over: chunks, session: session, policy: policy, now: now)
         pending.withLock { table in
             table = table.filter { $0.value.challenge.expiresAt > now }

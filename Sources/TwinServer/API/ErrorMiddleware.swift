@@ -39,6 +39,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw APIError.unprocessable("\(error)")
         } catch let error as DecodingError {
             throw APIError.badRequest("malformed JSON body: \(Self.describe(error))")
+        } catch let error as UploadError {
+            throw Self.apiError(error)
         } catch let error as MetadataStoreError {
             switch error {
             case .conflict(let what): throw APIError(.conflict, .conflict, "\(what) already exists")
@@ -59,6 +61,24 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(error)"])
             throw APIError(.internalServerError, .internalError, "internal error")
+        }
+    }
+
+    static func apiError(_ error: UploadError) -> APIError {
+        switch error {
+        case .invalid(let message): .badRequest(message)
+        case .unprocessable(let message): .unprocessable(message)
+        case .tagMismatch(let message): APIError(.unprocessableContent, .tagMismatch, message)
+        case .rateLimited(let what, let wait): .rateLimited(what, retryAfter: wait)
+        case .noSession(let id): .notFound("no upload \(id)")
+        case .expired(let id): APIError(.gone, .sessionExpired, "upload \(id) expired")
+        case .unexpectedChunk(let tag): APIError(.conflict, .unexpectedChunk, "chunk \(tag) was not requested by this upload, or came twice")
+        case .noChallenge: APIError(.conflict, .proofInvalid, "no outstanding challenge for this upload")
+        case .challengeExpired: APIError(.forbidden, .sessionExpired, "the challenge expired")
+        case .proofRejected(let reason): APIError(.forbidden, .proofInvalid, "proof of ownership rejected: \(reason)")
+        case .proofRequired: APIError(.forbidden, .proofRequired, "prove ownership of the chunks the server already holds first")
+        case .incomplete(let outstanding): APIError(.conflict, .incompleteUpload, "\(outstanding) chunks not uploaded yet")
+        case .busy(let what): APIError(.serviceUnavailable, .busy, "\(what); retry", retryAfter: 1)
         }
     }
 
