@@ -162,7 +162,11 @@ let package = Package(
         ),
         .testTarget(
             name: "TwinStorageS3Tests",
-            dependencies: ["TwinStorageS3", "TwinStorageConformance", "TwinStorage", "Convergent"],
+            dependencies: [
+                "TwinStorageS3", "TwinStorageConformance", "TwinStorage", "Convergent",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             resources: [.copy("Resources")]
         ),
         .testTarget(
@@ -179,7 +183,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TwinClientTests",
-            dependencies: ["TwinClient", "TestSupport"]
+            dependencies: ["TwinClient", "Convergent", "TestSupport"]
         ),
         .testTarget(
             name: "TwinCLITests",

@@ -13,6 +13,9 @@
 # this host's speed drifts by tens of percent within a minute, so one round of each says little.
 # Also reports CPU seconds (user + system) of each side, twin's split into clients and server:
 # they drift less than wall times and say where the work is.
+# STORES=postgres-rgw runs the server on a fresh schema of $TWIN_PG_URL and a fresh bucket at
+# $S3_ENDPOINT (tools/services.sh prints both) instead of SQLite and a folder, and also reports the
+# bytes the bucket holds (summed by botocore).
 # TWIN=/path/to/twin uses that binary instead of building this checkout (to compare two builds);
 # the first build of this checkout takes a while (its own scratch path, see below).
 set -euo pipefail
@@ -52,7 +55,12 @@ twin_round() {
   local dir="$work/twin-$1" port start dir_user user
   mkdir -p "$dir/reports"
   port=$((20000 + RANDOM % 20000))
-  "$twin" serve --data "$dir/data" --port "$port" --log-level warning &
+  local stores=(--data "$dir/data")
+  if [ "${STORES:-sqlite}" = postgres-rgw ]; then
+    bucket="twin-stream-$1-$RANDOM$RANDOM"
+    stores=(--metadata "$TWIN_PG_URL?schema=stream_$1_$RANDOM$RANDOM" --blobs "s3:$S3_ENDPOINT/$bucket" --create-bucket)
+  fi
+  "$twin" serve "${stores[@]}" --port "$port" --log-level warning &
   server=$!
   for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
   start=$(date +%s.%N)
@@ -73,14 +81,26 @@ twin_round() {
   twin_server_cpu+=("$(echo "$(process_cpu "$server") - $server_cpu" | bc)")
   twin_client_cpu+=("$(echo "$(children_cpu) - $client_cpu" | bc)")
   TWIN_HOME="$dir/homes/$user" "$twin" stats --json >"$dir/stats.json"
+  bucket_bytes=0
+  if [ "${STORES:-sqlite}" = postgres-rgw ]; then
+    bucket_bytes=$(python3 - "$bucket" <<'PY'
+import os, sys, botocore.session
+client = botocore.session.get_session().create_client(
+    "s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"], aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"])
+print(sum(o["Size"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[1]) for o in page.get("Contents", [])))
+PY
+)
+  fi
   kill "$server" && wait "$server" 2>/dev/null || true
   server=""
-  python3 - "$dir" "$account_seconds" >"$work/twin.json" <<'PY'
+  python3 - "$dir" "$account_seconds" "$bucket_bytes" >"$work/twin.json" <<'PY'
 import glob, json, os, sys
 reports = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(sys.argv[1], "reports", "*.json")))]
 totals = {k: sum(r[k] for r in reports) for k in ("sent_bytes", "logical_bytes", "deduplicated_bytes", "proof_bytes")}
 totals["stored_bytes"] = json.load(open(os.path.join(sys.argv[1], "stats.json")))["stored_bytes"]
 totals["account_setup_seconds"] = float(sys.argv[2])
+totals["bucket_bytes"] = int(sys.argv[3])
 print(json.dumps(totals))
 PY
 }
@@ -113,7 +133,7 @@ done
 pixel_bound=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pixel_bound_bytes"])' "$corpus/corpus.json" 2>/dev/null || echo 0)
 python3 - "$work/twin.json" "$pixel_bound" "$restic_bytes" "${twin_seconds[*]}" "${restic_seconds[*]}" \
   "${twin_client_cpu[*]}" "${twin_server_cpu[*]}" "${restic_cpu[*]}" <<'PY'
-import json, statistics, sys
+import json, os, statistics, sys
 t = json.load(open(sys.argv[1]))
 pixel, restic_bytes = int(sys.argv[2]), int(sys.argv[3])
 twin_times = [float(x) for x in sys.argv[4].split()]
@@ -135,6 +155,9 @@ print(json.dumps({
     "restic_seconds_rounds": [round(x, 3) for x in restic_times],
     "account_setup_seconds": round(t["account_setup_seconds"], 3),
     "restic_repository_bytes": restic_bytes,
+    "stores": os.environ.get("STORES", "sqlite"),
+    "bucket_bytes": t["bucket_bytes"] or None,
+    "bucket_over_pixel_bound": round(t["bucket_bytes"] / pixel, 4) if pixel and t["bucket_bytes"] else None,
     # CPU seconds (user + system), medians over the rounds.
     "twin_client_cpu_seconds": round(statistics.median(client_cpu), 2),
     "twin_server_cpu_seconds": round(statistics.median(server_cpu), 2),

@@ -7,20 +7,19 @@ import Glibc
 enum ProcessHeap {
     static func configure() {
         // Chunks and ciphertexts are above glibc's default mmap threshold: each would be mapped and
-        // unmapped, page-faulting and zeroing fresh pages (8 % of pipeline time), and the page faults
-        // serialise threads on the address-space lock. Keep them on the heap, and keep freed heap
-        // instead of trimming it back to the kernel after every chunk. (32 MiB is the largest threshold
-        // glibc accepts on 64-bit systems; it refuses more, leaving its default.)
+        // unmapped, page-faulting and zeroing fresh pages, and the page faults serialise threads on
+        // the address-space lock. Keep them on the heap, and keep freed heap instead of trimming it
+        // back to the kernel after every chunk. (32 MiB is the largest threshold glibc accepts on
+        // 64-bit systems; it refuses more, leaving its default.)
         _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD, malloc.h */, 32 << 20)
         _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD, malloc.h */, 256 << 20)
-        // One heap for every thread, grown 64 MiB at a time, backed by 2 MiB pages. Uploading one
-        // user's folder of the stream took ~10,600 page faults, one per fresh 4 KiB of the ciphertexts
-        // the run keeps (caches and batches), at about a microsecond each: a tenth of the client's
-        // CPU time. With huge pages it takes ~1,700; the kernel zeroes whole 2 MiB pages instead (on the
-        // stream, zeroing went from ~1 % to ~5 % of CPU samples while fault handling went from ~9 % to
-        // under 1 %). Per-thread arenas would each grow (and fault) on their own, and only the one heap
-        // can be marked for huge pages up front. `twin serve` runs with the same heap: its threads are
-        // few, and glibc's per-thread caches serve small allocations without the arena's lock.
+        // One heap for every thread, grown 64 MiB at a time, backed by 2 MiB pages. With 4 KiB pages
+        // an upload takes a page fault per fresh 4 KiB of the ciphertexts the run keeps (caches and
+        // batches); with huge pages it takes far fewer, and the kernel zeroes whole 2 MiB pages
+        // instead, which costs less than the faults it saves. Per-thread arenas would each grow (and
+        // fault) on their own, and only the one heap can be marked for huge pages up front. `twin
+        // serve` runs with the same heap: its threads are few, and glibc's per-thread caches serve
+        // small allocations without the arena's lock.
         _ = glibcMallopt(-8 /* M_ARENA_MAX */, 1)
         _ = glibcMallopt(-2 /* M_TOP_PAD */, 64 << 20)
         adviseHugePages()

@@ -9,9 +9,8 @@ public struct UploadBatching: Sendable {
     public var maximumFiles: Int
     public var maximumBytes: Int
     /// How many encoded files a batch waits for while more are still being encoded. The sender is
-    /// answered at once (the encoders have threads of their own), so without it batches were of
-    /// one or two files: 6 to 14 sessions per user of the stream instead of 3 to 5, and the server
-    /// spent ~20 % more CPU on begins, proofs and commits (0.64-0.74 s against 0.47-0.60 s).
+    /// answered at once (the encoders have threads of their own), so without it batches would shrink
+    /// to one or two files, and every extra session costs the server another begin, proof and commit.
     public var minimumFiles: Int
     /// How many encoded files may wait in the buffer for the sender: bounds memory while a slow batch
     /// is sent (with the `width` being encoded and a batch being gathered).
@@ -172,9 +171,9 @@ struct BatchAssembler<Item> {
 
 extension TwinSession {
     /// Opens the connection the first begin will use, and makes the attribute capsule (its first
-    /// use decodes the authority). Each costs a few milliseconds that a run used to pay one after
-    /// the other, with its encoders done, before its first batch could commit. Failures are left
-    /// for the real requests to meet and report.
+    /// use decodes the authority), while the first files encode: paid one after the other, with the
+    /// encoders done, they would delay the first batch's commit. Failures are left for the real
+    /// requests to meet and report.
     func warmUp(attributes: [String]) async {
         async let connected: Void? = try? await api.health()
         if !attributes.isEmpty { _ = try? attributeWrappers.wrapper(for: attributes) }

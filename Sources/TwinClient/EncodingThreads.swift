@@ -7,15 +7,12 @@ import Glibc
 /// priority than the rest of the process.
 ///
 /// Encoding a file is milliseconds of CPU without a suspension point. On the cooperative pool (one
-/// thread per core) the encoders held every thread that long, so each server answer waited for one:
-/// on the upload stream a begin the server handled in 1.3 ms reached the sender 7 to 18 ms later,
-/// its missing chunks went up as late, and the server's share of the work (checking and storing
-/// chunks) piled up after the last file was encoded. On these threads the kernel time-slices the
-/// encoders with everything else, and, niced, they give way whenever the sender (or, on one host,
-/// the server) has something to do; the encoders still get every cycle nobody else wants. On the
-/// stream (three pairs of five-round `bench/upload-stream.sh` runs, alternating) twin's median went
-/// from 2.19-2.38 s to 2.12-2.22 s, 1.05 to 1.01 of restic's; traced, the users' tails (last file
-/// encoded to last commit) summed 0.56-0.76 s before and 0.34-0.50 s after.
+/// thread per core) the encoders would hold every thread that long, so each server answer would wait
+/// for one before the sender saw it, the missing chunks a begin names would go up as late, and the
+/// server's share of the work (checking and storing chunks) would pile up after the last file was
+/// encoded. On these threads the kernel time-slices the encoders with everything else, and, niced,
+/// they give way whenever the sender (or, on one host, the server) has something to do; the
+/// encoders still get every cycle nobody else wants.
 final class EncodingThreads: TaskExecutor {
     private let pool: NIOThreadPool
 

@@ -10,7 +10,7 @@ import Darwin
 /// under several names is encoded once, and its copies reuse the result.
 ///
 /// Encoding a copy again would give the same result (encoding is a function of the bytes), but it
-/// costs a SHA-256 pass over every byte, and half the bytes of the benchmark stream are such copies.
+/// costs a SHA-256 pass over every byte, and such copies can make up much of a run's bytes.
 /// Comparing a file with an earlier one of the same size costs two reads and a `memcmp`. Sizes rule
 /// out almost every other pair at no cost. A remembered file counts only while its identity (device,
 /// inode, size, modification and change times) is what it was around its encoding, so a file

@@ -17,8 +17,8 @@ public struct TwinAPI: Sendable {
     /// the refused request is then sent once more.
     var renewLogin: (@Sendable (TwinAPI) async throws -> Void)?
     private let injectedHTTP: HTTPClient?
-    /// The shared client is reached on the first request, not before: starting its event loops
-    /// takes ~2 ms, which an upload spends while its first files are being encoded.
+    /// The shared client is reached on the first request, not before, so starting its event loops
+    /// overlaps the encoding of an upload's first files.
     var http: HTTPClient { injectedHTTP ?? .shared }
     static let timeout: TimeAmount = .seconds(120)
     /// How often, and for how long at most each time, a 429 or 503 with `Retry-After` is waited out.
@@ -153,7 +153,7 @@ public struct TwinAPI: Sendable {
     }
 
     /// The server answers a commit with the entries it added, which a client has already: the answer
-    /// is checked for success only, not decoded (decoding it was ~0.5 % of an upload's CPU).
+    /// is checked for success only, not decoded.
     func commit(session: String, _ request: CommitRequest) async throws {
         _ = try await send(.POST, "/v1/uploads/\(Self.escape(session))/commit", body: Array(try TwinProtocol.makeEncoder().encode(request)))
     }

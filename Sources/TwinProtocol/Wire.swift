@@ -136,7 +136,7 @@ public struct TokenResponse: Codable, Sendable {
 ///
 /// In JSON the chunk list is two parallel fields, `chunkTags` (every tag's 64 hex digits, run
 /// together; see `TagList`) and `chunkSizes`, not an array of objects: a begin announces thousands
-/// of chunks, and coding them one JSON object at a time was the larger part of its cost.
+/// of chunks, and an object per chunk would cost a container and its keys apiece.
 public struct FileAnnouncement: Codable, Sendable, Equatable {
     public var fileTag: Tag
     public var chunks: [ChunkReference]
@@ -223,7 +223,7 @@ public struct BeginUploadRequest: Codable, Sendable {
 
 /// In JSON the leaves are two parallel integer arrays, `chunks` and `leaves` (the i-th leaf is
 /// `leaves[i]` of chunk `chunks[i]`), not an array of objects: hundreds of leaves per begin, and
-/// decoding an object each was most of the client's cost of reading the answer.
+/// an object per leaf would cost a container and its keys apiece.
 public struct ChallengeDescriptor: Codable, Sendable {
     public struct Leaf: Codable, Sendable {
         /// Position in the announced chunk lists, concatenated in file order.

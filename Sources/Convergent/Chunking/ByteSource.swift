@@ -11,8 +11,8 @@ public protocol ByteSource {
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
 
     /// The rest of the stream as one array, for a source that already holds it in memory, or nil.
-    /// The chunker then cuts the array where it lies instead of copying it through its buffer (the
-    /// copy was 5 % of the in-memory pipeline); it calls this at most once, before any read.
+    /// The chunker then cuts the array where it lies instead of copying every byte through its
+    /// buffer; it calls this at most once, before any read.
     mutating func takeRemainingBytes() -> [UInt8]?
 }
 

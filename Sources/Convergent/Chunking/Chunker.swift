@@ -11,8 +11,8 @@ public struct Chunk: Sendable, Equatable, Hashable {
 ///
 /// Memory is one buffer of `2 × maximumSize + header` bytes whatever the stream's length (or, for a
 /// source already in memory, that source's own array); the chunker looks at most one maximum-size
-/// window ahead. (A buffer of four windows, which halves the bytes
-/// moved on refills, measured no faster.)
+/// window ahead. (A larger buffer would move fewer bytes on refills, but refills do not bound the
+/// chunker's speed.)
 public struct Chunker<Source: ByteSource> {
     public let parameters: ChunkingParameters
     public private(set) var format: ImageFormat = .unknown
@@ -178,8 +178,8 @@ public struct Chunker<Source: ByteSource> {
 }
 
 /// Read buffers shared by the chunkers of one process, one stream after another: a fresh buffer per
-/// file (1 MiB) is zero-filled and page-faulted on first touch, which was 1.5 % of the clients' CPU on
-/// the upload stream. Only bytes a chunker has read since taking a buffer are ever looked at.
+/// file (1 MiB) would be zero-filled and page-faulted on first touch, a cost paid again for every
+/// file. Only bytes a chunker has read since taking a buffer are ever looked at.
 public final class ChunkBufferPool: Sendable {
     private let idle = Mutex<[[UInt8]]>([])
     /// Idle buffers kept at most (one per stream chunked at once is enough).

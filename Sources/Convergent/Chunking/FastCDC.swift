@@ -33,14 +33,13 @@ public struct ChunkingParameters: Sendable, Equatable {
     ///
     /// Images share whole regions (the scan, the IDAT run), seldom parts of them, so small chunks buy
     /// no dedup, while every chunk costs the same fixed work (a key and a nonce derivation, an AEAD
-    /// context, a tag, a manifest entry, an upload request): a 128 KiB average halves that against 64 KiB
-    /// (`twin bench ce`: the one-core pipeline 0.64–0.69 → 0.71–0.73 of its ceiling). The gear loop is
-    /// the pipeline's largest cost after the crypto, and it runs only from the minimum on: with the
-    /// minimum at 124 KiB and normalization 3 (a 2⁻²⁰ mask up to 128 KiB, 2⁻¹⁴ after) it covers
-    /// ~20 KiB of a ~144 KiB chunk, 14 % of the bytes (112 KiB and normalization 2: ~47 KiB of ~159 KiB,
-    /// 30 %, most of it spent in a strict window that cut only 3 % of chunks): the one-core pipeline
-    /// 0.80 → 0.84 of its ceiling. A shifted region still resynchronises within a chunk or two. The
-    /// 512 KiB maximum bounds what one pipeline slot holds in memory and one upload request carries.
+    /// context, a tag, a manifest entry, an upload request): a 128 KiB average halves that against
+    /// 64 KiB. The gear loop is the pipeline's largest cost after the crypto, and it runs only from the
+    /// minimum on: with the minimum at 124 KiB and normalization 3 (a 2⁻²⁰ mask up to 128 KiB, 2⁻¹⁴
+    /// after) it scans only a small share of each chunk, where a lower minimum with normalization 2
+    /// would spend most of its scan in a strict window that seldom cuts. A shifted region still
+    /// resynchronises within a chunk or two. The 512 KiB maximum bounds what one pipeline slot holds in
+    /// memory and one upload request carries.
     public static let twin = ChunkingParameters(minimumSize: 124 * 1024, averageSize: 128 * 1024,
                                                 maximumSize: 512 * 1024, normalization: 3)
 }

@@ -78,7 +78,7 @@ public enum ChunkCipher {
     }
 
     /// A chunk sealed and tagged, its bytes left in the buffer the AEAD wrote (the pipeline's path:
-    /// copying every chunk out of it cost ~3 % of the pipeline).
+    /// no chunk is copied out of it).
     static func sealAndTag(_ representation: UnsafeRawBufferPointer, key: SymmetricKey,
                            encoding: ChunkEncoding) -> HashedCiphertext {
         HashedCiphertext(storage: sealedBuffer(representation, key: key,

@@ -12,8 +12,8 @@ import Foundation
 ///   duplicated, which would let two leaf lists share a root).
 ///
 /// 4 KiB leaves: SHA-256 pads a 4096-byte message to 65 blocks anyway, so the 0x00 prefix costs
-/// nothing, and inner nodes add 2 blocks per 64: the tag costs 5 % over one plain hash of the data.
-/// Smaller leaves would shrink ownership proofs but slow every upload (1 KiB: +19 %).
+/// nothing, and inner nodes add 2 blocks per 64, so the tag costs little more than one plain hash of
+/// the data. Smaller leaves would shrink ownership proofs but slow every upload.
 public enum MerkleTree {
     public static let leafSize = 4096
 
@@ -134,8 +134,8 @@ public enum MerkleTree {
 
 /// A chunk ciphertext with the leaf hashes of its Merkle tree: computed once when the tag is, and
 /// kept (32 bytes per 4 KiB) so that answering a proof of ownership does not hash the chunk again.
-/// A chunk the pipeline seals stays in the buffer the AEAD wrote, since copying each chunk out cost
-/// ~3 % of the pipeline.
+/// A chunk the pipeline seals stays in the buffer the AEAD wrote: copying it out would be one more
+/// pass over every ciphertext byte.
 public struct HashedCiphertext: Sendable {
     private let storage: Data
     /// The ciphertext's length in bytes.

@@ -5,8 +5,8 @@ import Crypto
 /// swift-crypto's `HKDF<SHA256>`, which the tests use as the oracle beside RFC 5869's vectors.
 ///
 /// Why not call the library's HKDF: it is generic and not specialised across the module boundary,
-/// and wraps every step in a `SymmetricKey` and `Data`; its key and nonce derivations were 7 % of the
-/// one-core pipeline (perf, `twin bench ce`), for about ten SHA-256 blocks of actual work per chunk.
+/// and wraps every step in a `SymmetricKey` and `Data`, so its key and nonce derivations cost far
+/// more than the ten or so SHA-256 blocks of actual work they do per chunk.
 /// This one is HMAC written out over `SHA256` with the pads on the stack.
 enum HKDFSHA256 {
     /// `PRK = HMAC-SHA256(salt, ikm)`; an empty salt stands for 32 zero bytes, as RFC 5869 §2.2 says.

@@ -35,7 +35,7 @@ struct BenchCE: AsyncParsableCommand {
 
         // Every figure is the fastest of `runs` timed runs after one warm-up, the same estimator for
         // the one-core and the all-core runs: the speedups divide one by the other, and a median on
-        // one side against a best on the other biased them low (1.64–1.98 in runs of one build).
+        // one side against a best on the other biases them low.
         func bestMegabytesPerSecond(_ bytes: Int, _ body: () async throws -> Void) async throws -> Double {
             var fastest = Double.infinity
             for round in 0...runs {
@@ -66,8 +66,8 @@ struct BenchCE: AsyncParsableCommand {
         }
         let encoder = ConvergentEncoder()
         // The ceiling and the pipeline are timed in alternating rounds and each keeps its best round:
-        // on a shared host the speed drifts by tens of percent within a minute, and measuring the
-        // primitives in one stretch and the pipeline in another would put that drift into the ratio.
+        // on a shared host the speed drifts within a minute, and measuring the primitives in one
+        // stretch and the pipeline in another would put that drift into the ratio.
         var sha = 0.0, gcm = 0.0, oneCore = 0.0
         hashAll(); sealAll(); _ = try await encoder.encode(MemoryByteSource(data))
         for _ in 0..<runs {

@@ -25,8 +25,8 @@ enum BenchClock {
 }
 
 /// Prints a flat JSON object with sorted keys: the one machine-readable line a command emits.
-/// Through `JSONEncoder`, not `JSONSerialization`, whose sorted keys load ICU's collation data: that
-/// was a quarter of the time `twin upload --json` spent after its last request.
+/// Through `JSONEncoder`, not `JSONSerialization`, whose sorted keys load ICU's collation data, a
+/// cost a short command such as `twin upload --json` would pay after its last request.
 func printJSON(_ object: [String: any Encodable]) {
     struct Flat: Encodable {
         struct Key: CodingKey {

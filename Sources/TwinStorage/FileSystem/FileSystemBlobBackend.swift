@@ -12,8 +12,8 @@ import Darwin
 ///
 /// Layout: `ROOT/ab/<64 hex digits>` for the tag `ab…` (one fan-out level of 256 directories: a
 /// million blobs is ~4,000 per directory, which hashed ext4/xfs directories look up in one step), and
-/// `ROOT/tmp` for writes in progress. Two levels (65,536 directories) made almost every early write
-/// create and fsync a new directory: a quarter of the server's time in an upload measured here.
+/// `ROOT/tmp` for writes in progress. Two levels (65,536 directories) would make almost every early
+/// write create and fsync a new directory.
 /// A blob appears under its final name only complete and on disk: a write goes to a temporary
 /// file, which is made durable before it is renamed into place, and the rename is made durable
 /// before the write returns. Since blobs are immutable and named by content, concurrent writes of
@@ -22,9 +22,9 @@ import Darwin
 ///
 /// On Linux a batch costs two flushes, whatever its size: the temporary files are written unsynced,
 /// one `syncfs(2)` makes all their bytes durable, they are renamed, and a second `syncfs` makes the
-/// names durable. Per-file `fsync`s (file, then directory) cost two device flushes per blob, which
-/// was a fifth of the upload stream's wall time. `syncfs` flushes the whole filesystem, other
-/// writers' dirty pages with ours: one more reason to give the data folder a filesystem of its own.
+/// names durable (per-file `fsync`s, file then directory, would cost two device flushes per blob).
+/// `syncfs` flushes the whole filesystem, other writers' dirty pages with ours: one more reason to
+/// give the data folder a filesystem of its own.
 /// Elsewhere each temporary file, and each directory that gains a name, is fsynced.
 public struct FileSystemBlobBackend: BlobBackend {
     public let root: String

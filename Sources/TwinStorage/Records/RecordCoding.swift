@@ -38,8 +38,8 @@ package enum ChunkListCoding {
 
 /// `OwnershipChallenge` as bytes: id (32 bytes), expiry in Unix milliseconds (Int64), the session id
 /// (UInt32 length, UTF-8), the leaf count (UInt32), then each leaf as chunk and leaf (UInt32 each);
-/// all big-endian. Read at every proof, and a batch's challenge has hundreds of leaves: JSON cost
-/// milliseconds per read.
+/// all big-endian. Read at every proof, and a batch's challenge has hundreds of leaves, so it is
+/// not parsed as JSON on each read.
 package enum ChallengeBytes {
     package static func encode(_ challenge: OwnershipChallenge) -> [UInt8] {
         var writer = BinaryWriter(capacity: 52 + challenge.session.utf8.count + 8 * challenge.leaves.count)

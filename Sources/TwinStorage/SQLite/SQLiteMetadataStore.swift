@@ -25,8 +25,8 @@ import Synchronization
 /// a client logs in again or restarts an upload; an ownership challenge may come back (it still needs
 /// a valid proof); a chunk whose row was lost while its fsynced blob survived is unknown to the
 /// database until a client sends it again under the same tag (the blob store lists such blobs via
-/// `allTags` for an audit). Measured on the upload stream: syncing the log at every commit on the
-/// queue was a fifth of the whole run's time.
+/// `allTags` for an audit). Syncing the log at every commit, on the queue, would make every
+/// transaction wait for the device.
 ///
 /// Call `close()` when done.
 public final class SQLiteMetadataStore: MetadataStore, Sendable {

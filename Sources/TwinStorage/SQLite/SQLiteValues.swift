@@ -104,8 +104,8 @@ struct SQLiteRow: Sendable {
 /// `OwnershipChallenge` as a BLOB: id (32 bytes), expiry in Unix milliseconds (Int64), the session id
 /// (UInt32 length, UTF-8), the leaf count (UInt32), then each leaf as chunk and leaf (UInt32 each);
 /// all big-endian. Read on every step of an upload session, and a batch's challenge has hundreds
-/// of leaves: JSON cost milliseconds per read. Schema 1 stored JSON TEXT (id in hex, leaves as
-/// `[chunk, leaf]` pairs, `expiresAt` in milliseconds), which is still read.
+/// of leaves, so it is not parsed as JSON on each read. Schema 1 stored JSON TEXT (id in hex,
+/// leaves as `[chunk, leaf]` pairs, `expiresAt` in milliseconds), which is still read.
 enum ChallengeCoding {
     static func encode(_ challenge: OwnershipChallenge) -> [UInt8] { ChallengeBytes.encode(challenge) }
 
