@@ -14,11 +14,8 @@ import urllib.request
 
 from PIL import Image, ImageDraw
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from servers import Server  # noqa: E402
 
 
 def photo(rng, index):
@@ -41,36 +38,6 @@ def photo(rng, index):
     return out.getvalue()
 
 
-class Server:
-    def __init__(self, twin, data, port, log):
-        self.twin, self.data, self.port, self.log = twin, data, port, log
-        self.process = None
-        self.url = f"http://127.0.0.1:{port}"
-
-    def start(self):
-        self.process = subprocess.Popen([self.twin, "serve", "--data", self.data, "--port", str(self.port),
-                                         "--log-level", "error"], stdout=self.log, stderr=self.log)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/healthz", timeout=1).read()
-                return
-            except Exception:
-                if self.process.poll() is not None:
-                    raise RuntimeError("twin serve exited at start")
-                time.sleep(0.02)
-        raise RuntimeError("twin serve did not answer within 30 s")
-
-    def kill(self):
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("twin")
@@ -86,7 +53,7 @@ def main():
     data, photos = os.path.join(work, "data"), os.path.join(work, "photos")
     os.makedirs(photos)
     log = open(os.path.join(work, "server.log"), "ab")
-    server = Server(twin, data, free_port(), log)
+    server = Server(twin, ["--data", data], log)
     summary = {"uploads": args.uploads, "kills": 0, "acknowledged": 0, "retried": 0, "unanswered_commits": 0, "verified": 0}
     failures = []
     try:

@@ -16,51 +16,11 @@ Reads TWIN_PG_URL, S3_ENDPOINT and AWS_* from the environment (tools/services.sh
 botocore, when installed, also sums the bucket's bytes independently of twin.
 Prints one JSON summary and exits non-zero on any failure.
 """
-import json, os, random, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request
+import json, os, random, subprocess, sys, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Node:
-    def __init__(self, twin, name, metadata, blobs, log, extra=()):
-        self.twin, self.name, self.metadata, self.blobs, self.log, self.extra = twin, name, metadata, blobs, log, list(extra)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = None
-
-    def start(self, extra=None):
-        if extra is not None:
-            self.extra = list(extra)
-        self.process = subprocess.Popen(
-            [self.twin, "serve", "--metadata", self.metadata, "--blobs", self.blobs, "--create-bucket",
-             "--port", str(self.port), "--log-level", "error"] + self.extra, stdout=self.log, stderr=self.log)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/healthz", timeout=1).read()
-                return
-            except Exception:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"node {self.name} exited at start")
-                time.sleep(0.05)
-        raise RuntimeError(f"node {self.name} did not answer within 60 s")
-
-    def kill(self):
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from servers import Server  # noqa: E402
 
 
 def run(twin, home, *args, check=True):
@@ -102,8 +62,9 @@ def main():
     pixel_bound = json.load(open(corpus_json))["pixel_bound_bytes"]
     work = tempfile.mkdtemp(prefix="two-nodes-")
     log = open(os.path.join(work, "servers.log"), "ab")
-    a = Node(twin, "A", metadata, blobs, log)
-    b = Node(twin, "B", metadata, blobs, log)
+    stores = ["--metadata", metadata, "--blobs", blobs, "--create-bucket"]
+    a = Server(twin, stores, log, name="node A")
+    b = Server(twin, stores, log, name="node B")
     failures, summary = [], {}
     try:
         a.start()
@@ -151,7 +112,7 @@ def main():
                 os.makedirs(os.path.dirname(out), exist_ok=True)
                 run(twin, homes[user], "get", name, "-o", out, "--server", other.url)
                 if not same_bytes(out, open(os.path.join(stream, user, name), "rb").read()):
-                    failures.append(f"{user}/{name} differs through node {other.name}")
+                    failures.append(f"{user}/{name} differs through {other.name}")
                 checked += 1
         summary["downloads_checked"] = checked
 
@@ -193,7 +154,7 @@ def main():
 
         # 3. Garbage collection on A (no grace, every 0.2 s) while B uploads, deletes and re-uploads.
         a.stop()
-        a.start(["--gc-grace", "0", "--gc-interval", "0.2"])
+        a.start(extra=["--gc-grace", "0", "--gc-interval", "0.2"])
         home = os.path.join(work, "homes", "collected")
         run(twin, home, "account", "create", "collected", "--server", b.url)
         rng = random.Random(7)

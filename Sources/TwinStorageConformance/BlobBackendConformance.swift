@@ -23,16 +23,11 @@ public enum BlobBackendConformance: String, CaseIterable, CustomTestStringConver
 
     public var testDescription: String { rawValue }
 
+    /// Runs the behaviour on a backend from `makeBackend`; `dispose` releases it, whether the
+    /// behaviour passed or not.
     public func run<Backend: BlobBackend>(_ makeBackend: () async throws -> Backend,
                                           dispose: (Backend) async throws -> Void) async throws {
-        let backend = try await makeBackend()
-        do {
-            try await body(BlobStore(backend), backend)
-        } catch {
-            try? await dispose(backend)
-            throw error
-        }
-        try await dispose(backend)
+        try await withFresh(makeBackend, dispose: dispose) { try await body(BlobStore($0), $0) }
     }
 
     private func body(_ store: BlobStore, _ backend: any BlobBackend) async throws {

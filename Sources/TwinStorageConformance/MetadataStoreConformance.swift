@@ -42,15 +42,8 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
     /// Runs the behaviour on a store from `makeStore`; `dispose` releases it (closing a database),
     /// whether the behaviour passed or not.
     public func run<Store: MetadataStore>(_ makeStore: () async throws -> Store,
-                                   dispose: (Store) async throws -> Void) async throws {
-        let store = try await makeStore()
-        do {
-            try await body(store)
-        } catch {
-            try? await dispose(store)
-            throw error
-        }
-        try await dispose(store)
+                                          dispose: (Store) async throws -> Void) async throws {
+        try await withFresh(makeStore, dispose: dispose) { try await body($0) }
     }
 
     private func body(_ store: any MetadataStore) async throws {

@@ -10,12 +10,7 @@ import TwinStorageConformance
 @Suite("PostgresMetadataStore")
 struct PostgresMetadataStoreTests {
     static var url: String {
-        get throws {
-            guard let url = ProcessInfo.processInfo.environment["TWIN_PG_URL"], !url.isEmpty else {
-                throw ServiceMissing(message: "set TWIN_PG_URL (tools/services.sh starts PostgreSQL and prints it)")
-            }
-            return url
-        }
+        get throws { try RequiredService.environment("TWIN_PG_URL", hint: "tools/services.sh starts PostgreSQL and prints it") }
     }
 
     /// A store in a schema of its own, migrated, run for `body`, then dropped.
@@ -70,9 +65,4 @@ struct PostgresMetadataStoreTests {
             #expect(throws: PostgresMetadataStoreError.self, "\(bad)") { try PostgresLocation(bad, environment: [:]) }
         }
     }
-}
-
-struct ServiceMissing: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
 }

@@ -13,12 +13,7 @@ import TwinStorageConformance
 @Suite("S3BlobBackend")
 struct S3BlobBackendTests {
     static var endpoint: String {
-        get throws {
-            guard let endpoint = ProcessInfo.processInfo.environment["S3_ENDPOINT"], !endpoint.isEmpty else {
-                throw ServiceMissing(message: "set S3_ENDPOINT and AWS_* (tools/services.sh starts Ceph RGW and prints them)")
-            }
-            return endpoint
-        }
+        get throws { try RequiredService.environment("S3_ENDPOINT", hint: "tools/services.sh starts Ceph RGW and prints it and AWS_*") }
     }
 
     /// A backend on a new bucket of its own.
@@ -101,9 +96,4 @@ struct S3BlobBackendTests {
         #expect(page.isTruncated)
         #expect(page.nextToken == "x<y")
     }
-}
-
-struct ServiceMissing: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
 }
