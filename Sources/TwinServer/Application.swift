@@ -42,9 +42,14 @@ public func buildApplication(
         logger: logger)
     // Stores' services (connection pools) start first and stop last.
     app.addServices(services)
-    if let beforeServing { app.beforeServerStarts(perform: beforeServing) }
+    // The collector's first pass waits for the stores to be prepared (a database migrated).
+    let prepared = StartupGate()
+    app.beforeServerStarts {
+        try await beforeServing?()
+        prepared.open()
+    }
     app.addServices(GarbageCollector(store: store, blobs: blobs, gracePeriod: configuration.garbageGracePeriod,
-                                     interval: configuration.garbageInterval, logger: logger))
+                                     interval: configuration.garbageInterval, logger: logger, startAfter: prepared))
     return app
 }
 

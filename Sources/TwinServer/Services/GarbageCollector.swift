@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import TwinStorage
 
 /// Deletes blobs no entry references any more, once they have been unreferenced for a grace period
@@ -18,13 +19,17 @@ public struct GarbageCollector: Service {
     let interval: Duration
     let logger: Logger
     let metrics = TwinMetrics()
+    /// Opened once the stores are ready (migrated); no pass runs before.
+    let startAfter: StartupGate?
 
-    public init(store: any MetadataStore, blobs: BlobStore, gracePeriod: TimeInterval, interval: Duration, logger: Logger) {
+    public init(store: any MetadataStore, blobs: BlobStore, gracePeriod: TimeInterval, interval: Duration, logger: Logger,
+                startAfter: StartupGate? = nil) {
         self.store = store
         self.blobs = blobs
         self.gracePeriod = gracePeriod
         self.interval = interval
         self.logger = logger
+        self.startAfter = startAfter
     }
 
     /// One pass; returns how many chunks it freed.
@@ -40,6 +45,9 @@ public struct GarbageCollector: Service {
         return tags.count
     }
     public func run() async throws {
+        if let startAfter {
+            do { try await cancelWhenGracefulShutdown { try await startAfter.wait() } } catch { return }
+        }
         // Cancellation ends the loop too: a cancelled sleep returns at once, and the loop would spin.
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
@@ -51,5 +59,20 @@ public struct GarbageCollector: Service {
             let interval = self.interval
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
+    }
+}
+
+/// A one-way gate: `wait()` returns once `open()` has been called (at once after that), or throws
+/// when its task is cancelled first.
+public final class StartupGate: Sendable {
+    private let isOpen = Mutex(false)
+
+    public init() {}
+
+    public func open() { isOpen.withLock { $0 = true } }
+
+    /// Checks every 20 ms: it waits once, at start, for work that takes longer.
+    public func wait() async throws {
+        while !isOpen.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
     }
 }
