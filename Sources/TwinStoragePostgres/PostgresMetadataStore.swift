@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 import TwinStorage
 
 /// `MetadataStore` on PostgreSQL, for several servers sharing one database.
@@ -49,12 +50,18 @@ public final class PostgresMetadataStore: MetadataStore, Service {
 
     /// Runs the connection pool until cancelled (graceful shutdown ends it).
     public func run() async throws {
+        running.withLock { $0 = true }
         await cancelWhenGracefulShutdown { await self.client.run() }
     }
+
+    /// Whether `run` (or `withRunning`) has started the pool: `migrate` waits for it, as a server
+    /// prepares its stores while its services start.
+    private let running = Mutex(false)
 
     /// Creates the schema if needed and applies the missing migrations, once, whichever of several
     /// servers gets there first. Refuses a database written by a newer build.
     public func migrate() async throws {
+        while !running.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
         try await transaction { connection in
             try await connection.execute("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))")
             try await connection.execute(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \"\(self.schema)\""))
@@ -83,6 +90,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
     /// service group.
     public func withRunning<T: Sendable>(_ body: @Sendable (PostgresMetadataStore) async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: Void.self) { group in
+            running.withLock { $0 = true }
             group.addTask { await self.client.run() }
             defer { group.cancelAll() }
             return try await body(self)
