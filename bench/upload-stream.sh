@@ -15,7 +15,8 @@
 # they drift less than wall times and say where the work is.
 # STORES=postgres-rgw runs the server on a fresh schema of $TWIN_PG_URL and a fresh bucket at
 # $S3_ENDPOINT (tools/services.sh prints both) instead of SQLite and a folder, and also reports the
-# bytes the bucket holds (summed by botocore).
+# bytes the bucket holds (summed by botocore); postgres-folder and sqlite-rgw mix the two, to tell
+# which store costs what.
 # TWIN=/path/to/twin uses that binary instead of building this checkout (to compare two builds);
 # the first build of this checkout takes a while (its own scratch path, see below).
 set -euo pipefail
@@ -56,10 +57,14 @@ twin_round() {
   mkdir -p "$dir/reports"
   port=$((20000 + RANDOM % 20000))
   local stores=(--data "$dir/data")
-  if [ "${STORES:-sqlite}" = postgres-rgw ]; then
-    bucket="twin-stream-$1-$RANDOM$RANDOM"
-    stores=(--metadata "$TWIN_PG_URL?schema=stream_$1_$RANDOM$RANDOM" --blobs "s3:$S3_ENDPOINT/$bucket" --create-bucket)
-  fi
+  bucket="twin-stream-$1-$RANDOM$RANDOM"
+  case "${STORES:-sqlite}" in
+    sqlite) ;;
+    postgres-rgw) stores=(--metadata "$TWIN_PG_URL?schema=stream_$1_$RANDOM$RANDOM" --blobs "s3:$S3_ENDPOINT/$bucket" --create-bucket) ;;
+    postgres-folder) stores=(--metadata "$TWIN_PG_URL?schema=stream_$1_$RANDOM$RANDOM" --blobs "file:$dir/blobs") ;;
+    sqlite-rgw) stores=(--metadata "sqlite:$dir/metadata.sqlite" --blobs "s3:$S3_ENDPOINT/$bucket" --create-bucket) ;;
+    *) echo "upload-stream.sh: STORES is sqlite, postgres-rgw, postgres-folder or sqlite-rgw" >&2; exit 2 ;;
+  esac
   "$twin" serve "${stores[@]}" --port "$port" --log-level warning &
   server=$!
   for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
@@ -82,7 +87,7 @@ twin_round() {
   twin_client_cpu+=("$(echo "$(children_cpu) - $client_cpu" | bc)")
   TWIN_HOME="$dir/homes/$user" "$twin" stats --json >"$dir/stats.json"
   bucket_bytes=0
-  if [ "${STORES:-sqlite}" = postgres-rgw ]; then
+  if [[ "${STORES:-sqlite}" = *rgw ]]; then
     bucket_bytes=$(python3 - "$bucket" <<'PY'
 import os, sys, botocore.session
 client = botocore.session.get_session().create_client(

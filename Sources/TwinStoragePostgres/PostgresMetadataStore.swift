@@ -104,9 +104,20 @@ public final class PostgresMetadataStore: MetadataStore, Service {
         case repeatableRead = "REPEATABLE READ"
     }
 
+    /// As in the SQLite store, records a client was promised (users, entries, grants, deletions,
+    /// collection, a consumed login nonce) are on disk when the call returns; protocol state that a
+    /// crash may lose harmlessly (login nonces, bearer sessions, upload sessions, their challenges
+    /// and received-chunk marks) commits without waiting for the log's flush. Either is atomic and
+    /// at once visible to every server; a crash can only roll the second kind back a little (a
+    /// client logs in again or resends a chunk).
+    private enum Durability {
+        case durable
+        case ephemeral
+    }
+
     /// Runs `body` in one transaction, committed if it returns, rolled back if it throws; run again
     /// (up to 5 times) when PostgreSQL aborts it for a deadlock or a serialization failure.
-    private func transaction<T: Sendable>(_ isolation: Isolation = .readCommitted,
+    private func transaction<T: Sendable>(_ isolation: Isolation = .readCommitted, _ durability: Durability = .durable,
                                           _ body: (PostgresConnection) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
@@ -114,6 +125,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
             do {
                 return try await client.withConnection { connection in
                     try await connection.execute(PostgresQuery(unsafeSQL: "BEGIN ISOLATION LEVEL \(isolation.rawValue)"))
+                    if durability == .ephemeral { try await connection.execute("SET LOCAL synchronous_commit TO OFF") }
                     do {
                         let result = try await body(connection)
                         try await connection.execute("COMMIT")
@@ -130,7 +142,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
     }
 
     private func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await transaction(.repeatableRead, body)
+        try await transaction(.repeatableRead, .durable, body)
     }
 
     // MARK: Users and authentication
@@ -162,7 +174,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
     }
 
     public func storeLoginChallenge(_ nonce: [UInt8], user: String, expiresAt: Date) async throws {
-        try await transaction { connection in
+        try await transaction(.readCommitted, .ephemeral) { connection in
             do {
                 try await connection.execute("DELETE FROM login_challenges WHERE expires_at <= \(Millis(Date()))")
                 try await connection.execute("""
@@ -184,7 +196,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
     }
 
     public func storeSession(tokenHash: [UInt8], user: String, expiresAt: Date) async throws {
-        try await transaction { connection in
+        try await transaction(.readCommitted, .ephemeral) { connection in
             do {
                 try await connection.execute("DELETE FROM sessions WHERE expires_at <= \(Millis(Date()))")
                 try await connection.execute("""
@@ -241,7 +253,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
     // MARK: Upload sessions
 
     public func createUploadSession(_ session: UploadSessionRecord, maximumLive: Int, now: Date) async throws {
-        try await transaction { connection in
+        try await transaction(.readCommitted, .ephemeral) { connection in
             try await connection.execute("SELECT pg_advisory_xact_lock_shared(\(Self.collectionLock))")
             // The user's row lock serialises this user's session creations across nodes, so the
             // count below stays exact.
@@ -329,7 +341,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
         var sizes: [Tag: Int] = [:]
         for chunk in chunks { sizes[chunk.tag] = chunk.size }
         let tags = sizes.keys.sorted()
-        let sessionExists = try await transaction { connection in
+        let sessionExists = try await transaction(.readCommitted, .ephemeral) { connection in
             try await connection.execute("SELECT pg_advisory_xact_lock_shared(\(Self.collectionLock))")
             if let doomed = try await connection.rows("SELECT tag FROM doomed_chunks WHERE tag = ANY(\(Bytes.array(tags))) LIMIT 1").first {
                 throw MetadataStoreError.collecting(try doomed.tag())
@@ -354,7 +366,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
     }
 
     public func takeChallenge(session id: String) async throws -> TakenChallenge? {
-        try await transaction { connection in
+        try await transaction(.readCommitted, .ephemeral) { connection in
             guard let row = try await connection.rows("""
                 SELECT "user", challenge FROM upload_sessions WHERE id = \(id) FOR UPDATE
                 """).first else { throw MetadataStoreError.notFound(.uploadSession(id)) }
@@ -367,7 +379,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
     }
 
     public func setOwnershipProven(session id: String) async throws {
-        try await transaction { connection in
+        try await transaction(.readCommitted, .ephemeral) { connection in
             guard try await connection.one("UPDATE upload_sessions SET ownership_proven = true WHERE id = \(id) RETURNING 1",
                                            as: Int.self) != nil else {
                 throw MetadataStoreError.notFound(.uploadSession(id))
@@ -376,7 +388,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
     }
 
     public func deleteUploadSession(id: String) async throws {
-        try await transaction { connection in try await connection.execute("DELETE FROM upload_sessions WHERE id = \(id)") }
+        try await transaction(.readCommitted, .ephemeral) { connection in try await connection.execute("DELETE FROM upload_sessions WHERE id = \(id)") }
     }
 
     private static func challenge(_ buffer: ByteBuffer) throws -> OwnershipChallenge {
