@@ -176,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "TwinServerTests",
             dependencies: [
-                "TwinServer", "TwinClient", "TwinStorage", "TwinProtocol", "Convergent", "KPABE",
+                "TwinServer", "TwinClient", "TwinStorage", "TwinStoragePostgres", "TwinStorageS3", "TwinProtocol", "Convergent", "KPABE",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

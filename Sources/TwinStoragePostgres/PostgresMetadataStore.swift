@@ -50,8 +50,14 @@ public final class PostgresMetadataStore: MetadataStore, Service {
 
     /// Runs the connection pool until cancelled (graceful shutdown ends it).
     public func run() async throws {
+        await cancelWhenGracefulShutdown { await self.runPool() }
+    }
+
+    /// Marks the pool running and runs it, with no suspension in between: `migrate` leases a
+    /// connection only once the pool's run loop has begun (PostgresNIO warns otherwise).
+    private func runPool() async {
         running.withLock { $0 = true }
-        await cancelWhenGracefulShutdown { await self.client.run() }
+        await client.run()
     }
 
     /// Whether `run` (or `withRunning`) has started the pool: `migrate` waits for it, as a server
@@ -90,8 +96,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
     /// service group.
     public func withRunning<T: Sendable>(_ body: @Sendable (PostgresMetadataStore) async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            running.withLock { $0 = true }
-            group.addTask { await self.client.run() }
+            group.addTask { await self.runPool() }
             defer { group.cancelAll() }
             return try await body(self)
         }
