@@ -30,9 +30,8 @@ public struct Storage: Sendable {
         switch metadata {
         case let url where url.hasPrefix("sqlite:"):
             let path = String(url.dropFirst("sqlite:".count))
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent.isEmpty
-                                                    ? "." : (path as NSString).deletingLastPathComponent,
-                                                    withIntermediateDirectories: true)
+            let folder = (path as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(atPath: folder.isEmpty ? "." : folder, withIntermediateDirectories: true)
             let sqlite = try await SQLiteMetadataStore.open(path: path)
             store = sqlite
             close = { try await sqlite.close() }
