@@ -130,8 +130,8 @@ public final class PostgresMetadataStore: MetadataStore, Service {
             do {
                 return try await client.withConnection { connection in
                     try await connection.execute(PostgresQuery(unsafeSQL: "BEGIN ISOLATION LEVEL \(isolation.rawValue)"))
-                    if durability == .ephemeral { try await connection.execute("SET LOCAL synchronous_commit TO OFF") }
                     do {
+                        if durability == .ephemeral { try await connection.execute("SET LOCAL synchronous_commit TO OFF") }
                         let result = try await body(connection)
                         try await connection.execute("COMMIT")
                         return result
@@ -146,8 +146,15 @@ public final class PostgresMetadataStore: MetadataStore, Service {
         }
     }
 
+    /// Several reads of one snapshot.
     private func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await transaction(.repeatableRead, .durable, body)
+    }
+
+    /// One read-only statement, which is a snapshot by itself: no BEGIN and COMMIT round trips
+    /// (a bearer token's lookup precedes every authenticated request).
+    private func statement<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in try await body(connection) }
     }
 
     // MARK: Users and authentication
@@ -167,7 +174,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
     }
 
     public func user(named name: String) async throws -> UserRecord? {
-        try await transaction { connection in
+        try await statement { connection in
             try await connection.rows("""
                 SELECT name, signing_key, agreement_key, authority_parameters, created_at FROM users WHERE name = \(name)
                 """).first.map { row in
@@ -216,7 +223,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
     }
 
     public func sessionUser(tokenHash: [UInt8], now: Date) async throws -> String? {
-        try await transaction { connection in
+        try await statement { connection in
             try await connection.one("""
                 SELECT "user" FROM sessions WHERE token_hash = \(Bytes(tokenHash)) AND expires_at > \(Millis(now))
                 """, as: String.self)
@@ -227,7 +234,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
 
     public func storedChunks(_ tags: [Tag]) async throws -> [Tag: Int] {
         guard !tags.isEmpty else { return [:] }
-        return try await transaction { connection in try await connection.storedChunks(tags) }
+        return try await statement { connection in try await connection.storedChunks(tags) }
     }
 
     public func file(_ tag: Tag) async throws -> FileRecord? {
@@ -482,7 +489,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
     }
 
     public func entry(owner: String, name: String) async throws -> EntryRecord? {
-        try await transaction { connection in
+        try await statement { connection in
             try await connection.rows(PostgresQuery(unsafeSQL: "SELECT \(Self.entryColumns) FROM entries WHERE owner = $1 AND name = $2",
                                                     binds: Self.binds(owner, name)))
                 .first.map(Self.entry)
@@ -491,7 +498,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
 
     /// Sorted by name, bytewise.
     public func entries(owner: String) async throws -> [EntryRecord] {
-        try await transaction { connection in
+        try await statement { connection in
             try await connection.rows(PostgresQuery(unsafeSQL: "SELECT \(Self.entryColumns) FROM entries WHERE owner = $1 ORDER BY name",
                                                     binds: Self.binds(owner)))
                 .map(Self.entry)
@@ -564,13 +571,13 @@ public final class PostgresMetadataStore: MetadataStore, Service {
     }
 
     public func lostChunks() async throws -> [Tag] {
-        try await transaction { connection in
+        try await statement { connection in
             try await connection.rows("SELECT tag FROM chunks WHERE lost ORDER BY tag").map { try $0.tag() }
         }
     }
 
     public func allChunks() async throws -> [ChunkReference] {
-        try await transaction { connection in
+        try await statement { connection in
             try await connection.rows("SELECT tag, size FROM chunks ORDER BY tag").map { row in
                 let (tag, size) = try row.decode((ByteBuffer, Int).self)
                 return ChunkReference(tag: try Bytes.tag(tag), size: size)
@@ -621,7 +628,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
     }
 
     public func grant(owner: String, grantee: String) async throws -> GrantRecord? {
-        try await transaction { connection in
+        try await statement { connection in
             try await connection.rows("""
                 SELECT owner, grantee, policy, sealed_key, created_at FROM grants WHERE owner = \(owner) AND grantee = \(grantee)
                 """).first.map(Self.grant)
@@ -630,7 +637,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
 
     /// Sorted by owner, bytewise.
     public func grants(grantee: String) async throws -> [GrantRecord] {
-        try await transaction { connection in
+        try await statement { connection in
             try await connection.rows("""
                 SELECT owner, grantee, policy, sealed_key, created_at FROM grants WHERE grantee = \(grantee) ORDER BY owner
                 """).map(Self.grant)
