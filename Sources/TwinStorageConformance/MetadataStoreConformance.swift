@@ -17,13 +17,13 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
     case sessions
     case uploadSessionLifecycle
     case batchedUploadSession
-    case uploadSessionChunk
+    case uploadSessionChunks
     case storedChunks
     case commitStoresFileAndEntry
     case commitConflictChangesNothing
     case secondUploaderAddsOnlyAnEntry
     case deleteEntryReleasesReferences
-    case chunksHeldByOwner
+    case heldChunksAreTheOwnersCommittedOnes
     case recordReceivedChunk
     case garbageCollectionWaitsForGracePeriod
     case garbageCollectionSparesLiveUploadSessions
@@ -53,13 +53,13 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
         case .sessions: try await Self.sessions(store)
         case .uploadSessionLifecycle: try await Self.uploadSessionLifecycle(store)
         case .batchedUploadSession: try await Self.batchedUploadSession(store)
-        case .uploadSessionChunk: try await Self.uploadSessionChunk(store)
+        case .uploadSessionChunks: try await Self.uploadSessionChunks(store)
         case .storedChunks: try await Self.storedChunks(store)
         case .commitStoresFileAndEntry: try await Self.commitStoresFileAndEntry(store)
         case .commitConflictChangesNothing: try await Self.commitConflictChangesNothing(store)
         case .secondUploaderAddsOnlyAnEntry: try await Self.secondUploaderAddsOnlyAnEntry(store)
         case .deleteEntryReleasesReferences: try await Self.deleteEntryReleasesReferences(store)
-        case .chunksHeldByOwner: try await Self.chunksHeldByOwner(store)
+        case .heldChunksAreTheOwnersCommittedOnes: try await Self.heldChunksAreTheOwnersCommittedOnes(store)
         case .recordReceivedChunk: try await Self.recordReceivedChunk(store)
         case .garbageCollectionWaitsForGracePeriod: try await Self.garbageCollectionWaitsForGracePeriod(store)
         case .garbageCollectionSparesLiveUploadSessions: try await Self.garbageCollectionSparesLiveUploadSessions(store)
@@ -221,7 +221,7 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
         #expect(try await Self.garbage(store, before: everythingIsOld, now: Date()) == [Fixture.tag(3)])
     }
 
-    private static func uploadSessionChunk(_ store: any MetadataStore) async throws {
+    private static func uploadSessionChunks(_ store: any MetadataStore) async throws {
         try await store.createUser(Fixture.user("alice"))
         let first = Fixture.file(1, chunks: [Fixture.chunk(1, size: 10), Fixture.chunk(2, size: 20)])
         let second = Fixture.file(2, chunks: [Fixture.chunk(3, size: 30)])
@@ -353,7 +353,7 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
     }
 
     /// Only chunks of the owner's own entries count as held, and only while an entry uses them.
-    private static func chunksHeldByOwner(_ store: any MetadataStore) async throws {
+    private static func heldChunksAreTheOwnersCommittedOnes(_ store: any MetadataStore) async throws {
         try await store.createUser(Fixture.user("alice"))
         try await store.createUser(Fixture.user("bob"))
         let a = Fixture.file(1, chunks: [Fixture.chunk(1), Fixture.chunk(2)])

@@ -436,10 +436,8 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
 
     // MARK: Entries
 
-    /// Beyond the protocol's contract, refuses (`.notFound`, nothing changed) a commit whose session
-    /// does not exist or belongs to another user or other files, whose entry names another file than
-    /// its pair's, or whose new file names a chunk that was never recorded: each would leave
-    /// references the store cannot honour, and a session committed once cannot be committed again.
+    /// One durable transaction; the refusals are the protocol's (each would leave references the
+    /// store cannot honour).
     public func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String, quota: Int?) async throws {
         if let mismatch = entries.first(where: { $0.entry.fileTag != $0.file.tag }) {
             throw MetadataStoreError.notFound(.file(mismatch.entry.fileTag))
@@ -641,7 +639,7 @@ private struct Transaction {
         }
     }
 
-    /// See `MetadataStore.chunksHeld`.
+    /// The stored chunks among `tags` that `owner` holds (see `MetadataStore.uploadLookup`).
     func chunksHeld(by owner: String, among tags: [Tag]) throws -> Set<Tag> {
         var held = Set<Tag>()
         for row in try rows(whereTagIn: tags, { list in """
