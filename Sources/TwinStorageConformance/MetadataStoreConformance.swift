@@ -34,6 +34,7 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
     case statistics
     case concurrentCommitsOfOneFile
     case collectionRacingRecording
+    case commitRacingLastDeletion
     case quota
     case sessionLimit
 
@@ -70,6 +71,7 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
         case .statistics: try await Self.statistics(store)
         case .concurrentCommitsOfOneFile: try await Self.concurrentCommitsOfOneFile(store)
         case .collectionRacingRecording: try await Self.collectionRacingRecording(store)
+        case .commitRacingLastDeletion: try await Self.commitRacingLastDeletion(store)
         case .quota: try await Self.quota(store)
         case .sessionLimit: try await Self.sessionLimit(store)
         }
@@ -646,6 +648,30 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
                 #expect(doomed.contains(chunk.tag), "round \(round): refused only while being collected")
             }
             try await store.forgetCollected(Array(doomed))
+        }
+    }
+
+    /// A second owner's commit of a stored file racing the deletion of its last entry (two nodes,
+    /// or two requests on one): the commit succeeds, the file stays whole with its references, and
+    /// nothing of it is garbage until the new entry goes too.
+    private static func commitRacingLastDeletion(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        try await store.createUser(Fixture.user("bob"))
+        for round in 0..<16 {
+            let file = Fixture.file(700 + round, chunks: [Fixture.chunk(700 + round), Fixture.chunk(800 + round)])
+            try await store.record(file)
+            try await store.upload(Fixture.entry(owner: "alice", name: "a\(round)", file: file), file: file)
+            try await store.createUploadSession(Fixture.uploadSession("late-\(round)", user: "bob", file: file))
+            async let deleted = store.deleteEntry(owner: "alice", name: "a\(round)", now: Date())
+            async let committed: Void = store.commit(entry: Fixture.entry(owner: "bob", name: "b\(round)", file: file),
+                                                     file: file, sessionID: "late-\(round)")
+            #expect(try await deleted)
+            try await committed
+            #expect(try await store.file(file.tag) == file, "round \(round): the file survives under bob's entry")
+            #expect(try await Self.garbage(store, before: everythingIsOld, now: Date()).isDisjoint(with: file.chunks.map(\.tag)),
+                    "round \(round): bob's entry references its chunks")
+            #expect(try await store.deleteEntry(owner: "bob", name: "b\(round)", now: Date()))
+            #expect(try await store.file(file.tag) == nil, "round \(round): the last entry takes the file")
         }
     }
 

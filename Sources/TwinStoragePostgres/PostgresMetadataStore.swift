@@ -439,10 +439,20 @@ public final class PostgresMetadataStore: MetadataStore, Service {
     private static func commit(_ entry: EntryRecord, file: FileRecord, on connection: PostgresConnection) async throws {
         // Files are shared: only the first commit of a tag stores it and references its chunks. A
         // concurrent commit of the same new file on another node waits here for this one's outcome.
-        let isNew = try await connection.one("""
-            INSERT INTO files (tag, manifest) VALUES (\(Bytes(file.tag)), \(Bytes(file.sealedManifest)))
-            ON CONFLICT (tag) DO NOTHING RETURNING 1
-            """, as: Int.self) != nil
+        // A file that is already stored may be losing its last entry on another connection; the
+        // key-share lock holds it until this entry is in (the deletion then sees the entry), and a
+        // file deleted meanwhile is stored anew.
+        var isNew = false
+        while true {
+            isNew = try await connection.one("""
+                INSERT INTO files (tag, manifest) VALUES (\(Bytes(file.tag)), \(Bytes(file.sealedManifest)))
+                ON CONFLICT (tag) DO NOTHING RETURNING 1
+                """, as: Int.self) != nil
+            if isNew { break }
+            if try await connection.one("SELECT 1 FROM files WHERE tag = \(Bytes(file.tag)) FOR KEY SHARE", as: Int.self) != nil {
+                break
+            }
+        }
         if isNew {
             let distinct = Array(Set(file.chunks.map(\.tag))).sorted()
             // Locked in tag order (no deadlock between commits), and each must exist.
@@ -474,7 +484,8 @@ public final class PostgresMetadataStore: MetadataStore, Service {
         } catch let error as PSQLError where error.isUniqueViolation {
             throw MetadataStoreError.conflict(.entry(owner: entry.owner, name: entry.name))
         } catch let error as PSQLError where error.isForeignKeyViolation {
-            throw MetadataStoreError.notFound(.user(entry.owner))
+            throw error.serverInfo?[.constraintName] == "entries_file_tag_fkey"
+                ? MetadataStoreError.notFound(.file(entry.fileTag)) : MetadataStoreError.notFound(.user(entry.owner))
         }
     }
 
