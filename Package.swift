@@ -105,7 +105,7 @@ let package = Package(
         ),
         .target(
             name: "TwinProtocol",
-            dependencies: ["BinaryCoding", "Convergent"]
+            dependencies: ["BinaryCoding", "Convergent", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "TwinServer",

@@ -19,6 +19,10 @@ public struct Keyring: Codable, Sendable {
     var authorityMaster: Data
     public var authorityParameters: Data
     var ownerWrappingKey: Data
+    /// The identity of the server this keyring registered with (`GET /v1/server`), pinned when the
+    /// account was made: registration and login signatures name it, and a server with another
+    /// identity is refused.
+    public var serverID: Data?
 
     public static var home: URL {
         if let path = ProcessInfo.processInfo.environment["TWIN_HOME"], !path.isEmpty {
@@ -78,48 +82,68 @@ public struct Keyring: Codable, Sendable {
     var master: MasterSecret { get throws { try MasterSecret(decoding: Array(authorityMaster)) } }
     public var signingPublicKey: Data { signing.publicKey.rawRepresentation }
     public var agreementPublicKey: Data { agreement.publicKey.rawRepresentation }
+    /// This user's public keys, as peers pin them.
+    public var publicKeys: PeerKeys {
+        PeerKeys(name: user, signingKey: signingPublicKey, agreementKey: agreementPublicKey, authorityParameters: authorityParameters)
+    }
 
     // MARK: Owner's own copy of file keys
 
-    /// `nonce(12) || AES-256-GCM(ownerWrappingKey, K_M, aad: "twin.owner-wrap.v1" || T_M)`: the owner
-    /// reads their own images without their ABE key.
-    func wrapForOwner(_ fileKey: SymmetricKey, fileTag: [UInt8]) -> Data {
+    /// `nonce(12) || AES-256-GCM(ownerWrappingKey, K_M, aad: "twin.owner-wrap.v2" || u32 len || name || T_M)`:
+    /// the owner reads their own images without their ABE key, and a wrap moved to another name or
+    /// file does not open.
+    func wrapForOwner(_ fileKey: SymmetricKey, name: String, fileTag: [UInt8]) -> Data {
         let box = try! AES.GCM.seal(fileKey.withUnsafeBytes { Data($0) }, using: SymmetricKey(data: ownerWrappingKey),
-                                    authenticating: Self.ownerWrapAAD(fileTag))
+                                    authenticating: Self.ownerWrapAAD(name: name, fileTag: fileTag))
         return box.combined!
     }
 
-    func unwrapForOwner(_ wrapped: Data, fileTag: [UInt8]) throws -> SymmetricKey {
+    func unwrapForOwner(_ wrapped: Data, name: String, fileTag: [UInt8]) throws -> SymmetricKey {
         guard let box = try? AES.GCM.SealedBox(combined: wrapped),
-              let key = try? AES.GCM.open(box, using: SymmetricKey(data: ownerWrappingKey), authenticating: Self.ownerWrapAAD(fileTag))
+              let key = try? AES.GCM.open(box, using: SymmetricKey(data: ownerWrappingKey),
+                                          authenticating: Self.ownerWrapAAD(name: name, fileTag: fileTag))
         else { throw TwinClientError.integrity("the owner's wrapped file key does not open") }
         return SymmetricKey(data: key)
     }
 
-    static func ownerWrapAAD(_ fileTag: [UInt8]) -> Data { Data("twin.owner-wrap.v1".utf8) + fileTag }
-
-    // MARK: Grants (HPKE, RFC 9180: X25519, HKDF-SHA256, ChaCha20-Poly1305)
-
-    static func grantInfo(owner: String, grantee: String) -> Data {
-        Data("twin.grant.v1".utf8) + Data([UInt8(owner.utf8.count)]) + Data(owner.utf8) + Data(grantee.utf8)
+    static func ownerWrapAAD(name: String, fileTag: [UInt8]) -> Data {
+        Data("twin.owner-wrap.v2".utf8) + withUnsafeBytes(of: UInt32(name.utf8.count).bigEndian, Array.init) + Data(name.utf8) + fileTag
     }
 
-    /// Seals a KP-ABE key to `grantee`'s X25519 key: `encapsulated key (32) || ciphertext`.
-    static func sealGrant(_ key: DecryptionKey, owner: String, grantee: String, recipient: Data) throws -> Data {
-        var sender = try HPKE.Sender(recipientKey: try Curve25519.KeyAgreement.PublicKey(rawRepresentation: recipient),
-                                     ciphersuite: .Curve25519_SHA256_ChachaPoly, info: grantInfo(owner: owner, grantee: grantee))
+    // MARK: Grants (HPKE Auth mode, RFC 9180 §5.1.3: X25519, HKDF-SHA256, ChaCha20-Poly1305)
+
+    /// Binds a grant to both parties, the policy, and the owner's authority: a grant opens only for
+    /// the grantee, only as sent by the owner's pinned X25519 key, and only with the policy and
+    /// authority it was issued for.
+    static func grantInfo(owner: String, grantee: String, policy: String, authorityParameters: Data) -> Data {
+        var info = Data("twin.grant.v2".utf8)
+        for field in [Data(owner.utf8), Data(grantee.utf8), Data(policy.utf8), Data(SHA256.hash(data: authorityParameters))] {
+            info += withUnsafeBytes(of: UInt32(field.count).bigEndian, Array.init) + field
+        }
+        return info
+    }
+
+    /// Seals a KP-ABE key for `policy` to `grantee`'s X25519 key, authenticated by this user's own
+    /// X25519 key: `encapsulated key (32) || ciphertext`.
+    func sealGrant(_ key: DecryptionKey, policy: String, to grantee: PeerKeys) throws -> Data {
+        var sender = try HPKE.Sender(recipientKey: try grantee.agreement, ciphersuite: .Curve25519_SHA256_ChachaPoly,
+                                     info: Self.grantInfo(owner: user, grantee: grantee.name, policy: policy,
+                                                          authorityParameters: authorityParameters),
+                                     authenticatedBy: agreement)
         return sender.encapsulatedKey + (try sender.seal(key.encoded()))
     }
 
-    func openGrant(_ sealed: Data, owner: String) throws -> DecryptionKey {
-        guard sealed.count > 32 else { throw TwinClientError.integrity("grant from \(owner) is truncated") }
+    /// Opens a grant `owner` (as pinned) issued to this user for `policy`.
+    func openGrant(_ sealed: Data, from owner: PeerKeys, policy: String) throws -> DecryptionKey {
+        guard sealed.count > 32 else { throw TwinClientError.integrity("grant from \(owner.name) is truncated") }
         do {
             var recipient = try HPKE.Recipient(privateKey: agreement, ciphersuite: .Curve25519_SHA256_ChachaPoly,
-                                               info: Self.grantInfo(owner: owner, grantee: user),
-                                               encapsulatedKey: sealed.prefix(32))
+                                               info: Self.grantInfo(owner: owner.name, grantee: user, policy: policy,
+                                                                    authorityParameters: owner.authorityParameters),
+                                               encapsulatedKey: sealed.prefix(32), authenticatedBy: try owner.agreement)
             return try DecryptionKey(decoding: Array(try recipient.open(sealed.dropFirst(32))))
         } catch {
-            throw TwinClientError.integrity("grant from \(owner) does not open with this keyring")
+            throw TwinClientError.integrity("the grant from \(owner.name) does not open: not sealed by \(owner.name)'s pinned key for this policy")
         }
     }
 }

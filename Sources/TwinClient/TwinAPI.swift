@@ -94,7 +94,7 @@ public struct TwinAPI: Sendable {
     }
 
     /// A JSON request sent without the bearer token (logging in), never renewed.
-    private func anonymousJSON<Response: Decodable>(_ path: String, _ body: some Encodable, as: Response.Type) async throws -> Response {
+    func anonymousJSON<Response: Decodable>(_ path: String, _ body: some Encodable, as: Response.Type) async throws -> Response {
         let data = ByteBuffer(bytes: try TwinProtocol.makeEncoder().encode(body))
         return try TwinProtocol.makeDecoder().decode(
             Response.self, from: Data(try await sendOnce(.POST, path, buffer: data, contentType: "application/json", limit: 1 << 20, token: nil)))
@@ -106,16 +106,22 @@ public struct TwinAPI: Sendable {
         try await json(.POST, "/v1/users", request, as: UserResponse.self)
     }
 
+    /// `GET /v1/server`, without credentials.
+    func serverInfo() async throws -> ServerInfoResponse {
+        try TwinProtocol.makeDecoder().decode(ServerInfoResponse.self, from: Data(
+            try await sendOnce(.GET, "/v1/server", buffer: nil, contentType: "application/json", limit: 1 << 16, token: nil)))
+    }
+
     func user(_ name: String) async throws -> UserResponse {
         try await json(.GET, "/v1/users/\(Self.escape(name))", as: UserResponse.self)
     }
 
     /// Logs in: signs the server's nonce with the identity key. Returns the new token, now in use.
     @discardableResult
-    func login(user: String, signingKey: Curve25519.Signing.PrivateKey) async throws -> TokenResponse {
+    func login(user: String, signingKey: Curve25519.Signing.PrivateKey, server: [UInt8]) async throws -> TokenResponse {
         // Without the current token, which stays in use by other requests until the new one is in.
         let challenge = try await anonymousJSON("/v1/auth/challenge", LoginChallengeRequest(user: user), as: LoginChallengeResponse.self)
-        let signature = try signingKey.signature(for: TwinProtocol.loginMessage(user: user, nonce: Array(challenge.nonce)))
+        let signature = try signingKey.signature(for: TwinProtocol.loginMessage(server: server, user: user, nonce: Array(challenge.nonce)))
         let issued = try await anonymousJSON("/v1/auth/token", TokenRequest(user: user, nonce: challenge.nonce, signature: signature),
                                              as: TokenResponse.self)
         token = issued.token

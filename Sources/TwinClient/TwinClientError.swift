@@ -9,6 +9,11 @@ public enum TwinClientError: Error, CustomStringConvertible, Sendable {
     case integrity(String)
     case accessDenied(String)
     case invalidArgument(String)
+    /// A peer's keys differ from the ones pinned for them: a swapped key, or a real change to check
+    /// out of band and accept with `twin trust`.
+    case keyChanged(user: String, pinned: String, offered: String)
+    /// The server is not the one this keyring registered with.
+    case serverChanged(String)
 
     public var description: String {
         switch self {
@@ -18,6 +23,11 @@ public enum TwinClientError: Error, CustomStringConvertible, Sendable {
         case .integrity(let message): "verification failed, nothing written: \(message)"
         case .accessDenied(let message): "access denied: \(message)"
         case .invalidArgument(let message): message
+        case .keyChanged(let user, let pinned, let offered):
+            "\(user)'s keys changed: pinned fingerprint \(pinned), the server now offers \(offered). "
+                + "Check \(user)'s fingerprint with them ('twin account fingerprint \(user)' on their side) and run "
+                + "'twin trust \(user) FINGERPRINT' if they changed it"
+        case .serverChanged(let message): message
         }
     }
 

@@ -16,6 +16,8 @@ public struct TwinSession: Sendable {
     /// One KP-ABE capsule per attribute set for this session's uploads (see `AttributeKeyWrapper`),
     /// under this user's own authority.
     let attributeWrappers: AttributeWrappers
+    /// Peers' keys as first seen or as trusted: grants and reads check against these.
+    public let knownKeys: KnownKeys
     var api: TwinAPI
 
     /// Creates an identity, saves the keyring, and registers its public half. The keyring is written
@@ -28,11 +30,17 @@ public struct TwinSession: Sendable {
         let keyring: Keyring
         let resumed: Bool
         if FileManager.default.fileExists(atPath: Keyring.file.path) {
-            let existing = try Keyring.load()
+            var existing = try Keyring.load()
             guard existing.user == user, existing.server == server else { throw TwinClientError.keyringExists(Keyring.file.path) }
+            if existing.serverID == nil {
+                existing.serverID = try await TwinAPI(baseURL: server).serverInfo().id
+                try existing.save(overwrite: true)
+            }
             (keyring, resumed) = (existing, true)
         } else {
-            (keyring, resumed) = (Keyring.generate(user: user, server: server), false)
+            var fresh = Keyring.generate(user: user, server: server)
+            fresh.serverID = try await TwinAPI(baseURL: server).serverInfo().id
+            (keyring, resumed) = (fresh, false)
             try keyring.save()
         }
         do {
@@ -41,7 +49,8 @@ public struct TwinSession: Sendable {
             if !resumed { Keyring.remove() }
             throw error
         }
-        return try await TwinSession(keyring: keyring, tokenCache: TokenCache(directory: Keyring.home))
+        return try await TwinSession(keyring: keyring, tokenCache: TokenCache(directory: Keyring.home),
+                                     knownKeys: KnownKeys.beside(keyring: Keyring.home))
     }
 
     /// Registers `keyring` unless the server already holds exactly its public keys (an earlier run
@@ -57,39 +66,57 @@ public struct TwinSession: Sendable {
     }
 
     private static func registerKeys(_ keyring: Keyring) async throws {
+        // A keyring that pinned no identity yet registers with the server's present one.
+        var serverID = keyring.serverID
+        if serverID == nil { serverID = try await TwinAPI(baseURL: keyring.server).serverInfo().id }
         let signature = try keyring.signing.signature(for: TwinProtocol.registrationMessage(
-            name: keyring.user, signingKey: Array(keyring.signingPublicKey), agreementKey: Array(keyring.agreementPublicKey),
+            server: Array(serverID!), name: keyring.user, signingKey: Array(keyring.signingPublicKey), agreementKey: Array(keyring.agreementPublicKey),
             authorityParameters: Array(keyring.authorityParameters)))
         _ = try await TwinAPI(baseURL: keyring.server).register(RegisterRequest(
             name: keyring.user, signingKey: keyring.signingPublicKey, agreementKey: keyring.agreementPublicKey,
             authorityParameters: keyring.authorityParameters, signature: signature))
     }
 
-    /// Registers `keyring`'s public half with its server and logs in; stores nothing locally except
-    /// the bearer token in `tokenCache`, when given.
-    public static func register(_ keyring: Keyring, tokenCache: TokenCache? = nil) async throws -> TwinSession {
+    /// Registers `keyring`'s public half with its server (pinning the server's identity first, if
+    /// the keyring has none) and logs in; stores nothing locally except the bearer token in
+    /// `tokenCache`, when given. Peers' keys are pinned in `knownKeys` (in memory when nil).
+    public static func register(_ keyring: Keyring, tokenCache: TokenCache? = nil, knownKeys: KnownKeys? = nil) async throws -> TwinSession {
+        var keyring = keyring
+        if keyring.serverID == nil { keyring.serverID = try await TwinAPI(baseURL: keyring.server).serverInfo().id }
         try await registerKeys(keyring)
-        return try await TwinSession(keyring: keyring, tokenCache: tokenCache)
+        return try await TwinSession(keyring: keyring, tokenCache: tokenCache, knownKeys: knownKeys ?? KnownKeys(file: nil))
     }
 
     /// The saved keyring's session, reusing the bearer token a previous command of this user saved.
+    /// A keyring from before server identities pins the server's identity now, once.
     /// - Parameter server: a node to use instead of the keyring's server (any node serving the same
-    ///   store); the keyring itself is unchanged.
+    ///   store, so with the same identity); the keyring itself is unchanged.
     public static func open(server: String? = nil) async throws -> TwinSession {
         var keyring = try Keyring.load()
+        if keyring.serverID == nil {
+            keyring.serverID = try await TwinAPI(baseURL: keyring.server).serverInfo().id
+            try keyring.save(overwrite: true)
+        }
         if let server { keyring.server = server }
-        return try await TwinSession(keyring: keyring, tokenCache: TokenCache(directory: Keyring.home))
+        return try await TwinSession(keyring: keyring, tokenCache: TokenCache(directory: Keyring.home),
+                                     knownKeys: KnownKeys.beside(keyring: Keyring.home))
     }
 
     /// Logs in with `keyring`, unless `tokenCache` holds a token for this user and server that is
     /// still valid for a while; a token the server refuses later is renewed by logging in again.
-    public init(keyring: Keyring, tokenCache: TokenCache? = nil) async throws {
+    /// Every login first checks that the server still has the identity the keyring pinned.
+    public init(keyring: Keyring, tokenCache: TokenCache? = nil, knownKeys: KnownKeys) async throws {
+        guard let serverID = keyring.serverID else { throw TwinClientError.serverChanged("the keyring names no server identity") }
         self.keyring = keyring
+        self.knownKeys = knownKeys
         attributeWrappers = AttributeWrappers(encodedParameters: keyring.authorityParameters)
         api = TwinAPI(baseURL: keyring.server)
         let (user, server, signing) = (keyring.user, keyring.server, keyring.signing)
         api.renewLogin = { api in
-            let issued = try await api.login(user: user, signingKey: signing)
+            guard try await api.serverInfo().id == serverID else {
+                throw TwinClientError.serverChanged("the server at \(server) is not the one \(user)'s keyring registered with")
+            }
+            let issued = try await api.login(user: user, signingKey: signing, server: Array(serverID))
             tokenCache?.save(TokenCache.Entry(user: user, server: server, token: issued.token, expiresAt: issued.expiresAt))
         }
         if let cached = tokenCache?.load(user: user, server: server) {
@@ -212,14 +239,12 @@ public struct TwinSession: Sendable {
             for file in batch.indices { proofBytes[file] = proofSize * leavesPerFile[file] / max(1, leaves.count) }
             proofBytes[leavesPerFile.firstIndex { $0 > 0 } ?? 0] += proofSize - proofBytes.reduce(0, +)
         }
+        let attributes = TwinProtocol.normalizedAttributes(attributes)
         let wrapper = attributes.isEmpty ? nil : try attributeWrappers.wrapper(for: attributes)
-        let entries = batch.map { prepared in
+        let entries = try batch.map { prepared in
             let encoded = prepared.encoded
             let attributeWrapped = wrapper?.wrap(encoded.fileKey.withUnsafeBytes { Array($0) }, context: encoded.fileTag.bytes).encoded() ?? []
-            return EntryCommit(name: prepared.name, attributes: attributes, attributeWrappedKey: Data(attributeWrapped),
-                               ownerWrappedKey: keyring.wrapForOwner(encoded.fileKey, fileTag: encoded.fileTag.bytes),
-                               sealedManifest: Data(encoded.sealedManifest), mediaType: encoded.manifest.mediaType,
-                               size: encoded.length)
+            return try entryCommit(name: prepared.name, encoded: encoded, attributes: attributes, attributeWrappedKey: attributeWrapped)
         }
         // Deduplicated: every chunk position whose bytes did not go up, whether the server had them
         // or another position of this batch carried them.
@@ -237,6 +262,21 @@ public struct TwinSession: Sendable {
                 proofBytes: proofBytes[file], deduplicatedBytes: deduplicatedBytes[file], fileExisted: begin.fileExists[file])
         }
         return AnnouncedBatch(session: begin.id, entries: entries, results: results)
+    }
+
+    /// The commit of `encoded` under `name`, sealed by this user (`EntrySeal`, version: now in
+    /// milliseconds) and with the owner's own wrap of its key. `mediaType` and `size` default to
+    /// the file's.
+    func entryCommit(name: String, encoded: EncodedFile, attributes: [String], attributeWrappedKey: [UInt8],
+                     mediaType: String? = nil, size: Int? = nil) throws -> EntryCommit {
+        let (mediaType, size) = (mediaType ?? encoded.manifest.mediaType, size ?? encoded.length)
+        let seal = try EntrySeal(sealing: EntrySeal.Fields(owner: keyring.user, name: name, fileTag: encoded.fileTag, attributes: attributes,
+                                                           attributeWrappedKey: attributeWrappedKey, mediaType: mediaType, size: size),
+                                 version: UInt64(max(0, Date().timeIntervalSince1970 * 1000)), with: keyring.signing)
+        return EntryCommit(name: name, attributes: attributes, attributeWrappedKey: Data(attributeWrappedKey),
+                           ownerWrappedKey: keyring.wrapForOwner(encoded.fileKey, name: name, fileTag: encoded.fileTag.bytes),
+                           sealedManifest: Data(encoded.sealedManifest), mediaType: mediaType, size: size,
+                           ownerSeal: Data(seal.encoded()))
     }
 
     /// Answers the session's challenge, if it has one; returns the proof sent (empty for none).
@@ -312,19 +352,31 @@ public struct TwinSession: Sendable {
         }
     }
 
-    /// `K_M` from the owner's wrapped copy, or via the KP-ABE key the owner granted us.
+    /// The keys of `name` as pinned (pinning them on first sight); this user's own from the keyring.
+    func peerKeys(_ name: String) async throws -> PeerKeys {
+        if name == keyring.user { return keyring.publicKeys }
+        if let pinned = knownKeys.pinned(name) { return pinned }
+        return try knownKeys.check(PeerKeys(try await api.user(name)))
+    }
+
+    /// `K_M` from the owner's wrapped copy, or via the KP-ABE key the owner granted us; only for an
+    /// entry its owner sealed (checked against the owner's pinned key).
     func fileKey(for entry: EntryResponse) async throws -> SymmetricKey {
+        let owner = try await peerKeys(entry.owner)
+        let fields = EntrySeal.Fields(owner: entry.owner, name: entry.name, fileTag: entry.fileTag, attributes: entry.attributes,
+                                      attributeWrappedKey: Array(entry.attributeWrappedKey), mediaType: entry.mediaType, size: entry.size)
+        guard let seal = EntrySeal(decoding: entry.ownerSeal), seal.isValid(for: fields, ownerKey: try owner.signing) else {
+            throw TwinClientError.integrity("\(entry.owner)/\(entry.name) is not sealed by \(entry.owner)'s pinned key")
+        }
         if entry.owner == keyring.user, let wrapped = entry.ownerWrappedKey {
-            return try keyring.unwrapForOwner(wrapped, fileTag: entry.fileTag.bytes)
+            return try keyring.unwrapForOwner(wrapped, name: entry.name, fileTag: entry.fileTag.bytes)
         }
         guard let grant = try await api.grants().first(where: { $0.owner == entry.owner }) else {
             throw TwinClientError.accessDenied("\(entry.owner) has not granted \(keyring.user) a key")
         }
-        let key = try keyring.openGrant(grant.sealedKey, owner: entry.owner)
+        let key = try keyring.openGrant(grant.sealedKey, from: owner, policy: grant.policy)
         do {
-            // Entries committed before key wrapping hold a bare KP-ABE ciphertext; `unwrap` opens both.
-            return SymmetricKey(data: try WrappedKey.unwrap(encoded: Array(entry.attributeWrappedKey), with: key,
-                                                            context: entry.fileTag.bytes))
+            return SymmetricKey(data: try WrappedKey(decoding: Array(entry.attributeWrappedKey)).unwrap(with: key, context: entry.fileTag.bytes))
         } catch KPABEError.policyNotSatisfied {
             throw TwinClientError.accessDenied("the granted policy is not satisfied by \(entry.attributes)")
         } catch {
@@ -334,13 +386,32 @@ public struct TwinSession: Sendable {
 
     // MARK: Share
 
-    /// Issues a KP-ABE key for `policy` from this user's authority, sealed to `grantee`.
+    /// Issues a KP-ABE key for `policy` from this user's authority, sealed to `grantee`'s pinned
+    /// key (pinned now if this is the first contact); refused if the server offers other keys.
     public func grant(_ grantee: String, policy: String) async throws {
         let parsed = try PolicyParser.parse(policy)
-        let recipient = try await api.user(grantee)
+        let recipient = try knownKeys.check(PeerKeys(try await api.user(grantee)))
         let key = try KPABE.keyGen(try keyring.master, policy: parsed)
-        let sealed = try Keyring.sealGrant(key, owner: keyring.user, grantee: grantee, recipient: recipient.agreementKey)
+        let sealed = try keyring.sealGrant(key, policy: policy, to: recipient)
         try await api.putGrant(grantee: grantee, GrantRequest(policy: policy, sealedKey: sealed))
+    }
+
+    /// `user`'s keys as the server offers them now, and whether they match the pinned ones.
+    public func fingerprint(of user: String) async throws -> (offered: PeerKeys, pinned: PeerKeys?) {
+        if user == keyring.user { return (keyring.publicKeys, keyring.publicKeys) }
+        return (PeerKeys(try await api.user(user)), knownKeys.pinned(user))
+    }
+
+    /// Pins `user`'s keys as the server offers them, if their fingerprint is `fingerprint` (checked
+    /// out of band); refused otherwise.
+    public func trust(_ user: String, fingerprint: String) async throws -> PeerKeys {
+        let offered = PeerKeys(try await api.user(user))
+        let normalized = { (text: String) in text.lowercased().filter(\.isHexDigit) }
+        guard normalized(offered.fingerprint) == normalized(fingerprint) else {
+            throw TwinClientError.keyChanged(user: user, pinned: fingerprint, offered: offered.fingerprint)
+        }
+        try knownKeys.trust(offered)
+        return offered
     }
 
     public func revoke(_ grantee: String) async throws { try await api.revokeGrant(grantee: grantee) }

@@ -26,27 +26,16 @@ public enum TwinProtocol {
         return decoder
     }
 
-    /// What a new user signs to prove they hold the signing key they register.
-    public static func registrationMessage(name: String, signingKey: [UInt8], agreementKey: [UInt8],
-                                           authorityParameters: [UInt8]) -> [UInt8] {
-        var message = Array("twin.register.v1".utf8)
-        for field in [Array(name.utf8), signingKey, agreementKey, authorityParameters] {
-            message += withUnsafeBytes(of: UInt32(field.count).bigEndian, Array.init) + field
-        }
-        return message
-    }
-
-    /// What a user signs to log in: the server's nonce, bound to the user name.
-    public static func loginMessage(user: String, nonce: [UInt8]) -> [UInt8] {
-        Array("twin.login.v1".utf8) + withUnsafeBytes(of: UInt32(user.utf8.count).bigEndian, Array.init)
-            + Array(user.utf8) + nonce
-    }
-
     /// Entry names: 1–255 Unicode scalars (as JSON Schema's maxLength counts) without '/', control
     /// characters, or a leading dot.
     public static func isValidName(_ name: String) -> Bool {
         (1...255).contains(name.unicodeScalars.count) && !name.hasPrefix(".") && !name.contains("/")
             && !name.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+
+    /// An entry's attributes as stored and sealed: each once, in byte order.
+    public static func normalizedAttributes(_ attributes: [String]) -> [String] {
+        Array(Set(attributes)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
     /// User names: 1–64 of [A-Za-z0-9_.-], starting with a letter or digit.
@@ -66,6 +55,13 @@ public struct ErrorBody: Codable, Sendable {
     public var error: Detail
 
     public init(code: String, message: String) { error = Detail(code: code, message: message) }
+}
+
+/// What a server publishes about itself (`GET /v1/server`): its identity, which registration and
+/// login signatures name (every node of one store has the same one).
+public struct ServerInfoResponse: Codable, Sendable, Equatable {
+    public var id: Data
+    public init(id: Data) { self.id = id }
 }
 
 public struct RegisterRequest: Codable, Sendable {
@@ -317,8 +313,11 @@ public struct EntryCommit: Codable, Sendable {
     public var sealedManifest: Data
     public var mediaType: String
     public var size: Int
+    /// The owner's `EntrySeal` over this entry (72 bytes).
+    public var ownerSeal: Data
     public init(name: String, attributes: [String], attributeWrappedKey: Data, ownerWrappedKey: Data,
-                sealedManifest: Data, mediaType: String, size: Int) {
+                sealedManifest: Data, mediaType: String, size: Int, ownerSeal: Data) {
+        self.ownerSeal = ownerSeal
         self.name = name
         self.attributes = attributes
         self.attributeWrappedKey = attributeWrappedKey
@@ -348,9 +347,12 @@ public struct EntryResponse: Codable, Sendable {
     public var mediaType: String
     public var size: Int
     public var createdAt: Date
+    /// The owner's `EntrySeal`, as committed: readers check it against the owner's pinned key.
+    public var ownerSeal: Data
     public init(owner: String, name: String, fileTag: Tag, attributes: [String], attributeWrappedKey: Data,
                 ownerWrappedKey: Data?, sealedManifest: Data?, chunks: [ChunkReference]?, mediaType: String,
-                size: Int, createdAt: Date) {
+                size: Int, createdAt: Date, ownerSeal: Data) {
+        self.ownerSeal = ownerSeal
         self.owner = owner
         self.name = name
         self.fileTag = fileTag

@@ -81,7 +81,8 @@ func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, b
     let api = router.group(RouterPath(TwinProtocol.apiPrefix)).add(middleware: AuthenticationMiddleware(store: store))
     let limits = configuration.limits
     let anonymous = api.group().add(middleware: AddressRateLimitMiddleware(limiter: RateLimiter(limits.anonymous)))
-    AccountController(store: store, limits: limits, tokenLifetime: configuration.tokenLifetime).register(to: anonymous)
+    AccountController(store: store, secrets: ServerSecrets(store: store), limits: limits,
+                      tokenLifetime: configuration.tokenLifetime).register(to: anonymous)
     let uploads = UploadService(store: store, blobs: blobs, metrics: metrics, limits: limits,
                                 sessionLifetime: configuration.uploadLifetime, ownershipPolicy: configuration.ownershipPolicy)
     UploadController(uploads: uploads, metrics: metrics, limits: limits).register(to: api)

@@ -54,9 +54,12 @@ public struct EntryRecord: Sendable, Equatable {
     /// Plaintext size in bytes.
     public var size: Int
     public var createdAt: Date
+    /// The owner's seal over the entry (`TwinProtocol.EntrySeal`): kept as sent, checked by readers.
+    public var ownerSeal: [UInt8]
 
     public init(owner: String, name: String, fileTag: Tag, attributes: [String], attributeWrappedKey: [UInt8],
-                ownerWrappedKey: [UInt8], mediaType: String, size: Int, createdAt: Date) {
+                ownerWrappedKey: [UInt8], mediaType: String, size: Int, createdAt: Date, ownerSeal: [UInt8]) {
+        self.ownerSeal = ownerSeal
         self.owner = owner
         self.name = name
         self.fileTag = fileTag
@@ -255,6 +258,9 @@ public protocol MetadataStore: Sendable {
     /// Stores a session under the SHA-256 of its bearer token (tokens themselves are never stored).
     func storeSession(tokenHash: [UInt8], user: String, expiresAt: Date) async throws
     func sessionUser(tokenHash: [UInt8], now: Date) async throws -> String?
+    /// 32 random bytes made the first time any node asks, then the same for every node of the
+    /// store: what the servers derive their shared identity and per-chunk secrets from.
+    func serverSecret() async throws -> [UInt8]
 
     // MARK: Chunks and files
 

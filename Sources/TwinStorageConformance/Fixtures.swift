@@ -40,7 +40,8 @@ public enum Fixture {
                       attributes: [String] = ["family", "2026"]) -> EntryRecord {
         EntryRecord(owner: owner, name: name, fileTag: file.tag, attributes: attributes,
                     attributeWrappedKey: Array("ck:\(owner)/\(name)".utf8), ownerWrappedKey: Array("km:\(owner)".utf8),
-                    mediaType: "image/jpeg", size: size, createdAt: epoch.addingTimeInterval(60))
+                    mediaType: "image/jpeg", size: size, createdAt: epoch.addingTimeInterval(60),
+                    ownerSeal: Array("seal:\(owner)/\(name)".utf8))
     }
 
     public static func uploadSession(_ id: String, user: String, file: FileRecord, missing: Set<Convergent.Tag> = [],

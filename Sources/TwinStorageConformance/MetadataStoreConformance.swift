@@ -15,6 +15,7 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
     case users
     case loginChallenges
     case sessions
+    case serverSecret
     case uploadSessionLifecycle
     case batchedUploadSession
     case uploadSessionChunks
@@ -52,6 +53,7 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
         case .users: try await Self.users(store)
         case .loginChallenges: try await Self.loginChallenges(store)
         case .sessions: try await Self.sessions(store)
+        case .serverSecret: try await Self.serverSecret(store)
         case .uploadSessionLifecycle: try await Self.uploadSessionLifecycle(store)
         case .batchedUploadSession: try await Self.batchedUploadSession(store)
         case .uploadSessionChunks: try await Self.uploadSessionChunks(store)
@@ -139,6 +141,19 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
     }
 
     // MARK: Upload sessions
+
+    /// Made once, then the same for every caller (every node of a shared store), even when
+    /// several ask first at once.
+    private static func serverSecret(_ store: any MetadataStore) async throws {
+        let first = try await withThrowingTaskGroup(of: [UInt8].self) { group in
+            for _ in 0..<8 { group.addTask { try await store.serverSecret() } }
+            return try await group.reduce(into: Set<[UInt8]>()) { $0.insert($1) }
+        }
+        #expect(first.count == 1, "one secret, whoever asked first")
+        #expect(first.first?.count == 32)
+        #expect(first.first.map { Set($0).count > 4 } == true, "random, not a constant")
+        #expect(try await store.serverSecret() == first.first)
+    }
 
     private static func uploadSessionLifecycle(_ store: any MetadataStore) async throws {
         try await store.createUser(Fixture.user("alice"))

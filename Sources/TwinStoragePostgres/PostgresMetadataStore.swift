@@ -230,6 +230,17 @@ public final class PostgresMetadataStore: MetadataStore, Service {
         }
     }
 
+    public func serverSecret() async throws -> [UInt8] {
+        let fresh = ServerSecret.random()
+        return try await transaction { connection in
+            try await connection.execute("INSERT INTO server_secret (id, secret) VALUES (1, \(Bytes(fresh))) ON CONFLICT (id) DO NOTHING")
+            guard let secret = try await connection.one("SELECT secret FROM server_secret WHERE id = 1", as: ByteBuffer.self) else {
+                throw PostgresMetadataStoreError.malformedValue(column: "secret")
+            }
+            return Array(buffer: secret)
+        }
+    }
+
     // MARK: Chunks and files
 
     public func storedChunks(_ tags: [Tag]) async throws -> [Tag: Int] {
@@ -477,9 +488,10 @@ public final class PostgresMetadataStore: MetadataStore, Service {
         }
         do {
             try await connection.execute("""
-                INSERT INTO entries (owner, name, file_tag, attributes, abe_key, owner_key, media_type, size, created_at, charged)
+                INSERT INTO entries (owner, name, file_tag, attributes, abe_key, owner_key, media_type, size, created_at, charged, owner_seal)
                 VALUES (\(entry.owner), \(entry.name), \(Bytes(entry.fileTag)), \(entry.attributes), \(Bytes(entry.attributeWrappedKey)),
-                        \(Bytes(entry.ownerWrappedKey)), \(entry.mediaType), \(entry.size), \(Millis(entry.createdAt)), \(file.storedSize))
+                        \(Bytes(entry.ownerWrappedKey)), \(entry.mediaType), \(entry.size), \(Millis(entry.createdAt)), \(file.storedSize),
+                        \(Bytes(entry.ownerSeal)))
                 """)
         } catch let error as PSQLError where error.isUniqueViolation {
             throw MetadataStoreError.conflict(.entry(owner: entry.owner, name: entry.name))
@@ -489,14 +501,14 @@ public final class PostgresMetadataStore: MetadataStore, Service {
         }
     }
 
-    private static let entryColumns = "owner, name, file_tag, attributes, abe_key, owner_key, media_type, size, created_at"
+    private static let entryColumns = "owner, name, file_tag, attributes, abe_key, owner_key, media_type, size, created_at, owner_seal"
 
     private static func entry(_ row: PostgresRow) throws -> EntryRecord {
-        let (owner, name, file, attributes, abe, ownerKey, mediaType, size, created) =
-            try row.decode((String, String, ByteBuffer, [String], ByteBuffer, ByteBuffer, String, Int, Int64).self)
+        let (owner, name, file, attributes, abe, ownerKey, mediaType, size, created, seal) =
+            try row.decode((String, String, ByteBuffer, [String], ByteBuffer, ByteBuffer, String, Int, Int64, ByteBuffer).self)
         return EntryRecord(owner: owner, name: name, fileTag: try Bytes.tag(file), attributes: attributes,
                            attributeWrappedKey: Array(buffer: abe), ownerWrappedKey: Array(buffer: ownerKey),
-                           mediaType: mediaType, size: size, createdAt: Millis.date(created))
+                           mediaType: mediaType, size: size, createdAt: Millis.date(created), ownerSeal: Array(buffer: seal))
     }
 
     public func entry(owner: String, name: String) async throws -> EntryRecord? {

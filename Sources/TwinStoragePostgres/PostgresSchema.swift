@@ -135,5 +135,10 @@ enum PostgresSchema {
             // Tags whose blobs a collector is deleting: recording them is refused meanwhile.
             "CREATE TABLE doomed_chunks (tag bytea PRIMARY KEY, since bigint NOT NULL)",
         ]),
+        // Entries carry their owner's seal; one row holds the store's secret, made on first use.
+        Migration(version: 2, statements: [
+            "ALTER TABLE entries ADD COLUMN owner_seal bytea NOT NULL DEFAULT ''::bytea",
+            "CREATE TABLE server_secret (id integer PRIMARY KEY CHECK (id = 1), secret bytea NOT NULL)",
+        ]),
     ]
 }

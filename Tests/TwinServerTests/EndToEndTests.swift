@@ -190,9 +190,8 @@ struct EndToEndTests {
             var sizes: [Digest32: Int] = [:]
             _ = try await ConvergentEncoder().encode(MemoryByteSource(bytes)) { sizes[$0.tag] = $0.ciphertext.count }
             let announce = BeginUploadRequest(fileTag: encoded.fileTag, chunks: encoded.chunkTags.map { ChunkReference(tag: $0, size: sizes[$0]!) })
-            let commit = CommitRequest(entries: [EntryCommit(
-                name: "stolen.jpg", attributes: [], attributeWrappedKey: Data(), ownerWrappedKey: Data([1]),
-                sealedManifest: Data(encoded.sealedManifest), mediaType: "image/jpeg", size: bytes.count)])
+            let commit = CommitRequest(entries: [try mallory.entryCommit(name: "stolen.jpg", encoded: encoded, attributes: [],
+                                                                         attributeWrappedKey: [])])
             let api = mallory.api
 
             let noProof = try await api.beginUpload(announce)
@@ -382,7 +381,7 @@ struct EndToEndTests {
             #expect(saved.token == first.api.token)
             let mode = try FileManager.default.attributesOfItem(atPath: cache.file.path)[.posixPermissions] as? Int
             #expect(mode == 0o600)
-            let second = try await TwinSession(keyring: keyring, tokenCache: cache)
+            let second = try await TwinSession(keyring: first.keyring, tokenCache: cache, knownKeys: KnownKeys(file: nil))
             #expect(second.api.token == saved.token, "no second login")
             _ = try await second.stats()
             #expect(cache.load(user: "bob", server: server.url) == nil)
@@ -391,7 +390,7 @@ struct EndToEndTests {
 
             // A token the server does not know: the command logs in again, goes on, and saves the new token.
             cache.save(.init(user: "alice", server: server.url, token: "forgotten", expiresAt: Date().addingTimeInterval(3600)))
-            let third = try await TwinSession(keyring: keyring, tokenCache: cache)
+            let third = try await TwinSession(keyring: first.keyring, tokenCache: cache, knownKeys: KnownKeys(file: nil))
             #expect(third.api.token == "forgotten")
             #expect(try await third.stats().users == 1)
             #expect(third.api.token != "forgotten")
@@ -399,7 +398,7 @@ struct EndToEndTests {
 
             // Requests refused together share one new login, and none of them fails.
             cache.save(.init(user: "alice", server: server.url, token: "forgotten", expiresAt: Date().addingTimeInterval(3600)))
-            let fourth = try await TwinSession(keyring: keyring, tokenCache: cache)
+            let fourth = try await TwinSession(keyring: first.keyring, tokenCache: cache, knownKeys: KnownKeys(file: nil))
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<8 { group.addTask { try await fourth.stats().users } }
                 for try await users in group { #expect(users == 1) }
@@ -526,23 +525,21 @@ struct EndToEndTests {
                 try await mallory.api.proveOwnership(session: begin.id,
                                                      try await OwnershipProof.answer(challenge, chunk: { prepared.chunks[$0] }).encoded())
             }
-            func commit(_ attributes: [String], _ wrapped: Data) -> CommitRequest {
-                CommitRequest(entries: [EntryCommit(
-                    name: "m.jpg", attributes: attributes, attributeWrappedKey: wrapped,
-                    ownerWrappedKey: mallory.keyring.wrapForOwner(encoded.fileKey, fileTag: encoded.fileTag.bytes),
-                    sealedManifest: Data(encoded.sealedManifest), mediaType: encoded.manifest.mediaType, size: encoded.length)])
+            func commit(_ attributes: [String], _ wrapped: Data) throws -> CommitRequest {
+                CommitRequest(entries: [try mallory.entryCommit(name: "m.jpg", encoded: encoded, attributes: attributes,
+                                                                attributeWrappedKey: Array(wrapped))])
             }
             let fileKey = encoded.fileKey.withUnsafeBytes { Array($0) }
             let own = try AttributeKeyWrapper(attributes: ["friend"], parameters: PublicParameters(decoding: Array(mallory.keyring.authorityParameters)))
                 .wrap(fileKey, context: encoded.fileTag.bytes).encoded()
             let foreign = try AttributeKeyWrapper(attributes: ["family"], parameters: PublicParameters(decoding: Array(alice.keyring.authorityParameters)))
                 .wrap(fileKey, context: encoded.fileTag.bytes).encoded()
-            await expectCode("unprocessable") { _ = try await mallory.api.commit(session: begin.id, commit(["family"], Data(own))) }
-            await expectCode("unprocessable") { _ = try await mallory.api.commit(session: begin.id, commit(["family"], Data(foreign))) }
-            await expectCode("unprocessable") { _ = try await mallory.api.commit(session: begin.id, commit(["family"], alicesCapsule)) }
-            await expectCode("unprocessable") { _ = try await mallory.api.commit(session: begin.id, commit(["friend"], alicesCapsule)) }
-            await expectCode("unprocessable") { _ = try await mallory.api.commit(session: begin.id, commit(["friend"], Data([1, 2, 3]))) }
-            _ = try await mallory.api.commit(session: begin.id, commit(["friend"], Data(own)))
+            await expectCode("unprocessable") { _ = try await mallory.api.commit(session: begin.id, try commit(["family"], Data(own))) }
+            await expectCode("unprocessable") { _ = try await mallory.api.commit(session: begin.id, try commit(["family"], Data(foreign))) }
+            await expectCode("unprocessable") { _ = try await mallory.api.commit(session: begin.id, try commit(["family"], alicesCapsule)) }
+            await expectCode("unprocessable") { _ = try await mallory.api.commit(session: begin.id, try commit(["friend"], alicesCapsule)) }
+            await expectCode("unprocessable") { _ = try await mallory.api.commit(session: begin.id, try commit(["friend"], Data([1, 2, 3]))) }
+            _ = try await mallory.api.commit(session: begin.id, try commit(["friend"], Data(own)))
             #expect(try await mallory.entries().map(\.attributes) == [["friend"]])
         }
     }
@@ -613,23 +610,25 @@ struct EndToEndTests {
         }
     }
 
-    @Test("an entry from before key wrapping (a bare KP-ABE ciphertext of K_M) still opens for a grantee")
-    func legacyWrappedKey() async throws {
+    @Test("a bare KP-ABE ciphertext of K_M (the unbound legacy form) is refused, even sealed by its owner")
+    func legacyWrappedKeyRefused() async throws {
         try await LiveServer.run { server in
             let alice = try await server.user("alice"), bob = try await server.user("bob")
             _ = try await alice.upload(path: try server.file("l.jpg", jpegImage(seed: "l", exif: "old")), name: "l.jpg",
                                        attributes: ["family"])
             try await alice.grant("bob", policy: "family")
             let entry = try await alice.api.entry(owner: "alice", name: "l.jpg")
-            let fileKey = try alice.keyring.unwrapForOwner(entry.ownerWrappedKey!, fileTag: entry.fileTag.bytes)
+            let fileKey = try alice.keyring.unwrapForOwner(entry.ownerWrappedKey!, name: "l.jpg", fileTag: entry.fileTag.bytes)
             let legacy = try KPABE.encrypt(fileKey.withUnsafeBytes { Array($0) }, attributes: ["family"],
                                            to: PublicParameters(decoding: Array(alice.keyring.authorityParameters))).encoded()
+            let seal = try EntrySeal(sealing: EntrySeal.Fields(owner: "alice", name: "l.jpg", fileTag: entry.fileTag, attributes: ["family"],
+                                                               attributeWrappedKey: legacy, mediaType: entry.mediaType, size: entry.size),
+                                     version: 1, with: alice.keyring.signing)
             let old = EntryResponse(owner: "alice", name: "l.jpg", fileTag: entry.fileTag, attributes: ["family"],
                                     attributeWrappedKey: Data(legacy), ownerWrappedKey: nil, sealedManifest: nil, chunks: nil,
-                                    mediaType: entry.mediaType, size: entry.size, createdAt: entry.createdAt)
-            let opened = try await bob.fileKey(for: old)
-            #expect(opened.withUnsafeBytes { Array($0) } == fileKey.withUnsafeBytes { Array($0) })
-            // And the current form opens to the same key.
+                                    mediaType: entry.mediaType, size: entry.size, createdAt: entry.createdAt, ownerSeal: Data(seal.encoded()))
+            await #expect(throws: TwinClientError.self) { _ = try await bob.fileKey(for: old) }
+            // The bound form opens to the key.
             #expect(try await bob.fileKey(for: entry).withUnsafeBytes { Array($0) } == fileKey.withUnsafeBytes { Array($0) })
         }
     }

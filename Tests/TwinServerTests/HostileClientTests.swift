@@ -192,22 +192,20 @@ struct HostileClientTests {
                                                    name: "s.jpg")
             let encoded = prepared.encoded
             let announce = BeginUploadRequest(fileTag: encoded.fileTag, chunks: prepared.chunks.map { ChunkReference(tag: $0.tag, size: $0.count) })
-            func commit(size: Int, attributes: [String] = [], mediaType: String = "image/jpeg") -> CommitRequest {
-                CommitRequest(entries: [EntryCommit(
-                    name: "s.jpg", attributes: attributes, attributeWrappedKey: Data(),
-                    ownerWrappedKey: alice.keyring.wrapForOwner(encoded.fileKey, fileTag: encoded.fileTag.bytes),
-                    sealedManifest: Data(encoded.sealedManifest), mediaType: mediaType, size: size)])
+            func commit(size: Int, attributes: [String] = [], mediaType: String = "image/jpeg") throws -> CommitRequest {
+                CommitRequest(entries: [try alice.entryCommit(name: "s.jpg", encoded: encoded, attributes: attributes,
+                                                              attributeWrappedKey: [], mediaType: mediaType, size: size)])
             }
             let begin = try await alice.api.beginUpload(announce)
             for chunk in prepared.chunks where begin.missing.contains(chunk.tag) {
                 try await alice.api.putChunk(session: begin.id, tag: chunk.tag.hex, chunk)
             }
-            for hostile in [commit(size: Int.max), commit(size: -1), commit(size: 1, attributes: (0..<65).map { "a\($0)" }),
-                            commit(size: 1, attributes: [String(repeating: "a", count: 256)]),
-                            commit(size: 1, mediaType: String(repeating: "x", count: 256))] {
+            for hostile in [try commit(size: Int.max), try commit(size: -1), try commit(size: 1, attributes: (0..<65).map { "a\($0)" }),
+                            try commit(size: 1, attributes: [String(repeating: "a", count: 256)]),
+                            try commit(size: 1, mediaType: String(repeating: "x", count: 256))] {
                 await expectCode("unprocessable") { try await alice.api.commit(session: begin.id, hostile) }
             }
-            try await alice.api.commit(session: begin.id, commit(size: 1 << 40))
+            try await alice.api.commit(session: begin.id, try commit(size: 1 << 40))
             let stats = try await alice.stats()
             #expect(stats.logicalBytes == 1 << 40)
         }
@@ -226,10 +224,8 @@ struct SharedFileIntegrityTests {
             fileTag: prepared.encoded.fileTag, chunks: [ChunkReference(tag: junk.tag, size: junk.count)]))
         try await mallory.api.putChunk(session: begin.id, tag: junk.tag.hex, junk)
         await expectCode("tag_mismatch") {
-            try await mallory.api.commit(session: begin.id, CommitRequest(entries: [EntryCommit(
-                name: "poison.jpg", attributes: [], attributeWrappedKey: Data(),
-                ownerWrappedKey: mallory.keyring.wrapForOwner(prepared.encoded.fileKey, fileTag: prepared.encoded.fileTag.bytes),
-                sealedManifest: Data(prepared.encoded.sealedManifest), mediaType: "image/jpeg", size: 1)]))
+            try await mallory.api.commit(session: begin.id, CommitRequest(entries: [
+                try mallory.entryCommit(name: "poison.jpg", encoded: prepared.encoded, attributes: [], attributeWrappedKey: [], size: 1)]))
         }
     }
 
@@ -258,10 +254,8 @@ struct SharedFileIntegrityTests {
                 try await bob.api.putChunk(session: begin.id, tag: chunk.tag.hex, chunk)
             }
             try await Self.poison(mallory, prepared: try await mallory.prepare(path: path, name: "r.jpg"))
-            try await bob.api.commit(session: begin.id, CommitRequest(entries: [EntryCommit(
-                name: "r.jpg", attributes: [], attributeWrappedKey: Data(),
-                ownerWrappedKey: bob.keyring.wrapForOwner(prepared.encoded.fileKey, fileTag: prepared.encoded.fileTag.bytes),
-                sealedManifest: Data(prepared.encoded.sealedManifest), mediaType: "image/jpeg", size: bytes.count)]))
+            try await bob.api.commit(session: begin.id, CommitRequest(entries: [
+                try bob.entryCommit(name: "r.jpg", encoded: prepared.encoded, attributes: [], attributeWrappedKey: [], size: bytes.count)]))
             #expect(try await server.download(bob, "r.jpg") == bytes)
         }
     }

@@ -100,16 +100,6 @@ public struct WrappedKey: Sendable, Equatable {
         return Array(opened)
     }
 
-    /// Opens `bytes`, either a wrapped key or, as written before key wrapping, a bare KP-ABE ciphertext
-    /// whose payload is the key itself (`context` then plays no part).
-    public static func unwrap(encoded bytes: [UInt8], with key: DecryptionKey,
-                              context: some Collection<UInt8>) throws -> [UInt8] {
-        if bytes.starts(with: Magic.ciphertext) {
-            return try KPABE.decrypt(try Ciphertext(decoding: bytes), with: key)
-        }
-        return try WrappedKey(decoding: bytes).unwrap(with: key, context: context)
-    }
-
     static func associatedData(capsule: [UInt8], context: some Collection<UInt8>) -> [UInt8] {
         Array("twinstore kp-abe key wrap v1".utf8) + Array(SHA256.hash(data: capsule)) + context
     }

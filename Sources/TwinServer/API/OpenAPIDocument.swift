@@ -70,7 +70,7 @@ components:
         signature: {type: string, format: byte, description: "Ed25519 signature over the registration message"}
     Entry:
       type: object
-      required: [owner, name, fileTag, attributes, attributeWrappedKey, mediaType, size, createdAt]
+      required: [owner, name, fileTag, attributes, attributeWrappedKey, mediaType, size, createdAt, ownerSeal]
       properties:
         owner: {type: string}
         name: {type: string}
@@ -83,6 +83,7 @@ components:
         mediaType: {type: string}
         size: {type: integer}
         createdAt: {type: string, format: date-time}
+        ownerSeal: {type: string, format: byte}
     Entries:
       type: object
       required: [entries]
@@ -110,6 +111,8 @@ paths:
     get: {summary: Prometheus metrics, \(responses(200, "Text exposition format", schema: "{type: string}", content: "text/plain", errors: [500]))}
   /openapi.yaml:
     get: {summary: This document, \(responses(200, "OpenAPI 3", schema: "{type: string}", content: "application/yaml", errors: []))}
+  /v1/server:
+    get: {summary: "The server's identity, which registration and login signatures name (the same on every node of one store)", \(responses(200, "Identity", schema: "{type: object, required: [id], properties: {id: {type: string, format: byte}}}", errors: [429, 500]))}
   /v1/users:
     post:
       summary: Register a user (signature over the registration message by the signing key)
@@ -162,7 +165,7 @@ paths:
       summary: Add one entry per announced file, in order, atomically (all or none)
       \(secured)
       parameters: [\(path("id"))]
-      requestBody: {required: true, content: {application/json: {schema: {type: object, required: [entries], properties: {entries: {type: array, minItems: 1, maxItems: \(BeginUploadRequest.maximumFiles), items: {type: object, required: [name, attributes, attributeWrappedKey, ownerWrappedKey, sealedManifest, mediaType, size], properties: {name: \(entryName), attributes: {type: array, maxItems: \(ServerLimits().attributesPerEntry), items: {type: string, minLength: 1, maxLength: 255}}, attributeWrappedKey: {type: string, format: byte}, ownerWrappedKey: {type: string, format: byte, maxLength: 1368}, sealedManifest: {type: string, format: byte}, mediaType: {type: string, maxLength: \(ServerLimits().mediaTypeLength)}, size: {type: integer, minimum: 0, maximum: \(ServerLimits().entrySize)}}}}}}}}}
+      requestBody: {required: true, content: {application/json: {schema: {type: object, required: [entries], properties: {entries: {type: array, minItems: 1, maxItems: \(BeginUploadRequest.maximumFiles), items: {type: object, required: [name, attributes, attributeWrappedKey, ownerWrappedKey, sealedManifest, mediaType, size, ownerSeal], properties: {name: \(entryName), ownerSeal: {type: string, format: byte, minLength: 96, maxLength: 96}, attributes: {type: array, maxItems: \(ServerLimits().attributesPerEntry), items: {type: string, minLength: 1, maxLength: 255}}, attributeWrappedKey: {type: string, format: byte}, ownerWrappedKey: {type: string, format: byte, maxLength: 1368}, sealedManifest: {type: string, format: byte}, mediaType: {type: string, maxLength: \(ServerLimits().mediaTypeLength)}, size: {type: integer, minimum: 0, maximum: \(ServerLimits().entrySize)}}}}}}}}}
       \(responses(201, "Entries", schema: "{$ref: \"#/components/schemas/Entries\"}", errors: [400, 401, 403, 404, 409, 410, 413, 422, 500, 503]))
   /v1/files:
     get:

@@ -7,17 +7,25 @@ import TwinStorage
 
 /// Registration and login. A user is their Ed25519 key: registering proves possession by a
 /// signature, logging in signs a fresh single-use nonce, and the reward is a short-lived token.
+/// Both signatures name this server's identity (`GET /v1/server`), so neither can be replayed at
+/// another server.
 struct AccountController {
     let store: any MetadataStore
+    let secrets: ServerSecrets
     let limits: ServerLimits
     let tokenLifetime: TimeInterval
     let challengeLifetime: TimeInterval = 120
 
     func register(to router: some RouterMethods<TwinRequestContext>) {
+        router.get("server", use: server)
         router.post("users", use: register)
         router.get("users/:name", use: user)
         router.post("auth/challenge", use: challenge)
         router.post("auth/token", use: token)
+    }
+
+    @Sendable func server(_ request: Request, context: TwinRequestContext) async throws -> ServerInfoResponse {
+        ServerInfoResponse(id: Data(try await secrets.identity()))
     }
 
     @Sendable func register(_ request: Request, context: TwinRequestContext) async throws -> Response {
@@ -28,7 +36,7 @@ struct AccountController {
               (try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: body.agreementKey)) != nil
         else { throw APIError.unprocessable("keys must be raw 32-byte Ed25519 and X25519 public keys") }
         let message = TwinProtocol.registrationMessage(
-            name: body.name, signingKey: Array(body.signingKey), agreementKey: Array(body.agreementKey),
+            server: try await secrets.identity(), name: body.name, signingKey: Array(body.signingKey), agreementKey: Array(body.agreementKey),
             authorityParameters: Array(body.authorityParameters))
         guard signingKey.isValidSignature(body.signature, for: message) else {
             throw APIError(.unauthorized, .unauthenticated, "registration signature does not verify")
@@ -66,7 +74,8 @@ struct AccountController {
         guard let owner = try await store.consumeLoginChallenge(Array(body.nonce), now: Date()), owner == body.user,
               let user = try await store.user(named: body.user),
               let key = try? Curve25519.Signing.PublicKey(rawRepresentation: user.signingKey),
-              key.isValidSignature(body.signature, for: TwinProtocol.loginMessage(user: body.user, nonce: Array(body.nonce)))
+              key.isValidSignature(body.signature, for: TwinProtocol.loginMessage(server: try await secrets.identity(), user: body.user,
+                                                                                  nonce: Array(body.nonce)))
         else { throw failure }
         let token = randomBytes(32)
         let expiresAt = Date().addingTimeInterval(tokenLifetime)
@@ -83,6 +92,7 @@ extension UserResponse: ResponseEncodable {
 }
 
 extension LoginChallengeResponse: ResponseEncodable {}
+extension ServerInfoResponse: ResponseEncodable {}
 extension TokenResponse: ResponseEncodable {}
 extension BeginUploadResponse: ResponseEncodable {}
 extension EntryResponse: ResponseEncodable {}

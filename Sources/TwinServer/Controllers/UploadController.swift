@@ -115,6 +115,6 @@ extension EntryResponse {
                   attributeWrappedKey: Data(entry.attributeWrappedKey),
                   ownerWrappedKey: caller == entry.owner ? Data(entry.ownerWrappedKey) : nil,
                   sealedManifest: file.map { Data($0.sealedManifest) }, chunks: file?.chunks,
-                  mediaType: entry.mediaType, size: entry.size, createdAt: entry.createdAt)
+                  mediaType: entry.mediaType, size: entry.size, createdAt: entry.createdAt, ownerSeal: Data(entry.ownerSeal))
     }
 }

@@ -1,4 +1,5 @@
 import Convergent
+import Crypto
 import Foundation
 import KPABE
 import TwinProtocol
@@ -231,6 +232,10 @@ struct UploadService: Sendable {
         guard commits.count == session.files.count else {
             throw UploadError.unprocessable("\(commits.count) entries for \(session.files.count) announced files")
         }
+        guard let owner = try await store.user(named: user),
+              let ownerKey = try? Curve25519.Signing.PublicKey(rawRepresentation: owner.signingKey) else {
+            throw UploadError.noSession(id)
+        }
         var authority: AuthorityID?
         var committed: [(entry: EntryRecord, file: FileRecord)] = []
         let now = Date()
@@ -246,7 +251,15 @@ struct UploadService: Sendable {
             guard Manifest.fileTag(sealedManifest: manifest, chunkTags: file.chunks.lazy.map(\.tag)) == file.fileTag else {
                 throw UploadError.tagMismatch("the sealed manifest and announced chunks of \(commit.name) do not make its file tag")
             }
-            let attributes = Array(Set(commit.attributes)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            let attributes = TwinProtocol.normalizedAttributes(commit.attributes)
+            // Readers check the seal; the server checks it too, so that a store only ever holds
+            // entries their owner made.
+            guard let seal = EntrySeal(decoding: commit.ownerSeal),
+                  seal.isValid(for: EntrySeal.Fields(owner: user, name: commit.name, fileTag: file.fileTag, attributes: attributes,
+                                                     attributeWrappedKey: Array(commit.attributeWrappedKey),
+                                                     mediaType: commit.mediaType, size: commit.size), ownerKey: ownerKey) else {
+                throw UploadError.unprocessable("the owner's seal of \(commit.name) does not verify")
+            }
             if !commit.attributeWrappedKey.isEmpty {
                 // The server cannot open CK_M, but it can check that it is well-formed, wrapped under
                 // exactly the attributes it will enforce, for the owner's own authority.
@@ -255,8 +268,7 @@ struct UploadService: Sendable {
                     throw UploadError.unprocessable("attributeWrappedKey of \(commit.name) is not a key wrapped by KP-ABE under the entry's attributes")
                 }
                 if authority == nil {
-                    guard let owner = try await store.user(named: user),
-                          let decoded = try? PublicParameters.authority(ofEncoded: owner.authorityParameters) else {
+                    guard let decoded = try? PublicParameters.authority(ofEncoded: owner.authorityParameters) else {
                         throw UploadError.unprocessable("the owner's authority parameters do not decode")
                     }
                     authority = decoded
@@ -269,7 +281,7 @@ struct UploadService: Sendable {
             committed.append((
                 EntryRecord(owner: user, name: commit.name, fileTag: file.fileTag, attributes: attributes,
                             attributeWrappedKey: Array(commit.attributeWrappedKey), ownerWrappedKey: Array(commit.ownerWrappedKey),
-                            mediaType: commit.mediaType, size: commit.size, createdAt: now),
+                            mediaType: commit.mediaType, size: commit.size, createdAt: now, ownerSeal: Array(commit.ownerSeal)),
                 FileRecord(tag: file.fileTag, sealedManifest: manifest, chunks: file.chunks)))
         }
         try await store.commit(committed, sessionID: id, quota: limits.quotaBytes)

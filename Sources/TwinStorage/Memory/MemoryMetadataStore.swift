@@ -43,6 +43,7 @@ public actor MemoryMetadataStore: MetadataStore {
     private var grants: [String: [String: GrantRecord]] = [:]  // by owner, then grantee
     private var uploadSessions: [String: UploadSession] = [:]
     private var doomed: Set<Tag> = []
+    private let secret = ServerSecret.random()
 
     public init() {}
 
@@ -74,6 +75,8 @@ public actor MemoryMetadataStore: MetadataStore {
         guard sessions[tokenHash] == nil else { throw MetadataStoreError.conflict(.session) }
         sessions[tokenHash] = (user, expiresAt)
     }
+
+    public func serverSecret() -> [UInt8] { secret }
 
     public func sessionUser(tokenHash: [UInt8], now: Date) -> String? {
         guard let session = sessions[tokenHash], session.expiresAt > now else { return nil }

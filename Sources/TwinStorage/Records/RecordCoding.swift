@@ -76,3 +76,11 @@ package enum ChallengeBytes {
         }
     }
 }
+
+/// The store's secret (`MetadataStore.serverSecret`): 32 bytes from the system's CSPRNG.
+package enum ServerSecret {
+    package static func random() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
+}

@@ -256,6 +256,14 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
                        [SQLiteValue.bytes(tokenHash), SQLiteValue.date(now)]).first?.string("user")
     }
 
+    public func serverSecret() async throws -> [UInt8] {
+        let fresh = ServerSecret.random()
+        return try await transaction(.write(.durable)) { transaction in
+            try transaction.execute("INSERT OR IGNORE INTO server_secret (id, secret) VALUES (1, ?)", [SQLiteValue.bytes(fresh)])
+            return try transaction.rows("SELECT secret FROM server_secret WHERE id = 1")[0].bytes("secret")
+        }
+    }
+
     // MARK: Chunks and files
 
     public func storedChunks(_ tags: [Tag]) async throws -> [Tag: Int] {
@@ -475,7 +483,7 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
         EntryRecord(owner: try row.string("owner"), name: try row.string("name"), fileTag: try row.tag("file_tag"),
                     attributes: try row.stringList("attributes"), attributeWrappedKey: try row.bytes("abe_key"),
                     ownerWrappedKey: try row.bytes("owner_key"), mediaType: try row.string("media_type"),
-                    size: try row.integer("size"), createdAt: try row.date("created_at"))
+                    size: try row.integer("size"), createdAt: try row.date("created_at"), ownerSeal: try row.bytes("owner_seal"))
     }
 
     public func deleteEntry(owner: String, name: String, now: Date) async throws -> Bool {
@@ -725,12 +733,13 @@ private struct Transaction {
         }
         do {
             try execute("""
-                INSERT INTO entries (owner, name, file_tag, attributes, abe_key, owner_key, media_type, size, created_at, charged)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO entries (owner, name, file_tag, attributes, abe_key, owner_key, media_type, size, created_at, charged, owner_seal)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [.text(entry.owner), .text(entry.name), SQLiteValue.tag(entry.fileTag),
                       try SQLiteValue.json(entry.attributes), SQLiteValue.bytes(entry.attributeWrappedKey),
                       SQLiteValue.bytes(entry.ownerWrappedKey), .text(entry.mediaType),
-                      SQLiteValue.integer(entry.size), SQLiteValue.date(entry.createdAt), SQLiteValue.integer(file.storedSize)])
+                      SQLiteValue.integer(entry.size), SQLiteValue.date(entry.createdAt), SQLiteValue.integer(file.storedSize),
+                      SQLiteValue.bytes(entry.ownerSeal)])
         } catch let error as DatabaseError where error.isUniquenessViolation {
             throw MetadataStoreError.conflict(.entry(owner: entry.owner, name: entry.name))
         } catch let error as DatabaseError where error.isForeignKeyViolation {

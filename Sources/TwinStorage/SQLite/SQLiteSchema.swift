@@ -168,5 +168,16 @@ enum SQLiteSchema {
             """,
             "ALTER TABLE chunks ADD COLUMN lost INTEGER NOT NULL DEFAULT 0",
         ]),
+        // Entries carry their owner's seal (empty for entries committed before seals, which
+        // readers refuse); one row holds the store's secret, made on first use.
+        Migration(version: 5, statements: [
+            "ALTER TABLE entries ADD COLUMN owner_seal BLOB NOT NULL DEFAULT x''",
+            """
+            CREATE TABLE server_secret (
+                id     INTEGER PRIMARY KEY CHECK (id = 1),
+                secret BLOB NOT NULL
+            )
+            """,
+        ]),
     ]
 }
