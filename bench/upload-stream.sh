@@ -20,6 +20,8 @@
 # TWIN=/path/to/twin uses that binary instead of building this checkout (to compare two builds);
 # the first build of this checkout takes a while (its own scratch path, see below).
 set -euo pipefail
+# Keyrings are sealed under a passphrase; the benchmark gives it, at the cheapest scrypt cost allowed.
+export TWIN_PASSPHRASE="${TWIN_PASSPHRASE:-twin-bench-passphrase}" TWIN_KEYRING_SCRYPT_N="${TWIN_KEYRING_SCRYPT_N:-16384}"
 corpus=$(cd "$1" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
 rounds="${ROUNDS:-1}"

@@ -13,6 +13,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
+# Keyrings are sealed under a passphrase; scripts give it here, at the cheapest scrypt cost allowed.
+export TWIN_PASSPHRASE="${TWIN_PASSPHRASE:-twin-test-passphrase}" TWIN_KEYRING_SCRYPT_N="${TWIN_KEYRING_SCRYPT_N:-16384}"
 fuzz_seconds="${FUZZ_SECONDS:-40}"
 
 # zlib's, zstd's and SQLite's headers (the build), Python's packages for the API and crash tests.

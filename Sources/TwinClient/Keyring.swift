@@ -5,7 +5,8 @@ import Glibc
 #endif
 import KPABE
 
-/// A user's secrets and settings, stored as `$TWIN_HOME/keyring.json` (mode 0600).
+/// A user's secrets and settings, stored as `$TWIN_HOME/keyring.json` (mode 0600), sealed under a
+/// passphrase (`SealedKeyring`).
 ///
 /// Holds the Ed25519 identity key, the X25519 key that receives grants, the user's own KP-ABE
 /// authority (master secret and public parameters), the key that wraps file keys for the owner, and
@@ -43,23 +44,65 @@ public struct Keyring: Codable, Sendable {
                        ownerWrappingKey: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
     }
 
+    /// The keyring in `$TWIN_HOME`, opened with the passphrase (`Passphrase.current`). Refused if
+    /// others can read the file. A keyring from before sealing (plain JSON) is sealed in place.
     public static func load() throws -> Keyring {
-        guard let data = try? Data(contentsOf: file) else { throw TwinClientError.noKeyring(file.path) }
-        return try JSONDecoder().decode(Keyring.self, from: data)
+        try load(from: file, passphrase: Passphrase.current())
     }
 
-    /// Writes atomically with owner-only permissions; refuses to overwrite an existing keyring.
+    static func load(from file: URL, passphrase: String) throws -> Keyring {
+        guard let data = try? Data(contentsOf: file) else { throw TwinClientError.noKeyring(file.path) }
+        let mode = (try? FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int) ?? 0
+        guard mode & 0o077 == 0 else {
+            throw TwinClientError.invalidArgument("\(file.path) is readable by others (mode \(String(mode, radix: 8))): run chmod 600 on it")
+        }
+        if let plain = try? JSONDecoder().decode(Keyring.self, from: data) {
+            try plain.save(to: file, passphrase: passphrase, overwrite: true)
+            return plain
+        }
+        return try JSONDecoder().decode(Keyring.self, from: try SealedKeyring.open(data, passphrase: passphrase, file: file))
+    }
+
+    /// Seals with the passphrase (`Passphrase.current`) and writes atomically with owner-only
+    /// permissions; refuses to overwrite an existing keyring unless told to.
     public func save(overwrite: Bool = false) throws {
         try FileManager.default.createDirectory(at: Self.home, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        if !overwrite, FileManager.default.fileExists(atPath: Self.file.path) {
-            throw TwinClientError.keyringExists(Self.file.path)
+        try save(to: Self.file, passphrase: Passphrase.current(), overwrite: overwrite)
+    }
+
+    func save(to file: URL, passphrase: String, overwrite: Bool) throws {
+        if !overwrite, FileManager.default.fileExists(atPath: file.path) {
+            throw TwinClientError.keyringExists(file.path)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        guard Self.writeOwnerOnly(try encoder.encode(self), to: Self.file) else {
-            throw TwinClientError.invalidArgument("cannot write \(Self.file.path)")
+        let sealed = try SealedKeyring.seal(try JSONEncoder().encode(self), passphrase: passphrase)
+        guard Self.writeOwnerOnly(sealed, to: file) else {
+            throw TwinClientError.invalidArgument("cannot write \(file.path)")
         }
+    }
+
+    /// Copies the sealed keyring to `destination` (a backup, still sealed under the passphrase),
+    /// after checking that it opens.
+    public static func export(to destination: URL) throws {
+        try export(from: file, to: destination, passphrase: Passphrase.current())
+    }
+
+    static func export(from source: URL, to destination: URL, passphrase: String) throws {
+        try load(from: source, passphrase: passphrase).save(to: destination, passphrase: passphrase, overwrite: false)
+    }
+
+    /// Restores a keyring from a backup made by `export`, if it opens with the passphrase; refuses
+    /// to replace a keyring already in `$TWIN_HOME`.
+    public static func restore(from backup: URL) throws -> Keyring {
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return try restore(from: backup, to: file, passphrase: Passphrase.current())
+    }
+
+    static func restore(from backup: URL, to destination: URL, passphrase: String) throws -> Keyring {
+        guard let data = try? Data(contentsOf: backup) else { throw TwinClientError.noKeyring(backup.path) }
+        let keyring = try JSONDecoder().decode(Keyring.self, from: try SealedKeyring.open(data, passphrase: passphrase, file: backup))
+        try keyring.save(to: destination, passphrase: passphrase, overwrite: false)
+        return keyring
     }
 
     /// Replaces `file` atomically (a temporary file beside it, renamed) with `data`, readable by the

@@ -14,6 +14,8 @@ public enum TwinClientError: Error, CustomStringConvertible, Sendable {
     case keyChanged(user: String, pinned: String, offered: String)
     /// The server is not the one this keyring registered with.
     case serverChanged(String)
+    /// The keyring does not open with this passphrase (or was altered).
+    case wrongPassphrase(String)
 
     public var description: String {
         switch self {
@@ -28,6 +30,7 @@ public enum TwinClientError: Error, CustomStringConvertible, Sendable {
                 + "Check \(user)'s fingerprint with them ('twin account fingerprint \(user)' on their side) and run "
                 + "'twin trust \(user) FINGERPRINT' if they changed it"
         case .serverChanged(let message): message
+        case .wrongPassphrase(let path): "\(path) does not open with this passphrase (or was altered)"
         }
     }
 

@@ -319,6 +319,8 @@ struct ClientSafetyTests {
 func withTwinHome(_ path: String, _ body: () async throws -> Void) async throws {
     let previous = ProcessInfo.processInfo.environment["TWIN_HOME"]
     setenv("TWIN_HOME", path, 1)
+    setenv("TWIN_PASSPHRASE", ProcessInfo.processInfo.environment["TWIN_PASSPHRASE"] ?? "twin-test-passphrase", 1)
+    setenv("TWIN_KEYRING_SCRYPT_N", "16384", 1)
     defer { if let previous { setenv("TWIN_HOME", previous, 1) } else { unsetenv("TWIN_HOME") } }
     try await body()
 }

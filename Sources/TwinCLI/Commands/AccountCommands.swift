@@ -7,7 +7,7 @@ import TwinProtocol
 /// The client commands: accounts, upload, listing, download, deletion, sharing, statistics.
 struct Account: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "account", abstract: "Manage this machine's TwinStore identity.",
-                                                    subcommands: [Create.self])
+                                                    subcommands: [Create.self, Fingerprint.self, Export.self, Import.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "create", abstract: "Create an identity and register it with a server.")
@@ -19,6 +19,68 @@ struct Account: AsyncParsableCommand {
                 let session = try await TwinSession.createAccount(user: name, server: server)
                 print("created \(session.keyring.user) on \(server); keyring in \(Keyring.home.path)")
             }
+        }
+    }
+
+    struct Fingerprint: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "fingerprint", abstract: "Print your fingerprint, or USER's as the server offers it and as pinned here.")
+        @OptionGroup var node: NodeOption
+        @Argument(help: "Another user (default: you).") var user: String?
+
+        func run() async throws {
+            try await clientErrors {
+                let session = try await TwinSession.open(server: node.url)
+                let name = user ?? session.keyring.user
+                let (offered, pinned) = try await session.fingerprint(of: name)
+                print("\(name)\t\(offered.fingerprint)")
+                if name != session.keyring.user {
+                    switch pinned {
+                    case nil: print("not pinned yet: compare with \(name) out of band, then 'twin trust \(name) FINGERPRINT'")
+                    case offered?: print("pinned: matches")
+                    case let other?: print("PINNED KEY DIFFERS: \(other.fingerprint)")
+                    }
+                }
+            }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "export", abstract: "Back up the keyring (still sealed under its passphrase) to FILE.")
+        @Argument var file: String
+
+        func run() async throws {
+            try await clientErrors {
+                try Keyring.export(to: URL(fileURLWithPath: file))
+                print("exported the keyring to \(file) (sealed under its passphrase; keep both)")
+            }
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "import", abstract: "Restore a keyring exported with 'account export' into TWIN_HOME.")
+        @Argument var file: String
+
+        func run() async throws {
+            try await clientErrors {
+                let keyring = try Keyring.restore(from: URL(fileURLWithPath: file))
+                print("restored \(keyring.user) on \(keyring.server) into \(Keyring.home.path)")
+            }
+        }
+    }
+}
+
+struct Trust: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trust", abstract: "Pin USER's keys after checking their FINGERPRINT out of band (replaces an earlier pin).")
+    @OptionGroup var node: NodeOption
+    @Argument var user: String
+    @Argument(help: "The fingerprint USER read to you (spaces optional).") var fingerprint: [String]
+
+    func run() async throws {
+        try await clientErrors {
+            let keys = try await TwinSession.open(server: node.url).trust(user, fingerprint: fingerprint.joined())
+            print("pinned \(user): \(keys.fingerprint)")
         }
     }
 }
