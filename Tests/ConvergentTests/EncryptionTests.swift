@@ -2,6 +2,7 @@ import BinaryCoding
 @testable import Convergent
 import Crypto
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -320,33 +321,85 @@ struct EncryptionTests {
         #expect(throws: IntegrityError.convergenceMismatch) { try ConvergentDecoder().openChunk(ciphertext, entry: entry) }
     }
 
-    /// Local keys are sealed in place in the chunker's buffer; any other derivation goes through
-    /// batches of copied chunks. Both must produce the same bytes, or a file's tags would depend on
-    /// which code path its client took.
-    @Test("sealing in place and sealing batched copies give identical output",
+    /// A key server's derivation, played by a keyed hash of each unit's message: the client
+    /// cannot compute it alone, which is all the encoder may assume.
+    final class KeyedUnitDerivation: ChunkKeyDerivation {
+        let secret = SymmetricKey(data: Array(repeating: 7, count: 32))
+        let calls = Mutex<[[KeyUnit]]>([])
+        func keySources(for units: [KeyUnit]) async throws -> [SymmetricKey] {
+            calls.withLock { $0.append(units) }
+            return units.map { SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: $0.message, using: secret)) }
+        }
+    }
+
+    @Test("server-aided keys: units follow the image's structure, batching changes no byte, and it round-trips",
           arguments: ["jpeg", "png", "unknown"])
-    func inPlaceMatchesBatched(format: String) async throws {
-        // Each input spans several batches; the images carry metadata big enough to be compressed.
+    func serverAidedKeys(format: String) async throws {
         let input = switch format {
         case "jpeg": ImageFixtures.jpeg(exifComment: String(repeating: "<x:xmpmeta/>", count: 4000), scanBytes: 2_500_000).bytes
         case "png": ImageFixtures.png(texts: [String(repeating: "Author=alice ", count: 3000)], idatChunks: 40).bytes
-        default: testStream("batches", count: 3_000_000)
+        default: testStream("batches", count: 6_000_000)
         }
-        struct BatchedLocalDerivation: ChunkKeyDerivation {
-            func keys(for contentHashes: [Digest32]) async throws -> [SymmetricKey] {
-                contentHashes.map(LocalKeyDerivation.key(for:))
-            }
-            var supportsLocalVerification: Bool { true }
+        let derivation = KeyedUnitDerivation()
+        let (local, _) = try await encode(input)
+        let (aided, store) = try await encode(input, keyDerivation: derivation)
+        let (smallBatches, _) = try await encode(input, keyDerivation: KeyedUnitDerivation(), batchSize: 3)
+        #expect(aided.manifest == smallBatches.manifest, "a unit is never split across calls")
+        #expect(aided.fileTag == smallBatches.fileTag)
+        #expect(Set(local.chunkTags).isDisjoint(with: aided.chunkTags), "every key changed")
+        #expect(local.manifest.entries.map(\.length) == aided.manifest.entries.map(\.length), "the chunks did not")
+        #expect(aided.manifest.entries.allSatisfy { $0.keySource != nil })
+        #expect(try await decrypt(aided, store: store) == input)
+        // Units: each metadata chunk alone, payload runs of at most KeyUnit.maximumChunks.
+        let units: [KeyUnit] = derivation.calls.withLock { $0.flatMap { $0 } }
+        let chunkCount = units.map { $0.contentHashes.count }.reduce(0, +)
+        #expect(chunkCount == aided.manifest.entries.count)
+        for unit in units {
+            let limit = unit.kind == RegionKind.payload ? KeyUnit.maximumChunks : 1
+            #expect(unit.contentHashes.count <= limit)
         }
-        let (inPlace, inPlaceStore) = try await encode(input)
-        let (batched, batchedStore) = try await encode(input, keyDerivation: BatchedLocalDerivation())
-        #expect(inPlace.manifest.entries.count > ConvergentEncoder().batchSize)  // more than one batch
-        #expect(inPlace.manifest.entries.contains { $0.encoding == .zstd } == (format != "unknown"))
-        #expect(inPlace.manifest == batched.manifest)
-        #expect(inPlace.sealedManifest == batched.sealedManifest)
-        #expect(inPlace.fileTag == batched.fileTag)
-        #expect(inPlaceStore == batchedStore)
-        #expect(try await decrypt(inPlace, store: inPlaceStore) == input)
+        #expect(units.count < aided.manifest.entries.count, "payload chunks share evaluations")
+        let hasMetadata = units.contains { $0.kind == RegionKind.metadata }
+        #expect(hasMetadata == (format != "unknown"))
+    }
+
+    @Test("server-aided keys keep dedup of metadata-edited copies: their payload chunks are the same")
+    func serverAidedDedup() async throws {
+        let derivation = KeyedUnitDerivation()
+        let original = ImageFixtures.jpeg(exifComment: "GPS 48.85N 2.35E", scanBytes: 1_500_000).bytes
+        let edited = ImageFixtures.jpeg(exifComment: "GPS 40.71N 74.00W, edited", scanBytes: 1_500_000).bytes
+        let (a, _) = try await encode(original, keyDerivation: derivation)
+        let (b, _) = try await encode(edited, keyDerivation: derivation)
+        let (again, _) = try await encode(original, keyDerivation: derivation)
+        #expect(again.fileTag == a.fileTag && again.sealedManifest == a.sealedManifest, "convergent")
+        let shared = Set(a.chunkTags).intersection(b.chunkTags)
+        let payload = a.manifest.entries.filter { shared.contains($0.tag) }.map(\.length).reduce(0, +)
+        #expect(payload > 1_400_000, "the scan data deduplicates")
+        #expect(a.fileTag != b.fileTag)
+    }
+
+    @Test("a server-aided chunk whose key does not derive from its key source and content is refused (key commitment)")
+    func serverAidedKeyCommitment() async throws {
+        let plaintext = testStream("commit", count: 1000)
+        let source = SymmetricKey(data: Array(repeating: 3, count: 32))
+        let key = KeyUnit.chunkKey(source: source, contentHash: contentHash(of: plaintext))
+        let ciphertext = ChunkCipher.seal(plaintext, key: key)
+        let tag = MerkleTree.root(of: ciphertext)
+        let decoder = ConvergentDecoder()
+        #expect(try decoder.openChunk(ciphertext, entry: .init(tag: tag, key: key, length: 1000, keySource: source)) == plaintext)
+        // The right key with another claimed source, or no source at all (then the key must derive
+        // from the content alone): both refused, though the AEAD opens.
+        let other = SymmetricKey(data: Array(repeating: 4, count: 32))
+        #expect(throws: IntegrityError.convergenceMismatch) {
+            try decoder.openChunk(ciphertext, entry: .init(tag: tag, key: key, length: 1000, keySource: other))
+        }
+        #expect(throws: IntegrityError.convergenceMismatch) { try decoder.openChunk(ciphertext, entry: .init(tag: tag, key: key, length: 1000)) }
+        // A version-3 manifest round-trips its key sources; truncated by one source it is refused.
+        let manifest = Manifest(mediaType: "image/jpeg", entries: [.init(tag: tag, key: key, length: 1000, keySource: source)])
+        let encoded = manifest.encoded()
+        #expect(encoded[4] == Manifest.serverAidedVersion)
+        #expect(try Manifest(decoding: encoded) == manifest)
+        #expect(throws: (any Error).self) { try Manifest(decoding: Array(encoded.dropLast(32))) }
     }
 
     /// The pipeline keeps each chunk inside the AEAD's output buffer (nonce in front); the window must
@@ -410,27 +463,6 @@ struct EncryptionTests {
         let compressed = try #require(text.withUnsafeBytes { ChunkEncoding.zstd.compress($0) })
         #expect(SHA256.hash(data: compressed).hexString == vector.representation_sha256)
     }
-
-    @Test("the key-derivation hook: a custom derivation changes every key and still round-trips")
-    func keyDerivationHook() async throws {
-        struct PrefixedDerivation: ChunkKeyDerivation {
-            // Stands in for a key server's OPRF: a keyed function of h_i the client cannot compute alone.
-            let secret = SymmetricKey(data: Array(repeating: 7, count: 32))
-            func keys(for contentHashes: [Digest32]) async throws -> [SymmetricKey] {
-                contentHashes.map { SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: $0.bytes, using: secret)) }
-            }
-            var supportsLocalVerification: Bool { false }
-        }
-        let input = ImageFixtures.webp().bytes
-        let (local, _) = try await encode(input)
-        let (remote, store) = try await encode(input, keyDerivation: PrefixedDerivation())
-        #expect(local.fileTag != remote.fileTag)
-        var out: [UInt8] = []
-        _ = try await ConvergentDecoder(keyDerivation: PrefixedDerivation()).decrypt(
-            sealedManifest: remote.sealedManifest, fileKey: remote.fileKey, fileTag: remote.fileTag,
-            fetch: { store[$0]! }, write: { out += $0 })
-        #expect(out == input)
-    }
 }
 
 @Suite("Manifest encoding")
@@ -459,10 +491,13 @@ struct ManifestEncodingTests {
         var badMagic = bytes; badMagic[0] = 0
         #expect(throws: BinaryDecodingError.badMagic) { try Manifest(decoding: badMagic) }
         // Version 1 (nonces from keys alone, file tags without chunk lists) is refused by name.
-        for version: UInt8 in [1, 3] {
+        for version: UInt8 in [1, 4] {
             var badVersion = bytes; badVersion[4] = version
             #expect(throws: BinaryDecodingError.unsupportedVersion(version)) { try Manifest(decoding: badVersion) }
         }
+        // Version 2 entries read as version 3 (key sources missing) do not fill their count.
+        var asServerAided = bytes; asServerAided[4] = Manifest.serverAidedVersion
+        #expect(throws: BinaryDecodingError.self) { try Manifest(decoding: asServerAided) }
         var badTotal = bytes; badTotal[4 + 1 + 4 + 9 + 7] ^= 1  // last byte of the total length
         #expect(throws: BinaryDecodingError.self) { try Manifest(decoding: badTotal) }
         var zeroLength = bytes; zeroLength[zeroLength.count - 1] = 0; zeroLength[4 + 1 + 4 + 9 + 7] = 10

@@ -16,6 +16,8 @@ public enum IntegrityError: Error, Equatable, Sendable {
     case lengthMismatch(expected: Int, actual: Int)
     /// A compressed chunk does not inflate to exactly its manifest length.
     case malformedEncoding
+    /// A key derivation answered for another number of units than it was asked for.
+    case keySourceCount(expected: Int, actual: Int)
 }
 
 /// Deterministic authenticated encryption, SIV-style: AES-256-GCM under a convergent key with a

@@ -28,17 +28,18 @@ public struct EncodedFile: Sendable {
 /// The convergent pipeline: chunk, hash, derive keys, encrypt, tag, then the manifest, `K_M`, `C_M`
 /// and `T_M`. Streams: at most `batchSize` chunks are held at once, whatever the image's size.
 public struct ConvergentEncoder: Sendable {
-    public var keyDerivation: any ChunkKeyDerivation
+    /// A key server's derivation, or nil to derive every key locally from its chunk's content.
+    public var keyDerivation: (any ChunkKeyDerivation)?
     public var chunking: ChunkingParameters
-    /// Chunks whose keys are derived in one call (one round trip to a key server).
+    /// Chunks held for one key-server call (one round trip); a unit is never split across calls.
     public var batchSize: Int
     /// Where chunks sealed earlier (in this run, by this process) are looked up before sealing again.
     public var cache: SealedChunkCache?
     /// Where the chunker's read buffer comes from and returns to, so files in a row reuse one.
     public var bufferPool: ChunkBufferPool?
 
-    public init(keyDerivation: any ChunkKeyDerivation = LocalKeyDerivation(),
-                chunking: ChunkingParameters = .twin, batchSize: Int = 16, cache: SealedChunkCache? = nil,
+    public init(keyDerivation: (any ChunkKeyDerivation)? = nil,
+                chunking: ChunkingParameters = .twin, batchSize: Int = 64, cache: SealedChunkCache? = nil,
                 bufferPool: ChunkBufferPool? = nil) {
         self.keyDerivation = keyDerivation
         self.chunking = chunking
@@ -54,36 +55,55 @@ public struct ConvergentEncoder: Sendable {
     ) async throws -> EncodedFile {
         var chunker = Chunker(source: source, parameters: chunking, bufferPool: bufferPool)
         var entries: [Manifest.Entry] = []
-        if keyDerivation is LocalKeyDerivation {
+        if let keyDerivation {
+            // The key server answers a batch of units per round trip, so chunks are held until it
+            // does: whole units, at most `batchSize` chunks unless one unit alone is larger.
+            var units: [(unit: KeyUnit, chunks: [Chunk])] = []
+            var held = 0
+            var done = false
+            while !done {
+                let next = try chunker.next()
+                if let chunk = next {
+                    let hash = contentHash(of: chunk.bytes)
+                    if chunk.kind == .payload, let last = units.last, last.unit.kind == .payload,
+                       last.chunks.count < KeyUnit.maximumChunks {
+                        units[units.count - 1].unit.contentHashes.append(hash)
+                        units[units.count - 1].chunks.append(chunk)
+                    } else {
+                        units.append((KeyUnit(kind: chunk.kind, contentHashes: [hash]), [chunk]))
+                    }
+                    held += 1
+                } else {
+                    done = true
+                }
+                // Send every unit but the last, which may still grow, once enough is held.
+                let ready = done ? units.count : (held >= batchSize ? units.count - 1 : 0)
+                guard ready > 0 else { continue }
+                let sources = try await keyDerivation.keySources(for: units.prefix(ready).map(\.unit))
+                guard sources.count == ready else { throw IntegrityError.keySourceCount(expected: ready, actual: sources.count) }
+                for ((unit, chunks), source) in zip(units.prefix(ready), sources) {
+                    for (plaintext, hash) in zip(chunks, unit.contentHashes) {
+                        let key = KeyUnit.chunkKey(source: source, contentHash: hash)
+                        let (chunk, entry) = plaintext.bytes.withUnsafeBytes {
+                            seal($0, kind: plaintext.kind, contentHash: hash, key: key, keySource: source, index: entries.count)
+                        }
+                        entries.append(entry)
+                        try await onChunk(chunk)
+                    }
+                }
+                units.removeFirst(ready)
+                held = units.reduce(0) { $0 + $1.chunks.count }
+            }
+        } else {
             // Keys come without a round trip, so each chunk is hashed and sealed where it lies in the
             // chunker's buffer: the plaintext is never copied (a copy is one more pass over every byte).
             while let (chunk, entry) = try chunker.withNextChunk({ plaintext, kind in
                 let hash = contentHash(of: plaintext)
-                return seal(plaintext, kind: kind, contentHash: hash, key: LocalKeyDerivation.key(for: hash),
+                return seal(plaintext, kind: kind, contentHash: hash, key: LocalKeyDerivation.key(for: hash), keySource: nil,
                             index: entries.count)
             }) {
                 entries.append(entry)
                 try await onChunk(chunk)
-            }
-        } else {
-            // A remote derivation answers a batch per round trip, so chunks are held until it does.
-            var batch: [Chunk] = []
-            batch.reserveCapacity(batchSize)
-            var done = false
-            while !done {
-                if let chunk = try chunker.next() { batch.append(chunk) } else { done = true }
-                guard batch.count == batchSize || (done && !batch.isEmpty) else { continue }
-                let hashes = batch.map { contentHash(of: $0.bytes) }
-                let keys = try await keyDerivation.keys(for: hashes)
-                precondition(keys.count == batch.count, "key derivation returned \(keys.count) keys for \(batch.count) chunks")
-                for ((plaintext, key), hash) in zip(zip(batch, keys), hashes) {
-                    let (chunk, entry) = plaintext.bytes.withUnsafeBytes {
-                        seal($0, kind: plaintext.kind, contentHash: hash, key: key, index: entries.count)
-                    }
-                    entries.append(entry)
-                    try await onChunk(chunk)
-                }
-                batch.removeAll(keepingCapacity: true)
             }
         }
         chunker.recycleBuffer()
@@ -96,8 +116,9 @@ public struct ConvergentEncoder: Sendable {
 
     /// One chunk through encoding, encryption and tagging (or from the cache), with its manifest entry.
     private func seal(_ plaintext: UnsafeRawBufferPointer, kind: RegionKind, contentHash: Digest32,
-                      key: SymmetricKey, index: Int) -> (EncryptedChunk, Manifest.Entry) {
-        let cacheKey = SealedChunkCache.Key(contentHash: contentHash, kind: kind)
+                      key: SymmetricKey, keySource: SymmetricKey?, index: Int) -> (EncryptedChunk, Manifest.Entry) {
+        // With a key server, one content can be sealed under several keys (in different units).
+        let cacheKey = SealedChunkCache.Key(contentHash: contentHash, kind: kind, key: keySource.map { _ in key.withUnsafeBytes { Digest32(SHA256.hash(data: $0)) } })
         let sealed: SealedChunkCache.Entry
         if let remembered = cache?.entry(for: cacheKey) {
             sealed = remembered
@@ -109,18 +130,14 @@ public struct ConvergentEncoder: Sendable {
             cache?.insert(sealed, for: cacheKey)
         }
         let chunk = EncryptedChunk(index: index, sealed: sealed.ciphertext, plaintextLength: plaintext.count)
-        return (chunk, Manifest.Entry(tag: chunk.tag, key: key, length: plaintext.count, encoding: sealed.encoding))
+        return (chunk, Manifest.Entry(tag: chunk.tag, key: key, length: plaintext.count, encoding: sealed.encoding, keySource: keySource))
     }
 }
 
-/// The reading side: every byte handed out has passed its tag, its AEAD and, where keys can be
-/// re-derived locally, the check that it derives its own key.
+/// The reading side: every byte handed out has passed its tag, its AEAD and the check that it
+/// derives its own key (from its content alone, or from its unit's key source and its content).
 public struct ConvergentDecoder: Sendable {
-    public var keyDerivation: any ChunkKeyDerivation
-
-    public init(keyDerivation: any ChunkKeyDerivation = LocalKeyDerivation()) {
-        self.keyDerivation = keyDerivation
-    }
+    public init() {}
 
     /// Opens one chunk fetched under `entry.tag`.
     public func openChunk(_ ciphertext: [UInt8], entry: Manifest.Entry) throws -> [UInt8] {
@@ -128,10 +145,9 @@ public struct ConvergentDecoder: Sendable {
         guard actual == entry.tag else { throw IntegrityError.tagMismatch(expected: entry.tag, actual: actual) }
         let representation = try ChunkCipher.open(ciphertext, key: entry.key, encoding: entry.encoding)
         let plaintext = try entry.encoding.decode(representation, length: entry.length)
-        if keyDerivation.supportsLocalVerification {
-            let derived = LocalKeyDerivation.key(for: contentHash(of: plaintext))
-            guard derived.bytes.constantTimeEquals(entry.key.bytes) else { throw IntegrityError.convergenceMismatch }
-        }
+        let hash = contentHash(of: plaintext)
+        let derived = entry.keySource.map { KeyUnit.chunkKey(source: $0, contentHash: hash) } ?? LocalKeyDerivation.key(for: hash)
+        guard derived.bytes.constantTimeEquals(entry.key.bytes) else { throw IntegrityError.convergenceMismatch }
         return plaintext
     }
 

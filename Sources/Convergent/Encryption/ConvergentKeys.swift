@@ -10,6 +10,8 @@ enum Label {
     static let manifestNonce = Array("twin.manifest-nonce.v2".utf8)
     static let manifestAAD = Array("twin.manifest.v2".utf8)
     static let fileTag = Array("twin.file-tag.v2".utf8)
+    static let keyUnit = Array("twin.key-unit.v1".utf8)
+    static let serverAidedChunkKey = Array("twin.chunk-key.server-aided.v1".utf8)
 }
 
 /// `h_i = SHA-256("twin.chunk.v1" || m_i)`: what the key of a chunk is derived from.
@@ -24,27 +26,48 @@ public func contentHash(of plaintext: [UInt8]) -> Digest32 {
     plaintext.withUnsafeBytes { contentHash(of: $0) }
 }
 
-/// Turns content hashes into convergent chunk keys. The default derives locally; a DupLESS-style key
-/// server plugs in here (the OPRF output of `h_i` becomes the key material) without changing callers.
-/// Batched and async so a remote implementation pays one round trip per batch, not per chunk.
-public protocol ChunkKeyDerivation: Sendable {
-    /// One key per hash, in order.
-    func keys(for contentHashes: [Digest32]) async throws -> [SymmetricKey]
-    /// Whether a reader can re-derive keys to check that a chunk's plaintext matches its key.
-    var supportsLocalVerification: Bool { get }
-}
+/// A run of chunks whose keys come from one key-server evaluation: a metadata chunk alone, or up
+/// to `maximumChunks` consecutive payload chunks of one image. Payload units start where the
+/// payload does, so copies of an image that differ only in metadata have the same units.
+public struct KeyUnit: Sendable, Equatable {
+    public static let maximumChunks = 32
+    public var kind: RegionKind
+    public var contentHashes: [Digest32]
 
-/// `k_i = HKDF-SHA256(ikm: h_i, info: "twin.chunk-key.v1")`, all on this machine.
-public struct LocalKeyDerivation: ChunkKeyDerivation {
-    public init() {}
-
-    public func keys(for contentHashes: [Digest32]) async throws -> [SymmetricKey] {
-        contentHashes.map(Self.key(for:))
+    public init(kind: RegionKind, contentHashes: [Digest32]) {
+        self.kind = kind
+        self.contentHashes = contentHashes
     }
 
-    public var supportsLocalVerification: Bool { true }
+    /// `"twin.key-unit.v1" ‖ kind (0 metadata, 1 payload) ‖ u32 n ‖ h_1 ‖ … ‖ h_n`: what the key
+    /// server evaluates, blinded. Its output `r_U` is the unit's key source.
+    public var message: [UInt8] {
+        var message = Label.keyUnit + [kind == .metadata ? 0 : 1] + withUnsafeBytes(of: UInt32(contentHashes.count).bigEndian, Array.init)
+        for hash in contentHashes { hash.withUnsafeBytes { message += $0 } }
+        return message
+    }
 
-    /// The synchronous core, for callers that know they derive locally.
+    /// `k_i = HKDF-SHA256(ikm: r_U, info: "twin.chunk-key.server-aided.v1" ‖ h_i)`. Readers recompute
+    /// it from the manifest's `r_U` and the opened plaintext: the key commitment that replaces
+    /// re-deriving `k_i` from `h_i` alone.
+    public static func chunkKey(source: SymmetricKey, contentHash: Digest32) -> SymmetricKey {
+        source.withUnsafeBytes { ikm in
+            HKDFSHA256.deriveKey(inputKeyMaterial: ikm, info: Label.serverAidedChunkKey + contentHash.bytes, outputByteCount: 32)
+        }
+    }
+}
+
+/// Where key sources come from when a key server takes part (DupLESS): an oblivious PRF of each
+/// unit's message under the server's key, so chunk keys cannot be computed from the content alone.
+/// Batched and async so a remote implementation pays one round trip per batch of units.
+public protocol ChunkKeyDerivation: Sendable {
+    /// One key source `r_U` per unit, in order.
+    func keySources(for units: [KeyUnit]) async throws -> [SymmetricKey]
+}
+
+/// `k_i = HKDF-SHA256(ikm: h_i, info: "twin.chunk-key.v1")`, all on this machine: the key of
+/// every chunk when no key server takes part.
+public enum LocalKeyDerivation {
     public static func key(for contentHash: Digest32) -> SymmetricKey {
         contentHash.withUnsafeBytes {
             HKDFSHA256.deriveKey(inputKeyMaterial: $0, info: Label.chunkKey, outputByteCount: 32)

@@ -4,9 +4,11 @@ import Crypto
 /// The plaintext recipe of an image: its chunks in order, each with the tag to fetch it by, the key
 /// that opens it and its length. Only ever stored encrypted (`C_M`), under the file key `K_M`.
 ///
-/// Encoding (version 2), all integers big-endian:
-/// `"TWMF" | 0x01 | u32 len | media type (ASCII) | u64 total length | u32 n |
-///  n × (tag[32] key[32] u32 len u8 encoding)`
+/// Encoding, all integers big-endian:
+/// `"TWMF" | version | u32 len | media type (ASCII) | u64 total length | u32 n | n × entry`, where an
+/// entry is `tag[32] key[32] u32 len u8 encoding` in version 2 (keys derived from content alone)
+/// and `tag[32] key[32] u32 len u8 encoding keySource[32]` in version 3 (keys from a key server:
+/// every entry carries its unit's `r_U`, from which a reader re-derives and checks its key).
 public struct Manifest: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var tag: Tag
@@ -14,17 +16,20 @@ public struct Manifest: Sendable, Equatable {
         /// The plaintext's length.
         public var length: Int
         public var encoding: ChunkEncoding
+        /// `r_U` of the chunk's key unit when a key server chose the key (`KeyUnit.chunkKey`).
+        public var keySource: SymmetricKey?
 
-        public init(tag: Tag, key: SymmetricKey, length: Int, encoding: ChunkEncoding = .stored) {
+        public init(tag: Tag, key: SymmetricKey, length: Int, encoding: ChunkEncoding = .stored, keySource: SymmetricKey? = nil) {
             self.tag = tag
             self.key = key
             self.length = length
             self.encoding = encoding
+            self.keySource = keySource
         }
 
         public static func == (lhs: Entry, rhs: Entry) -> Bool {
             lhs.tag == rhs.tag && lhs.length == rhs.length && lhs.encoding == rhs.encoding
-                && lhs.key.bytes == rhs.key.bytes
+                && lhs.key.bytes == rhs.key.bytes && lhs.keySource?.bytes == rhs.keySource?.bytes
         }
     }
 
@@ -35,6 +40,8 @@ public struct Manifest: Sendable, Equatable {
     public static let magic = Array("TWMF".utf8)
     /// 2: chunks and manifests sealed under synthetic nonces, file tags bound to chunk lists.
     public static let version: UInt8 = 2
+    /// 3: as 2, with each chunk's key source (server-aided keys).
+    public static let serverAidedVersion: UInt8 = 3
     /// No chunker emits more; decoders refuse more so a hostile manifest cannot demand huge buffers.
     public static let maximumChunkLength = 16 << 20
     static let maximumMediaTypeLength = 127
@@ -45,10 +52,14 @@ public struct Manifest: Sendable, Equatable {
         self.entries = entries
     }
 
+    /// Whether the keys came from a key server (version 3); a manifest is all one or the other.
+    var isServerAided: Bool { entries.first?.keySource != nil }
+
     public func encoded() -> [UInt8] {
-        var writer = BinaryWriter(capacity: 32 + entries.count * Self.entrySize)
+        precondition(entries.allSatisfy { ($0.keySource != nil) == isServerAided }, "a manifest mixes key origins")
+        var writer = BinaryWriter(capacity: 32 + entries.count * (Self.entrySize + 32))
         writer.write(raw: Self.magic)
-        writer.write(Self.version)
+        writer.write(isServerAided ? Self.serverAidedVersion : Self.version)
         writer.write(lengthPrefixed: mediaType)
         writer.write(UInt64(totalLength))
         writer.write(UInt32(entries.count))
@@ -57,20 +68,24 @@ public struct Manifest: Sendable, Equatable {
             entry.key.withUnsafeBytes { writer.write(raw: $0) }
             writer.write(UInt32(entry.length))
             writer.write(entry.encoding.rawValue)
+            entry.keySource?.withUnsafeBytes { writer.write(raw: $0) }
         }
         return writer.bytes
     }
 
     public init(decoding bytes: [UInt8]) throws {
         var reader = BinaryReader(bytes)
-        try reader.readHeader(magic: Self.magic, version: Self.version)
+        guard try reader.read("magic", count: Self.magic.count).elementsEqual(Self.magic) else { throw BinaryDecodingError.badMagic }
+        let version = try reader.readUInt8("version")
+        guard version == Self.version || version == Self.serverAidedVersion else { throw BinaryDecodingError.unsupportedVersion(version) }
+        let entrySize = Self.entrySize + (version == Self.serverAidedVersion ? 32 : 0)
         let mediaType = try reader.readString("media type", maxLength: Self.maximumMediaTypeLength)
         guard mediaType.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw BinaryDecodingError.invalidValue(field: "media type", reason: "not printable ASCII")
         }
         let total = try reader.readUInt64("total length")
         let count = Int(try reader.readUInt32("chunk count"))
-        guard count * Self.entrySize == reader.remaining else {
+        guard count * entrySize == reader.remaining else {
             throw BinaryDecodingError.invalidValue(field: "chunk count", reason: "\(count) chunks do not fill \(reader.remaining) bytes")
         }
         var entries: [Entry] = []
@@ -87,8 +102,9 @@ public struct Manifest: Sendable, Equatable {
             guard let encoding = ChunkEncoding(rawValue: rawEncoding) else {
                 throw BinaryDecodingError.invalidValue(field: "chunk encoding", reason: "unknown encoding \(rawEncoding)")
             }
+            let keySource = version == Self.serverAidedVersion ? SymmetricKey(data: try reader.read("key source", count: 32)) : nil
             sum += UInt64(length)
-            entries.append(Entry(tag: tag, key: key, length: length, encoding: encoding))
+            entries.append(Entry(tag: tag, key: key, length: length, encoding: encoding, keySource: keySource))
         }
         guard sum == total else {
             throw BinaryDecodingError.invalidValue(field: "total length", reason: "\(total) ≠ sum of chunks \(sum)")

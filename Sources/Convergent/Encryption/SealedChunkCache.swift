@@ -13,6 +13,8 @@ public final class SealedChunkCache: Sendable {
     struct Key: Hashable {
         var contentHash: Digest32
         var kind: RegionKind
+        /// A digest of the chunk's key when a key server chose it (nil: derived from the content).
+        var key: Digest32?
     }
 
     struct Entry {

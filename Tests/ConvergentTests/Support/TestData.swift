@@ -63,11 +63,11 @@ func boundaries(of chunks: [[UInt8]]) -> Set<Int> {
     return offsets
 }
 
-func encode(_ bytes: [UInt8], keyDerivation: any ChunkKeyDerivation = LocalKeyDerivation(),
+func encode(_ bytes: [UInt8], keyDerivation: (any ChunkKeyDerivation)? = nil, batchSize: Int = 64,
             cache: SealedChunkCache? = nil) async throws -> (EncodedFile, [Tag: [UInt8]])
 {
     var store: [Tag: [UInt8]] = [:]
-    let file = try await ConvergentEncoder(keyDerivation: keyDerivation, cache: cache).encode(MemoryByteSource(bytes)) {
+    let file = try await ConvergentEncoder(keyDerivation: keyDerivation, batchSize: batchSize, cache: cache).encode(MemoryByteSource(bytes)) {
         store[$0.tag] = $0.ciphertext
     }
     return (file, store)
