@@ -104,6 +104,15 @@ let package = Package(
             dependencies: ["TwinStorage", "Convergent"]
         ),
         .target(
+            name: "TwinOPRF",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto")]
+        ),
+        .testTarget(
+            name: "TwinOPRFTests",
+            dependencies: ["TwinOPRF", .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto")],
+            resources: [.copy("Resources")]
+        ),
+        .target(
             name: "TwinProtocol",
             dependencies: ["BinaryCoding", "Convergent", .product(name: "Crypto", package: "swift-crypto")]
         ),
