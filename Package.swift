@@ -119,7 +119,7 @@ let package = Package(
         .target(
             name: "TwinServer",
             dependencies: [
-                "Convergent", "KPABE", "TwinProtocol", "TwinStorage", "TwinStoragePostgres", "TwinStorageS3",
+                "Convergent", "KPABE", "TwinOPRF", "TwinProtocol", "TwinStorage", "TwinStoragePostgres", "TwinStorageS3",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -131,7 +131,7 @@ let package = Package(
         .target(
             name: "TwinClient",
             dependencies: [
-                "Convergent", "KPABE", "TwinProtocol",
+                "Convergent", "KPABE", "TwinOPRF", "TwinProtocol",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -149,6 +149,7 @@ let package = Package(
                 "TwinClient",
                 "TwinStorage",
                 "TwinProtocol",
+                "TwinOPRF",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),

@@ -74,7 +74,7 @@ api_check() {
   local data home port token status
   data=$(mktemp -d); home=$(mktemp -d)
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  "$twin" serve --data "$data" --port "$port" --log-level error &
+  "$twin" serve --data "$data" --port "$port" --log-level error --oprf-key "$data/oprf.pem" &
   local server=$!
   python3 - "$port" <<'PY'
 import sys, time, urllib.request

@@ -24,6 +24,9 @@ public struct Keyring: Codable, Sendable {
     /// account was made: registration and login signatures name it, and a server with another
     /// identity is refused.
     public var serverID: Data?
+    /// The key server's public key (`KeyServerInfo.publicKey`), pinned on first use: a server
+    /// that later publishes another is refused.
+    public var keyServerKey: Data?
 
     public static var home: URL {
         if let path = ProcessInfo.processInfo.environment["TWIN_HOME"], !path.isEmpty {

@@ -10,7 +10,7 @@ import TwinProtocol
 /// The HTTP side of a client: one method per API operation, JSON in and out, server errors turned
 /// into `TwinClientError.server` with the server's stable code.
 public struct TwinAPI: Sendable {
-    public let baseURL: String
+    public private(set) var baseURL: String
     /// Shared by copies of this client, so a renewed login serves them all.
     let bearer = BearerToken()
     /// Logs in again when the server refuses the bearer token (it expired, or the server forgot it);
@@ -34,6 +34,18 @@ public struct TwinAPI: Sendable {
     public init(baseURL: String, http: HTTPClient? = nil) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         injectedHTTP = http
+    }
+
+    /// This client at another base URL (a separate key server), sharing its bearer token and login.
+    func rebased(_ url: String) -> TwinAPI {
+        var copy = self
+        copy.baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+        return copy
+    }
+
+    /// `POST /v1/keys` (the server's own, or a separate key server's after `rebased`).
+    func evaluateKeys(_ request: KeyEvaluationRequest) async throws -> KeyEvaluationResponse {
+        try await json(.POST, "/v1/keys", request, as: KeyEvaluationResponse.self)
     }
 
     static func escape(_ component: String) -> String {

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import KPABE
 import Synchronization
+import TwinOPRF
 import TwinProtocol
 
 /// A logged-in user: the keyring plus an authenticated API client. Every command goes through here.
@@ -18,6 +19,8 @@ public struct TwinSession: Sendable {
     let attributeWrappers: AttributeWrappers
     /// Peers' keys as first seen or as trusted: grants and reads check against these.
     public let knownKeys: KnownKeys
+    /// The key server's derivation when the server has one (nil: keys from content alone).
+    let keyDerivation: ServerAidedKeyDerivation?
     var api: TwinAPI
 
     /// Creates an identity, saves the keyring, and registers its public half. The keyring is written
@@ -49,8 +52,11 @@ public struct TwinSession: Sendable {
             if !resumed { Keyring.remove() }
             throw error
         }
-        return try await TwinSession(keyring: keyring, tokenCache: TokenCache(directory: Keyring.home),
-                                     knownKeys: KnownKeys.beside(keyring: Keyring.home))
+        let session = try await TwinSession(keyring: keyring, tokenCache: TokenCache(directory: Keyring.home),
+                                            knownKeys: KnownKeys.beside(keyring: Keyring.home),
+                                            keySourceFile: Keyring.home.appendingPathComponent("key-sources.bin"))
+        if session.keyring.keyServerKey != keyring.keyServerKey { try session.keyring.save(overwrite: true) }
+        return session
     }
 
     /// Registers `keyring` unless the server already holds exactly its public keys (an earlier run
@@ -98,27 +104,59 @@ public struct TwinSession: Sendable {
             try keyring.save(overwrite: true)
         }
         if let server { keyring.server = server }
-        return try await TwinSession(keyring: keyring, tokenCache: TokenCache(directory: Keyring.home),
-                                     knownKeys: KnownKeys.beside(keyring: Keyring.home))
+        let session = try await TwinSession(keyring: keyring, tokenCache: TokenCache(directory: Keyring.home),
+                                            knownKeys: KnownKeys.beside(keyring: Keyring.home),
+                                            keySourceFile: Keyring.home.appendingPathComponent("key-sources.bin"))
+        if session.keyring.keyServerKey != keyring.keyServerKey {
+            var pinned = try Keyring.load()
+            pinned.keyServerKey = session.keyring.keyServerKey
+            try pinned.save(overwrite: true)
+        }
+        return session
     }
 
     /// Logs in with `keyring`, unless `tokenCache` holds a token for this user and server that is
     /// still valid for a while; a token the server refuses later is renewed by logging in again.
-    /// Every login first checks that the server still has the identity the keyring pinned.
-    public init(keyring: Keyring, tokenCache: TokenCache? = nil, knownKeys: KnownKeys) async throws {
+    /// The session first checks that the server has the identity the keyring pinned, and takes
+    /// up its key server (pinning its key on first use, refusing another after that); every login
+    /// checks the identity again. Key sources evaluated are remembered in `keySourceFile` (in
+    /// memory when nil).
+    public init(keyring: Keyring, tokenCache: TokenCache? = nil, knownKeys: KnownKeys, keySourceFile: URL? = nil) async throws {
         guard let serverID = keyring.serverID else { throw TwinClientError.serverChanged("the keyring names no server identity") }
+        var keyring = keyring
+        let (user, server, signing) = (keyring.user, keyring.server, keyring.signing)
+        var api = TwinAPI(baseURL: server)
+        api.renewLogin = { api in
+            let home = api.rebased(server)
+            guard try await home.serverInfo().id == serverID else {
+                throw TwinClientError.serverChanged("the server at \(server) is not the one \(user)'s keyring registered with")
+            }
+            let issued = try await home.login(user: user, signingKey: signing, server: Array(serverID))
+            tokenCache?.save(TokenCache.Entry(user: user, server: server, token: issued.token, expiresAt: issued.expiresAt))
+        }
+        let info = try await api.serverInfo()
+        guard info.id == serverID else {
+            throw TwinClientError.serverChanged("the server at \(server) is not the one \(user)'s keyring registered with")
+        }
+        if let published = info.keyServer {
+            if let pinned = keyring.keyServerKey, pinned != published.publicKey {
+                throw TwinClientError.serverChanged("the server at \(server) publishes another key-server key than the one pinned")
+            }
+            keyring.keyServerKey = published.publicKey
+            let publicKey: OPRFPublicKey
+            do { publicKey = try OPRFPublicKey(derRepresentation: published.publicKey) } catch {
+                throw TwinClientError.integrity("the server's key-server key is unusable: \(error)")
+            }
+            let keyAPI = published.mode == "separate" ? api.rebased(published.url ?? server) : api
+            keyDerivation = ServerAidedKeyDerivation(publicKey: publicKey, api: keyAPI,
+                                                     cache: KeySourceCache(keyring: keyring, keyServer: publicKey, file: keySourceFile))
+        } else {
+            keyDerivation = nil
+        }
+        self.api = api
         self.keyring = keyring
         self.knownKeys = knownKeys
         attributeWrappers = AttributeWrappers(encodedParameters: keyring.authorityParameters)
-        api = TwinAPI(baseURL: keyring.server)
-        let (user, server, signing) = (keyring.user, keyring.server, keyring.signing)
-        api.renewLogin = { api in
-            guard try await api.serverInfo().id == serverID else {
-                throw TwinClientError.serverChanged("the server at \(server) is not the one \(user)'s keyring registered with")
-            }
-            let issued = try await api.login(user: user, signingKey: signing, server: Array(serverID))
-            tokenCache?.save(TokenCache.Entry(user: user, server: server, token: issued.token, expiresAt: issued.expiresAt))
-        }
         if let cached = tokenCache?.load(user: user, server: server) {
             api.token = cached.token
         } else {
@@ -157,7 +195,8 @@ public struct TwinSession: Sendable {
         if let identity, let copy = identicalFiles.match(path: path, identity: identity, name: name) { return copy }
         var chunks: [HashedCiphertext] = []
         var plaintextLengths: [Int] = []
-        let encoded = try await ConvergentEncoder(cache: sealedChunks, bufferPool: chunkBuffers).encode(try FileByteSource(path: path)) {
+        let encoded = try await ConvergentEncoder(keyDerivation: keyDerivation, cache: sealedChunks, bufferPool: chunkBuffers)
+            .encode(try FileByteSource(path: path)) {
             chunks.append($0.sealed)
             plaintextLengths.append($0.plaintextLength)
         }

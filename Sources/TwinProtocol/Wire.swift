@@ -58,10 +58,51 @@ public struct ErrorBody: Codable, Sendable {
 }
 
 /// What a server publishes about itself (`GET /v1/server`): its identity, which registration and
-/// login signatures name (every node of one store has the same one).
+/// login signatures name (every node of one store has the same one), and its key server, if any:
+/// clients then derive chunk keys through it (`KeyServerInfo`).
 public struct ServerInfoResponse: Codable, Sendable, Equatable {
     public var id: Data
-    public init(id: Data) { self.id = id }
+    public var keyServer: KeyServerInfo?
+    public init(id: Data, keyServer: KeyServerInfo? = nil) {
+        self.id = id
+        self.keyServer = keyServer
+    }
+}
+
+/// Where and under which key a server's users have chunk keys evaluated (`POST /v1/keys`).
+public struct KeyServerInfo: Codable, Sendable, Equatable {
+    /// `embedded`: inside `twin serve`, at its own URL; `separate`: a `twin keyserver` at `url`.
+    public var mode: String
+    public var url: String?
+    /// The key server's RSA public key (SubjectPublicKeyInfo DER), which clients pin.
+    public var publicKey: Data
+    /// Evaluations a user may ask for at once, and per hour after that.
+    public var burst: Int
+    public var perHour: Int
+    public init(mode: String, url: String?, publicKey: Data, burst: Int, perHour: Int) {
+        self.mode = mode
+        self.url = url
+        self.publicKey = publicKey
+        self.burst = burst
+        self.perHour = perHour
+    }
+}
+
+/// Blinded key-unit messages to evaluate: 1 to `maximumElements`, each the key's modulus size.
+public struct KeyEvaluationRequest: Codable, Sendable {
+    public static let maximumElements = 256
+    public var elements: [Data]
+    public init(elements: [Data]) { self.elements = elements }
+}
+
+/// One evaluation per element, in order, under the key named by `keyID` (SHA-256 of its DER).
+public struct KeyEvaluationResponse: Codable, Sendable {
+    public var keyID: Data
+    public var evaluations: [Data]
+    public init(keyID: Data, evaluations: [Data]) {
+        self.keyID = keyID
+        self.evaluations = evaluations
+    }
 }
 
 public struct RegisterRequest: Codable, Sendable {

@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var ownershipPolicy: OwnershipPolicy = .standard
     public var limits = ServerLimits()
     public var logLevel: Logger.Level = .info
+    /// nil: chunk keys come from content alone.
+    public var keyServer: KeyServerSetting?
 
     public init() {}
 }
@@ -82,7 +84,11 @@ func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, b
     let limits = configuration.limits
     let anonymous = api.group().add(middleware: AddressRateLimitMiddleware(limiter: RateLimiter(limits.anonymous)))
     AccountController(store: store, secrets: ServerSecrets(store: store), limits: limits,
-                      tokenLifetime: configuration.tokenLifetime).register(to: anonymous)
+                      tokenLifetime: configuration.tokenLifetime, keyServer: configuration.keyServer?.info(limits: limits))
+        .register(to: anonymous)
+    if case .embedded(let key) = configuration.keyServer {
+        KeyServerController(key: key, limits: limits).register(to: api)
+    }
     let uploads = UploadService(store: store, blobs: blobs, metrics: metrics, limits: limits,
                                 sessionLifetime: configuration.uploadLifetime, ownershipPolicy: configuration.ownershipPolicy)
     UploadController(uploads: uploads, metrics: metrics, limits: limits).register(to: api)

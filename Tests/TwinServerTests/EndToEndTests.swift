@@ -661,7 +661,9 @@ struct EndToEndTests {
                 }
             }
             // Every route the router serves is documented, with its method, and nothing else is.
-            let routes = buildRouter(configuration: ServerConfiguration(), store: store, blobs: BlobStore(MemoryBlobBackend())).routes
+            var withKeyServer = ServerConfiguration()
+            withKeyServer.keyServer = .embedded(KeyServerTests.key)
+            let routes = buildRouter(configuration: withKeyServer, store: store, blobs: BlobStore(MemoryBlobBackend())).routes
             #expect(routes.count > 15)
             try await client.execute(uri: "/openapi.yaml", method: .get) { response in
                 var documented: [String: Set<String>] = [:]

@@ -1,8 +1,13 @@
 import ArgumentParser
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Logging
 import Metrics
 import Prometheus
+import TwinOPRF
+import TwinProtocol
 import TwinServer
 import TwinStorage
 
@@ -22,6 +27,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds an unreferenced blob is kept before garbage collection.") var gcGrace: Double = 3600
     @Option(help: "Seconds between garbage-collection passes.") var gcInterval: Double = 600
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).") var logLevel = "info"
+    @Option(help: "Serve server-aided chunk keys under the RSA key in this file (made, mode 0600, if missing).")
+    var oprfKey: String?
+    @Option(help: "Have clients use the separate 'twin keyserver' at this URL for chunk keys.")
+    var keyServer: String?
     @OptionGroup(title: "Limits (README, Limits)") var limits: LimitOptions
 
     func run() async throws {
@@ -48,6 +57,14 @@ struct Serve: AsyncParsableCommand {
         configuration.garbageInterval = .milliseconds(Int64(gcInterval * 1000))
         configuration.logLevel = level
         configuration.limits = try limits.serverLimits()
+        switch (oprfKey, keyServer) {
+        case (let file?, nil):
+            configuration.keyServer = .embedded(try OPRFPrivateKey.loadOrCreate(at: URL(fileURLWithPath: file)))
+        case (nil, let url?):
+            configuration.keyServer = .separate(url: url, publicKey: try await KeyServerLookup.publicKey(at: url))
+        case (nil, nil): break
+        case (_?, _?): throw ValidationError("--oprf-key and --key-server exclude each other")
+        }
         let app = buildApplication(configuration: configuration, store: storage.metadata, blobs: storage.blobs, prometheus: registry,
                                    services: storage.services, beforeServing: storage.prepare)
         // Runs until SIGINT or SIGTERM, then drains requests and stops its services.
@@ -77,6 +94,7 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "Proofs of ownership per user, PER_SECOND/BURST.") var proofRate = Self.text(defaults.proofs)
     @Option(help: "Ownership challenges drawn per user, PER_SECOND/BURST.") var challengeRate = Self.text(defaults.challenges)
     @Option(help: "Failed proofs per user, PER_SECOND/BURST.") var failedProofRate = Self.text(defaults.failedProofs)
+    @Option(help: "Key-server evaluations per user, PER_SECOND/BURST.") var keyRate = Self.text(defaults.keyEvaluations)
 
     static func text(_ rate: ServerLimits.Rate) -> String { "\(rate.perSecond)/\(rate.burst)" }
 
@@ -111,6 +129,45 @@ struct LimitOptions: ParsableArguments {
         limits.proofs = try Self.rate(proofRate, "proof-rate")
         limits.challenges = try Self.rate(challengeRate, "challenge-rate")
         limits.failedProofs = try Self.rate(failedProofRate, "failed-proof-rate")
+        limits.keyEvaluations = try Self.rate(keyRate, "key-rate")
         return limits
+    }
+}
+
+/// `twin keyserver`: the key server alone, checking the storage servers' tokens in their metadata
+/// store.
+struct KeyServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "keyserver", abstract: "Run the key server apart from the storage servers.")
+
+    @Option(help: "The RSA key file (made, mode 0600, if missing).") var oprfKey: String
+    @Option(help: "The storage servers' metadata store, to check bearer tokens.") var metadata: String
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port = 8081
+    @Option(help: "Key-server evaluations per user, PER_SECOND/BURST.") var keyRate = LimitOptions.text(ServerLimits().keyEvaluations)
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let key = try OPRFPrivateKey.loadOrCreate(at: URL(fileURLWithPath: oprfKey))
+        let storage = try await Storage.open(metadata: metadata, blobs: "memory:", createBucket: false, logger: Logger(label: "twin.storage"))
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.limits.keyEvaluations = try LimitOptions.rate(keyRate, "key-rate")
+        let app = buildKeyServerApplication(configuration: configuration, key: key, store: storage.metadata,
+                                            services: storage.services, beforeServing: storage.prepare)
+        try await app.runService()
+        try await storage.close()
+    }
+}
+
+/// The public key a separate key server publishes, fetched once when a storage server starts.
+enum KeyServerLookup {
+    static func publicKey(at url: String) async throws -> OPRFPublicKey {
+        guard let endpoint = URL(string: url.hasSuffix("/") ? url + "v1/keyserver" : url + "/v1/keyserver") else {
+            throw ValidationError("--key-server \(url) is not a URL")
+        }
+        let (data, _) = try await URLSession.shared.data(from: endpoint)
+        let info = try TwinProtocol.makeDecoder().decode(KeyServerInfo.self, from: data)
+        return try OPRFPublicKey(derRepresentation: info.publicKey)
     }
 }

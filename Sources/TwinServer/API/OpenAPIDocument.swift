@@ -112,7 +112,13 @@ paths:
   /openapi.yaml:
     get: {summary: This document, \(responses(200, "OpenAPI 3", schema: "{type: string}", content: "application/yaml", errors: []))}
   /v1/server:
-    get: {summary: "The server's identity, which registration and login signatures name (the same on every node of one store)", \(responses(200, "Identity", schema: "{type: object, required: [id], properties: {id: {type: string, format: byte}}}", errors: [429, 500]))}
+    get: {summary: "The server's identity, which registration and login signatures name (the same on every node of one store), and its key server", \(responses(200, "Identity", schema: "{type: object, required: [id], properties: {id: {type: string, format: byte}, keyServer: {type: object, required: [mode, publicKey, burst, perHour], properties: {mode: {type: string, enum: [embedded, separate]}, url: {type: string}, publicKey: {type: string, format: byte}, burst: {type: integer}, perHour: {type: integer}}}}}", errors: [429, 500]))}
+  /v1/keys:
+    post:
+      summary: "Key server (with --oprf-key): RSA blind signatures (RFC 9474, RSABSSA-SHA384-PSSZERO-Deterministic) of 1 to 256 blinded key-unit messages, each the key's modulus size; rate-limited per user"
+      \(secured)
+      requestBody: {required: true, content: {application/json: {schema: {type: object, required: [elements], properties: {elements: {type: array, minItems: 1, maxItems: 256, items: {type: string, format: byte}}}}}}}
+      \(responses(200, "One evaluation per element", schema: "{type: object, required: [keyID, evaluations], properties: {keyID: {type: string, format: byte}, evaluations: {type: array, items: {type: string, format: byte}}}}", errors: [400, 401, 413, 422, 429, 500]))
   /v1/users:
     post:
       summary: Register a user (signature over the registration message by the signing key)

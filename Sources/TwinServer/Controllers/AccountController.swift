@@ -14,6 +14,7 @@ struct AccountController {
     let secrets: ServerSecrets
     let limits: ServerLimits
     let tokenLifetime: TimeInterval
+    let keyServer: KeyServerInfo?
     let challengeLifetime: TimeInterval = 120
 
     func register(to router: some RouterMethods<TwinRequestContext>) {
@@ -25,7 +26,7 @@ struct AccountController {
     }
 
     @Sendable func server(_ request: Request, context: TwinRequestContext) async throws -> ServerInfoResponse {
-        ServerInfoResponse(id: Data(try await secrets.identity()))
+        ServerInfoResponse(id: Data(try await secrets.identity()), keyServer: keyServer)
     }
 
     @Sendable func register(_ request: Request, context: TwinRequestContext) async throws -> Response {

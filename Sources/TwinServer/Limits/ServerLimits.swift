@@ -72,6 +72,11 @@ public struct ServerLimits: Sendable, Equatable {
     /// Per user: proofs that failed. Each failure spends one; with none left the user can neither
     /// prove nor begin a session that would draw a fresh challenge.
     public var failedProofs = Rate(perSecond: 1.0 / 60, burst: 10)
+    /// Key-server evaluations per user: a burst that covers a few thousand photos, then 20,000 an
+    /// hour (an image costs one per metadata chunk and one per 32 payload chunks).
+    public var keyEvaluations = Rate(perSecond: 20_000.0 / 3600, burst: 20_000)
+    /// A `POST /v1/keys` body: 256 elements of up to 512 bytes, in base64 JSON.
+    public var keyEvaluationBody = 1 << 20
 
     public init() {}
 }
