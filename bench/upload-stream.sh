@@ -54,8 +54,11 @@ process_cpu() { local f; read -r -a f <"/proc/$1/stat"; echo "scale=3; (${f[13]}
 # Every round writes into fresh folders, and rounds are deleted only at exit: on ext4 without a
 # journal, creating files right after deleting thousands (the previous round's blobs) makes inode
 # allocation scan the recently deleted ones, which doubled the server's system time.
+# With a second argument "keys", the server derives chunk keys through its key server
+# (--oprf-key): the round's times go to keyed_seconds and its totals to $work/twin-keys.json.
 twin_round() {
-  local dir="$work/twin-$1" port start dir_user user
+  local dir="$work/twin-$1${2:+-$2}" port start dir_user user keys=()
+  [ "${2:-}" = keys ] && keys=(--oprf-key "$work/oprf.pem")
   mkdir -p "$dir/reports"
   port=$((20000 + RANDOM % 20000))
   local stores=(--data "$dir/data")
@@ -67,7 +70,9 @@ twin_round() {
     sqlite-rgw) stores=(--metadata "sqlite:$dir/metadata.sqlite" --blobs "s3:$S3_ENDPOINT/$bucket" --create-bucket) ;;
     *) echo "upload-stream.sh: STORES is sqlite, postgres-rgw, postgres-folder or sqlite-rgw" >&2; exit 2 ;;
   esac
-  "$twin" serve "${stores[@]}" --port "$port" --log-level warning &
+  # SERVE_ARGS: more `twin serve` options for every round (e.g. --dedup-threshold random:5).
+  # shellcheck disable=SC2086
+  "$twin" serve "${stores[@]}" "${keys[@]}" ${SERVE_ARGS:-} --port "$port" --log-level warning &
   server=$!
   for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
   start=$(date +%s.%N)
@@ -84,9 +89,13 @@ twin_round() {
     user=${dir_user##*/}
     TWIN_HOME="$dir/homes/$user" "$twin" upload "$dir_user" --attributes family --json >"$dir/reports/$user.json"
   done
-  twin_seconds+=("$(echo "$(date +%s.%N) - $start" | bc)")
-  twin_server_cpu+=("$(echo "$(process_cpu "$server") - $server_cpu" | bc)")
-  twin_client_cpu+=("$(echo "$(children_cpu) - $client_cpu" | bc)")
+  if [ "${2:-}" = keys ]; then
+    keyed_seconds+=("$(echo "$(date +%s.%N) - $start" | bc)")
+  else
+    twin_seconds+=("$(echo "$(date +%s.%N) - $start" | bc)")
+    twin_server_cpu+=("$(echo "$(process_cpu "$server") - $server_cpu" | bc)")
+    twin_client_cpu+=("$(echo "$(children_cpu) - $client_cpu" | bc)")
+  fi
   TWIN_HOME="$dir/homes/$user" "$twin" stats --json >"$dir/stats.json"
   bucket_bytes=0
   if [[ "${STORES:-sqlite}" = *rgw ]]; then
@@ -101,7 +110,7 @@ PY
   fi
   kill "$server" && wait "$server" 2>/dev/null || true
   server=""
-  python3 - "$dir" "$account_seconds" "$bucket_bytes" >"$work/twin.json" <<'PY'
+  python3 - "$dir" "$account_seconds" "$bucket_bytes" >"$work/twin${2:+-$2}.json" <<'PY'
 import glob, json, os, sys
 reports = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(sys.argv[1], "reports", "*.json")))]
 totals = {k: sum(r[k] for r in reports) for k in ("sent_bytes", "logical_bytes", "deduplicated_bytes", "proof_bytes")}
@@ -132,14 +141,19 @@ restic_seconds=()
 twin_client_cpu=()
 twin_server_cpu=()
 restic_cpu=()
+keyed_seconds=()
 for round in $(seq "$rounds"); do
+  # KEY_SERVER=compare: a round with the key server on beside each one with it off, in
+  # alternating order, so a drift of the host's speed weighs on both.
+  if [ "${KEY_SERVER:-off}" = compare ] && [ $((round % 2)) = 1 ]; then twin_round "$round" keys; fi
   twin_round "$round"
+  if [ "${KEY_SERVER:-off}" = compare ] && [ $((round % 2)) = 0 ]; then twin_round "$round" keys; fi
   restic_round "$round"
 done
 
 pixel_bound=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pixel_bound_bytes"])' "$corpus/corpus.json" 2>/dev/null || echo 0)
 python3 - "$work/twin.json" "$pixel_bound" "$restic_bytes" "${twin_seconds[*]}" "${restic_seconds[*]}" \
-  "${twin_client_cpu[*]}" "${twin_server_cpu[*]}" "${restic_cpu[*]}" <<'PY'
+  "${twin_client_cpu[*]}" "${twin_server_cpu[*]}" "${restic_cpu[*]}" "${keyed_seconds[*]:-}" "$work/twin-keys.json" <<'PY'
 import json, os, statistics, sys
 t = json.load(open(sys.argv[1]))
 pixel, restic_bytes = int(sys.argv[2]), int(sys.argv[3])
@@ -148,6 +162,18 @@ restic_times = [float(x) for x in sys.argv[5].split()]
 stored, sent, proof = t["stored_bytes"], t["sent_bytes"], t["proof_bytes"]
 twin_median, restic_median = statistics.median(twin_times), statistics.median(restic_times)
 client_cpu, server_cpu, restic_cpu = ([float(x) for x in arg.split()] for arg in sys.argv[6:9])
+
+def key_server_figures():
+    """With KEY_SERVER=compare: the stream with the key server on, against the rounds with it off."""
+    keyed = [float(x) for x in sys.argv[9].split()]
+    if not keyed:
+        return {}
+    k = json.load(open(sys.argv[10]))
+    return {"key_server_seconds": round(statistics.median(keyed), 3),
+            "key_server_seconds_rounds": [round(x, 3) for x in keyed],
+            "key_server_over_off_time": round(statistics.median(keyed) / statistics.median(twin_times), 3),
+            "key_server_stored_bytes": k["stored_bytes"], "key_server_sent_bytes": k["sent_bytes"],
+            "key_server_deduplicated_bytes": k["deduplicated_bytes"]}
 twin_cpu = [c + s for c, s in zip(client_cpu, server_cpu)]
 print(json.dumps({
     "logical_bytes": t["logical_bytes"], "stored_bytes": stored, "pixel_bound_bytes": pixel,
@@ -171,5 +197,6 @@ print(json.dumps({
     "twin_cpu_seconds": round(statistics.median(twin_cpu), 2),
     "restic_cpu_seconds": round(statistics.median(restic_cpu), 2),
     "twin_over_restic_cpu": round(statistics.median(twin_cpu) / statistics.median(restic_cpu), 3),
+    **key_server_figures(),
 }, sort_keys=True))
 PY

@@ -21,6 +21,9 @@ public struct ServerConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     /// nil: chunk keys come from content alone.
     public var keyServer: KeyServerSetting?
+    /// `--dedup-threshold random:MAX`: each stored chunk is asked for again, as if new, until
+    /// uploads have sent it its secret threshold of times (in [2, MAX]); nil for plain dedup.
+    public var dedupThreshold: Int?
 
     public init() {}
 }
@@ -59,7 +62,7 @@ public func buildApplication(
 func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, blobs: BlobStore,
                  prometheus: PrometheusCollectorRegistry? = nil) -> Router<TwinRequestContext> {
     let metrics = TwinMetrics()
-    let statistics = StatisticsCache(store: store)
+    let statistics = StatisticsCache(store: store, coarse: configuration.dedupThreshold != nil)
     let router = Router(context: TwinRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: MetricsMiddleware())
@@ -83,20 +86,23 @@ func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, b
     let api = router.group(RouterPath(TwinProtocol.apiPrefix)).add(middleware: AuthenticationMiddleware(store: store))
     let limits = configuration.limits
     let anonymous = api.group().add(middleware: AddressRateLimitMiddleware(limiter: RateLimiter(limits.anonymous)))
-    AccountController(store: store, secrets: ServerSecrets(store: store), limits: limits,
+    let secrets = ServerSecrets(store: store)
+    AccountController(store: store, secrets: secrets, limits: limits,
                       tokenLifetime: configuration.tokenLifetime, keyServer: configuration.keyServer?.info(limits: limits))
         .register(to: anonymous)
     if case .embedded(let key) = configuration.keyServer {
         KeyServerController(key: key, limits: limits).register(to: api)
     }
     let uploads = UploadService(store: store, blobs: blobs, metrics: metrics, limits: limits,
-                                sessionLifetime: configuration.uploadLifetime, ownershipPolicy: configuration.ownershipPolicy)
+                                sessionLifetime: configuration.uploadLifetime, ownershipPolicy: configuration.ownershipPolicy,
+                                dedupThreshold: configuration.dedupThreshold.map { (secrets, $0) })
     UploadController(uploads: uploads, metrics: metrics, limits: limits).register(to: api)
     FilesController(store: store, blobs: blobs, metrics: metrics).register(to: api)
     GrantsController(store: store, limits: limits).register(to: api)
     api.get("stats") { _, context -> StatsResponse in
         _ = try context.requireUser()
-        let stats = try await store.statistics()
+        // Exact and fresh, unless a dedup threshold needs them coarse (`StatisticsCache`).
+        let stats = statistics.coarse ? try await statistics.statistics() : try await store.statistics()
         return StatsResponse(users: stats.users, files: stats.files, entries: stats.entries, chunks: stats.chunks,
                              logicalBytes: stats.logicalBytes, storedBytes: stats.storedBytes,
                              dedupRatio: stats.storedBytes == 0 ? 1 : Double(stats.logicalBytes) / Double(stats.storedBytes))

@@ -373,10 +373,14 @@ public struct UploadLookup: Equatable, Sendable {
     public var chunks: [Tag: Int]
     /// The stored ones among them that the announcing user has shown to hold.
     public var held: Set<Tag>
+    /// For each stored chunk: how many times an upload sent its data (`recordReceived`), the
+    /// first upload included: what a dedup threshold counts.
+    public var uploads: [Tag: Int]
 
-    public init(files: [Tag: [ChunkReference]], chunks: [Tag: Int], held: Set<Tag>) {
+    public init(files: [Tag: [ChunkReference]], chunks: [Tag: Int], held: Set<Tag>, uploads: [Tag: Int]) {
         self.files = files
         self.chunks = chunks
         self.held = held
+        self.uploads = uploads
     }
 }

@@ -362,6 +362,9 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
             try await store.recordReceived([Fixture.chunk(3, size: 33), Fixture.chunk(4, size: 44)], session: "gone")
         }
         #expect(try await store.storedChunks([Fixture.tag(3), Fixture.tag(4)]) == [Fixture.tag(3): 33, Fixture.tag(4): 44])
+        // Every receipt of a chunk's data counts, the first included (a dedup threshold reads it).
+        #expect(try await store.uploadLookup(files: [], chunks: [Fixture.tag(1), Fixture.tag(2), Fixture.tag(9)], user: "alice").uploads
+                == [Fixture.tag(1): 3, Fixture.tag(2): 2])
     }
 
     /// The stored chunks among `tags` that `user` holds, as a begin reads them.
@@ -406,7 +409,7 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
         #expect(lookup.chunks == (try await store.storedChunks(asked)))
         #expect(lookup.held == [])
         #expect(try await store.uploadLookup(files: [], chunks: [], user: "alice")
-                == UploadLookup(files: [:], chunks: [:], held: []))
+                == UploadLookup(files: [:], chunks: [:], held: [], uploads: [:]))
         let unproven = Fixture.uploadSession("t", user: "carol", file: a, missing: [Fixture.tag(1)], expiresAt: expiry)
         try await store.createUser(Fixture.user("carol"))
         try await store.createUploadSession(unproven)

@@ -259,7 +259,14 @@ public final class PostgresMetadataStore: MetadataStore, Service {
 
     public func uploadLookup(files: [Tag], chunks: [Tag], user: String) async throws -> UploadLookup {
         try await read { connection in
-            let stored = chunks.isEmpty ? [:] : try await connection.storedChunks(chunks)
+            var stored: [Tag: Int] = [:], uploads: [Tag: Int] = [:]
+            if !chunks.isEmpty {
+                for row in try await connection.rows("SELECT tag, size, uploads FROM chunks WHERE NOT lost AND tag = ANY(\(Bytes.array(chunks)))") {
+                    let (tag, size, count) = try row.decode((ByteBuffer, Int, Int).self)
+                    stored[try Bytes.tag(tag)] = size
+                    uploads[try Bytes.tag(tag)] = count
+                }
+            }
             var held = Set<Tag>()
             if !stored.isEmpty {
                 for row in try await connection.rows("""
@@ -269,7 +276,8 @@ public final class PostgresMetadataStore: MetadataStore, Service {
                     held.insert(try row.tag())
                 }
             }
-            return UploadLookup(files: files.isEmpty ? [:] : try await connection.fileChunks(files), chunks: stored, held: held)
+            return UploadLookup(files: files.isEmpty ? [:] : try await connection.fileChunks(files), chunks: stored, held: held,
+                                uploads: uploads)
         }
     }
 
@@ -372,7 +380,7 @@ public final class PostgresMetadataStore: MetadataStore, Service {
             try await connection.execute("""
                 INSERT INTO chunks (tag, size, refs, unreferenced_since)
                 SELECT tag, size, 0, \(Millis(Date())) FROM unnest(\(Bytes.array(tags)), \(tags.map { sizes[$0]! })) AS received(tag, size)
-                ON CONFLICT (tag) DO UPDATE SET lost = false
+                ON CONFLICT (tag) DO UPDATE SET lost = false, uploads = chunks.uploads + 1
                 """)
             guard let id else { return true }
             guard try await connection.one("SELECT 1 FROM upload_sessions WHERE id = \(id) FOR SHARE", as: Int.self) != nil else {

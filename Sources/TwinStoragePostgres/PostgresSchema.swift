@@ -139,6 +139,8 @@ enum PostgresSchema {
         Migration(version: 2, statements: [
             "ALTER TABLE entries ADD COLUMN owner_seal bytea NOT NULL DEFAULT ''::bytea",
             "CREATE TABLE server_secret (id integer PRIMARY KEY CHECK (id = 1), secret bytea NOT NULL)",
+            // How many uploads sent each chunk's data (a dedup threshold counts them).
+            "ALTER TABLE chunks ADD COLUMN uploads integer NOT NULL DEFAULT 1",
         ]),
     ]
 }

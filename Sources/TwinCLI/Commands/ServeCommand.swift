@@ -31,6 +31,8 @@ struct Serve: AsyncParsableCommand {
     var oprfKey: String?
     @Option(help: "Have clients use the separate 'twin keyserver' at this URL for chunk keys.")
     var keyServer: String?
+    @Option(help: "random:MAX: ask for every stored chunk again, as if new, until uploads sent it a secret number of times in [2, MAX] (no existence oracle).")
+    var dedupThreshold: String?
     @OptionGroup(title: "Limits (README, Limits)") var limits: LimitOptions
 
     func run() async throws {
@@ -57,6 +59,12 @@ struct Serve: AsyncParsableCommand {
         configuration.garbageInterval = .milliseconds(Int64(gcInterval * 1000))
         configuration.logLevel = level
         configuration.limits = try limits.serverLimits()
+        if let dedupThreshold {
+            guard dedupThreshold.hasPrefix("random:"), let maximum = Int(dedupThreshold.dropFirst(7)), (2...1_000_000).contains(maximum) else {
+                throw ValidationError("--dedup-threshold takes random:MAX with MAX from 2 to 1000000, not '\(dedupThreshold)'")
+            }
+            configuration.dedupThreshold = maximum
+        }
         switch (oprfKey, keyServer) {
         case (let file?, nil):
             configuration.keyServer = .embedded(try OPRFPrivateKey.loadOrCreate(at: URL(fileURLWithPath: file)))

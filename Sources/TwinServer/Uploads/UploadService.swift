@@ -24,9 +24,14 @@ struct UploadService: Sendable {
     let proofRate: RateLimiter
     let failedProofs: RateLimiter
     let challengeRate: RateLimiter
+    /// Harnik, Pinkas and Shulman-Peleg's defence against the existence oracle: with it, a stored
+    /// chunk the user does not hold is asked for, as if new, until it was sent its threshold of
+    /// times (`ServerSecrets.dedupThreshold`); nothing in the answer tells the two apart.
+    let dedupThreshold: (secrets: ServerSecrets, maximum: Int)?
 
     init(store: any MetadataStore, blobs: BlobStore, metrics: TwinMetrics, limits: ServerLimits,
-         sessionLifetime: TimeInterval, ownershipPolicy: OwnershipPolicy) {
+         sessionLifetime: TimeInterval, ownershipPolicy: OwnershipPolicy, dedupThreshold: (secrets: ServerSecrets, maximum: Int)? = nil) {
+        self.dedupThreshold = dedupThreshold
         self.store = store
         self.blobs = blobs
         self.metrics = metrics
@@ -78,7 +83,17 @@ struct UploadService: Sendable {
         // Chunks of the user's own committed entries are not challenged again; everything else
         // stored is.
         let now = Date()
-        let lookup = try await store.uploadLookup(files: files.map(\.fileTag), chunks: all.map(\.tag), user: user)
+        var lookup = try await store.uploadLookup(files: files.map(\.fileTag), chunks: all.map(\.tag), user: user)
+        if let (secrets, maximum) = dedupThreshold {
+            // Below its threshold a stored chunk is treated as absent, and so is a file with such a
+            // chunk. The checks below then cannot tell a prober anything either: a wrong size or
+            // chunk list for such a chunk or file is caught later, from the client's own data (the
+            // bytes must hash to the tag, and the commit binds the file tag to its chunk list).
+            for (tag, uploads) in lookup.uploads where !lookup.held.contains(tag) {
+                if uploads < (try await secrets.dedupThreshold(for: tag, maximum: maximum)) { lookup.chunks[tag] = nil }
+            }
+            for file in files where file.chunks.contains(where: { lookup.chunks[$0.tag] == nil }) { lookup.files[file.fileTag] = nil }
+        }
         for file in files {
             if let chunks = lookup.files[file.fileTag], chunks != file.chunks {
                 throw UploadError.unprocessable("the chunk list does not match the stored file \(file.fileTag)")

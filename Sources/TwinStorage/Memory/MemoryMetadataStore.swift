@@ -13,6 +13,8 @@ public actor MemoryMetadataStore: MetadataStore {
         /// Set whenever `refs` is 0: starts the grace period.
         var unreferencedSince: Date?
         var lost = false
+        /// Uploads that sent its data.
+        var uploads = 1
     }
 
     private struct Entry {
@@ -102,7 +104,8 @@ public actor MemoryMetadataStore: MetadataStore {
         let stored = storedChunks(tags)
         var owned = Set<Tag>()
         for entry in entries[user, default: [:]].values { owned.formUnion(files[entry.record.fileTag]?.chunks ?? []) }
-        return UploadLookup(files: lists, chunks: stored, held: Set(stored.keys).intersection(owned))
+        return UploadLookup(files: lists, chunks: stored, held: Set(stored.keys).intersection(owned),
+                            uploads: stored.keys.reduce(into: [:]) { $0[$1] = chunks[$1]?.uploads ?? 1 })
     }
 
     private func references(_ tags: [Tag]) -> [ChunkReference] {
@@ -149,6 +152,7 @@ public actor MemoryMetadataStore: MetadataStore {
                 chunks[chunk.tag] = Chunk(size: chunk.size, unreferencedSince: Date())
             } else {
                 chunks[chunk.tag]!.lost = false
+                chunks[chunk.tag]!.uploads += 1
             }
         }
         guard let id else { return }

@@ -315,9 +315,14 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
 
     public func uploadLookup(files: [Tag], chunks: [Tag], user: String) async throws -> UploadLookup {
         try await transaction(.read) { transaction in
-            let stored = try transaction.storedChunks(chunks)
+            var stored: [Tag: Int] = [:], uploads: [Tag: Int] = [:]
+            for row in try transaction.rows(whereTagIn: chunks, { "SELECT tag, size, uploads FROM chunks WHERE lost = 0 AND tag IN (\($0))" }) {
+                let tag = try row.tag("tag")
+                stored[tag] = try row.integer("size")
+                uploads[tag] = try row.integer("uploads")
+            }
             return UploadLookup(files: try transaction.fileChunks(files), chunks: stored,
-                                held: try transaction.chunksHeld(by: user, among: Array(stored.keys)))
+                                held: try transaction.chunksHeld(by: user, among: Array(stored.keys)), uploads: uploads)
         }
     }
 
@@ -749,7 +754,7 @@ private struct Transaction {
 
     func recordChunk(_ chunk: ChunkReference) throws {
         try execute(
-            "INSERT INTO chunks (tag, size, refs, unreferenced_since) VALUES (?, ?, 0, ?) ON CONFLICT (tag) DO UPDATE SET lost = 0",
+            "INSERT INTO chunks (tag, size, refs, unreferenced_since) VALUES (?, ?, 0, ?) ON CONFLICT (tag) DO UPDATE SET lost = 0, uploads = uploads + 1",
             [SQLiteValue.tag(chunk.tag), SQLiteValue.integer(chunk.size), SQLiteValue.date(Date())])
     }
 

@@ -178,6 +178,8 @@ enum SQLiteSchema {
                 secret BLOB NOT NULL
             )
             """,
+            // How many uploads sent each chunk's data (a dedup threshold counts them).
+            "ALTER TABLE chunks ADD COLUMN uploads INTEGER NOT NULL DEFAULT 1",
         ]),
     ]
 }
