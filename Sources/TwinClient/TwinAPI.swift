@@ -5,6 +5,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Synchronization
+import TwinOPRF
 import TwinProtocol
 
 /// The HTTP side of a client: one method per API operation, JSON in and out, server errors turned
@@ -41,6 +42,14 @@ public struct TwinAPI: Sendable {
         var copy = self
         copy.baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
         return copy
+    }
+
+    /// The public key a separate key server publishes (`GET /v1/keyserver`): what a storage server
+    /// started with `--key-server` publishes in turn.
+    public func keyServerPublicKey() async throws -> OPRFPublicKey {
+        let info = try TwinProtocol.makeDecoder().decode(KeyServerInfo.self, from: Data(
+            try await sendOnce(.GET, "/v1/keyserver", buffer: nil, contentType: "application/json", limit: 1 << 16, token: nil)))
+        return try OPRFPublicKey(derRepresentation: info.publicKey)
     }
 
     /// `POST /v1/keys` (the server's own, or a separate key server's after `rebased`).

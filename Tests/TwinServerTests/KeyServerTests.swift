@@ -104,6 +104,7 @@ struct KeyServerTests {
             let info = try TwinProtocol.makeDecoder().decode(KeyServerInfo.self, from: Data(
                 try await keyClient.execute(uri: "/v1/keyserver", method: .get).body.readableBytesView))
             #expect(info.publicKey == Self.key.publicKey.derRepresentation)
+            #expect(try await TwinAPI(baseURL: keyURL).keyServerPublicKey() == Self.key.publicKey)
             var configuration = ServerConfiguration()
             configuration.port = 0
             configuration.keyServer = .separate(url: keyURL, publicKey: try OPRFPublicKey(derRepresentation: info.publicKey))

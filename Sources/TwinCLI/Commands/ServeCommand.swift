@@ -1,12 +1,10 @@
 import ArgumentParser
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import Metrics
 import Prometheus
 import TwinOPRF
+import TwinClient
 import TwinProtocol
 import TwinServer
 import TwinStorage
@@ -69,7 +67,7 @@ struct Serve: AsyncParsableCommand {
         case (let file?, nil):
             configuration.keyServer = .embedded(try OPRFPrivateKey.loadOrCreate(at: URL(fileURLWithPath: file)))
         case (nil, let url?):
-            configuration.keyServer = .separate(url: url, publicKey: try await KeyServerLookup.publicKey(at: url))
+            configuration.keyServer = .separate(url: url, publicKey: try await TwinAPI(baseURL: url).keyServerPublicKey())
         case (nil, nil): break
         case (_?, _?): throw ValidationError("--oprf-key and --key-server exclude each other")
         }
@@ -165,17 +163,5 @@ struct KeyServerCommand: AsyncParsableCommand {
                                             services: storage.services, beforeServing: storage.prepare)
         try await app.runService()
         try await storage.close()
-    }
-}
-
-/// The public key a separate key server publishes, fetched once when a storage server starts.
-enum KeyServerLookup {
-    static func publicKey(at url: String) async throws -> OPRFPublicKey {
-        guard let endpoint = URL(string: url.hasSuffix("/") ? url + "v1/keyserver" : url + "/v1/keyserver") else {
-            throw ValidationError("--key-server \(url) is not a URL")
-        }
-        let (data, _) = try await URLSession.shared.data(from: endpoint)
-        let info = try TwinProtocol.makeDecoder().decode(KeyServerInfo.self, from: data)
-        return try OPRFPublicKey(derRepresentation: info.publicKey)
     }
 }
