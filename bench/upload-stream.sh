@@ -113,7 +113,8 @@ PY
   python3 - "$dir" "$account_seconds" "$bucket_bytes" >"$work/twin${2:+-$2}.json" <<'PY'
 import glob, json, os, sys
 reports = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(sys.argv[1], "reports", "*.json")))]
-totals = {k: sum(r[k] for r in reports) for k in ("sent_bytes", "logical_bytes", "deduplicated_bytes", "proof_bytes")}
+totals = {k: sum(r.get(k, 0) for r in reports)
+          for k in ("sent_bytes", "logical_bytes", "deduplicated_bytes", "proof_bytes", "key_evaluations", "key_requests")}
 totals["stored_bytes"] = json.load(open(os.path.join(sys.argv[1], "stats.json")))["stored_bytes"]
 totals["account_setup_seconds"] = float(sys.argv[2])
 totals["bucket_bytes"] = int(sys.argv[3])
@@ -173,7 +174,8 @@ def key_server_figures():
             "key_server_seconds_rounds": [round(x, 3) for x in keyed],
             "key_server_over_off_time": round(statistics.median(keyed) / statistics.median(twin_times), 3),
             "key_server_stored_bytes": k["stored_bytes"], "key_server_sent_bytes": k["sent_bytes"],
-            "key_server_deduplicated_bytes": k["deduplicated_bytes"]}
+            "key_server_deduplicated_bytes": k["deduplicated_bytes"],
+            "key_server_evaluations": k["key_evaluations"], "key_server_requests": k["key_requests"]}
 twin_cpu = [c + s for c, s in zip(client_cpu, server_cpu)]
 print(json.dumps({
     "logical_bytes": t["logical_bytes"], "stored_bytes": stored, "pixel_bound_bytes": pixel,

@@ -3,25 +3,10 @@ import Foundation
 import Synchronization
 import TwinProtocol
 
-/// A user's public keys as this client trusts them.
-public struct PeerKeys: Codable, Sendable, Equatable {
-    public var name: String
-    public var signingKey: Data
-    public var agreementKey: Data
-    public var authorityParameters: Data
+/// A user's public keys as this client trusts them: the same type the server answers with.
+public typealias PeerKeys = UserResponse
 
-    public init(name: String, signingKey: Data, agreementKey: Data, authorityParameters: Data) {
-        self.name = name
-        self.signingKey = signingKey
-        self.agreementKey = agreementKey
-        self.authorityParameters = authorityParameters
-    }
-
-    public init(_ user: UserResponse) {
-        self.init(name: user.name, signingKey: user.signingKey, agreementKey: user.agreementKey,
-                  authorityParameters: user.authorityParameters)
-    }
-
+extension UserResponse {
     /// SHA-256 over `"twin.fingerprint.v1"` and the name and the three keys (each length-prefixed),
     /// as 16 groups of four hex digits: what two people compare out of band.
     public var fingerprint: String {

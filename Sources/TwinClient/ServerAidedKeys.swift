@@ -13,6 +13,8 @@ final class ServerAidedKeyDerivation: ChunkKeyDerivation {
     let publicKey: OPRFPublicKey
     let api: TwinAPI
     let cache: KeySourceCache
+    /// Units evaluated by the key server (not found in the cache), and requests sent.
+    let counts = Mutex((evaluations: 0, requests: 0))
 
     init(publicKey: OPRFPublicKey, api: TwinAPI, cache: KeySourceCache) {
         self.publicKey = publicKey
@@ -29,6 +31,7 @@ final class ServerAidedKeyDerivation: ChunkKeyDerivation {
             var inputs: [OPRFBlindedInput] = []
             for index in batch { inputs.append(try publicKey.blind(messages[index])) }
             let response = try await api.evaluateKeys(KeyEvaluationRequest(elements: inputs.map { Data($0.blindedElement) }))
+            counts.withLock { $0 = ($0.evaluations + batch.count, $0.requests + 1) }
             guard response.keyID.elementsEqual(publicKey.id), response.evaluations.count == batch.count else {
                 throw TwinClientError.integrity("the key server answered under another key or for another number of units")
             }

@@ -343,6 +343,8 @@ public struct TwinSession: Sendable {
     public func shared() async throws -> [EntryResponse] { try await api.shared() }
     public func delete(name: String) async throws { try await api.delete(owner: keyring.user, name: name) }
     public func stats() async throws -> StatsResponse { try await api.stats() }
+    /// Key units this session had the key server evaluate, and the requests that took.
+    public var keyEvaluations: (evaluations: Int, requests: Int) { keyDerivation?.counts.withLock { $0 } ?? (0, 0) }
 
     /// Downloads and decrypts `owner/name` (own entries when `owner` is nil) into `destination`,
     /// atomically: the file appears only after every tag, AEAD and the file key checked out.
@@ -395,7 +397,7 @@ public struct TwinSession: Sendable {
     func peerKeys(_ name: String) async throws -> PeerKeys {
         if name == keyring.user { return keyring.publicKeys }
         if let pinned = knownKeys.pinned(name) { return pinned }
-        return try knownKeys.check(PeerKeys(try await api.user(name)))
+        return try knownKeys.check(try await api.user(name))
     }
 
     /// `K_M` from the owner's wrapped copy, or via the KP-ABE key the owner granted us; only for an
@@ -429,7 +431,7 @@ public struct TwinSession: Sendable {
     /// key (pinned now if this is the first contact); refused if the server offers other keys.
     public func grant(_ grantee: String, policy: String) async throws {
         let parsed = try PolicyParser.parse(policy)
-        let recipient = try knownKeys.check(PeerKeys(try await api.user(grantee)))
+        let recipient = try knownKeys.check(try await api.user(grantee))
         let key = try KPABE.keyGen(try keyring.master, policy: parsed)
         let sealed = try keyring.sealGrant(key, policy: policy, to: recipient)
         try await api.putGrant(grantee: grantee, GrantRequest(policy: policy, sealedKey: sealed))
@@ -438,13 +440,13 @@ public struct TwinSession: Sendable {
     /// `user`'s keys as the server offers them now, and whether they match the pinned ones.
     public func fingerprint(of user: String) async throws -> (offered: PeerKeys, pinned: PeerKeys?) {
         if user == keyring.user { return (keyring.publicKeys, keyring.publicKeys) }
-        return (PeerKeys(try await api.user(user)), knownKeys.pinned(user))
+        return (try await api.user(user), knownKeys.pinned(user))
     }
 
     /// Pins `user`'s keys as the server offers them, if their fingerprint is `fingerprint` (checked
     /// out of band); refused otherwise.
     public func trust(_ user: String, fingerprint: String) async throws -> PeerKeys {
-        let offered = PeerKeys(try await api.user(user))
+        let offered = try await api.user(user)
         let normalized = { (text: String) in text.lowercased().filter(\.isHexDigit) }
         guard normalized(offered.fingerprint) == normalized(fingerprint) else {
             throw TwinClientError.keyChanged(user: user, pinned: fingerprint, offered: offered.fingerprint)

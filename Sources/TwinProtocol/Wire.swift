@@ -121,7 +121,7 @@ public struct RegisterRequest: Codable, Sendable {
     }
 }
 
-public struct UserResponse: Codable, Sendable {
+public struct UserResponse: Codable, Sendable, Equatable {
     public var name: String
     public var signingKey: Data
     public var agreementKey: Data

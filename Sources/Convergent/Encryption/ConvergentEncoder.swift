@@ -65,8 +65,7 @@ public struct ConvergentEncoder: Sendable {
                 let next = try chunker.next()
                 if let chunk = next {
                     let hash = contentHash(of: chunk.bytes)
-                    if chunk.kind == .payload, let last = units.last, last.unit.kind == .payload,
-                       last.chunks.count < KeyUnit.maximumChunks {
+                    if let last = units.last, last.unit.kind == chunk.kind, last.chunks.count < KeyUnit.maximumChunks {
                         units[units.count - 1].unit.contentHashes.append(hash)
                         units[units.count - 1].chunks.append(chunk)
                     } else {

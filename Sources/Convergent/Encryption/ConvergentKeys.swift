@@ -26,9 +26,10 @@ public func contentHash(of plaintext: [UInt8]) -> Digest32 {
     plaintext.withUnsafeBytes { contentHash(of: $0) }
 }
 
-/// A run of chunks whose keys come from one key-server evaluation: a metadata chunk alone, or up
-/// to `maximumChunks` consecutive payload chunks of one image. Payload units start where the
-/// payload does, so copies of an image that differ only in metadata have the same units.
+/// A run of chunks whose keys come from one key-server evaluation: up to `maximumChunks`
+/// consecutive chunks of one kind of one image (its metadata, its payload). Payload units start
+/// where the payload does, so copies of an image that differ only in metadata have the same
+/// payload units; a copy with other metadata has another metadata unit.
 public struct KeyUnit: Sendable, Equatable {
     public static let maximumChunks = 32
     public var kind: RegionKind

@@ -116,7 +116,8 @@ struct Upload: AsyncParsableCommand {
             let seconds = Double(BenchClock.now() - start) / 1e9
             if json {
                 printJSON(["files": totals.files, "logical_bytes": totals.logical, "sent_bytes": totals.sent,
-                           "deduplicated_bytes": totals.deduplicated, "proof_bytes": totals.proof, "seconds": rounded(seconds, 3)])
+                           "deduplicated_bytes": totals.deduplicated, "proof_bytes": totals.proof, "seconds": rounded(seconds, 3),
+                           "key_evaluations": session.keyEvaluations.evaluations, "key_requests": session.keyEvaluations.requests])
             } else {
                 print("uploaded \(totals.files) files: \(ByteCount(totals.logical)), sent \(ByteCount(totals.sent)), \(ByteCount(totals.deduplicated)) deduplicated, in \(String(format: "%.2f", seconds)) s")
             }
