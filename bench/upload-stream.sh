@@ -179,10 +179,11 @@ def key_server_figures():
 twin_cpu = [c + s for c, s in zip(client_cpu, server_cpu)]
 print(json.dumps({
     "logical_bytes": t["logical_bytes"], "stored_bytes": stored, "pixel_bound_bytes": pixel,
-    "stored_over_pixel_bound": round(stored / pixel, 4) if pixel else None,
+    "stored_over_pixel_bound": round(stored / pixel, 4) if pixel and stored else None,
     "sent_bytes": sent, "proof_bytes": proof, "deduplicated_bytes": t["deduplicated_bytes"],
-    "sent_over_stored": round(sent / stored, 4),
-    "sent_minus_proof_over_stored": round((sent - proof) / stored, 4),
+    # Stored bytes read 0 when the server keeps its totals coarse (--dedup-threshold).
+    "sent_over_stored": round(sent / stored, 4) if stored else None,
+    "sent_minus_proof_over_stored": round((sent - proof) / stored, 4) if stored else None,
     "rounds": len(twin_times),
     "twin_seconds": round(twin_median, 3), "restic_seconds": round(restic_median, 3),
     "twin_over_restic_time": round(twin_median / restic_median, 3),
