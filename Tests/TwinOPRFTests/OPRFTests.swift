@@ -56,8 +56,14 @@ struct OPRFTests {
         let server = try OPRFPrivateKey.generate(), other = try OPRFPrivateKey.generate()
         let input = try server.publicKey.blind(Array("one".utf8))
         let answer = try server.evaluate(input.blindedElement)
+        // Another key's answer: to its own blinding of the message (the element for this key may
+        // not even be below the other modulus, which that key refuses).
+        let foreignInput = try other.publicKey.blind(Array("one".utf8))
         #expect(throws: OPRFError.invalidEvaluation) {
-            try server.publicKey.finalize(try other.evaluate(input.blindedElement), for: input)
+            try server.publicKey.finalize(try other.evaluate(foreignInput.blindedElement), for: input)
+        }
+        if let foreign = try? other.evaluate(input.blindedElement) {
+            #expect(throws: OPRFError.invalidEvaluation) { try server.publicKey.finalize(foreign, for: input) }
         }
         // An answer to another input, replayed.
         let another = try server.publicKey.blind(Array("two".utf8))
