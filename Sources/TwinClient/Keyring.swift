@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 #endif
 import KPABE
+import TwinProtocol
 
 /// A user's secrets and settings, stored as `$TWIN_HOME/keyring.json` (mode 0600), sealed under a
 /// passphrase (`SealedKeyring`).
@@ -153,7 +154,7 @@ public struct Keyring: Codable, Sendable {
     }
 
     static func ownerWrapAAD(name: String, fileTag: [UInt8]) -> Data {
-        Data("twin.owner-wrap.v2".utf8) + withUnsafeBytes(of: UInt32(name.utf8.count).bigEndian, Array.init) + Data(name.utf8) + fileTag
+        Data(TwinProtocol.framed("twin.owner-wrap.v2", [Array(name.utf8)]) + fileTag)
     }
 
     // MARK: Grants (HPKE Auth mode, RFC 9180 §5.1.3: X25519, HKDF-SHA256, ChaCha20-Poly1305)
@@ -162,11 +163,8 @@ public struct Keyring: Codable, Sendable {
     /// the grantee, only as sent by the owner's pinned X25519 key, and only with the policy and
     /// authority it was issued for.
     static func grantInfo(owner: String, grantee: String, policy: String, authorityParameters: Data) -> Data {
-        var info = Data("twin.grant.v2".utf8)
-        for field in [Data(owner.utf8), Data(grantee.utf8), Data(policy.utf8), Data(SHA256.hash(data: authorityParameters))] {
-            info += withUnsafeBytes(of: UInt32(field.count).bigEndian, Array.init) + field
-        }
-        return info
+        Data(TwinProtocol.framed("twin.grant.v2", [Array(owner.utf8), Array(grantee.utf8), Array(policy.utf8),
+                                                   Array(SHA256.hash(data: authorityParameters))]))
     }
 
     /// Seals a KP-ABE key for `policy` to `grantee`'s X25519 key, authenticated by this user's own

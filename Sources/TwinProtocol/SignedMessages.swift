@@ -19,7 +19,8 @@ extension TwinProtocol {
         framed("twin.login.v2", [server, Array(user.utf8), nonce])
     }
 
-    static func framed(_ label: String, _ fields: [[UInt8]]) -> [UInt8] {
+    /// `label ‖ (u32 length ‖ field)…`: the framing of every signed or bound message.
+    public static func framed(_ label: String, _ fields: [[UInt8]]) -> [UInt8] {
         var message = Array(label.utf8)
         for field in fields { message += withUnsafeBytes(of: UInt32(field.count).bigEndian, Array.init) + field }
         return message
