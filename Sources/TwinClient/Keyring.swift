@@ -28,6 +28,10 @@ public struct Keyring: Codable, Sendable {
     /// The key server's public key (`KeyServerInfo.publicKey`), pinned on first use: a server
     /// that later publishes another is refused.
     public var keyServerKey: Data?
+    /// The version of each attribute this owner wraps and grants under (`AttributeVersion`);
+    /// absent: 0. Raised by revocations, so the keyring must travel with them: a keyring restored
+    /// from an older backup catches up at the next `rekey`, from the versions its entries carry.
+    public var attributeVersions: [String: Int]?
 
     public static var home: URL {
         if let path = ProcessInfo.processInfo.environment["TWIN_HOME"], !path.isEmpty {
@@ -85,6 +89,14 @@ public struct Keyring: Codable, Sendable {
         }
     }
 
+    /// Writes `keyring`'s attribute versions into the saved keyring (and nothing else of it: a
+    /// session may run against another node than the one saved).
+    public static func saveAttributeVersions(of keyring: Keyring) throws {
+        var saved = try load()
+        saved.attributeVersions = keyring.attributeVersions
+        try saved.save(overwrite: true)
+    }
+
     /// Copies the sealed keyring to `destination` (a backup, still sealed under the passphrase),
     /// after checking that it opens.
     public static func export(to destination: URL) throws {
@@ -134,6 +146,38 @@ public struct Keyring: Codable, Sendable {
         PeerKeys(name: user, signingKey: signingPublicKey, agreementKey: agreementPublicKey, authorityParameters: authorityParameters)
     }
 
+    // MARK: Attribute versions
+
+    /// The capsule attributes that wrap an entry with `attributes` now.
+    func capsuleAttributes(_ attributes: [String]) -> [String] {
+        attributes.map { AttributeVersion.versioned($0, attributeVersions?[$0] ?? 0) }.sorted()
+    }
+
+    /// The policy of a key granted now for `policy` (plain attributes): each leaf at its version.
+    func versionedPolicy(_ policy: Policy) -> Policy {
+        policy.renamingAttributes { AttributeVersion.versioned($0, attributeVersions?[$0] ?? 0) }
+    }
+
+    /// Raises `attribute`'s version by one; returns the new version.
+    mutating func raiseVersion(of attribute: String) -> Int {
+        let raised = (attributeVersions?[attribute] ?? 0) + 1
+        attributeVersions = (attributeVersions ?? [:]).merging([attribute: raised]) { _, new in new }
+        return raised
+    }
+
+    /// Takes up versions seen elsewhere (in the owner's own capsules), keeping the higher of each;
+    /// returns whether any was raised.
+    mutating func catchUp(to seen: [String: Int]) -> Bool {
+        var versions = attributeVersions ?? [:]
+        var raised = false
+        for (attribute, version) in seen where version > versions[attribute] ?? 0 {
+            versions[attribute] = version
+            raised = true
+        }
+        if raised { attributeVersions = versions }
+        return raised
+    }
+
     // MARK: Owner's own copy of file keys
 
     /// `nonce(12) || AES-256-GCM(ownerWrappingKey, K_M, aad: "twin.owner-wrap.v2" || u32 len || name || T_M)`:
@@ -180,14 +224,21 @@ public struct Keyring: Codable, Sendable {
     /// Opens a grant `owner` (as pinned) issued to this user for `policy`.
     func openGrant(_ sealed: Data, from owner: PeerKeys, policy: String) throws -> DecryptionKey {
         guard sealed.count > 32 else { throw TwinClientError.integrity("grant from \(owner.name) is truncated") }
+        let key: DecryptionKey
         do {
             var recipient = try HPKE.Recipient(privateKey: agreement, ciphersuite: .Curve25519_SHA256_ChachaPoly,
                                                info: Self.grantInfo(owner: owner.name, grantee: user, policy: policy,
                                                                     authorityParameters: owner.authorityParameters),
                                                encapsulatedKey: sealed.prefix(32), authenticatedBy: try owner.agreement)
-            return try DecryptionKey(decoding: Array(try recipient.open(sealed.dropFirst(32))))
+            key = try DecryptionKey(decoding: Array(try recipient.open(sealed.dropFirst(32))))
         } catch {
             throw TwinClientError.integrity("the grant from \(owner.name) does not open: not sealed by \(owner.name)'s pinned key for this policy")
         }
+        // The key is for the stated policy, at whatever attribute versions the owner is at.
+        guard let stated = try? PolicyParser.parse(policy),
+              key.policy.renamingAttributes({ AttributeVersion.parse($0)?.attribute ?? "#" }) == stated else {
+            throw TwinClientError.integrity("the grant from \(owner.name) holds a key for another policy than '\(policy)'")
+        }
+        return key
     }
 }

@@ -8,7 +8,7 @@ import TwinProtocol
 
 /// A logged-in user: the keyring plus an authenticated API client. Every command goes through here.
 public struct TwinSession: Sendable {
-    public let keyring: Keyring
+    public internal(set) var keyring: Keyring
     /// Chunks this session sealed already: re-shared photos in one run are sealed once.
     let sealedChunks = SealedChunkCache()
     let chunkBuffers = ChunkBufferPool()
@@ -223,6 +223,9 @@ public struct TwinSession: Sendable {
     /// and one commit that adds every entry or none. Returns one result per file, in order.
     public func send(_ batch: [PreparedUpload], attributes: [String]) async throws -> [UploadResult] {
         guard !batch.isEmpty else { return [] }
+        if let invalid = attributes.first(where: { !AttributeVersion.isValid($0) }) {
+            throw TwinClientError.invalidArgument("attribute '\(invalid)' must be 1–\(AttributeVersion.maximumAttributeLength) bytes without '#'")
+        }
         return try await commit(try await announce(batch, attributes: attributes))
     }
 
@@ -279,7 +282,7 @@ public struct TwinSession: Sendable {
             proofBytes[leavesPerFile.firstIndex { $0 > 0 } ?? 0] += proofSize - proofBytes.reduce(0, +)
         }
         let attributes = TwinProtocol.normalizedAttributes(attributes)
-        let wrapper = attributes.isEmpty ? nil : try attributeWrappers.wrapper(for: attributes)
+        let wrapper = attributes.isEmpty ? nil : try attributeWrappers.wrapper(for: keyring.capsuleAttributes(attributes))
         let entries = try batch.map { prepared in
             let encoded = prepared.encoded
             let attributeWrapped = wrapper?.wrap(encoded.fileKey.withUnsafeBytes { Array($0) }, context: encoded.fileTag.bytes).encoded() ?? []
@@ -419,7 +422,8 @@ public struct TwinSession: Sendable {
         do {
             return SymmetricKey(data: try WrappedKey(decoding: Array(entry.attributeWrappedKey)).unwrap(with: key, context: entry.fileTag.bytes))
         } catch KPABEError.policyNotSatisfied {
-            throw TwinClientError.accessDenied("the granted policy is not satisfied by \(entry.attributes)")
+            throw TwinClientError.accessDenied("the granted policy '\(grant.policy)' does not open \(entry.attributes) as wrapped now "
+                                               + "(the owner re-keyed after a revocation and has not re-issued this grant)")
         } catch {
             throw TwinClientError.integrity("the wrapped file key does not open: \(error)")
         }
@@ -427,12 +431,16 @@ public struct TwinSession: Sendable {
 
     // MARK: Share
 
-    /// Issues a KP-ABE key for `policy` from this user's authority, sealed to `grantee`'s pinned
+    /// Issues a KP-ABE key for `policy` (at the keyring's attribute versions) from this user's authority, sealed to `grantee`'s pinned
     /// key (pinned now if this is the first contact); refused if the server offers other keys.
     public func grant(_ grantee: String, policy: String) async throws {
         let parsed = try PolicyParser.parse(policy)
+        if let invalid = parsed.leaves.first(where: { !AttributeVersion.isValid($0) }) {
+            throw TwinClientError.invalidArgument("attribute '\(invalid)' must be 1–\(AttributeVersion.maximumAttributeLength) bytes without '#'")
+        }
         let recipient = try knownKeys.check(try await api.user(grantee))
-        let key = try KPABE.keyGen(try keyring.master, policy: parsed)
+        // The key is for the attributes at their present versions; the grant states the plain policy.
+        let key = try KPABE.keyGen(try keyring.master, policy: keyring.versionedPolicy(parsed))
         let sealed = try keyring.sealGrant(key, policy: policy, to: recipient)
         try await api.putGrant(grantee: grantee, GrantRequest(policy: policy, sealedKey: sealed))
     }
@@ -455,7 +463,6 @@ public struct TwinSession: Sendable {
         return offered
     }
 
-    public func revoke(_ grantee: String) async throws { try await api.revokeGrant(grantee: grantee) }
 }
 
 /// The capsules of one session, by attribute set: made on first use, under the lock, so that

@@ -413,6 +413,27 @@ public struct EntryListResponse: Codable, Sendable {
     public init(entries: [EntryResponse]) { self.entries = entries }
 }
 
+/// New keys for the caller's entries (`PATCH /v1/files/{owner}`): a re-key after a revocation.
+/// Each entry gets a new attribute-wrapped key and the owner's new seal over it; the rest of the
+/// entry (file, attributes, media type, size) stays as stored and is what the seal must cover.
+public struct EntryKeysRequest: Codable, Sendable {
+    public struct Entry: Codable, Sendable {
+        public var name: String
+        public var attributeWrappedKey: Data
+        /// The owner's `EntrySeal`, with a version above the stored one's.
+        public var ownerSeal: Data
+        public init(name: String, attributeWrappedKey: Data, ownerSeal: Data) {
+            self.name = name
+            self.attributeWrappedKey = attributeWrappedKey
+            self.ownerSeal = ownerSeal
+        }
+    }
+
+    public static let maximumEntries = 1024
+    public var entries: [Entry]
+    public init(entries: [Entry]) { self.entries = entries }
+}
+
 public struct GrantRequest: Codable, Sendable {
     public var policy: String
     /// The KP-ABE decryption key, HPKE-sealed to the grantee: `encapsulated key (32) || ciphertext`.

@@ -97,7 +97,7 @@ func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, b
                                 sessionLifetime: configuration.uploadLifetime, ownershipPolicy: configuration.ownershipPolicy,
                                 dedupThreshold: configuration.dedupThreshold.map { (secrets, $0) })
     UploadController(uploads: uploads, metrics: metrics, limits: limits).register(to: api)
-    FilesController(store: store, blobs: blobs, metrics: metrics).register(to: api)
+    FilesController(store: store, blobs: blobs, metrics: metrics, entryKeys: EntryKeysService(store: store), limits: limits).register(to: api)
     GrantsController(store: store, limits: limits).register(to: api)
     api.get("stats") { _, context -> StatsResponse in
         _ = try context.requireUser()

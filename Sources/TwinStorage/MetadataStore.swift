@@ -316,6 +316,11 @@ public protocol MetadataStore: Sendable {
     /// references, and chunks left without references become garbage (collected after a grace
     /// period by `collectGarbage`). Returns false when there was no such entry.
     func deleteEntry(owner: String, name: String, now: Date) async throws -> Bool
+    /// Gives the owner's entries new keys (a re-key after a revocation), all or none: for each
+    /// update, the entry `name` gets `attributeWrappedKey` and `ownerSeal`, if its seal is still
+    /// `previousSeal`. Refuses, changing nothing: a missing entry (`.notFound(.entry)`), and one
+    /// whose seal changed since the caller read it (`.conflict(.entry)`: a concurrent upload or re-key).
+    func updateEntryKeys(owner: String, _ updates: [EntryKeyUpdate]) async throws
     /// Forgets chunks unreferenced since before `cutoff` and not named by any upload session live at
     /// `now`, and returns the tags whose blobs the caller must delete: these, and those of earlier
     /// passes not yet forgotten (a collector that died). Until `forgetCollected` names a tag,
@@ -341,7 +346,10 @@ public protocol MetadataStore: Sendable {
     /// Adds or replaces the grant from `owner` to `grantee`; `.notFound` when either user does not exist.
     func putGrant(_ grant: GrantRecord) async throws
     func grant(owner: String, grantee: String) async throws -> GrantRecord?
+    /// The grants `grantee` received, sorted by owner.
     func grants(grantee: String) async throws -> [GrantRecord]
+    /// The grants `owner` issued, sorted by grantee.
+    func grants(owner: String) async throws -> [GrantRecord]
     /// Returns false when there was no such grant.
     func revokeGrant(owner: String, grantee: String) async throws -> Bool
 
@@ -362,6 +370,22 @@ extension MetadataStore {
 
     public func createUploadSession(_ session: UploadSessionRecord) async throws {
         try await createUploadSession(session, maximumLive: .max, now: Date())
+    }
+}
+
+/// New keys for one entry (`MetadataStore.updateEntryKeys`), taken only if the entry still has
+/// the seal the caller read.
+public struct EntryKeyUpdate: Sendable, Equatable {
+    public var name: String
+    public var previousSeal: [UInt8]
+    public var attributeWrappedKey: [UInt8]
+    public var ownerSeal: [UInt8]
+
+    public init(name: String, previousSeal: [UInt8], attributeWrappedKey: [UInt8], ownerSeal: [UInt8]) {
+        self.name = name
+        self.previousSeal = previousSeal
+        self.attributeWrappedKey = attributeWrappedKey
+        self.ownerSeal = ownerSeal
     }
 }
 

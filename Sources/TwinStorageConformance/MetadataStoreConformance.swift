@@ -23,6 +23,7 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
     case commitStoresFileAndEntry
     case commitConflictChangesNothing
     case secondUploaderAddsOnlyAnEntry
+    case entryKeysUpdateAllOrNone
     case deleteEntryReleasesReferences
     case heldChunksAreTheOwnersCommittedOnes
     case recordReceivedChunk
@@ -61,6 +62,7 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
         case .commitStoresFileAndEntry: try await Self.commitStoresFileAndEntry(store)
         case .commitConflictChangesNothing: try await Self.commitConflictChangesNothing(store)
         case .secondUploaderAddsOnlyAnEntry: try await Self.secondUploaderAddsOnlyAnEntry(store)
+        case .entryKeysUpdateAllOrNone: try await Self.entryKeysUpdateAllOrNone(store)
         case .deleteEntryReleasesReferences: try await Self.deleteEntryReleasesReferences(store)
         case .heldChunksAreTheOwnersCommittedOnes: try await Self.heldChunksAreTheOwnersCommittedOnes(store)
         case .recordReceivedChunk: try await Self.recordReceivedChunk(store)
@@ -291,6 +293,40 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
         #expect(try await store.uploadSession(id: "s1") == nil, "commit consumes the upload session")
         // Committed chunks are referenced: no grace period makes them garbage.
         #expect(try await Self.garbage(store, before: everythingIsOld, now: Date()) == [])
+    }
+
+    /// A re-key replaces the wrapped key and seal of every named entry or of none; an entry whose
+    /// seal changed since it was read, or that is gone, refuses the whole batch.
+    private static func entryKeysUpdateAllOrNone(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        try await store.createUser(Fixture.user("bob"))
+        let file = Fixture.file(1, chunks: [Fixture.chunk(1, size: 10)])
+        try await store.record(file)
+        let a = Fixture.entry(owner: "alice", name: "a", file: file), b = Fixture.entry(owner: "alice", name: "b", file: file)
+        let bobs = Fixture.entry(owner: "bob", name: "a", file: file)
+        for entry in [a, b, bobs] { try await store.upload(entry, file: file) }
+        let rewrap = { (entry: EntryRecord, round: UInt8) in
+            EntryKeyUpdate(name: entry.name, previousSeal: entry.ownerSeal, attributeWrappedKey: [round, 1], ownerSeal: [round, 2])
+        }
+
+        let stale = EntryKeyUpdate(name: "b", previousSeal: [0xEE], attributeWrappedKey: [9], ownerSeal: [9])
+        await #expect(throws: MetadataStoreError.conflict(.entry(owner: "alice", name: "b"))) {
+            try await store.updateEntryKeys(owner: "alice", [rewrap(a, 1), stale])
+        }
+        await #expect(throws: MetadataStoreError.notFound(.entry(owner: "alice", name: "missing"))) {
+            try await store.updateEntryKeys(owner: "alice", [rewrap(a, 1), EntryKeyUpdate(name: "missing", previousSeal: [], attributeWrappedKey: [], ownerSeal: [])])
+        }
+        #expect(try await store.entries(owner: "alice") == [a, b], "a refused batch changes nothing")
+
+        try await store.updateEntryKeys(owner: "alice", [rewrap(a, 1), rewrap(b, 1)])
+        var expected = [a, b]
+        for index in expected.indices { (expected[index].attributeWrappedKey, expected[index].ownerSeal) = ([1, 1], [1, 2]) }
+        #expect(try await store.entries(owner: "alice") == expected)
+        #expect(try await store.entry(owner: "bob", name: "a") == bobs, "another owner's entry of the same name is untouched")
+        await #expect(throws: MetadataStoreError.conflict(.entry(owner: "alice", name: "a")), "an update read before the last one is stale") {
+            try await store.updateEntryKeys(owner: "alice", [rewrap(a, 2)])
+        }
+        #expect(try await store.file(file.tag) == file, "keys change, the file does not")
     }
 
     private static func commitConflictChangesNothing(_ store: any MetadataStore) async throws {
@@ -575,6 +611,11 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
         #expect(try await store.revokeGrant(owner: "alice", grantee: "bob") == false)
         #expect(try await store.grant(owner: "alice", grantee: "bob") == nil)
         #expect(try await store.grants(grantee: "bob") == [fromCarol])
+        #expect(try await store.grants(owner: "bob").map(\.grantee) == ["carol"])
+        try await store.createUser(Fixture.user("dave"))
+        try await store.putGrant(GrantRecord(owner: "carol", grantee: "dave", policy: "y", sealedKey: [10], createdAt: Fixture.epoch))
+        #expect(try await store.grants(owner: "carol").map(\.grantee) == ["bob", "dave"], "issued grants, sorted by grantee")
+        #expect(try await store.grants(owner: "alice") == [])
     }
 
     // MARK: Statistics

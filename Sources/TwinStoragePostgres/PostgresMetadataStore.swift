@@ -542,6 +542,20 @@ public final class PostgresMetadataStore: MetadataStore, Service {
         return bindings
     }
 
+    public func updateEntryKeys(owner: String, _ updates: [EntryKeyUpdate]) async throws {
+        try await transaction { connection in
+            for update in updates {
+                guard try await connection.one("""
+                    UPDATE entries SET abe_key = \(Bytes(update.attributeWrappedKey)), owner_seal = \(Bytes(update.ownerSeal))
+                    WHERE owner = \(owner) AND name = \(update.name) AND owner_seal = \(Bytes(update.previousSeal)) RETURNING 1
+                    """, as: Int.self) == nil else { continue }
+                let exists = try await connection.one("SELECT 1 FROM entries WHERE owner = \(owner) AND name = \(update.name)", as: Int.self) != nil
+                throw exists ? MetadataStoreError.conflict(.entry(owner: owner, name: update.name))
+                             : MetadataStoreError.notFound(.entry(owner: owner, name: update.name))
+            }
+        }
+    }
+
     public func deleteEntry(owner: String, name: String, now: Date) async throws -> Bool {
         try await transaction { connection in
             guard let file = try await connection.one("""
@@ -671,6 +685,15 @@ public final class PostgresMetadataStore: MetadataStore, Service {
         try await statement { connection in
             try await connection.rows("""
                 SELECT owner, grantee, policy, sealed_key, created_at FROM grants WHERE grantee = \(grantee) ORDER BY owner
+                """).map(Self.grant)
+        }
+    }
+
+    /// Sorted by grantee, bytewise.
+    public func grants(owner: String) async throws -> [GrantRecord] {
+        try await statement { connection in
+            try await connection.rows("""
+                SELECT owner, grantee, policy, sealed_key, created_at FROM grants WHERE owner = \(owner) ORDER BY grantee
                 """).map(Self.grant)
         }
     }

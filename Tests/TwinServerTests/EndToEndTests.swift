@@ -470,7 +470,8 @@ struct EndToEndTests {
     @Test("sharing: no grant → refused with no ciphertext; satisfied policy → identical bytes; unsatisfied or revoked → refused")
     func sharing() async throws {
         try await LiveServer.run { server in
-            let alice = try await server.user("alice"), bob = try await server.user("bob"), carol = try await server.user("carol")
+            var alice = try await server.user("alice")
+            let bob = try await server.user("bob"), carol = try await server.user("carol")
             let bytes = jpegImage(seed: "e", exif: "holiday")
             _ = try await alice.upload(path: try server.file("e.jpg", bytes), name: "holiday.jpg", attributes: ["friend", "vacation"])
             // A second image of the same run and attributes: its key is wrapped under the same capsule.
@@ -495,7 +496,7 @@ struct EndToEndTests {
             await expectAccessDenied { _ = try await carol.get(owner: "alice", name: "holiday.jpg", destination: out + ".carol") }
             #expect(!FileManager.default.fileExists(atPath: out + ".carol"))
 
-            try await alice.revoke("bob")
+            _ = try await alice.revoke("bob") { _ in }
             await expectAccessDenied { _ = try await bob.get(owner: "alice", name: "holiday.jpg", destination: out + ".late") }
             #expect(!FileManager.default.fileExists(atPath: out + ".late"))
             // The owner still reads their own image.

@@ -34,6 +34,14 @@ public indirect enum Policy: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The same tree with every leaf renamed by `rename`.
+    public func renamingAttributes(_ rename: (String) throws -> String) rethrows -> Policy {
+        switch self {
+        case .attribute(let name): .attribute(try rename(name))
+        case .threshold(let k, let children): .threshold(k, try children.map { try $0.renamingAttributes(rename) })
+        }
+    }
+
     var depth: Int {
         switch self {
         case .attribute: 1

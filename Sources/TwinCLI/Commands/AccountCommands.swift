@@ -187,12 +187,75 @@ struct Grant: AsyncParsableCommand {
 }
 
 struct Revoke: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Withdraw USER's grant; the server stops serving them.")
+    static let configuration = CommandConfiguration(
+        commandName: "revoke",
+        abstract: "Withdraw USER's grant and re-key: your entries it could read get fresh wraps, other grantees fresh keys.",
+        discussion: "USER's saved key opens none of the new wraps. Nothing is uploaded again. A run cut short is finished by 'twin rekey'.")
     @OptionGroup var node: NodeOption
     @Argument var user: String
+    @Flag(help: "Print one JSON object.") var json = false
 
     func run() async throws {
-        try await clientErrors { try await TwinSession.open(server: node.url).revoke(user) }
+        try await clientErrors {
+            var session = try await TwinSession.open(server: node.url)
+            printReport(try await session.revoke(user, saveKeyring: Keyring.saveAttributeVersions), json: json)
+        }
+    }
+}
+
+struct Rekey: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rekey",
+        abstract: "Bring your entries' wraps and issued grants to your keyring's attribute versions (after a revoke cut short, or on another copy of the keyring).")
+    @OptionGroup var node: NodeOption
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() async throws {
+        try await clientErrors {
+            var session = try await TwinSession.open(server: node.url)
+            printReport(try await session.rekey(saveKeyring: Keyring.saveAttributeVersions), json: json)
+        }
+    }
+}
+
+private func printReport(_ report: TwinSession.RevocationReport, json: Bool) {
+    if json {
+        printJSON(["revoked": report.revoked, "raised": report.raised, "rewrapped": report.rewrapped,
+                   "regranted": report.regranted, "unsealed": report.unsealed])
+        return
+    }
+    if let revoked = report.revoked { print("revoked \(revoked)") }
+    if !report.raised.isEmpty {
+        print("raised " + report.raised.sorted { $0.key < $1.key }.map { "\($0.key) to version \($0.value)" }.joined(separator: ", "))
+    }
+    print("re-wrapped \(report.rewrapped) entries; re-issued grants to \(report.regranted.isEmpty ? "nobody" : report.regranted.joined(separator: ", "))")
+    if !report.unsealed.isEmpty {
+        FileHandle.standardError.write(Data("twin: left \(report.unsealed.count) entries alone whose seal is not yours: \(report.unsealed.prefix(5).joined(separator: ", "))\n".utf8))
+    }
+}
+
+struct Grants: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "grants", abstract: "List the grants you issued and the grants you received.")
+    @OptionGroup var node: NodeOption
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() async throws {
+        try await clientErrors {
+            let session = try await TwinSession.open(server: node.url)
+            let issued = try await session.issuedGrants(), received = try await session.receivedGrants()
+            if json {
+                let rows = { (grants: [GrantResponse]) in
+                    grants.map { ["owner": $0.owner, "grantee": $0.grantee, "policy": $0.policy,
+                                  "created_at": ISO8601DateFormatter().string(from: $0.createdAt)] }
+                }
+                printJSON(["issued": rows(issued), "received": rows(received)])
+                return
+            }
+            print("issued:" + (issued.isEmpty ? " none" : ""))
+            for grant in issued { print("  to \(grant.grantee): \(grant.policy)") }
+            print("received:" + (received.isEmpty ? " none" : ""))
+            for grant in received { print("  from \(grant.owner): \(grant.policy)") }
+        }
     }
 }
 

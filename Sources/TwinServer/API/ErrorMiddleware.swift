@@ -78,6 +78,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .proofRejected(let reason): APIError(.forbidden, .proofInvalid, "proof of ownership rejected: \(reason)")
         case .proofRequired: APIError(.forbidden, .proofRequired, "prove ownership of the chunks the server already holds first")
         case .incomplete(let outstanding): APIError(.conflict, .incompleteUpload, "\(outstanding) chunks not uploaded yet")
+        case .changed(let message): APIError(.conflict, .conflict, message)
         case .busy(let what): APIError(.serviceUnavailable, .busy, "\(what); retry", retryAfter: 1)
         }
     }

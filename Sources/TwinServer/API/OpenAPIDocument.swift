@@ -171,7 +171,7 @@ paths:
       summary: Add one entry per announced file, in order, atomically (all or none)
       \(secured)
       parameters: [\(path("id"))]
-      requestBody: {required: true, content: {application/json: {schema: {type: object, required: [entries], properties: {entries: {type: array, minItems: 1, maxItems: \(BeginUploadRequest.maximumFiles), items: {type: object, required: [name, attributes, attributeWrappedKey, ownerWrappedKey, sealedManifest, mediaType, size, ownerSeal], properties: {name: \(entryName), ownerSeal: {type: string, format: byte, description: "EntrySeal, 72 bytes"}, attributes: {type: array, maxItems: \(ServerLimits().attributesPerEntry), items: {type: string, minLength: 1, maxLength: 255}}, attributeWrappedKey: {type: string, format: byte}, ownerWrappedKey: {type: string, format: byte, maxLength: 1368}, sealedManifest: {type: string, format: byte}, mediaType: {type: string, maxLength: \(ServerLimits().mediaTypeLength)}, size: {type: integer, minimum: 0, maximum: \(ServerLimits().entrySize)}}}}}}}}}
+      requestBody: {required: true, content: {application/json: {schema: {type: object, required: [entries], properties: {entries: {type: array, minItems: 1, maxItems: \(BeginUploadRequest.maximumFiles), items: {type: object, required: [name, attributes, attributeWrappedKey, ownerWrappedKey, sealedManifest, mediaType, size, ownerSeal], properties: {name: \(entryName), ownerSeal: {type: string, format: byte, description: "EntrySeal, 72 bytes"}, attributes: {type: array, maxItems: \(ServerLimits().attributesPerEntry), items: {type: string, minLength: 1, maxLength: \(AttributeVersion.maximumAttributeLength), pattern: "^[^#]*$"}}, attributeWrappedKey: {type: string, format: byte}, ownerWrappedKey: {type: string, format: byte, maxLength: 1368}, sealedManifest: {type: string, format: byte}, mediaType: {type: string, maxLength: \(ServerLimits().mediaTypeLength)}, size: {type: integer, minimum: 0, maximum: \(ServerLimits().entrySize)}}}}}}}}}
       \(responses(201, "Entries", schema: "{$ref: \"#/components/schemas/Entries\"}", errors: [400, 401, 403, 404, 409, 410, 413, 422, 500, 503]))
   /v1/files:
     get:
@@ -189,6 +189,12 @@ paths:
       \(secured)
       parameters: [\(path("owner"))]
       \(responses(200, "Entries", schema: "{$ref: \"#/components/schemas/Entries\"}", errors: [400, 401, 403, 500]))
+    patch:
+      summary: Re-key the caller's entries (after a revocation) with new attribute-wrapped keys and seals, all or none
+      \(secured)
+      parameters: [\(path("owner"))]
+      requestBody: {required: true, content: {application/json: {schema: {type: object, required: [entries], properties: {entries: {type: array, minItems: 1, maxItems: \(EntryKeysRequest.maximumEntries), items: {type: object, required: [name, attributeWrappedKey, ownerSeal], properties: {name: \(entryName), attributeWrappedKey: {type: string, format: byte}, ownerSeal: {type: string, format: byte, description: "EntrySeal, 72 bytes, newer than the stored one"}}}}}}}}}
+      \(responses(204, "Re-keyed", errors: [400, 401, 403, 404, 409, 413, 422, 500]))
   /v1/files/{owner}/{name}:
     get:
       summary: One entry with its sealed manifest and chunk tags
@@ -209,6 +215,11 @@ paths:
   /v1/grants:
     get:
       summary: Grants the caller received
+      \(secured)
+      \(responses(200, "Grants", schema: "{type: object, required: [grants], properties: {grants: {type: array, items: {$ref: \"#/components/schemas/Grant\"}}}}", errors: [401, 500]))
+  /v1/grants/issued:
+    get:
+      summary: Grants the caller issued
       \(secured)
       \(responses(200, "Grants", schema: "{type: object, required: [grants], properties: {grants: {type: array, items: {$ref: \"#/components/schemas/Grant\"}}}}", errors: [401, 500]))
   /v1/grants/{grantee}:

@@ -13,6 +13,8 @@ struct FilesController {
     let store: any MetadataStore
     let blobs: BlobStore
     let metrics: TwinMetrics
+    let entryKeys: EntryKeysService
+    let limits: ServerLimits
 
     func register(to router: some RouterMethods<TwinRequestContext>) {
         router.get("files", use: listOwn)
@@ -21,6 +23,7 @@ struct FilesController {
         router.get("files/:owner/:name", use: entry)
         router.get("files/:owner/:name/chunks/:tag", use: chunk)
         router.delete("files/:owner/:name", use: delete)
+        router.patch("files/:owner", use: rekey)
     }
 
     @Sendable func listOwn(_ request: Request, context: TwinRequestContext) async throws -> EntryListResponse {
@@ -87,6 +90,15 @@ struct FilesController {
         guard try await store.deleteEntry(owner: user, name: name, now: Date()) else {
             throw APIError.notFound("no entry \(name)")
         }
+        return Response(status: .noContent)
+    }
+
+    /// New attribute-wrapped keys for the caller's own entries (`EntryKeysService`).
+    @Sendable func rekey(_ request: Request, context: TwinRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        guard try context.parameters.decoded("owner") == user else { throw APIError.accessDenied }
+        let body = try await request.decode(as: EntryKeysRequest.self, limit: limits.commitBody, context: context)
+        try await entryKeys.rekey(body.entries, owner: user)
         return Response(status: .noContent)
     }
 

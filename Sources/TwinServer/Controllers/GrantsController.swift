@@ -14,6 +14,7 @@ struct GrantsController {
         router.put("grants/:grantee", use: put)
         router.delete("grants/:grantee", use: revoke)
         router.get("grants", use: received)
+        router.get("grants/issued", use: issued)
     }
 
     @Sendable func put(_ request: Request, context: TwinRequestContext) async throws -> Response {
@@ -25,10 +26,14 @@ struct GrantsController {
         guard body.policy.utf8.count <= limits.policyLength else {
             throw APIError.unprocessable("policy is longer than \(limits.policyLength) bytes")
         }
+        let policy: Policy
         do {
-            _ = try PolicyParser.parse(body.policy)
+            policy = try PolicyParser.parse(body.policy)
         } catch {
             throw APIError.unprocessable("\(error)")
+        }
+        guard policy.leaves.allSatisfy(AttributeVersion.isValid) else {
+            throw APIError.unprocessable("policy attributes are 1–\(AttributeVersion.maximumAttributeLength) bytes without '#'")
         }
         guard grantee != owner else { throw APIError.unprocessable("owners read their own entries without a grant") }
         guard try await store.user(named: grantee) != nil else { throw APIError.notFound("no user \(grantee)") }
@@ -48,6 +53,11 @@ struct GrantsController {
     @Sendable func received(_ request: Request, context: TwinRequestContext) async throws -> GrantListResponse {
         let user = try context.requireUser()
         return GrantListResponse(grants: try await store.grants(grantee: user).map(GrantResponse.init))
+    }
+
+    @Sendable func issued(_ request: Request, context: TwinRequestContext) async throws -> GrantListResponse {
+        let user = try context.requireUser()
+        return GrantListResponse(grants: try await store.grants(owner: user).map(GrantResponse.init))
     }
 }
 

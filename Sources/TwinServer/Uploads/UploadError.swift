@@ -27,6 +27,8 @@ enum UploadError: Error, Equatable, Sendable {
     case proofRequired
     /// A commit before every missing chunk arrived.
     case incomplete(outstanding: Int)
+    /// A record changed between the caller's read and this write (a concurrent upload or re-key).
+    case changed(String)
     /// Stored chunks were being collected when the session began: try again in a moment.
     case busy(String)
 }

@@ -247,52 +247,28 @@ struct UploadService: Sendable {
         guard commits.count == session.files.count else {
             throw UploadError.unprocessable("\(commits.count) entries for \(session.files.count) announced files")
         }
-        guard let owner = try await store.user(named: user),
-              let ownerKey = try? Curve25519.Signing.PublicKey(rawRepresentation: owner.signingKey) else {
+        guard let owner = try await store.user(named: user), var check = EntryKeyCheck(owner: owner, capsules: capsules) else {
             throw UploadError.noSession(id)
         }
-        var authority: AuthorityID?
         var committed: [(entry: EntryRecord, file: FileRecord)] = []
         let now = Date()
         for (position, (commit, file)) in zip(commits, session.files).enumerated() {
             guard TwinProtocol.isValidName(commit.name) else { throw UploadError.invalid("invalid entry name at position \(position)") }
             guard commit.size >= 0, commit.size <= limits.entrySize, commit.mediaType.unicodeScalars.count <= limits.mediaTypeLength,
                   commit.attributes.count <= limits.attributesPerEntry,
-                  commit.attributes.allSatisfy({ (1...Policy.maximumAttributeLength).contains($0.utf8.count) }),
+                  commit.attributes.allSatisfy(AttributeVersion.isValid),
                   commit.ownerWrappedKey.count <= Self.maximumOwnerWrappedKey else {
-                throw UploadError.unprocessable("size, media type, attributes or owner-wrapped key out of range at position \(position)")
+                throw UploadError.unprocessable("size, media type, attributes (1–240 bytes, without '#') or owner-wrapped key out of range at position \(position)")
             }
             let manifest = Array(commit.sealedManifest)
             guard Manifest.fileTag(sealedManifest: manifest, chunkTags: file.chunks.lazy.map(\.tag)) == file.fileTag else {
                 throw UploadError.tagMismatch("the sealed manifest and announced chunks of \(commit.name) do not make its file tag")
             }
             let attributes = TwinProtocol.normalizedAttributes(commit.attributes)
-            // Readers check the seal; the server checks it too, so that a store only ever holds
-            // entries their owner made.
-            guard let seal = EntrySeal(decoding: commit.ownerSeal),
-                  seal.isValid(for: EntrySeal.Fields(owner: user, name: commit.name, fileTag: file.fileTag, attributes: attributes,
-                                                     attributeWrappedKey: Array(commit.attributeWrappedKey),
-                                                     mediaType: commit.mediaType, size: commit.size), ownerKey: ownerKey) else {
-                throw UploadError.unprocessable("the owner's seal of \(commit.name) does not verify")
-            }
-            if !commit.attributeWrappedKey.isEmpty {
-                // The server cannot open CK_M, but it can check that it is well-formed, wrapped under
-                // exactly the attributes it will enforce, for the owner's own authority.
-                guard let wrapped = try? WrappedKey(decoding: Array(commit.attributeWrappedKey), capsules: capsules),
-                      wrapped.attributes == attributes else {
-                    throw UploadError.unprocessable("attributeWrappedKey of \(commit.name) is not a key wrapped by KP-ABE under the entry's attributes")
-                }
-                if authority == nil {
-                    guard let decoded = try? PublicParameters.authority(ofEncoded: owner.authorityParameters) else {
-                        throw UploadError.unprocessable("the owner's authority parameters do not decode")
-                    }
-                    authority = decoded
-                }
-                guard wrapped.capsule.authority == authority else {
-                    throw UploadError.unprocessable("attributeWrappedKey of \(commit.name) is not wrapped for the owner's authority")
-                }
-                capsules.remember(wrapped)
-            }
+            let wrapped = Array(commit.attributeWrappedKey)
+            _ = try check.seal(commit.ownerSeal, for: EntrySeal.Fields(owner: user, name: commit.name, fileTag: file.fileTag, attributes: attributes,
+                                                                       attributeWrappedKey: wrapped, mediaType: commit.mediaType, size: commit.size))
+            try check.checkWrap(wrapped, attributes: attributes, name: commit.name)
             committed.append((
                 EntryRecord(owner: user, name: commit.name, fileTag: file.fileTag, attributes: attributes,
                             attributeWrappedKey: Array(commit.attributeWrappedKey), ownerWrappedKey: Array(commit.ownerWrappedKey),

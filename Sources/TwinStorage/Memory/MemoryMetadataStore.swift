@@ -238,6 +238,17 @@ public actor MemoryMetadataStore: MetadataStore {
         return true
     }
 
+    public func updateEntryKeys(owner: String, _ updates: [EntryKeyUpdate]) throws {
+        for update in updates {
+            guard let entry = entries[owner]?[update.name] else { throw MetadataStoreError.notFound(.entry(owner: owner, name: update.name)) }
+            guard entry.record.ownerSeal == update.previousSeal else { throw MetadataStoreError.conflict(.entry(owner: owner, name: update.name)) }
+        }
+        for update in updates {
+            entries[owner]![update.name]!.record.attributeWrappedKey = update.attributeWrappedKey
+            entries[owner]![update.name]!.record.ownerSeal = update.ownerSeal
+        }
+    }
+
     public func collectGarbage(unreferencedBefore cutoff: Date, now: Date) -> [Tag] {
         let live = uploadSessions.values.filter { $0.expiresAt > now }
         let protected = live.reduce(into: Set<Tag>()) { $0.formUnion($1.tags) }
@@ -285,6 +296,11 @@ public actor MemoryMetadataStore: MetadataStore {
     /// Sorted by owner.
     public func grants(grantee: String) -> [GrantRecord] {
         grants.values.compactMap { $0[grantee] }.sorted { $0.owner.utf8.lexicographicallyPrecedes($1.owner.utf8) }
+    }
+
+    /// Sorted by grantee.
+    public func grants(owner: String) -> [GrantRecord] {
+        grants[owner, default: [:]].values.sorted { $0.grantee.utf8.lexicographicallyPrecedes($1.grantee.utf8) }
     }
 
     public func revokeGrant(owner: String, grantee: String) -> Bool {

@@ -513,6 +513,20 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
         }
     }
 
+    public func updateEntryKeys(owner: String, _ updates: [EntryKeyUpdate]) async throws {
+        try await transaction(.write(.durable)) { transaction in
+            for update in updates {
+                guard try transaction.rows(
+                    "UPDATE entries SET abe_key = ?, owner_seal = ? WHERE owner = ? AND name = ? AND owner_seal = ? RETURNING 1",
+                    [SQLiteValue.bytes(update.attributeWrappedKey), SQLiteValue.bytes(update.ownerSeal), .text(owner),
+                     .text(update.name), SQLiteValue.bytes(update.previousSeal)]).isEmpty else { continue }
+                let exists = try !transaction.rows("SELECT 1 FROM entries WHERE owner = ? AND name = ?", [.text(owner), .text(update.name)]).isEmpty
+                throw exists ? MetadataStoreError.conflict(.entry(owner: owner, name: update.name))
+                             : MetadataStoreError.notFound(.entry(owner: owner, name: update.name))
+            }
+        }
+    }
+
     /// Also forgets what has expired at `now`: upload sessions (which then protect no chunk), login
     /// challenges and sessions, so that periodic collection keeps every table bounded.
     ///
@@ -573,6 +587,11 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
     /// Sorted by owner.
     public func grants(grantee: String) async throws -> [GrantRecord] {
         try await read("SELECT * FROM grants WHERE grantee = ? ORDER BY owner", [.text(grantee)])
+            .map(Self.grant(from:))
+    }
+
+    public func grants(owner: String) async throws -> [GrantRecord] {
+        try await read("SELECT * FROM grants WHERE owner = ? ORDER BY grantee", [.text(owner)])
             .map(Self.grant(from:))
     }
 
