@@ -11,8 +11,9 @@ import Darwin
 ///
 /// Encoding a copy again would give the same result (encoding is a function of the bytes), but it
 /// costs a SHA-256 pass over every byte, and such copies can make up much of a run's bytes.
-/// Comparing a file with an earlier one of the same size costs two reads and a `memcmp`. Sizes rule
-/// out almost every other pair at no cost. A remembered file counts only while its identity (device,
+/// Comparing a file with an earlier one costs two reads and a `memcmp`, so only files alike in size
+/// and in a hash of their first 16 KiB are compared: found in a dictionary, not by a scan, so a run
+/// of many files of one size (thumbnails, fixed-size exports) stays linear. A remembered file counts only while its identity (device,
 /// inode, size, modification and change times) is what it was around its encoding, so a file
 /// rewritten since is never taken for what it held then; this is the check `git status` and restic
 /// rely on. As in git, a file modified in the last two seconds is not remembered: file times are
@@ -60,6 +61,12 @@ final class IdenticalFiles: Sendable {
         }
     }
 
+    /// What a candidate must share with a file before their bytes are compared.
+    private struct Key: Hashable {
+        var size: Int
+        var head: Int
+    }
+
     private struct Remembered {
         var path: String
         var identity: Identity
@@ -68,12 +75,16 @@ final class IdenticalFiles: Sendable {
     }
 
     private struct State {
-        var remembered: [Remembered] = []
+        var byKey: [Key: [Remembered]] = [:]
+        /// Keys of the remembered files, oldest first from `start` (dropped ones before it).
+        var order: [Key] = []
+        var start = 0
         var bytes = 0
     }
 
     /// How old a modification must be for a file to be remembered: above any file time's tick.
     static let settledAfterSeconds = 2
+    static let headBytes = 16 << 10
 
     let capacityBytes: Int
     private let state = Mutex(State())
@@ -86,7 +97,8 @@ final class IdenticalFiles: Sendable {
     /// is `identity`), renamed to `name`; nil when there is none. A file that cannot be read (either
     /// one: a remembered file may vanish) means no match; encoding `path` then reports its own errors.
     func match(path: String, identity: Identity, name: String) -> TwinSession.PreparedUpload? {
-        let candidates = state.withLock { state in state.remembered.filter { $0.identity.size == identity.size } }
+        guard state.withLock({ !$0.byKey.isEmpty }), let key = Self.key(path: path, size: identity.size) else { return nil }
+        let candidates = state.withLock { $0.byKey[key] ?? [] }
         for candidate in candidates.reversed() where Identity(path: candidate.path) == candidate.identity {
             if (try? Self.sameContents(candidate.path, path)) == true {
                 var prepared = candidate.prepared
@@ -103,21 +115,37 @@ final class IdenticalFiles: Sendable {
     func remember(_ prepared: TwinSession.PreparedUpload, path: String, identity: Identity) {
         guard identity.isSettled else { return }
         let ciphertextBytes = prepared.chunks.reduce(0) { $0 + $1.count }
-        guard ciphertextBytes <= capacityBytes else { return }
+        guard ciphertextBytes <= capacityBytes, let key = Self.key(path: path, size: identity.size) else { return }
         state.withLock { state in
-            state.remembered.append(Remembered(path: path, identity: identity, prepared: prepared, ciphertextBytes: ciphertextBytes))
+            state.byKey[key, default: []].append(Remembered(path: path, identity: identity, prepared: prepared, ciphertextBytes: ciphertextBytes))
+            state.order.append(key)
             state.bytes += ciphertextBytes
-            var dropped = 0
             while state.bytes > capacityBytes {
-                state.bytes -= state.remembered[dropped].ciphertextBytes
-                dropped += 1
+                let oldest = state.order[state.start]
+                state.bytes -= state.byKey[oldest]!.removeFirst().ciphertextBytes
+                if state.byKey[oldest]!.isEmpty { state.byKey[oldest] = nil }
+                state.start += 1
             }
-            state.remembered.removeFirst(dropped)
+            if state.start > 1024, state.start * 2 > state.order.count {
+                state.order.removeFirst(state.start)
+                state.start = 0
+            }
+        }
+    }
+
+    /// The size and a hash of the first `headBytes` of the file at `path`; nil when unreadable.
+    private static func key(path: String, size: Int) -> Key? {
+        guard var file = try? FileByteSource(path: path) else { return nil }
+        return withUnsafeTemporaryAllocation(byteCount: headBytes, alignment: 64) { buffer -> Key? in
+            guard let count = try? file.fill(buffer) else { return nil }
+            var hasher = Hasher()
+            hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+            return Key(size: size, head: hasher.finalize())
         }
     }
 
     /// Files remembered now.
-    var count: Int { state.withLock { $0.remembered.count } }
+    var count: Int { state.withLock { $0.order.count - $0.start } }
 
     /// Whether the files at `first` and `second` hold the same bytes, read to the end of both.
     static func sameContents(_ first: String, _ second: String) throws -> Bool {
