@@ -67,9 +67,9 @@ public struct OPRFPublicKey: Sendable, Equatable {
     /// this key, and returns the PRF output.
     public func finalize(_ evaluation: [UInt8], for input: OPRFBlindedInput) throws(OPRFError) -> SymmetricKey {
         guard evaluation.count == elementSize else { throw .malformedElement }
+        // RFC 9474 §4.4 Finalize verifies the unblinded signature (step 5) and fails otherwise.
         guard let signature = try? key.finalize(BlindRSA.BlindSignature(rawRepresentation: evaluation), for: input.prepared,
-                                                blindingInverse: input.blinding.inverse),
-              key.isValidSignature(signature, for: key.prepare(input.message)) else {
+                                                blindingInverse: input.blinding.inverse) else {
             throw .invalidEvaluation
         }
         return output(signature: Array(signature.rawRepresentation))
