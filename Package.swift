@@ -187,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "TwinServerTests",
             dependencies: [
-                "TwinServer", "TwinClient", "TwinStorage", "TwinStoragePostgres", "TwinStorageS3", "TwinProtocol", "Convergent", "KPABE",
+                "TwinServer", "TwinClient", "TwinStorage", "TwinStoragePostgres", "TwinStorageS3", "TwinProtocol", "Convergent", "KPABE", "TwinStorageConformance",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -1,5 +1,7 @@
 import AsyncAlgorithms
+import Convergent
 import Foundation
+import TwinProtocol
 
 /// How a run's files are grouped into upload sessions. One session costs the server a begin, a proof
 /// and a commit whatever it carries, so files travel in batches. A batch is whatever is encoded when
@@ -41,7 +43,12 @@ extension TwinSession {
     /// (`BatchPipeline`). A batch is announced once the previous one's chunks and proof are in
     /// (only its commit may still be running); inside a batch the server lists a shared missing
     /// chunk once. `report` sees each file's result, in order.
+    ///
+    /// A re-run: `existing` maps names that already have an entry to its file tag. A file whose
+    /// entry holds the same content is `unchanged` and sends nothing; one whose entry holds other
+    /// content is `refused`, or, with `replace`, its entry is deleted and it goes up as new.
     public func upload(_ items: [UploadItem], attributes: [String], width: Int, batching: UploadBatching = UploadBatching(),
+                       existing: [String: Tag] = [:], replace: Bool = false,
                        report: (UploadResult) -> Void) async throws {
         let encodingThreads = EncodingThreads(count: min(width, ProcessInfo.processInfo.activeProcessorCount))
         do {
@@ -50,8 +57,43 @@ extension TwinSession {
                 prepare: { index in try await prepare(path: items[index].path, name: items[index].name) },
                 size: { $0.chunks.reduce(0) { $0 + $1.count } },
                 warmUp: { await warmUp(attributes: attributes) },
-                announce: { batch in try await announce(batch, attributes: attributes) },
-                commit: { announced in try await commit(announced) },
+                announce: { batch in
+                    // Files the run need not send are settled here; the rest go up as one batch.
+                    var settled: [UploadResult.Outcome?] = []
+                    var fresh: [PreparedUpload] = []
+                    for prepared in batch {
+                        switch existing[prepared.name] {
+                        case nil:
+                            settled.append(nil)
+                            fresh.append(prepared)
+                        case prepared.encoded.fileTag?:
+                            settled.append(.unchanged)
+                        case _? where replace:
+                            try await api.delete(owner: keyring.user, name: prepared.name)
+                            settled.append(.replaced)
+                            fresh.append(prepared)
+                        case _?:
+                            settled.append(.refused)
+                        }
+                    }
+                    let announced = fresh.isEmpty ? nil : try await announce(fresh, attributes: attributes)
+                    return SettledBatch(announced: announced, settled: settled, names: batch.map(\.name), lengths: batch.map(\.encoded.length))
+                },
+                commit: { batch in
+                    let committed: [UploadResult] = if let announced = batch.announced { try await commit(announced) } else { [] }
+                    var sent = committed.makeIterator()
+                    return try batch.settled.indices.map { position in
+                        switch batch.settled[position] {
+                        case nil, .uploaded?, .replaced?:
+                            guard var result = sent.next() else { throw TwinClientError.integrity("a batch committed fewer files than it sent") }
+                            if batch.settled[position] == .replaced { result.outcome = .replaced }
+                            return result
+                        case let outcome?:
+                            return UploadResult(name: batch.names[position], logicalBytes: batch.lengths[position], sentBytes: 0, proofBytes: 0,
+                                                deduplicatedBytes: 0, fileExisted: true, outcome: outcome)
+                        }
+                    }
+                },
                 report: report)
         } catch {
             await encodingThreads.shutdown()
@@ -169,6 +211,15 @@ struct BatchAssembler<Item> {
     }
 }
 
+/// A batch of a re-run: the part that goes up (nil: none of it), and per file, in batch order,
+/// what was settled without sending it (nil and `.replaced`: sent).
+struct SettledBatch: Sendable {
+    var announced: TwinSession.AnnouncedBatch?
+    var settled: [TwinSession.UploadResult.Outcome?]
+    var names: [String]
+    var lengths: [Int]
+}
+
 extension TwinSession {
     /// Opens the connection the first begin will use, and makes the attribute capsule (its first
     /// use decodes the authority), while the first files encode: paid one after the other, with the
@@ -176,7 +227,7 @@ extension TwinSession {
     /// requests to meet and report.
     func warmUp(attributes: [String]) async {
         async let connected: Void? = try? await api.health()
-        if !attributes.isEmpty { _ = try? attributeWrappers.wrapper(for: attributes) }
+        if !attributes.isEmpty { _ = try? attributeWrappers.wrapper(for: keyring.capsuleAttributes(TwinProtocol.normalizedAttributes(attributes))) }
         _ = await connected
     }
 }

@@ -57,6 +57,34 @@ public struct TwinAPI: Sendable {
         try await json(.POST, "/v1/keys", request, as: KeyEvaluationResponse.self)
     }
 
+    /// Runs a request, turning a transport failure (no server, a bad URL, a timeout) into an
+    /// error that names the server and what to check.
+    private func reach<T>(_ request: () async throws -> T) async throws -> T {
+        do {
+            return try await request()
+        } catch let error as TwinClientError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw TwinClientError.unreachable(server: baseURL, reason: Self.describeTransportError(error))
+        }
+    }
+
+    static func describeTransportError(_ error: any Error) -> String {
+        if let client = error as? HTTPClientError {
+            if [.emptyScheme, .emptyHost, .invalidURL].contains(client) || "\(client)".contains("unsupportedScheme") {
+                return "the URL is not http://HOST:PORT"
+            }
+            if [.connectTimeout, .readTimeout, .deadlineExceeded].contains(client) { return "no answer in time" }
+            if client == .remoteConnectionClosed { return "the server closed the connection" }
+        }
+        let text = "\(error)"
+        if text.contains("refused") { return "connection refused" }
+        if text.contains("resolve") || text.contains("NXDOMAIN") || text.contains("getaddrinfo") { return "the host name does not resolve" }
+        return text
+    }
+
     static func escape(_ component: String) -> String {
         component.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))!
     }
@@ -88,7 +116,7 @@ public struct TwinAPI: Sendable {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(body)
         }
-        var response = try await http.execute(request, timeout: Self.timeout)
+        var response = try await reach { try await http.execute(request, timeout: Self.timeout) }
         // A server at a limit (429) or at capacity (503) names when to come back: a short wait is
         // honoured a few times, so honest clients ride out limits instead of failing.
         for _ in 0..<Self.busyRetries {
@@ -97,7 +125,7 @@ public struct TwinAPI: Sendable {
                   (0...Self.longestRetryWait).contains(seconds) else { break }
             _ = try? await response.body.collect(upTo: 1 << 16)
             try await Task.sleep(for: .seconds(seconds))
-            response = try await http.execute(request, timeout: Self.timeout)
+            response = try await reach { try await http.execute(request, timeout: Self.timeout) }
         }
         let bytes = Array(buffer: try await response.body.collect(upTo: limit))
         guard (200..<300).contains(response.status.code) else {
@@ -185,7 +213,33 @@ public struct TwinAPI: Sendable {
         _ = try await send(.POST, "/v1/uploads/\(Self.escape(session))/commit", body: Array(try TwinProtocol.makeEncoder().encode(request)))
     }
 
-    func entries() async throws -> [EntryResponse] { try await json(.GET, "/v1/files", as: EntryListResponse.self).entries }
+    /// Every own entry, page by page.
+    func entries() async throws -> [EntryResponse] {
+        var all: [EntryResponse] = []
+        try await forEachEntryPage(owner: nil, prefix: "") { all += $0 }
+        return all
+    }
+
+    /// One page of `owner`'s entries the caller may read (own entries when `owner` is nil).
+    func entryPage(owner: String?, prefix: String, after: String?, limit: Int? = nil) async throws -> EntryListResponse {
+        var query = ["prefix=\(Self.escape(prefix))"]
+        if let after { query.append("after=\(Self.escape(after))") }
+        if let limit { query.append("limit=\(limit)") }
+        let path = owner.map { "/v1/files/\(Self.escape($0))" } ?? "/v1/files"
+        return try await json(.GET, path + "?" + query.joined(separator: "&"), as: EntryListResponse.self)
+    }
+
+    /// Calls `body` with each page of a listing, in order, until the last.
+    func forEachEntryPage(owner: String?, prefix: String, limit: Int? = nil,
+                          _ body: ([EntryResponse]) async throws -> Void) async throws {
+        var after: String?
+        repeat {
+            let page = try await entryPage(owner: owner, prefix: prefix, after: after, limit: limit)
+            try await body(page.entries)
+            guard page.next == nil || page.next != after else { throw TwinClientError.integrity("the server's listing did not advance") }
+            after = page.next
+        } while after != nil
+    }
     func shared() async throws -> [EntryResponse] { try await json(.GET, "/v1/shared", as: EntryListResponse.self).entries }
 
     func entry(owner: String, name: String) async throws -> EntryResponse {

@@ -1,4 +1,5 @@
 import Foundation
+import TwinProtocol
 
 public enum TwinClientError: Error, CustomStringConvertible, Sendable {
     case noKeyring(String)
@@ -16,12 +17,14 @@ public enum TwinClientError: Error, CustomStringConvertible, Sendable {
     case serverChanged(String)
     /// The keyring does not open with this passphrase (or was altered).
     case wrongPassphrase(String)
+    /// No answer from the server at all: down, a wrong URL, or the network.
+    case unreachable(server: String, reason: String)
 
     public var description: String {
         switch self {
         case .noKeyring(let path): "no keyring at \(path): run 'twin account create NAME --server URL' (or set TWIN_HOME)"
         case .keyringExists(let path): "a keyring already exists at \(path)"
-        case .server(let status, let code, let message): "server refused (\(status) \(code)): \(message)"
+        case .server(let status, let code, let message): "server refused (\(status) \(code)): \(message)" + Self.hint(code: code)
         case .integrity(let message): "verification failed, nothing written: \(message)"
         case .accessDenied(let message): "access denied: \(message)"
         case .invalidArgument(let message): message
@@ -31,6 +34,19 @@ public enum TwinClientError: Error, CustomStringConvertible, Sendable {
                 + "'twin trust \(user) FINGERPRINT' if they changed it"
         case .serverChanged(let message): message
         case .wrongPassphrase(let path): "\(path) does not open with this passphrase (or was altered)"
+        case .unreachable(let server, let reason):
+            "cannot reach \(server) (\(reason)): is 'twin serve' running there, and is the URL right (http://HOST:PORT)?"
+        }
+    }
+
+    /// What to do about a refusal, for the codes a person meets.
+    static func hint(code: String) -> String {
+        switch code {
+        case ErrorCode.notFound.rawValue: " (check the name: 'twin ls' lists yours, 'twin ls --shared' what others shared)"
+        case ErrorCode.accessDenied.rawValue: " (the owner has not shared it with you: 'twin grants' lists your grants)"
+        case ErrorCode.quotaExceeded.rawValue: " (delete entries with 'twin rm', or ask the operator for a larger quota)"
+        case ErrorCode.rateLimited.rawValue: " (wait a while and run it again)"
+        default: ""
         }
     }
 

@@ -30,6 +30,7 @@ public struct TwinSession: Sendable {
     /// Only a registration the server refused outright (bad name, name taken by another key)
     /// removes a keyring this run made.
     public static func createAccount(user: String, server: String) async throws -> TwinSession {
+        try checkServerURL(server)
         let keyring: Keyring
         let resumed: Bool
         if FileManager.default.fileExists(atPath: Keyring.file.path) {
@@ -57,6 +58,13 @@ public struct TwinSession: Sendable {
                                             keySourceFile: Keyring.home.appendingPathComponent("key-sources.bin"))
         if session.keyring.keyServerKey != keyring.keyServerKey { try session.keyring.save(overwrite: true) }
         return session
+    }
+
+    /// Refuses what is not an http(s) URL with a host, before anything is written or sent.
+    static func checkServerURL(_ server: String) throws {
+        guard let url = URL(string: server), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false else {
+            throw TwinClientError.invalidArgument("'\(server)' is not a server URL: write it as http://HOST:PORT, e.g. http://127.0.0.1:8080")
+        }
     }
 
     /// Registers `keyring` unless the server already holds exactly its public keys (an earlier run
@@ -98,6 +106,7 @@ public struct TwinSession: Sendable {
     /// - Parameter server: a node to use instead of the keyring's server (any node serving the same
     ///   store, so with the same identity); the keyring itself is unchanged.
     public static func open(server: String? = nil) async throws -> TwinSession {
+        if let server { try checkServerURL(server) }
         var keyring = try Keyring.load()
         if keyring.serverID == nil {
             keyring.serverID = try await TwinAPI(baseURL: keyring.server).serverInfo().id
@@ -175,6 +184,19 @@ public struct TwinSession: Sendable {
         /// Plaintext bytes whose chunks the server already had.
         public var deduplicatedBytes: Int
         public var fileExisted: Bool
+        public var outcome: Outcome = .uploaded
+
+        /// What a run did with a file whose name may already have an entry.
+        public enum Outcome: Sendable {
+            /// A new entry.
+            case uploaded
+            /// The entry held other content and was replaced (asked for).
+            case replaced
+            /// The entry already holds exactly this content: nothing was sent.
+            case unchanged
+            /// The entry holds other content and replacing was not asked for: nothing was sent.
+            case refused
+        }
     }
 
     /// A file encoded on this machine, ready to go up: everything the protocol sends, nothing sent yet.
@@ -343,7 +365,17 @@ public struct TwinSession: Sendable {
     // MARK: Retrieve
 
     public func entries() async throws -> [EntryResponse] { try await api.entries() }
+    /// Calls `body` with each page of `owner`'s entries under `prefix` that this user may read
+    /// (own entries when `owner` is nil), in name order.
+    public func forEachEntryPage(owner: String? = nil, prefix: String = "", limit: Int? = nil,
+                                 _ body: ([EntryResponse]) async throws -> Void) async throws {
+        try await api.forEachEntryPage(owner: owner, prefix: prefix, limit: limit, body)
+    }
     public func shared() async throws -> [EntryResponse] { try await api.shared() }
+    /// One entry as the server describes it (own when `owner` is nil); nothing is checked yet.
+    public func entry(owner: String?, name: String) async throws -> EntryResponse {
+        try await api.entry(owner: owner ?? keyring.user, name: name)
+    }
     public func delete(name: String) async throws { try await api.delete(owner: keyring.user, name: name) }
     public func stats() async throws -> StatsResponse { try await api.stats() }
     /// Key units this session had the key server evaluate, and the requests that took.

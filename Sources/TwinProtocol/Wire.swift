@@ -26,10 +26,16 @@ public enum TwinProtocol {
         return decoder
     }
 
-    /// Entry names: 1–255 Unicode scalars (as JSON Schema's maxLength counts) without '/', control
-    /// characters, or a leading dot.
+    /// The longest entry name, in Unicode scalars (as JSON Schema's maxLength counts).
+    public static let maximumNameLength = 1024
+
+    /// Entry names: 1–1024 Unicode scalars, a path of folders and a file name joined by '/' (the
+    /// folders a client uploaded from: `trip/2026/beach.jpg`). No component is empty or starts with
+    /// a dot (so no "." or ".." and nothing hidden), and there are no control characters: a name
+    /// written under a download folder stays inside it.
     public static func isValidName(_ name: String) -> Bool {
-        (1...255).contains(name.unicodeScalars.count) && !name.hasPrefix(".") && !name.contains("/")
+        (1...maximumNameLength).contains(name.unicodeScalars.count)
+            && name.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && !$0.hasPrefix(".") }
             && !name.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 
@@ -408,9 +414,19 @@ public struct EntryResponse: Codable, Sendable {
     }
 }
 
+/// One page of a listing (`GET /v1/files?prefix=P&after=CURSOR&limit=N`): entries in byte order of
+/// their names. `next`, when present, is the cursor of the following page (pass it as `after`); a
+/// page may hold fewer entries than asked for, even none, and still have a next one (entries the
+/// caller may not read are skipped, not counted out of the page).
 public struct EntryListResponse: Codable, Sendable {
+    /// The most entries a page holds, and what a listing without `limit` gets.
+    public static let maximumPage = 1000
     public var entries: [EntryResponse]
-    public init(entries: [EntryResponse]) { self.entries = entries }
+    public var next: String?
+    public init(entries: [EntryResponse], next: String? = nil) {
+        self.entries = entries
+        self.next = next
+    }
 }
 
 /// New keys for the caller's entries (`PATCH /v1/files/{owner}`): a re-key after a revocation.

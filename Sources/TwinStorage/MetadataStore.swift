@@ -311,7 +311,9 @@ public protocol MetadataStore: Sendable {
     /// than `quota` bytes (`FileRecord.storedSize` each).
     func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String, quota: Int?) async throws
     func entry(owner: String, name: String) async throws -> EntryRecord?
-    func entries(owner: String) async throws -> [EntryRecord]
+    /// The owner's entries whose names start with `prefix` and sort after `after` (bytewise, as
+    /// UTF-8), in that order, at most `limit`: one page of a listing.
+    func entries(owner: String, prefix: String, after: String?, limit: Int) async throws -> [EntryRecord]
     /// Removes an entry and its reference; a file left without entries is removed with its chunk
     /// references, and chunks left without references become garbage (collected after a grace
     /// period by `collectGarbage`). Returns false when there was no such entry.
@@ -359,6 +361,11 @@ public protocol MetadataStore: Sendable {
 }
 
 extension MetadataStore {
+    /// Every entry of `owner`, sorted by name.
+    public func entries(owner: String) async throws -> [EntryRecord] {
+        try await entries(owner: owner, prefix: "", after: nil, limit: .max)
+    }
+
     /// Commits a session that announced a single file.
     public func commit(entry: EntryRecord, file: FileRecord, sessionID: String) async throws {
         try await commit([(entry, file)], sessionID: sessionID, quota: nil)

@@ -24,6 +24,7 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
     case commitConflictChangesNothing
     case secondUploaderAddsOnlyAnEntry
     case entryKeysUpdateAllOrNone
+    case entryPages
     case deleteEntryReleasesReferences
     case heldChunksAreTheOwnersCommittedOnes
     case recordReceivedChunk
@@ -63,6 +64,7 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
         case .commitConflictChangesNothing: try await Self.commitConflictChangesNothing(store)
         case .secondUploaderAddsOnlyAnEntry: try await Self.secondUploaderAddsOnlyAnEntry(store)
         case .entryKeysUpdateAllOrNone: try await Self.entryKeysUpdateAllOrNone(store)
+        case .entryPages: try await Self.entryPages(store)
         case .deleteEntryReleasesReferences: try await Self.deleteEntryReleasesReferences(store)
         case .heldChunksAreTheOwnersCommittedOnes: try await Self.heldChunksAreTheOwnersCommittedOnes(store)
         case .recordReceivedChunk: try await Self.recordReceivedChunk(store)
@@ -327,6 +329,46 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
             try await store.updateEntryKeys(owner: "alice", [rewrap(a, 2)])
         }
         #expect(try await store.file(file.tag) == file, "keys change, the file does not")
+    }
+
+    /// Listings page by name, bytewise, after a cursor, within a prefix: every entry once, in order.
+    private static func entryPages(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        try await store.createUser(Fixture.user("bob"))
+        let file = Fixture.file(1, chunks: [Fixture.chunk(1, size: 10)])
+        try await store.record(file)
+        // Folders, a name that is a prefix of others, non-ASCII names (é is 0xC3 0xA9: after "z"),
+        // and '%' and '_' (LIKE's wildcards, which a prefix must not act as).
+        let names = ["trip/a.jpg", "trip/b.jpg", "trip/sub/c.jpg", "trip", "tripod.jpg", "z.jpg", "é.jpg", "a_b.jpg", "a%b.jpg", "axb.jpg"]
+        try await store.createUploadSession(UploadSessionRecord(
+            id: "pages", user: "alice", files: names.map { _ in AnnouncedFile(fileTag: file.tag, chunks: file.chunks) }, missing: [],
+            received: [], challenge: nil, ownershipProven: true, expiresAt: Fixture.wholeMilliseconds(Date().addingTimeInterval(3600))))
+        try await store.commit(names.map { (Fixture.entry(owner: "alice", name: $0, file: file), file) }, sessionID: "pages")
+        try await store.upload(Fixture.entry(owner: "bob", name: "trip/a.jpg", file: file), file: file)
+        let sorted = names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+
+        var pages: [[String]] = []
+        var cursor: String?
+        repeat {
+            let page = try await store.entries(owner: "alice", prefix: "", after: cursor, limit: 3).map(\.name)
+            pages.append(page)
+            cursor = page.count == 3 ? page.last : nil
+        } while cursor != nil
+        #expect(pages.flatMap { $0 } == sorted, "every entry once, in byte order")
+        #expect(pages.dropLast().allSatisfy { $0.count == 3 })
+
+        #expect(try await store.entries(owner: "alice", prefix: "trip/", after: nil, limit: 10).map(\.name) == ["trip/a.jpg", "trip/b.jpg", "trip/sub/c.jpg"])
+        #expect(try await store.entries(owner: "alice", prefix: "trip/", after: "trip/a.jpg", limit: 1).map(\.name) == ["trip/b.jpg"])
+        #expect(try await store.entries(owner: "alice", prefix: "trip", after: nil, limit: 10).map(\.name)
+                == ["trip", "trip/a.jpg", "trip/b.jpg", "trip/sub/c.jpg", "tripod.jpg"])
+        #expect(try await store.entries(owner: "alice", prefix: "a_", after: nil, limit: 10).map(\.name) == ["a_b.jpg"])
+        #expect(try await store.entries(owner: "alice", prefix: "a%", after: nil, limit: 10).map(\.name) == ["a%b.jpg"])
+        #expect(try await store.entries(owner: "alice", prefix: "é", after: nil, limit: 10).map(\.name) == ["é.jpg"])
+        #expect(try await store.entries(owner: "alice", prefix: "", after: "z.jpg", limit: 10).map(\.name) == ["é.jpg"])
+        #expect(try await store.entries(owner: "alice", prefix: "", after: "é.jpg", limit: 10) == [])
+        #expect(try await store.entries(owner: "alice", prefix: "nothing/", after: nil, limit: 10) == [])
+        #expect(try await store.entries(owner: "bob", prefix: "trip/", after: nil, limit: 10).map(\.name) == ["trip/a.jpg"])
+        #expect(try await store.entries(owner: "alice").map(\.name) == sorted)
     }
 
     private static func commitConflictChangesNothing(_ store: any MetadataStore) async throws {

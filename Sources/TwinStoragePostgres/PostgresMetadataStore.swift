@@ -528,10 +528,14 @@ public final class PostgresMetadataStore: MetadataStore, Service {
     }
 
     /// Sorted by name, bytewise.
-    public func entries(owner: String) async throws -> [EntryRecord] {
-        try await statement { connection in
-            try await connection.rows(PostgresQuery(unsafeSQL: "SELECT \(Self.entryColumns) FROM entries WHERE owner = $1 ORDER BY name",
-                                                    binds: Self.binds(owner)))
+    public func entries(owner: String, prefix: String, after: String?, limit: Int) async throws -> [EntryRecord] {
+        var binds = Self.binds(owner, prefix, after ?? "")
+        binds.append(Int64(min(limit, Int(Int64.max))))
+        return try await statement { connection in
+            try await connection.rows(PostgresQuery(unsafeSQL: """
+                SELECT \(Self.entryColumns) FROM entries
+                WHERE owner = $1 AND name >= $2 AND name > $3 AND starts_with(name, $2) ORDER BY name LIMIT $4
+                """, binds: binds))
                 .map(Self.entry)
         }
     }

@@ -86,62 +86,119 @@ struct Trust: AsyncParsableCommand {
 }
 
 struct Upload: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "upload", abstract: "Upload files or folders (deduplicated, encrypted on this machine).")
+    static let configuration = CommandConfiguration(
+        commandName: "upload", abstract: "Upload files or folders (deduplicated, encrypted on this machine).",
+        discussion: """
+            A folder's files keep their path from its parent in their names (twin upload trip: trip/img1.jpg). Running it \
+            again skips files whose entry holds the same content and sends nothing for them; a file changed since its \
+            upload is refused unless --replace is given.
+            """)
     @OptionGroup var node: NodeOption
     @Argument(help: "Files or folders (walked recursively, in name order).") var paths: [String]
     @Option(help: "Comma-separated attributes the entries are shared under, e.g. family,vacation.") var attributes = ""
     @Option(help: "Entry name (only with a single file; default: the file's base name).") var name: String?
     @Option(help: "Files encoded at once.") var parallel = 4
+    @Flag(help: "Replace entries whose file changed since they were uploaded.") var replace = false
     @Flag(help: "Print one JSON object and nothing else.") var json = false
 
     func run() async throws {
         try await clientErrors {
-            let files = try FileWalker.files(under: paths)
-            if name != nil, files.count != 1 { throw ValidationError("--name needs exactly one file") }
+            var files = try FileWalker.uploads(under: paths)
+            if let name {
+                guard files.count == 1 else { throw ValidationError("--name needs exactly one file") }
+                files[0].name = name
+            }
+            if let invalid = files.first(where: { !TwinProtocol.isValidName($0.name) }) {
+                throw TwinClientError.invalidArgument("'\(invalid.name)' (from \(invalid.path)) cannot be an entry name: "
+                    + "no part of it may start with a dot or hold control characters; rename the file or give --name")
+            }
+            var seen: [String: String] = [:]
+            for file in files {
+                if let other = seen.updateValue(file.path, forKey: file.name) {
+                    throw TwinClientError.invalidArgument("\(other) and \(file.path) would both be named '\(file.name)': upload them in separate runs, or one with --name")
+                }
+            }
             let attributeList = attributes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             let session = try await TwinSession.open(server: node.url)
             let start = BenchClock.now()
-            let progress = ProgressLine(enabled: !json)
+            let existing = try await Self.existingEntries(named: Set(files.map(\.name)), session: session)
+            let totalBytes = files.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1.path)[.size] as? Int) ?? 0) }
+            var progress = TransferProgress(enabled: !json, files: files.count, bytes: totalBytes)
             var totals = (files: 0, logical: 0, sent: 0, deduplicated: 0, proof: 0)
-            let items = files.map { TwinSession.UploadItem(path: $0, name: name ?? ($0 as NSString).lastPathComponent) }
-            try await session.upload(items, attributes: attributeList, width: parallel) { result in
+            var outcomes: [TwinSession.UploadResult.Outcome: Int] = [:]
+            var refused: [String] = []
+            let items = files.map { TwinSession.UploadItem(path: $0.path, name: $0.name) }
+            try await session.upload(items, attributes: attributeList, width: parallel, existing: existing, replace: replace) { result in
                 totals.files += 1
                 totals.logical += result.logicalBytes
                 totals.sent += result.sentBytes
                 totals.deduplicated += result.deduplicatedBytes
                 totals.proof += result.proofBytes
-                progress.update("\(totals.files)/\(files.count) files, \(ByteCount(totals.logical)) read, \(ByteCount(totals.sent)) sent, \(ByteCount(totals.deduplicated)) saved by dedup")
+                outcomes[result.outcome, default: 0] += 1
+                if result.outcome == .refused { refused.append(result.name) }
+                progress.advance(bytes: result.logicalBytes, detail: "\(ByteCount(totals.sent)) sent")
             }
             progress.finish()
             let seconds = Double(BenchClock.now() - start) / 1e9
             if json {
                 printJSON(["files": totals.files, "logical_bytes": totals.logical, "sent_bytes": totals.sent,
                            "deduplicated_bytes": totals.deduplicated, "proof_bytes": totals.proof, "seconds": rounded(seconds, 3),
-                           "key_evaluations": session.keyEvaluations.evaluations, "key_requests": session.keyEvaluations.requests])
+                           "key_evaluations": session.keyEvaluations.evaluations, "key_requests": session.keyEvaluations.requests,
+                           "unchanged_files": outcomes[.unchanged] ?? 0, "replaced_files": outcomes[.replaced] ?? 0,
+                           "refused_files": outcomes[.refused] ?? 0])
             } else {
-                print("uploaded \(totals.files) files: \(ByteCount(totals.logical)), sent \(ByteCount(totals.sent)), \(ByteCount(totals.deduplicated)) deduplicated, in \(String(format: "%.2f", seconds)) s")
+                var parts = ["uploaded \(outcomes[.uploaded] ?? 0) files"]
+                if let unchanged = outcomes[.unchanged] { parts.append("\(unchanged) unchanged") }
+                if let replaced = outcomes[.replaced] { parts.append("\(replaced) replaced") }
+                print(parts.joined(separator: ", ") + ": \(ByteCount(totals.logical)), sent \(ByteCount(totals.sent)), "
+                      + "\(ByteCount(totals.deduplicated)) deduplicated, in \(String(format: "%.2f", seconds)) s")
+            }
+            if !refused.isEmpty {
+                throw TwinClientError.invalidArgument("\(refused.count) files changed since they were uploaded and were left as they are "
+                    + "(\(refused.prefix(3).joined(separator: ", "))\(refused.count > 3 ? ", …" : "")): run again with --replace to replace them")
             }
         }
+    }
+
+    /// The file tags of the own entries among `names`, read from the listings of their top folders
+    /// (everything, when a name has no folder).
+    static func existingEntries(named names: Set<String>, session: TwinSession) async throws -> [String: Tag] {
+        let folders = Set(names.map { name in name.firstIndex(of: "/").map { String(name[...$0]) } ?? "" })
+        let prefixes = folders.contains("") ? [""] : folders.sorted()
+        var existing: [String: Tag] = [:]
+        for prefix in prefixes {
+            try await session.forEachEntryPage(prefix: prefix) { page in
+                for entry in page where names.contains(entry.name) { existing[entry.name] = entry.fileTag }
+            }
+        }
+        return existing
     }
 }
 
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ls", abstract: "List your entries, or those shared with you.")
     @OptionGroup var node: NodeOption
+    @Argument(help: "Only names starting with this (a folder: trip/).") var prefix = ""
     @Flag(help: "Entries other owners shared with you.") var shared = false
-    @Flag(help: "Print JSON.") var json = false
+    @Option(help: "Entries another owner shared with you (their name).") var from: String?
+    @Flag(help: "Print JSON (one object per page, one per line).") var json = false
 
     func run() async throws {
         try await clientErrors {
             let session = try await TwinSession.open(server: node.url)
-            let entries = shared ? try await session.shared() : try await session.entries()
-            if json {
-                let data = try TwinProtocol.makeEncoder().encode(EntryListResponse(entries: entries))
-                print(String(decoding: data, as: UTF8.self))
-            } else {
-                for entry in entries {
-                    let name = shared ? "\(entry.owner)/\(entry.name)" : entry.name
-                    print("\(name)\t\(entry.size)\t\(entry.mediaType)\t\(entry.attributes.joined(separator: ","))")
+            var owners: [String?] = [from]
+            if shared, from == nil { owners = Array(Set(try await session.receivedGrants().map(\.owner))).sorted() }
+            for owner in owners {
+                try await session.forEachEntryPage(owner: owner, prefix: prefix) { entries in
+                    if json {
+                        let data = try TwinProtocol.makeEncoder().encode(EntryListResponse(entries: entries))
+                        print(String(decoding: data, as: UTF8.self))
+                        return
+                    }
+                    for entry in entries {
+                        let name = owner == nil ? entry.name : "\(entry.owner)/\(entry.name)"
+                        print("\(name)\t\(entry.size)\t\(entry.mediaType)\t\(entry.attributes.joined(separator: ","))")
+                    }
                 }
             }
         }
@@ -149,18 +206,97 @@ struct List: AsyncParsableCommand {
 }
 
 struct Get: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "get", abstract: "Download and decrypt NAME or OWNER/NAME (verifies everything; writes atomically).")
+    static let configuration = CommandConfiguration(
+        commandName: "get", abstract: "Download and decrypt entries (verifies everything; writes atomically).",
+        discussion: """
+            NAME is one of yours, or OWNER/NAME one shared with you (when you have no entry of that name). A NAME \
+            ending in / is a folder: every entry under it. Several entries go into the folder -o names (default: \
+            here), keeping their folders; -o - writes a single entry to standard output.
+            """)
     @OptionGroup var node: NodeOption
-    @Argument(help: "NAME (yours) or OWNER/NAME (shared with you).") var entry: String
-    @Option(name: .shortAndLong, help: "Output path (default: the entry name).") var output: String?
+    @Argument(help: "Entry names, OWNER/NAME, or folders (ending in /).") var entries: [String] = []
+    @Flag(help: "Every entry (yours, or --from OWNER's shared with you).") var all = false
+    @Option(help: "The owner whose shared entries the names are.") var from: String?
+    @Option(name: .shortAndLong, help: "Output file, folder, or - for standard output.") var output: String?
 
     func run() async throws {
         try await clientErrors {
-            let parts = entry.split(separator: "/", maxSplits: 1).map(String.init)
-            let (owner, name) = parts.count == 2 ? (Optional(parts[0]), parts[1]) : (nil, entry)
+            guard all || !entries.isEmpty else { throw ValidationError("name at least one entry, a folder (trip/), or --all") }
             let session = try await TwinSession.open(server: node.url)
-            let entry = try await session.get(owner: owner, name: name, destination: output ?? name)
-            FileHandle.standardError.write(Data("wrote \(output ?? name) (\(entry.size) bytes, verified)\n".utf8))
+            var wanted: [(owner: String?, name: String, size: Int)] = []
+            for argument in all ? [""] : entries {
+                if argument.isEmpty || argument.hasSuffix("/") {
+                    try await session.forEachEntryPage(owner: from, prefix: argument) { page in
+                        wanted += page.map { (from, $0.name, $0.size) }
+                    }
+                } else {
+                    wanted.append(try await Self.resolve(argument, from: from, session: session))
+                }
+            }
+            guard !wanted.isEmpty else { throw TwinClientError.invalidArgument("no entries match: 'twin ls' lists yours") }
+            let single = wanted.count == 1 && !all && !entries[0].hasSuffix("/")
+            if output == "-" {
+                guard single else { throw TwinClientError.invalidArgument("-o - writes one entry; name a folder with -o for several") }
+                try await Self.toStandardOutput(wanted[0], session: session)
+                return
+            }
+            var isFolder: ObjCBool = false
+            let outputIsFolder = output.map { FileManager.default.fileExists(atPath: $0, isDirectory: &isFolder) && isFolder.boolValue } ?? false
+            if !single, let output, !outputIsFolder {
+                guard !FileManager.default.fileExists(atPath: output) else {
+                    throw TwinClientError.invalidArgument("\(output) is a file; several entries need a folder (-o FOLDER)")
+                }
+                try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            }
+            var progress = TransferProgress(enabled: true, files: wanted.count, bytes: wanted.reduce(0) { $0 + $1.size })
+            for entry in wanted {
+                let destination: String
+                if single, let output, !outputIsFolder {
+                    destination = output
+                } else {
+                    // Names are checked paths (no empty, dot or dot-dot parts): they stay inside the folder.
+                    destination = ((output ?? ".") as NSString).appendingPathComponent(entry.name)
+                    try FileManager.default.createDirectory(atPath: (destination as NSString).deletingLastPathComponent,
+                                                            withIntermediateDirectories: true)
+                }
+                let got = try await session.get(owner: entry.owner, name: entry.name, destination: destination)
+                progress.advance(bytes: got.size)
+                if single { FileHandle.standardError.write(Data("wrote \(destination) (\(got.size) bytes, verified)\n".utf8)) }
+            }
+            progress.finish()
+            if !single { FileHandle.standardError.write(Data("wrote \(wanted.count) entries under \(output ?? "."), verified\n".utf8)) }
+        }
+    }
+
+    /// An own entry of that name, else OWNER/NAME shared with this user.
+    static func resolve(_ argument: String, from: String?, session: TwinSession) async throws -> (owner: String?, name: String, size: Int) {
+        if let from { return (from, argument, try await session.entry(owner: from, name: argument).size) }
+        do {
+            return (nil, argument, try await session.entry(owner: nil, name: argument).size)
+        } catch let error as TwinClientError where error.serverCode == ErrorCode.notFound.rawValue {
+            guard let slash = argument.firstIndex(of: "/") else {
+                throw TwinClientError.invalidArgument("you have no entry '\(argument)': 'twin ls' lists yours, 'twin ls --shared' what others shared")
+            }
+            let owner = String(argument[..<slash]), name = String(argument[argument.index(after: slash)...])
+            do {
+                return (owner, name, try await session.entry(owner: owner, name: name).size)
+            } catch let error as TwinClientError where error.isRefusal {
+                throw TwinClientError.invalidArgument("you have no entry '\(argument)', and no user '\(owner)' shares '\(name)' with you: "
+                                                      + "'twin ls' lists yours, 'twin ls --shared' what others shared")
+            }
+        }
+    }
+
+    /// Decrypts into a private temporary file first, so that nothing reaches standard output
+    /// before every check passed, then copies it there.
+    static func toStandardOutput(_ entry: (owner: String?, name: String, size: Int), session: TwinSession) async throws {
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("twin-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: temporary) }
+        _ = try await session.get(owner: entry.owner, name: entry.name, destination: temporary)
+        guard let input = FileHandle(forReadingAtPath: temporary) else { throw TwinClientError.invalidArgument("cannot read \(temporary)") }
+        defer { try? input.close() }
+        while let block = try input.read(upToCount: 1 << 20), !block.isEmpty {
+            try FileHandle.standardOutput.write(contentsOf: block)
         }
     }
 }

@@ -103,24 +103,68 @@ struct ScanTotals {
 /// Regular files under the given paths, folders walked recursively, each level in name order.
 enum FileWalker {
     static func files(under paths: [String]) throws -> [String] {
-        var result: [String] = []
+        try uploads(under: paths).map(\.path)
+    }
+
+    /// Every file under `paths` (folders walked recursively in name order, hidden names skipped)
+    /// with the entry name it is uploaded under: a file given by itself keeps its base name, a file
+    /// found in a folder keeps its path from that folder's parent (`twin upload trip` names
+    /// `trip/img1.jpg` and `trip/day2/img2.jpg`).
+    static func uploads(under paths: [String]) throws -> [(path: String, name: String)] {
+        var result: [(path: String, name: String)] = []
         let manager = FileManager.default
-        func visit(_ path: String) throws {
+        func visit(_ path: String, name: String) throws {
             var isDirectory: ObjCBool = false
             guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else {
                 throw ValidationError("no such file or folder: \(path)")
             }
             if isDirectory.boolValue {
-                for name in try manager.contentsOfDirectory(atPath: path).sorted() where !name.hasPrefix(".") {
-                    try visit((path as NSString).appendingPathComponent(name))
+                for child in try manager.contentsOfDirectory(atPath: path).sorted() where !child.hasPrefix(".") {
+                    try visit((path as NSString).appendingPathComponent(child), name: name + "/" + child)
                 }
             } else {
-                result.append(path)
+                result.append((path, name))
             }
         }
-        for path in paths { try visit(path) }
+        for path in paths {
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL
+            try visit(path, name: absolute.lastPathComponent)
+        }
         return result
     }
+}
+
+/// A transfer's progress line: files, bytes, throughput and the time left, from the bytes done of
+/// a known total.
+struct TransferProgress {
+    let line: ProgressLine
+    let files: Int
+    let bytes: Int
+    let start = BenchClock.now()
+    var doneFiles = 0
+    var doneBytes = 0
+
+    init(enabled: Bool, files: Int, bytes: Int) {
+        line = ProgressLine(enabled: enabled)
+        self.files = files
+        self.bytes = bytes
+    }
+
+    mutating func advance(bytes done: Int, detail: @autoclosure () -> String = "") {
+        doneFiles += 1
+        doneBytes += done
+        let (files, total, doneFiles, doneBytes, start) = (self.files, bytes, self.doneFiles, self.doneBytes, self.start)
+        line.update({
+            let seconds = max(Double(BenchClock.now() - start) / 1e9, 0.001)
+            let rate = Double(doneBytes) / seconds
+            let left = rate > 0 ? Double(max(0, total - doneBytes)) / rate : 0
+            let extra = detail()
+            return "\(doneFiles)/\(files) files, \(ByteCount(doneBytes)) of \(ByteCount(total)), \(ByteCount(Int(rate)))/s, "
+                + "\(Int(left.rounded())) s left" + (extra.isEmpty ? "" : ", " + extra)
+        }())
+    }
+
+    func finish() { line.finish() }
 }
 
 /// A single self-overwriting status line on a terminal's stderr; silent when stderr is not a terminal.

@@ -20,7 +20,9 @@ enum OpenAPIDocument {
         "{name: \(name), in: path, required: true, schema: \(schema)}"
     }
     private static let userName = #"{type: string, pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}"#
-    private static let entryName = #"{type: string, minLength: 1, maxLength: 255, pattern: "^[^./\u0000-\u001f\u007f-\u009f][^/\u0000-\u001f\u007f-\u009f]*$"}"#
+    private static let entryName = #"{type: string, minLength: 1, maxLength: 1024, pattern: "^[^./\u0000-\u001f\u007f-\u009f][^/\u0000-\u001f\u007f-\u009f]*(/[^./\u0000-\u001f\u007f-\u009f][^/\u0000-\u001f\u007f-\u009f]*)*$"}"#
+    /// A listing's paging parameters (`PageRequest`).
+    private static let paging = #"{name: prefix, in: query, schema: {type: string, maxLength: 1024}}, {name: after, in: query, schema: {type: string, maxLength: 1024}}, {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000}}"#
     private static let tag = "{$ref: \"#/components/schemas/Tag\"}"
     private static let binary = "{type: string, format: binary}"
     private static let maximumChunk = 16 << 20 + 28
@@ -87,7 +89,7 @@ components:
     Entries:
       type: object
       required: [entries]
-      properties: {entries: {type: array, items: {$ref: "#/components/schemas/Entry"}}}
+      properties: {entries: {type: array, items: {$ref: "#/components/schemas/Entry"}}, next: {type: string, description: "the cursor of the next page, when there may be one"}}
     Grant:
       type: object
       required: [owner, grantee, policy, sealedKey, createdAt]
@@ -175,9 +177,10 @@ paths:
       \(responses(201, "Entries", schema: "{$ref: \"#/components/schemas/Entries\"}", errors: [400, 401, 403, 404, 409, 410, 413, 422, 500, 503]))
   /v1/files:
     get:
-      summary: The caller's entries
+      summary: One page of the caller's entries, by name (prefix filter, cursor)
       \(secured)
-      \(responses(200, "Entries", schema: "{$ref: \"#/components/schemas/Entries\"}", errors: [401, 500]))
+      parameters: [\(paging)]
+      \(responses(200, "Entries", schema: "{$ref: \"#/components/schemas/Entries\"}", errors: [400, 401, 500]))
   /v1/shared:
     get:
       summary: Entries shared with the caller by grants whose policy they satisfy
@@ -185,9 +188,9 @@ paths:
       \(responses(200, "Entries", schema: "{$ref: \"#/components/schemas/Entries\"}", errors: [401, 500]))
   /v1/files/{owner}:
     get:
-      summary: An owner's entries the caller may read
+      summary: One page of an owner's entries the caller may read (prefix filter, cursor)
       \(secured)
-      parameters: [\(path("owner"))]
+      parameters: [\(path("owner")), \(paging)]
       \(responses(200, "Entries", schema: "{$ref: \"#/components/schemas/Entries\"}", errors: [400, 401, 403, 500]))
     patch:
       summary: Re-key the caller's entries (after a revocation) with new attribute-wrapped keys and seals, all or none

@@ -28,14 +28,22 @@ struct FilesController {
 
     @Sendable func listOwn(_ request: Request, context: TwinRequestContext) async throws -> EntryListResponse {
         let user = try context.requireUser()
-        return EntryListResponse(entries: try await store.entries(owner: user).map { EntryResponse($0, caller: user, file: nil) })
+        return try await page(of: user, caller: user, policy: nil, PageRequest(request))
     }
 
     @Sendable func listOwner(_ request: Request, context: TwinRequestContext) async throws -> EntryListResponse {
         let user = try context.requireUser()
         let owner = try context.parameters.decoded("owner")
-        return EntryListResponse(entries: try await readableEntries(
-            of: owner, caller: user, policy: try await policy(owner: owner, caller: user)))
+        let page = try PageRequest(request)
+        return try await self.page(of: owner, caller: user, policy: try await policy(owner: owner, caller: user), page)
+    }
+
+    /// One page of `owner`'s entries the caller may read: the store's page, filtered.
+    private func page(of owner: String, caller: String, policy: Policy?, _ page: PageRequest) async throws -> EntryListResponse {
+        let scanned = try await store.entries(owner: owner, prefix: page.prefix, after: page.after, limit: page.limit)
+        return EntryListResponse(
+            entries: scanned.filter { policy?.isSatisfied(by: Set($0.attributes)) ?? true }.map { EntryResponse($0, caller: caller, file: nil) },
+            next: scanned.count == page.limit ? scanned.last?.name : nil)
     }
 
     /// Every entry of every owner who granted the caller a key whose policy the entry satisfies.
@@ -127,5 +135,32 @@ struct FilesController {
         guard let grant = try await store.grant(owner: owner, grantee: caller),
               let policy = try? PolicyParser.parse(grant.policy) else { throw APIError.accessDenied }
         return policy
+    }
+}
+
+/// A listing's query: `prefix` (names starting with it), `after` (the previous page's `next`) and
+/// `limit` (1 to `EntryListResponse.maximumPage`, the default). Hummingbird hands query values
+/// over percent-decoded.
+struct PageRequest {
+    var prefix = ""
+    var after: String?
+    var limit = EntryListResponse.maximumPage
+
+    init(_ request: Request) throws {
+        let query = request.uri.queryParameters
+        if let prefix = query["prefix"] {
+            guard prefix.unicodeScalars.count <= TwinProtocol.maximumNameLength else { throw APIError.badRequest("prefix is longer than a name") }
+            self.prefix = String(prefix)
+        }
+        if let after = query["after"] {
+            guard after.unicodeScalars.count <= TwinProtocol.maximumNameLength else { throw APIError.badRequest("after is longer than a name") }
+            self.after = String(after)
+        }
+        if let limit = query["limit"] {
+            guard let value = Int(limit), (1...EntryListResponse.maximumPage).contains(value) else {
+                throw APIError.badRequest("limit is 1 to \(EntryListResponse.maximumPage)")
+            }
+            self.limit = value
+        }
     }
 }

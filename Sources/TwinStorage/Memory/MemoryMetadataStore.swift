@@ -222,8 +222,13 @@ public actor MemoryMetadataStore: MetadataStore {
     public func entry(owner: String, name: String) -> EntryRecord? { entries[owner]?[name]?.record }
 
     /// Sorted by name (bytewise, as SQLite and PostgreSQL's C collation compare).
-    public func entries(owner: String) -> [EntryRecord] {
-        entries[owner, default: [:]].values.map(\.record).sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+    public func entries(owner: String, prefix: String, after: String?, limit: Int) -> [EntryRecord] {
+        Array(entries[owner, default: [:]].values.map(\.record)
+            .filter { entry in
+                entry.name.utf8.starts(with: prefix.utf8) && after.map { $0.utf8.lexicographicallyPrecedes(entry.name.utf8) } ?? true
+            }
+            .sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+            .prefix(max(0, limit)))
     }
 
     public func deleteEntry(owner: String, name: String, now: Date) -> Bool {

@@ -479,8 +479,13 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
     }
 
     /// Sorted by name.
-    public func entries(owner: String) async throws -> [EntryRecord] {
-        try await read("SELECT * FROM entries WHERE owner = ? ORDER BY name", [.text(owner)])
+    /// The prefix bounds a range of the primary key (`name >= prefix`); `substr` keeps exactly the
+    /// names that start with it. Names compare bytewise (SQLite's BINARY collation).
+    public func entries(owner: String, prefix: String, after: String?, limit: Int) async throws -> [EntryRecord] {
+        try await read("""
+            SELECT * FROM entries WHERE owner = ? AND name >= ? AND name > ? AND substr(name, 1, length(?)) = ?
+            ORDER BY name LIMIT ?
+            """, [.text(owner), .text(prefix), .text(after ?? ""), .text(prefix), .text(prefix), SQLiteValue.integer(min(limit, Int(Int64.max)))])
             .map(Self.entry(from:))
     }
 
