@@ -20,7 +20,12 @@ public struct TwinAPI: Sendable {
     private let injectedHTTP: HTTPClient?
     /// The shared client is reached on the first request, not before, so starting its event loops
     /// overlaps the encoding of an upload's first files.
-    var http: HTTPClient { injectedHTTP ?? .shared }
+    var http: HTTPClient { injectedHTTP ?? Self.shared }
+    /// Like `HTTPClient.shared`, but a server that refuses connections is reported after a few
+    /// seconds of retrying, not at the request's deadline: nobody waits two minutes to learn that
+    /// `twin serve` is not running.
+    static let shared = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+                                   configuration: .init(timeout: .init(connect: .seconds(3))))
     static let timeout: TimeAmount = .seconds(120)
     /// How often, and for how long at most each time, a 429 or 503 with `Retry-After` is waited out.
     static let busyRetries = 5
@@ -31,7 +36,7 @@ public struct TwinAPI: Sendable {
         nonmutating set { bearer.value.withLock { $0 = newValue } }
     }
 
-    /// `http` defaults to `HTTPClient.shared`.
+    /// `http` defaults to one client per process (`shared`).
     public init(baseURL: String, http: HTTPClient? = nil) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         injectedHTTP = http

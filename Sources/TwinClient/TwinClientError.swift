@@ -42,7 +42,7 @@ public enum TwinClientError: Error, CustomStringConvertible, Sendable {
     /// What to do about a refusal, for the codes a person meets.
     static func hint(code: String) -> String {
         switch code {
-        case ErrorCode.notFound.rawValue: " (check the name: 'twin ls' lists yours, 'twin ls --shared' what others shared)"
+        case ErrorCode.notFound.rawValue: " (check the name: 'twin ls' lists your entries)"
         case ErrorCode.accessDenied.rawValue: " (the owner has not shared it with you: 'twin grants' lists your grants)"
         case ErrorCode.quotaExceeded.rawValue: " (delete entries with 'twin rm', or ask the operator for a larger quota)"
         case ErrorCode.rateLimited.rawValue: " (wait a while and run it again)"

@@ -428,11 +428,20 @@ public struct TwinSession: Sendable {
         }
     }
 
+    /// `name`'s keys as the server offers them; a name it does not know is a clear error.
+    func registeredUser(_ name: String) async throws -> PeerKeys {
+        do {
+            return try await api.user(name)
+        } catch let error as TwinClientError where error.serverCode == ErrorCode.notFound.rawValue {
+            throw TwinClientError.invalidArgument("there is no user '\(name)' on \(api.baseURL): check the spelling")
+        }
+    }
+
     /// The keys of `name` as pinned (pinning them on first sight); this user's own from the keyring.
     func peerKeys(_ name: String) async throws -> PeerKeys {
         if name == keyring.user { return keyring.publicKeys }
         if let pinned = knownKeys.pinned(name) { return pinned }
-        return try knownKeys.check(try await api.user(name))
+        return try knownKeys.check(try await registeredUser(name))
     }
 
     /// `K_M` from the owner's wrapped copy, or via the KP-ABE key the owner granted us; only for an
@@ -470,7 +479,7 @@ public struct TwinSession: Sendable {
         if let invalid = parsed.leaves.first(where: { !AttributeVersion.isValid($0) }) {
             throw TwinClientError.invalidArgument("attribute '\(invalid)' must be 1–\(AttributeVersion.maximumAttributeLength) bytes without '#'")
         }
-        let recipient = try knownKeys.check(try await api.user(grantee))
+        let recipient = try knownKeys.check(try await registeredUser(grantee))
         // The key is for the attributes at their present versions; the grant states the plain policy.
         let key = try KPABE.keyGen(try keyring.master, policy: keyring.versionedPolicy(parsed))
         let sealed = try keyring.sealGrant(key, policy: policy, to: recipient)
@@ -480,13 +489,13 @@ public struct TwinSession: Sendable {
     /// `user`'s keys as the server offers them now, and whether they match the pinned ones.
     public func fingerprint(of user: String) async throws -> (offered: PeerKeys, pinned: PeerKeys?) {
         if user == keyring.user { return (keyring.publicKeys, keyring.publicKeys) }
-        return (try await api.user(user), knownKeys.pinned(user))
+        return (try await registeredUser(user), knownKeys.pinned(user))
     }
 
     /// Pins `user`'s keys as the server offers them, if their fingerprint is `fingerprint` (checked
     /// out of band); refused otherwise.
     public func trust(_ user: String, fingerprint: String) async throws -> PeerKeys {
-        let offered = try await api.user(user)
+        let offered = try await registeredUser(user)
         let normalized = { (text: String) in text.lowercased().filter(\.isHexDigit) }
         guard normalized(offered.fingerprint) == normalized(fingerprint) else {
             throw TwinClientError.keyChanged(user: user, pinned: fingerprint, offered: offered.fingerprint)

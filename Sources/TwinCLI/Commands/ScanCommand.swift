@@ -116,7 +116,7 @@ enum FileWalker {
         func visit(_ path: String, name: String) throws {
             var isDirectory: ObjCBool = false
             guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw ValidationError("no such file or folder: \(path)")
+                throw TwinClientError.invalidArgument("no such file or folder: \(path)")
             }
             if isDirectory.boolValue {
                 for child in try manager.contentsOfDirectory(atPath: path).sorted() where !child.hasPrefix(".") {
