@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.0"),
     ],
     targets: [
         .systemLibrary(
@@ -43,6 +44,8 @@ let package = Package(
         ),
         // One system call Swift's Glibc module does not declare (syncfs), for the blob store.
         .target(name: "CFileSync"),
+        // Thumbnails with libjpeg(-turbo) and libpng, behind one C function (their errors longjmp).
+        .target(name: "CThumbnail", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         .target(name: "BinaryCoding"),
         .target(
             name: "Convergent",
@@ -131,12 +134,21 @@ let package = Package(
         .target(
             name: "TwinClient",
             dependencies: [
-                "Convergent", "KPABE", "TwinOPRF", "TwinProtocol",
+                "Convergent", "KPABE", "TwinOPRF", "TwinProtocol", "CThumbnail",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+            ]
+        ),
+        .target(
+            name: "TwinGallery",
+            dependencies: [
+                "TwinClient", "TwinProtocol", "Convergent",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
         .executableTarget(
@@ -147,6 +159,7 @@ let package = Package(
                 "KPABE",
                 "TwinServer",
                 "TwinClient",
+                "TwinGallery",
                 "TwinStorage",
                 "TwinProtocol",
                 "TwinOPRF",

@@ -17,15 +17,18 @@ export PATH="/opt/swift/usr/bin:$PATH"
 export TWIN_PASSPHRASE="${TWIN_PASSPHRASE:-twin-test-passphrase}" TWIN_KEYRING_SCRYPT_N="${TWIN_KEYRING_SCRYPT_N:-16384}"
 fuzz_seconds="${FUZZ_SECONDS:-40}"
 
-# zlib's, zstd's and SQLite's headers (the build), Python's packages for the API and crash tests.
-if [ ! -f /usr/include/zlib.h ] || [ ! -f /usr/include/zstd.h ] || [ ! -f /usr/include/sqlite3.h ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zlib1g-dev libzstd-dev libsqlite3-dev >/dev/null
+# The headers the build needs (zlib, zstd, SQLite, libjpeg, libpng), Debian's chromium and its
+# driver for the gallery's browser test, and Python's packages for the API, crash and browser tests.
+if [ ! -f /usr/include/zlib.h ] || [ ! -f /usr/include/zstd.h ] || [ ! -f /usr/include/sqlite3.h ] \
+   || [ ! -f /usr/include/jpeglib.h ] || [ ! -f /usr/include/png.h ] || ! command -v chromedriver >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zlib1g-dev libzstd-dev libsqlite3-dev \
+    libjpeg-dev libpng-dev chromium chromium-driver >/dev/null
 fi
-if ! python3 -c "import schemathesis, PIL" 2>/dev/null; then
+if ! python3 -c "import schemathesis, PIL, selenium" 2>/dev/null; then
   python3 -m pip --version >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null; }
   # A distribution's own Python refuses installs into it (PEP 668) unless told it may.
-  python3 -m pip install --quiet --disable-pip-version-check "schemathesis==4.32.5" pillow 2>/dev/null \
-    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "schemathesis==4.32.5" pillow
+  python3 -m pip install --quiet --disable-pip-version-check "schemathesis==4.32.5" pillow selenium 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "schemathesis==4.32.5" pillow selenium
 fi
 # Schemathesis's command from the interpreter's own scripts folder: a version manager's shims may
 # not list a command installed a moment ago.
@@ -101,7 +104,11 @@ check "libFuzzer targets (${fuzz_seconds}s each)" bash Fuzz/run.sh "$fuzz_second
 # 4. SIGKILL during uploads.
 check "crash test (100 uploads, 20 kills)" python3 bench/crash-test.py "$twin" --uploads 100 --kills 20 --parallel 8
 
-# 5. Two servers on one PostgreSQL database and one RGW bucket.
+# 5. The gallery in Debian's chromium (selenium): thumbnails, full image, download, sharing,
+# refusals; its screenshots are the README's.
+check "gallery in chromium" python3 tools/gallery-test.py "$twin" docs/screenshots
+
+# 6. Two servers on one PostgreSQL database and one RGW bucket.
 corpus=$(mktemp -d)
 if python3 ../shared/bench/make_corpus.py "$corpus/c" --uploads 120 --users 6 >"$corpus/corpus.json"; then
   check "two nodes on PostgreSQL + RGW" python3 bench/two-nodes.py "$twin" "$corpus/c" "$corpus/corpus.json"

@@ -10,7 +10,7 @@ struct Twin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "twin",
         abstract: "TwinStore: an encrypted, deduplicating image store.",
-        subcommands: [Serve.self, KeyServerCommand.self, Account.self, Upload.self, List.self, Get.self, Remove.self, Grant.self, Revoke.self, Rekey.self, Grants.self, Trust.self,
+        subcommands: [Serve.self, KeyServerCommand.self, Account.self, Upload.self, List.self, Get.self, Remove.self, Grant.self, Revoke.self, Rekey.self, Grants.self, Trust.self, Gallery.self,
                       Stats.self, Check.self, Scan.self, ABE.self, Vectors.self, Bench.self])
 
     static func main() async {

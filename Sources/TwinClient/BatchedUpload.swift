@@ -32,9 +32,12 @@ extension TwinSession {
     public struct UploadItem: Sendable {
         public var path: String
         public var name: String
-        public init(path: String, name: String) {
+        /// The item is the thumbnail of the image at `path` (`Thumbnail`), not the file itself.
+        public var thumbnail: Bool
+        public init(path: String, name: String, thumbnail: Bool = false) {
             self.path = path
             self.name = name
+            self.thumbnail = thumbnail
         }
     }
 
@@ -54,7 +57,11 @@ extension TwinSession {
         do {
             try await BatchPipeline.run(
                 count: items.count, width: width, batching: batching, encodingOn: encodingThreads,
-                prepare: { index in try await prepare(path: items[index].path, name: items[index].name) },
+                prepare: { index in
+                    let item = items[index]
+                    return item.thumbnail ? try await prepareThumbnail(path: item.path, name: item.name)
+                                          : try await prepare(path: item.path, name: item.name)
+                },
                 size: { $0.chunks.reduce(0) { $0 + $1.count } },
                 warmUp: { await warmUp(attributes: attributes) },
                 announce: { batch in

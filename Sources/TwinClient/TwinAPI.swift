@@ -265,7 +265,7 @@ public struct TwinAPI: Sendable {
 
     func revokeGrant(grantee: String) async throws { _ = try await send(.DELETE, "/v1/grants/\(Self.escape(grantee))") }
     func grants() async throws -> [GrantResponse] { try await json(.GET, "/v1/grants", as: GrantListResponse.self).grants }
-    func issuedGrants() async throws -> [GrantResponse] { try await json(.GET, "/v1/grants/issued", as: GrantListResponse.self).grants }
+    func issuedGrants() async throws -> [GrantResponse] { try await json(.GET, "/v1/issued-grants", as: GrantListResponse.self).grants }
 
     func updateEntryKeys(owner: String, _ request: EntryKeysRequest) async throws {
         _ = try await send(.PATCH, "/v1/files/\(Self.escape(owner))", body: Array(try TwinProtocol.makeEncoder().encode(request)))

@@ -230,6 +230,30 @@ public struct TwinSession: Sendable {
         return prepared
     }
 
+    /// The largest image a thumbnail is made of; larger ones get an empty thumbnail entry.
+    static let largestThumbnailSource = 256 << 20
+
+    /// Encodes the thumbnail of the image at `path` for upload under `name` (`Thumbnail.name`). An
+    /// image that does not decode, or is too large, gets an empty thumbnail ("no preview"), so one
+    /// bad file never stops a run and a re-run does not try it again.
+    public func prepareThumbnail(path: String, name: String) async throws -> PreparedUpload {
+        let image = try? FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: Self.largestThumbnailSource + 1)
+        let thumbnail = image.flatMap { $0.count <= Self.largestThumbnailSource ? try? Thumbnail.make(from: Array($0)) : nil } ?? []
+        return try await prepare(bytes: thumbnail, name: name)
+    }
+
+    /// Encodes `bytes` (held in memory) for upload under `name`.
+    func prepare(bytes: [UInt8], name: String) async throws -> PreparedUpload {
+        var chunks: [HashedCiphertext] = []
+        var plaintextLengths: [Int] = []
+        let encoded = try await ConvergentEncoder(keyDerivation: keyDerivation, cache: sealedChunks, bufferPool: chunkBuffers)
+            .encode(MemoryByteSource(bytes)) {
+            chunks.append($0.sealed)
+            plaintextLengths.append($0.plaintextLength)
+        }
+        return PreparedUpload(name: name, encoded: encoded, chunks: chunks, plaintextLengths: plaintextLengths)
+    }
+
     /// How many ciphertext bytes one request carries at most (a chunk larger than this goes alone).
     static let bundleBytes = 8 << 20
     /// How many chunks one request carries at most (the server takes up to 1024).
@@ -365,6 +389,12 @@ public struct TwinSession: Sendable {
     // MARK: Retrieve
 
     public func entries() async throws -> [EntryResponse] { try await api.entries() }
+    /// One page of `owner`'s entries under `prefix` after `after` that this user may read (own
+    /// when `owner` is nil); continue from its `next`.
+    public func entryPage(owner: String?, prefix: String, after: String?, limit: Int? = nil) async throws -> EntryListResponse {
+        try await api.entryPage(owner: owner, prefix: prefix, after: after, limit: limit)
+    }
+
     /// Calls `body` with each page of `owner`'s entries under `prefix` that this user may read
     /// (own entries when `owner` is nil), in name order.
     public func forEachEntryPage(owner: String? = nil, prefix: String = "", limit: Int? = nil,
@@ -376,7 +406,14 @@ public struct TwinSession: Sendable {
     public func entry(owner: String?, name: String) async throws -> EntryResponse {
         try await api.entry(owner: owner ?? keyring.user, name: name)
     }
-    public func delete(name: String) async throws { try await api.delete(owner: keyring.user, name: name) }
+    /// Deletes the entry `name` and its thumbnail, if it has one.
+    public func delete(name: String) async throws {
+        try await api.delete(owner: keyring.user, name: name)
+        guard !Thumbnail.isThumbnail(name) else { return }
+        do {
+            try await api.delete(owner: keyring.user, name: Thumbnail.name(for: name))
+        } catch let error as TwinClientError where error.serverCode == ErrorCode.notFound.rawValue {}
+    }
     public func stats() async throws -> StatsResponse { try await api.stats() }
     /// Key units this session had the key server evaluate, and the requests that took.
     public var keyEvaluations: (evaluations: Int, requests: Int) { keyDerivation?.counts.withLock { $0 } ?? (0, 0) }
@@ -435,6 +472,50 @@ public struct TwinSession: Sendable {
         } catch let error as TwinClientError where error.serverCode == ErrorCode.notFound.rawValue {
             throw TwinClientError.invalidArgument("there is no user '\(name)' on \(api.baseURL): check the spelling")
         }
+    }
+
+    /// The largest entry `read` holds in memory.
+    public static let largestRead = 256 << 20
+
+    /// Downloads and decrypts `owner/name` (own when `owner` is nil) into memory, after the same
+    /// checks as `get`; entries above `largestRead` are refused.
+    public func read(owner: String?, name: String) async throws -> (entry: EntryResponse, bytes: [UInt8]) {
+        let owner = owner ?? keyring.user
+        let entry: EntryResponse
+        do {
+            entry = try await api.entry(owner: owner, name: name)
+        } catch let error as TwinClientError where error.serverCode == ErrorCode.accessDenied.rawValue {
+            throw TwinClientError.accessDenied("\(owner)/\(name) is not shared with \(keyring.user)")
+        }
+        guard entry.size <= Self.largestRead else { throw TwinClientError.invalidArgument("\(name) is too large to show (\(entry.size) bytes)") }
+        let fileKey = try await fileKey(for: entry)
+        guard let sealed = entry.sealedManifest else { throw TwinClientError.integrity("the server sent no manifest") }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(entry.size)
+        let api = self.api
+        do {
+            _ = try await ConvergentDecoder().decrypt(
+                sealedManifest: Array(sealed), fileKey: fileKey, fileTag: entry.fileTag,
+                fetch: { tag in try await api.chunk(owner: owner, name: name, tag: tag.hex) },
+                write: { bytes += $0 })
+        } catch let integrity as IntegrityError {
+            throw TwinClientError.integrity("\(integrity)")
+        }
+        return (entry, bytes)
+    }
+
+    /// Makes and uploads the thumbnail of this user's image entry `entry`, whose plaintext is
+    /// `image`, under the entry's attributes (an entry from before thumbnails, seen in a gallery).
+    /// Returns the thumbnail (empty: the image has no preview).
+    public func addThumbnail(of entry: EntryResponse, image: [UInt8]) async throws -> [UInt8] {
+        let thumbnail = (try? Thumbnail.make(from: image)) ?? []
+        let prepared = try await prepare(bytes: thumbnail, name: Thumbnail.name(for: entry.name))
+        do {
+            _ = try await send([prepared], attributes: entry.attributes)
+        } catch let error as TwinClientError where error.serverCode == ErrorCode.conflict.rawValue {
+            // Made meanwhile by another run: theirs stands.
+        }
+        return thumbnail
     }
 
     /// The keys of `name` as pinned (pinning them on first sight); this user's own from the keyring.

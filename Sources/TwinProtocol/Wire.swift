@@ -31,11 +31,18 @@ public enum TwinProtocol {
 
     /// Entry names: 1–1024 Unicode scalars, a path of folders and a file name joined by '/' (the
     /// folders a client uploaded from: `trip/2026/beach.jpg`). No component is empty or starts with
-    /// a dot (so no "." or ".." and nothing hidden), and there are no control characters: a name
-    /// written under a download folder stays inside it.
+    /// a dot (so no "." or ".." and nothing hidden) but a leading `.thumbnails`, and there are no
+    /// control characters: a name written under a download folder stays inside it.
+    /// The one first part of a name that may start with a dot: the folder of thumbnail entries,
+    /// which clients make beside images and no uploaded file can be named into.
+    public static let thumbnailFolder = ".thumbnails"
+
     public static func isValidName(_ name: String) -> Bool {
-        (1...maximumNameLength).contains(name.unicodeScalars.count)
-            && name.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && !$0.hasPrefix(".") }
+        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+        return (1...maximumNameLength).contains(name.unicodeScalars.count)
+            && parts.enumerated().allSatisfy { position, part in
+                !part.isEmpty && (!part.hasPrefix(".") || (position == 0 && part == thumbnailFolder && parts.count > 1))
+            }
             && !name.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 

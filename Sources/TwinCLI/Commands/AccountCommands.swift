@@ -99,6 +99,7 @@ struct Upload: AsyncParsableCommand {
     @Option(help: "Entry name (only with a single file; default: the file's base name).") var name: String?
     @Option(help: "Files encoded at once.") var parallel = 4
     @Flag(help: "Replace entries whose file changed since they were uploaded.") var replace = false
+    @Flag(help: "Make no thumbnails (a gallery makes them when it first shows the images).") var noThumbnails = false
     @Flag(help: "Print one JSON object and nothing else.") var json = false
 
     func run() async throws {
@@ -121,14 +122,29 @@ struct Upload: AsyncParsableCommand {
             let attributeList = attributes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             let session = try await TwinSession.open(server: node.url)
             let start = BenchClock.now()
-            let existing = try await Self.existingEntries(named: Set(files.map(\.name)), session: session)
+            // Each JPEG or PNG is followed by its thumbnail, made from the same bytes on this machine.
+            var items: [TwinSession.UploadItem] = []
+            for file in files {
+                items.append(TwinSession.UploadItem(path: file.path, name: file.name))
+                if !noThumbnails, let header = try? FileHandle(forReadingFrom: URL(fileURLWithPath: file.path)).read(upToCount: 8),
+                   Thumbnail.canMake(fromHeader: header) {
+                    items.append(TwinSession.UploadItem(path: file.path, name: Thumbnail.name(for: file.name), thumbnail: true))
+                }
+            }
+            let existing = try await Self.existingEntries(named: Set(items.map(\.name)), session: session)
             let totalBytes = files.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1.path)[.size] as? Int) ?? 0) }
             var progress = TransferProgress(enabled: !json, files: files.count, bytes: totalBytes)
             var totals = (files: 0, logical: 0, sent: 0, deduplicated: 0, proof: 0)
+            var thumbnails = (count: 0, sent: 0)
             var outcomes: [TwinSession.UploadResult.Outcome: Int] = [:]
             var refused: [String] = []
-            let items = files.map { TwinSession.UploadItem(path: $0.path, name: $0.name) }
             try await session.upload(items, attributes: attributeList, width: parallel, existing: existing, replace: replace) { result in
+                if Thumbnail.isThumbnail(result.name) {
+                    thumbnails.count += 1
+                    thumbnails.sent += result.sentBytes
+                    totals.sent += result.sentBytes
+                    return
+                }
                 totals.files += 1
                 totals.logical += result.logicalBytes
                 totals.sent += result.sentBytes
@@ -145,7 +161,7 @@ struct Upload: AsyncParsableCommand {
                            "deduplicated_bytes": totals.deduplicated, "proof_bytes": totals.proof, "seconds": rounded(seconds, 3),
                            "key_evaluations": session.keyEvaluations.evaluations, "key_requests": session.keyEvaluations.requests,
                            "unchanged_files": outcomes[.unchanged] ?? 0, "replaced_files": outcomes[.replaced] ?? 0,
-                           "refused_files": outcomes[.refused] ?? 0])
+                           "refused_files": outcomes[.refused] ?? 0, "thumbnails": thumbnails.count, "thumbnail_sent_bytes": thumbnails.sent])
             } else {
                 var parts = ["uploaded \(outcomes[.uploaded] ?? 0) files"]
                 if let unchanged = outcomes[.unchanged] { parts.append("\(unchanged) unchanged") }
@@ -195,7 +211,7 @@ struct List: AsyncParsableCommand {
                         print(String(decoding: data, as: UTF8.self))
                         return
                     }
-                    for entry in entries {
+                    for entry in entries where !Thumbnail.isThumbnail(entry.name) {
                         let name = owner == nil ? entry.name : "\(entry.owner)/\(entry.name)"
                         print("\(name)\t\(entry.size)\t\(entry.mediaType)\t\(entry.attributes.joined(separator: ","))")
                     }
@@ -227,7 +243,7 @@ struct Get: AsyncParsableCommand {
             for argument in all ? [""] : entries {
                 if argument.isEmpty || argument.hasSuffix("/") {
                     try await session.forEachEntryPage(owner: from, prefix: argument) { page in
-                        wanted += page.map { (from, $0.name, $0.size) }
+                        wanted += page.filter { !Thumbnail.isThumbnail($0.name) }.map { (from, $0.name, $0.size) }
                     }
                 } else {
                     wanted.append(try await Self.resolve(argument, from: from, session: session))

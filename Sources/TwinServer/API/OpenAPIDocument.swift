@@ -220,7 +220,7 @@ paths:
       summary: Grants the caller received
       \(secured)
       \(responses(200, "Grants", schema: "{type: object, required: [grants], properties: {grants: {type: array, items: {$ref: \"#/components/schemas/Grant\"}}}}", errors: [401, 500]))
-  /v1/grants/issued:
+  /v1/issued-grants:
     get:
       summary: Grants the caller issued
       \(secured)

@@ -14,7 +14,8 @@ struct GrantsController {
         router.put("grants/:grantee", use: put)
         router.delete("grants/:grantee", use: revoke)
         router.get("grants", use: received)
-        router.get("grants/issued", use: issued)
+        // Not under grants/: "issued" would also be a grantee's name there.
+        router.get("issued-grants", use: issued)
     }
 
     @Sendable func put(_ request: Request, context: TwinRequestContext) async throws -> Response {

@@ -1,0 +1,224 @@
+// Thumbnails with libjpeg(-turbo) and libpng. libjpeg reports errors by calling error_exit, which
+// must not return: it longjmps back to the setjmp here, inside C, so no Swift frame is ever jumped
+// over. libpng's simplified API (png_image_*) needs no setjmp from its caller.
+#include "CThumbnail.h"
+
+#include <stdio.h>  // before jpeglib.h, which uses FILE without including it
+#include <jpeglib.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct twin_jpeg_error {
+    struct jpeg_error_mgr manager;
+    jmp_buf jump;
+    char *message;
+    size_t capacity;
+};
+
+static void twin_jpeg_error_exit(j_common_ptr info) {
+    struct twin_jpeg_error *error = (struct twin_jpeg_error *)info->err;
+    char text[JMSG_LENGTH_MAX];
+    (*info->err->format_message)(info, text);
+    snprintf(error->message, error->capacity, "%s", text);
+    longjmp(error->jump, 1);
+}
+
+static void twin_jpeg_silence(j_common_ptr info, int level) { (void)info; (void)level; }
+
+/// RGB pixels, row-major, 3 bytes each.
+struct twin_pixels {
+    uint8_t *rgb;
+    int width;
+    int height;
+};
+
+static int decode_jpeg(const uint8_t *data, size_t length, int max_side, uint64_t max_pixels, struct twin_pixels *pixels,
+                       char *message, size_t capacity) {
+    struct jpeg_decompress_struct info;
+    struct twin_jpeg_error error;
+    uint8_t *volatile rgb = NULL;
+    info.err = jpeg_std_error(&error.manager);
+    error.manager.error_exit = twin_jpeg_error_exit;
+    error.manager.emit_message = twin_jpeg_silence;
+    error.message = message;
+    error.capacity = capacity;
+    if (setjmp(error.jump)) {
+        jpeg_destroy_decompress(&info);
+        free(rgb);
+        return -2;
+    }
+    jpeg_create_decompress(&info);
+    jpeg_mem_src(&info, (const unsigned char *)data, (unsigned long)length);
+    jpeg_read_header(&info, TRUE);
+    if ((uint64_t)info.image_width * info.image_height > max_pixels) {
+        snprintf(message, capacity, "%ux%u pixels is more than this makes thumbnails of", info.image_width, info.image_height);
+        jpeg_destroy_decompress(&info);
+        return -3;
+    }
+    info.out_color_space = JCS_RGB;
+    // The largest DCT reduction that keeps the longer side at least max_side.
+    unsigned int longer = info.image_width > info.image_height ? info.image_width : info.image_height;
+    info.scale_num = 1;
+    info.scale_denom = 1;
+    while (info.scale_denom < 8 && longer / (info.scale_denom * 2) >= (unsigned int)max_side) info.scale_denom *= 2;
+    info.dct_method = JDCT_IFAST;
+    jpeg_start_decompress(&info);
+    size_t stride = (size_t)info.output_width * 3;
+    rgb = malloc(stride * info.output_height);
+    if (rgb == NULL) {
+        jpeg_destroy_decompress(&info);
+        snprintf(message, capacity, "out of memory");
+        return -4;
+    }
+    while (info.output_scanline < info.output_height) {
+        JSAMPROW row = rgb + stride * info.output_scanline;
+        jpeg_read_scanlines(&info, &row, 1);
+    }
+    pixels->width = (int)info.output_width;
+    pixels->height = (int)info.output_height;
+    pixels->rgb = rgb;
+    jpeg_finish_decompress(&info);
+    jpeg_destroy_decompress(&info);
+    return 0;
+}
+
+static int decode_png(const uint8_t *data, size_t length, uint64_t max_pixels, struct twin_pixels *pixels,
+                      char *message, size_t capacity) {
+    png_image image;
+    memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_memory(&image, data, length)) {
+        snprintf(message, capacity, "%s", image.message);
+        return -2;
+    }
+    if ((uint64_t)image.width * image.height > max_pixels) {
+        snprintf(message, capacity, "%ux%u pixels is more than this makes thumbnails of", image.width, image.height);
+        png_image_free(&image);
+        return -3;
+    }
+    image.format = PNG_FORMAT_RGB;  // transparency composed over the background below
+    size_t size = PNG_IMAGE_SIZE(image);
+    uint8_t *rgb = malloc(size);
+    if (rgb == NULL) {
+        png_image_free(&image);
+        snprintf(message, capacity, "out of memory");
+        return -4;
+    }
+    png_color background = {255, 255, 255};
+    if (!png_image_finish_read(&image, &background, rgb, 0, NULL)) {
+        snprintf(message, capacity, "%s", image.message);
+        free(rgb);
+        return -2;
+    }
+    pixels->width = (int)image.width;
+    pixels->height = (int)image.height;
+    pixels->rgb = rgb;
+    return 0;
+}
+
+/// Area-average scale of `source` to fit `max_side` (never up).
+static int scale(const struct twin_pixels *source, int max_side, struct twin_pixels *target) {
+    int longer = source->width > source->height ? source->width : source->height;
+    if (longer <= max_side) {
+        *target = *source;
+        return 0;
+    }
+    int width = (int)((int64_t)source->width * max_side / longer), height = (int)((int64_t)source->height * max_side / longer);
+    if (width < 1) width = 1;
+    if (height < 1) height = 1;
+    uint8_t *rgb = malloc((size_t)width * height * 3);
+    if (rgb == NULL) return -4;
+    for (int y = 0; y < height; y++) {
+        int y0 = (int)((int64_t)y * source->height / height), y1 = (int)((int64_t)(y + 1) * source->height / height);
+        if (y1 <= y0) y1 = y0 + 1;
+        for (int x = 0; x < width; x++) {
+            int x0 = (int)((int64_t)x * source->width / width), x1 = (int)((int64_t)(x + 1) * source->width / width);
+            if (x1 <= x0) x1 = x0 + 1;
+            uint64_t sum[3] = {0, 0, 0};
+            for (int sy = y0; sy < y1; sy++) {
+                const uint8_t *row = source->rgb + ((size_t)sy * source->width + x0) * 3;
+                for (int sx = x0; sx < x1; sx++, row += 3) {
+                    sum[0] += row[0];
+                    sum[1] += row[1];
+                    sum[2] += row[2];
+                }
+            }
+            uint64_t count = (uint64_t)(y1 - y0) * (x1 - x0);
+            uint8_t *out = rgb + ((size_t)y * width + x) * 3;
+            for (int c = 0; c < 3; c++) out[c] = (uint8_t)((sum[c] + count / 2) / count);
+        }
+    }
+    target->rgb = rgb;
+    target->width = width;
+    target->height = height;
+    return 0;
+}
+
+static int encode_jpeg(const struct twin_pixels *pixels, int quality, uint8_t **out, size_t *out_length,
+                       char *message, size_t capacity) {
+    struct jpeg_compress_struct info;
+    struct twin_jpeg_error error;
+    unsigned char *volatile buffer = NULL;
+    unsigned long size = 0;
+    info.err = jpeg_std_error(&error.manager);
+    error.manager.error_exit = twin_jpeg_error_exit;
+    error.manager.emit_message = twin_jpeg_silence;
+    error.message = message;
+    error.capacity = capacity;
+    if (setjmp(error.jump)) {
+        jpeg_destroy_compress(&info);
+        free(buffer);
+        return -2;
+    }
+    jpeg_create_compress(&info);
+    unsigned char *destination = NULL;
+    jpeg_mem_dest(&info, &destination, &size);
+    info.image_width = (JDIMENSION)pixels->width;
+    info.image_height = (JDIMENSION)pixels->height;
+    info.input_components = 3;
+    info.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&info);
+    jpeg_set_quality(&info, quality, TRUE);
+    jpeg_start_compress(&info, TRUE);
+    size_t stride = (size_t)pixels->width * 3;
+    while (info.next_scanline < info.image_height) {
+        JSAMPROW row = pixels->rgb + stride * info.next_scanline;
+        jpeg_write_scanlines(&info, &row, 1);
+    }
+    jpeg_finish_compress(&info);
+    buffer = destination;
+    jpeg_destroy_compress(&info);
+    *out = buffer;
+    *out_length = size;
+    return 0;
+}
+
+int twin_thumbnail(const uint8_t *data, size_t length, int max_side, int quality, uint64_t max_pixels,
+                   uint8_t **out, size_t *out_length, char *error, size_t error_capacity) {
+    struct twin_pixels decoded = {NULL, 0, 0}, scaled = {NULL, 0, 0};
+    int status;
+    if (error_capacity > 0) error[0] = 0;
+    if (length >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
+        status = decode_jpeg(data, length, max_side, max_pixels, &decoded, error, error_capacity);
+    } else if (length >= 8 && memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0) {
+        status = decode_png(data, length, max_pixels, &decoded, error, error_capacity);
+    } else {
+        snprintf(error, error_capacity, "not a JPEG or PNG image");
+        return -1;
+    }
+    if (status != 0) return status;
+    status = scale(&decoded, max_side, &scaled);
+    if (status != 0) {
+        free(decoded.rgb);
+        snprintf(error, error_capacity, "out of memory");
+        return status;
+    }
+    status = encode_jpeg(&scaled, quality, out, out_length, error, error_capacity);
+    if (scaled.rgb != decoded.rgb) free(scaled.rgb);
+    free(decoded.rgb);
+    return status;
+}
+
+void twin_thumbnail_free(uint8_t *pointer) { free(pointer); }
