@@ -108,7 +108,10 @@ check "crash test (100 uploads, 20 kills)" python3 bench/crash-test.py "$twin" -
 # refusals; its screenshots are the README's.
 check "gallery in chromium" python3 tools/gallery-test.py "$twin" docs/screenshots
 
-# 6. Two servers on one PostgreSQL database and one RGW bucket.
+# 6. The README's Quickstart, as written.
+check "README Quickstart" bash tools/quickstart-test.sh "$twin"
+
+# 7. Two servers on one PostgreSQL database and one RGW bucket.
 corpus=$(mktemp -d)
 if python3 ../shared/bench/make_corpus.py "$corpus/c" --uploads 120 --users 6 >"$corpus/corpus.json"; then
   check "two nodes on PostgreSQL + RGW" python3 bench/two-nodes.py "$twin" "$corpus/c" "$corpus/corpus.json"
