@@ -125,6 +125,7 @@ let package = Package(
                 "Convergent", "KPABE", "TwinOPRF", "TwinProtocol", "TwinStorage", "TwinStoragePostgres", "TwinStorageS3",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -203,6 +204,7 @@ let package = Package(
                 "TwinServer", "TwinClient", "TwinStorage", "TwinStoragePostgres", "TwinStorageS3", "TwinProtocol", "Convergent", "KPABE", "TwinStorageConformance",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(

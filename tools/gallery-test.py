@@ -99,7 +99,9 @@ def main():
     try:
         port = free_port()
         server = f"http://127.0.0.1:{port}"
-        start(["serve", "--data", os.path.join(work, "data"), "--port", str(port), "--log-level", "warning"])
+        admin_file = os.path.join(work, "admin-token")
+        start(["serve", "--data", os.path.join(work, "data"), "--port", str(port), "--log-level", "warning",
+               "--admin-token-file", admin_file, "--stats-interval", "1"], stderr=subprocess.DEVNULL)
         wait_for_port(port)
         run(["account", "create", "alice", "--server", server], "alice")
         run(["account", "create", "bob", "--server", server], "bob")
@@ -188,6 +190,15 @@ def main():
         check(len(driver.find_elements(By.CSS_SELECTOR, "img.thumb")) == 0, "after the revoke the shared images are gone")
         driver.get(f"http://127.0.0.1:{bob_port}/")
         check(len(driver.find_elements(By.LINK_TEXT, "Shared by alice")) == 0, "and alice is no longer listed as sharing")
+
+        # The operator's dashboard, for its screenshot: bob uploads alice's photos too (deduplicated).
+        run(["upload", photos], "bob")
+        time.sleep(3)
+        with open(admin_file) as f:
+            admin = f.read().strip()
+        driver.get(f"{server}/dashboard?token={admin}")
+        check("Dedup ratio" in driver.page_source and "alice" in driver.page_source, "the dashboard opens with the admin token")
+        driver.save_screenshot(os.path.join(screenshots, "dashboard.png"))
     finally:
         if driver:
             driver.quit()

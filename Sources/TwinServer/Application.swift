@@ -24,6 +24,10 @@ public struct ServerConfiguration: Sendable {
     /// `--dedup-threshold random:MAX`: each stored chunk is asked for again, as if new, until
     /// uploads have sent it its secret threshold of times (in [2, MAX]); nil for plain dedup.
     public var dedupThreshold: Int?
+    /// The operator's token for `/dashboard` (nil: the dashboard is off).
+    public var adminToken: String?
+    /// How often the dashboard's history samples the store's totals.
+    public var statisticsInterval: Duration = .seconds(60)
 
     public init() {}
 }
@@ -37,7 +41,10 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     var logger = Logger(label: "twin.server")
     logger.logLevel = configuration.logLevel
-    let router = buildRouter(configuration: configuration, store: store, blobs: blobs, prometheus: prometheus)
+    let activity = ServerActivity()
+    let statistics = StatisticsCache(store: store, coarse: configuration.dedupThreshold != nil)
+    let router = buildRouter(configuration: configuration, store: store, blobs: blobs, prometheus: prometheus,
+                             activity: activity, statistics: statistics)
     let limits = configuration.limits
     var app = Application(
         router: router,
@@ -53,19 +60,23 @@ public func buildApplication(
         try await beforeServing?()
         prepared.open()
     }
-    app.addServices(GarbageCollector(store: store, blobs: blobs, gracePeriod: configuration.garbageGracePeriod,
-                                     interval: configuration.garbageInterval, logger: logger, startAfter: prepared))
+    var collector = GarbageCollector(store: store, blobs: blobs, gracePeriod: configuration.garbageGracePeriod,
+                                     interval: configuration.garbageInterval, logger: logger, startAfter: prepared)
+    collector.activity = activity
+    app.addServices(collector, StatisticsSampler(statistics: statistics, activity: activity, interval: configuration.statisticsInterval, startAfter: prepared))
     return app
 }
 
 /// Every route and middleware of the API.
 func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, blobs: BlobStore,
-                 prometheus: PrometheusCollectorRegistry? = nil) -> Router<TwinRequestContext> {
+                 prometheus: PrometheusCollectorRegistry? = nil, activity: ServerActivity = ServerActivity(),
+                 statistics: StatisticsCache? = nil) -> Router<TwinRequestContext> {
     let metrics = TwinMetrics()
-    let statistics = StatisticsCache(store: store, coarse: configuration.dedupThreshold != nil)
+    let statistics = statistics ?? StatisticsCache(store: store, coarse: configuration.dedupThreshold != nil)
     let router = Router(context: TwinRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ActivityMiddleware(activity: activity))
     let routes = RouteTable()
     router.add(middleware: ErrorMiddleware(routes: routes))
 
@@ -107,6 +118,8 @@ func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, b
                              logicalBytes: stats.logicalBytes, storedBytes: stats.storedBytes,
                              dedupRatio: stats.storedBytes == 0 ? 1 : Double(stats.logicalBytes) / Double(stats.storedBytes))
     }
+    DashboardController(store: store, statistics: statistics, activity: activity, adminToken: configuration.adminToken,
+                        quota: configuration.limits.quotaBytes).register(to: router)
     routes.load(router.routes.map { ($0.path, $0.method) })
     return router
 }

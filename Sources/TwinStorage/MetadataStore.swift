@@ -358,6 +358,20 @@ public protocol MetadataStore: Sendable {
     // MARK: Statistics
 
     func statistics() async throws -> StoreStatistics
+    /// Per user, sorted by name: entries, and the bytes charged against their quota (an operator's
+    /// view: totals per user, nothing per file).
+    func userUsage() async throws -> [UserUsage]
+}
+
+public struct UserUsage: Sendable, Equatable {
+    public var user: String
+    public var entries: Int
+    public var chargedBytes: Int
+    public init(user: String, entries: Int, chargedBytes: Int) {
+        self.user = user
+        self.entries = entries
+        self.chargedBytes = chargedBytes
+    }
 }
 
 extension MetadataStore {

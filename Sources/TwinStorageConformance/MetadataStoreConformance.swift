@@ -678,6 +678,11 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
         // Chunks count once however many files use them; manifests once per file.
         #expect(try await store.statistics() == StoreStatistics(users: 2, entries: 3, files: 2, chunks: 4,
                                                                  logicalBytes: 2300, storedBytes: 355 + 17))
+        // Per user: entries and charged bytes (each entry charged its file's stored size).
+        try await store.createUser(Fixture.user("carol"))
+        #expect(try await store.userUsage() == [UserUsage(user: "alice", entries: 2, chargedBytes: 310 + 257),
+                                                UserUsage(user: "bob", entries: 1, chargedBytes: 310),
+                                                UserUsage(user: "carol", entries: 0, chargedBytes: 0)])
     }
 
     // MARK: Concurrency

@@ -710,6 +710,18 @@ public final class PostgresMetadataStore: MetadataStore, Service {
 
     // MARK: Statistics
 
+    public func userUsage() async throws -> [UserUsage] {
+        try await read { connection in
+            try await connection.rows("""
+                SELECT users.name, count(entries.name)::bigint, coalesce(sum(entries.charged), 0)::bigint
+                FROM users LEFT JOIN entries ON entries.owner = users.name GROUP BY users.name ORDER BY users.name
+                """).map {
+                let (name, entries, charged) = try $0.decode((String, Int64, Int64).self)
+                return UserUsage(user: name, entries: Int(entries), chargedBytes: Int(charged))
+            }
+        }
+    }
+
     public func statistics() async throws -> StoreStatistics {
         try await read { connection in
             let row = try await connection.rows("""

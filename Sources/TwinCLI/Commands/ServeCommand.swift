@@ -31,6 +31,9 @@ struct Serve: AsyncParsableCommand {
     var keyServer: String?
     @Option(help: "random:MAX: ask for every stored chunk again, as if new, until uploads sent it a secret number of times in [2, MAX] (no existence oracle).")
     var dedupThreshold: String?
+    @Option(help: "The operator's token for /dashboard, in this file (made, mode 0600, if missing); without it the dashboard is off.")
+    var adminTokenFile: String?
+    @Option(help: "Seconds between the dashboard's samples of the store's totals.") var statsInterval: Double = 60
     @OptionGroup(title: "Limits (README, Limits)") var limits: LimitOptions
 
     func run() async throws {
@@ -70,6 +73,11 @@ struct Serve: AsyncParsableCommand {
             configuration.keyServer = .separate(url: url, publicKey: try await TwinAPI(baseURL: url).keyServerPublicKey())
         case (nil, nil): break
         case (_?, _?): throw ValidationError("--oprf-key and --key-server exclude each other")
+        }
+        configuration.statisticsInterval = .milliseconds(Int64(max(1, statsInterval) * 1000))
+        if let adminTokenFile {
+            configuration.adminToken = try AdminToken.loadOrCreate(at: adminTokenFile)
+            FileHandle.standardError.write(Data("dashboard: http://\(host):\(port)/dashboard?token=… (the token is in \(adminTokenFile))\n".utf8))
         }
         let app = buildApplication(configuration: configuration, store: storage.metadata, blobs: storage.blobs, prometheus: registry,
                                    services: storage.services, beforeServing: storage.prepare)
@@ -165,3 +173,23 @@ struct KeyServerCommand: AsyncParsableCommand {
         try await storage.close()
     }
 }
+
+/// The dashboard's admin token: 32 random bytes in hex, in a file only its owner reads.
+enum AdminToken {
+    static func loadOrCreate(at path: String) throws -> String {
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            let mode = (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? 0
+            guard mode & 0o077 == 0 else { throw ValidationError("\(path) is readable by others: chmod 600 it") }
+            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard token.count >= 32 else { throw ValidationError("\(path) holds no token of at least 32 characters") }
+            return token
+        }
+        var generator = SystemRandomNumberGenerator()
+        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        guard FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("cannot write \(path)")
+        }
+        return token
+    }
+}
+

@@ -113,6 +113,15 @@ paths:
     get: {summary: Prometheus metrics, \(responses(200, "Text exposition format", schema: "{type: string}", content: "text/plain", errors: [500]))}
   /openapi.yaml:
     get: {summary: This document, \(responses(200, "OpenAPI 3", schema: "{type: string}", content: "application/yaml", errors: []))}
+  /dashboard:
+    get:
+      summary: The operator's dashboard (HTML), behind the admin token (?token= once, then a cookie; or a bearer token)
+      parameters: [{name: token, in: query, schema: {type: string}}]
+      responses: {"200": {description: Dashboard, content: {text/html: {schema: {type: string}}}}, "303": {description: Token exchanged for a cookie}, "401": {description: No or wrong admin token, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}, "404": {description: Dashboard off, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}}
+  /dashboard.css:
+    get:
+      summary: The dashboard's stylesheet
+      responses: {"200": {description: Stylesheet, content: {text/css: {schema: {type: string}}}}}
   /v1/server:
     get: {summary: "The server's identity, which registration and login signatures name (the same on every node of one store), and its key server", \(responses(200, "Identity", schema: "{type: object, required: [id], properties: {id: {type: string, format: byte}, keyServer: {type: object, required: [mode, publicKey, burst, perHour], properties: {mode: {type: string, enum: [embedded, separate]}, url: {type: string}, publicKey: {type: string, format: byte}, burst: {type: integer}, perHour: {type: integer}}}}}", errors: [429, 500]))}
   /v1/keys:

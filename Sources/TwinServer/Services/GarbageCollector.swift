@@ -21,6 +21,8 @@ public struct GarbageCollector: Service {
     let metrics = TwinMetrics()
     /// Opened once the stores are ready (migrated); no pass runs before.
     let startAfter: StartupGate?
+    /// Where passes are reported for the dashboard (nil: nowhere).
+    var activity: ServerActivity?
 
     public init(store: any MetadataStore, blobs: BlobStore, gracePeriod: TimeInterval, interval: Duration, logger: Logger,
                 startAfter: StartupGate? = nil) {
@@ -51,9 +53,11 @@ public struct GarbageCollector: Service {
         // Cancellation ends the loop too: a cancelled sleep returns at once, and the loop would spin.
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
-                try await collect()
+                let chunks = try await collect()
+                activity?.recordCollection(chunks: chunks, failure: nil)
             } catch {
                 logger.error("garbage collection failed", metadata: ["error": "\(error)"])
+                activity?.recordCollection(chunks: 0, failure: "\(error)")
             }
             // Wakes at once on shutdown: a service that sleeps through it would hold the server up.
             let interval = self.interval

@@ -314,6 +314,13 @@ public actor MemoryMetadataStore: MetadataStore {
 
     // MARK: Statistics
 
+    public func userUsage() -> [UserUsage] {
+        users.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { name in
+            let own = entries[name, default: [:]].values
+            return UserUsage(user: name, entries: own.count, chargedBytes: own.reduce(0) { $0 + $1.charged })
+        }
+    }
+
     public func statistics() -> StoreStatistics {
         let all = entries.values.flatMap(\.values)
         let stored = chunks.values.reduce(0) { $0 + $1.size } + files.values.reduce(0) { $0 + $1.manifest.count }

@@ -614,6 +614,13 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
 
     // MARK: Statistics
 
+    public func userUsage() async throws -> [UserUsage] {
+        try await read("""
+            SELECT users.name AS name, count(entries.name) AS entries, CAST(min(total(entries.charged), 9.0e18) AS INTEGER) AS charged
+            FROM users LEFT JOIN entries ON entries.owner = users.name GROUP BY users.name ORDER BY users.name
+            """).map { UserUsage(user: try $0.string("name"), entries: try $0.integer("entries"), chargedBytes: try $0.integer("charged")) }
+    }
+
     public func statistics() async throws -> StoreStatistics {
         try await transaction(.read) { transaction in
             let row = try transaction.rows("""
