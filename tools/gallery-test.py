@@ -55,11 +55,11 @@ def wait_for_port(port, seconds=30):
     raise RuntimeError(f"nothing listens on {port}")
 
 
-def make_images(folder):
+def make_images(folder, count=IMAGES, seed=7):
     """Photos-like JPEGs: gradients with shapes, each different."""
     os.makedirs(folder)
-    rng = random.Random(7)
-    for i in range(IMAGES):
+    rng = random.Random(seed)
+    for i in range(count):
         image = Image.new("RGB", (1200, 900))
         draw = ImageDraw.Draw(image)
         top, bottom = [rng.randrange(256) for _ in range(3)], [rng.randrange(256) for _ in range(3)]
@@ -69,7 +69,7 @@ def make_images(folder):
         for _ in range(6):
             x, y, r = rng.randrange(1200), rng.randrange(900), rng.randrange(40, 200)
             draw.ellipse([x - r, y - r, x + r, y + r], fill=tuple(rng.randrange(256) for _ in range(3)))
-        image.save(os.path.join(folder, f"photo{i:02d}.jpg"), quality=88)
+        image.save(os.path.join(folder, f"photo{i:03d}.jpg" if count > 100 else f"photo{i:02d}.jpg"), quality=88)
 
 
 def main():
