@@ -85,7 +85,13 @@ func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, b
     router.get("openapi.yaml") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
     }
-    router.get("metrics") { _, _ in
+    // With an admin token, the metrics are the operator's too: scrapers send it as a bearer token.
+    router.get("metrics") { request, _ in
+        if let adminToken = configuration.adminToken {
+            guard let presented = DashboardController.presentedToken(request), DashboardController.equal(presented, adminToken) else {
+                throw APIError(.unauthorized, .unauthenticated, "/metrics needs the admin token as a bearer token")
+            }
+        }
         let stats = try await statistics.statistics()
         metrics.storedBytes.record(stats.storedBytes)
         metrics.logicalBytes.record(stats.logicalBytes)

@@ -59,6 +59,10 @@ struct DashboardTests {
             }
             #expect(!page.body.contains("secret-name") && !page.body.contains(tag.prefix(16)), "nothing per file")
             #expect(!page.body.contains("<script"))
+
+            // With an admin token, /metrics is the operator's too.
+            #expect(try await fetch("\(server.url)/metrics").status == 401)
+            #expect(try await fetch("\(server.url)/metrics", headers: [("Authorization", "Bearer \(Self.token)")]).status == 200)
         }
     }
 
@@ -67,6 +71,7 @@ struct DashboardTests {
         try await LiveServer.run { server in
             let response = try await fetch("\(server.url)/dashboard")
             #expect(response.status == 404 && response.body.contains("--admin-token-file"))
+            #expect(try await fetch("\(server.url)/metrics").status == 200, "without an admin token, /metrics stays open")
         }
     }
 }

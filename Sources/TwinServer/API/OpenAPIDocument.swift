@@ -110,7 +110,7 @@ paths:
   /healthz:
     get: {summary: Liveness, \(responses(200, "OK", schema: "{type: object}", errors: []))}
   /metrics:
-    get: {summary: Prometheus metrics, \(responses(200, "Text exposition format", schema: "{type: string}", content: "text/plain", errors: [500]))}
+    get: {summary: "Prometheus metrics (with an admin token, it is needed as a bearer token)", \(responses(200, "Text exposition format", schema: "{type: string}", content: "text/plain", errors: [401, 500]))}
   /openapi.yaml:
     get: {summary: This document, \(responses(200, "OpenAPI 3", schema: "{type: string}", content: "application/yaml", errors: []))}
   /dashboard:

@@ -38,8 +38,7 @@ struct DashboardController {
                 .setCookie: "\(Self.cookieName)=\(adminToken); Path=/dashboard; HttpOnly; SameSite=Strict",
             ])
         }
-        let bearer = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
-        guard let presented = bearer ?? Self.cookie(in: request), Self.equal(presented, adminToken) else {
+        guard let presented = Self.presentedToken(request) ?? Self.cookie(in: request), Self.equal(presented, adminToken) else {
             throw APIError(.unauthorized, .unauthenticated, "the dashboard needs the admin token: open /dashboard?token=TOKEN once")
         }
         let totals = try await statistics.statistics()
@@ -50,6 +49,11 @@ struct DashboardController {
             .contentSecurityPolicy: "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'",
             .xContentTypeOptions: "nosniff",
         ], body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// The bearer token of the request, if it has one.
+    static func presentedToken(_ request: Request) -> String? {
+        request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
     }
 
     static func cookie(in request: Request) -> String? {
