@@ -245,7 +245,18 @@ public struct TwinAPI: Sendable {
             after = page.next
         } while after != nil
     }
-    func shared() async throws -> [EntryResponse] { try await json(.GET, "/v1/shared", as: EntryListResponse.self).entries }
+    /// Every entry shared with this user, page by page.
+    func shared() async throws -> [EntryResponse] {
+        var all: [EntryResponse] = []
+        var after: String?
+        repeat {
+            let page = try await json(.GET, "/v1/shared" + (after.map { "?after=\(Self.escape($0))" } ?? ""), as: EntryListResponse.self)
+            all += page.entries
+            guard page.next == nil || page.next != after else { throw TwinClientError.integrity("the server's listing did not advance") }
+            after = page.next
+        } while after != nil
+        return all
+    }
 
     func entry(owner: String, name: String) async throws -> EntryResponse {
         try await json(.GET, "/v1/files/\(Self.escape(owner))/\(Self.escape(name))", as: EntryResponse.self)

@@ -50,6 +50,11 @@ struct PaginationTests {
             var shared: [String] = []
             try await bob.forEachEntryPage(owner: "alice", prefix: "f00") { shared += $0.map(\.name) }
             #expect(shared == names[0..<10_000].enumerated().filter { $0.offset % 10 == 0 }.map(\.element))
+            // Everything shared with bob, across owners, page by page.
+            let everything = try await bob.shared()
+            #expect(everything.map(\.name) == names.enumerated().filter { $0.offset % 10 == 0 }.map(\.element))
+            let firstPage = try await bob.api.json(.GET, "/v1/shared?limit=7", as: EntryListResponse.self)
+            #expect(firstPage.entries.count <= 7 && firstPage.next != nil && firstPage.next!.hasPrefix("alice/"))
 
             await expectCode("bad_request") { _ = try await alice.api.entryPage(owner: nil, prefix: "", after: nil, limit: 1001) }
             await expectCode("bad_request") { _ = try await alice.api.entryPage(owner: nil, prefix: "", after: nil, limit: 0) }

@@ -192,9 +192,10 @@ paths:
       \(responses(200, "Entries", schema: "{$ref: \"#/components/schemas/Entries\"}", errors: [400, 401, 500]))
   /v1/shared:
     get:
-      summary: Entries shared with the caller by grants whose policy they satisfy
+      summary: One page of the entries shared with the caller by grants whose policy they satisfy (by owner, then name; cursor owner/name)
       \(secured)
-      \(responses(200, "Entries", schema: "{$ref: \"#/components/schemas/Entries\"}", errors: [401, 500]))
+      parameters: [\(paging)]
+      \(responses(200, "Entries", schema: "{$ref: \"#/components/schemas/Entries\"}", errors: [400, 401, 500]))
   /v1/files/{owner}:
     get:
       summary: One page of an owner's entries the caller may read (prefix filter, cursor)

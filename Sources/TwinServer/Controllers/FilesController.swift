@@ -46,14 +46,23 @@ struct FilesController {
             next: scanned.count == page.limit ? scanned.last?.name : nil)
     }
 
-    /// Every entry of every owner who granted the caller a key whose policy the entry satisfies.
+    /// One page of the entries of every owner who granted the caller a key whose policy the entry
+    /// satisfies, by owner, then name; the cursor is `owner/name` (user names hold no '/').
     @Sendable func listShared(_ request: Request, context: TwinRequestContext) async throws -> EntryListResponse {
         let user = try context.requireUser()
+        let page = try PageRequest(request)
+        let cursor = page.after.map { after in after.firstIndex(of: "/").map { (String(after[..<$0]), String(after[after.index(after: $0)...])) } ?? (after, "") }
         var entries: [EntryResponse] = []
+        var remaining = page.limit
         for grant in try await store.grants(grantee: user) {
+            if let cursor, grant.owner.utf8.lexicographicallyPrecedes(cursor.0.utf8) { continue }
             // The grant is already in hand: no second lookup per owner.
             guard let policy = try? PolicyParser.parse(grant.policy) else { throw APIError.accessDenied }
-            entries += try await readableEntries(of: grant.owner, caller: user, policy: policy)
+            let after = cursor.flatMap { $0.0 == grant.owner ? $0.1 : nil }
+            let scanned = try await store.entries(owner: grant.owner, prefix: page.prefix, after: after, limit: remaining)
+            entries += scanned.filter { policy.isSatisfied(by: Set($0.attributes)) }.map { EntryResponse($0, caller: user, file: nil) }
+            remaining -= scanned.count
+            if remaining == 0, let last = scanned.last { return EntryListResponse(entries: entries, next: "\(grant.owner)/\(last.name)") }
         }
         return EntryListResponse(entries: entries)
     }
