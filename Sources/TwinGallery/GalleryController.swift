@@ -33,15 +33,18 @@ struct GalleryController: Sendable {
     func grid(owner: String?, request: Request) async throws -> Response {
         let query = request.uri.queryParameters
         let prefix = query["prefix"].map(String.init) ?? ""
-        // Thumbnail entries sort first (".thumbnails/…"); a listing of everything starts past them.
-        let after = query["after"].map(String.init) ?? (prefix.isEmpty ? TwinProtocol.thumbnailFolder + "0" : nil)
         let current = await session.session
         var entries: [EntryResponse] = []
-        var next: String?
+        var next = query["after"].map(String.init)
         do {
-            let page = try await current.entryPage(owner: owner, prefix: prefix, after: after, limit: pageSize)
-            entries = page.entries.filter { !Thumbnail.isThumbnail($0.name) }
-            next = page.next
+            // Thumbnail entries (".thumbnails/…") sit together in name order: a page that ends
+            // among them continues past them all ("0" follows "/"), at once if it showed nothing.
+            repeat {
+                let page = try await current.entryPage(owner: owner, prefix: prefix, after: next, limit: pageSize)
+                entries = page.entries.filter { !Thumbnail.isThumbnail($0.name) }
+                next = page.next
+                if let last = page.entries.last, Thumbnail.isThumbnail(last.name) { next = TwinProtocol.thumbnailFolder + "0" }
+            } while entries.isEmpty && next == TwinProtocol.thumbnailFolder + "0" && next != query["after"].map(String.init)
         } catch {
             return page("message", ["message": "\(error)"], status: .ok)
         }
