@@ -177,9 +177,12 @@ struct Upload: AsyncParsableCommand {
     }
 
     /// The file tags of the own entries among `names`, read from the listings of their top folders
-    /// (everything, when a name has no folder).
+    /// (a thumbnail's: its image's top folder under `.thumbnails/`; everything, when a name has no folder).
     static func existingEntries(named names: Set<String>, session: TwinSession) async throws -> [String: Tag] {
-        let folders = Set(names.map { name in name.firstIndex(of: "/").map { String(name[...$0]) } ?? "" })
+        let folders = Set(names.map { name in
+            let (base, rest) = Thumbnail.isThumbnail(name) ? (Thumbnail.prefix, name.dropFirst(Thumbnail.prefix.count)) : ("", name[...])
+            return rest.firstIndex(of: "/").map { base + rest[...$0] } ?? ""
+        })
         let prefixes = folders.contains("") ? [""] : folders.sorted()
         var existing: [String: Tag] = [:]
         for prefix in prefixes {
