@@ -42,6 +42,9 @@ public actor MemoryMetadataStore: MetadataStore {
     /// Files by tag: the sealed manifest and the chunk tags in order.
     private var files: [Tag: (manifest: [UInt8], chunks: [Tag])] = [:]
     private var entries: [String: [String: Entry]] = [:]
+    /// Each owner's entry names in byte order, made when a listing needs them and dropped when the
+    /// owner's names change: a listing pages by binary search, not by sorting every entry per page.
+    private var sortedNames: [String: [String]] = [:]
     private var grants: [String: [String: GrantRecord]] = [:]  // by owner, then grantee
     private var uploadSessions: [String: UploadSession] = [:]
     private var doomed: Set<Tag> = []
@@ -217,22 +220,46 @@ public actor MemoryMetadataStore: MetadataStore {
             }
             entries[owner, default: [:]][entry.name] = Entry(record: entry, charged: file.storedSize)
         }
+        sortedNames[owner] = nil
     }
 
     public func entry(owner: String, name: String) -> EntryRecord? { entries[owner]?[name]?.record }
 
     /// Sorted by name (bytewise, as SQLite and PostgreSQL's C collation compare).
     public func entries(owner: String, prefix: String, after: String?, limit: Int) -> [EntryRecord] {
-        Array(entries[owner, default: [:]].values.map(\.record)
-            .filter { entry in
-                entry.name.utf8.starts(with: prefix.utf8) && after.map { $0.utf8.lexicographicallyPrecedes(entry.name.utf8) } ?? true
-            }
-            .sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
-            .prefix(max(0, limit)))
+        let names: [String]
+        if let cached = sortedNames[owner] {
+            names = cached
+        } else {
+            names = entries[owner, default: [:]].keys.sorted(by: Self.precedes)
+            sortedNames[owner] = names
+        }
+        // Names with the prefix are contiguous in byte order, from the first one not below it.
+        var index = max(Self.firstIndex(in: names) { !Self.precedes($0, prefix) },
+                        after.map { after in Self.firstIndex(in: names) { Self.precedes(after, $0) } } ?? 0)
+        var page: [EntryRecord] = []
+        while index < names.count, page.count < limit, names[index].utf8.starts(with: prefix.utf8) {
+            page.append(entries[owner]![names[index]]!.record)
+            index += 1
+        }
+        return page
+    }
+
+    private static func precedes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+
+    /// The first index of sorted `names` where `isAtOrPast` holds (it must hold from some index on).
+    private static func firstIndex(in names: [String], where isAtOrPast: (String) -> Bool) -> Int {
+        var (low, high) = (0, names.count)
+        while low < high {
+            let middle = (low + high) / 2
+            if isAtOrPast(names[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 
     public func deleteEntry(owner: String, name: String, now: Date) -> Bool {
         guard let removed = entries[owner]?.removeValue(forKey: name) else { return false }
+        sortedNames[owner] = nil
         let tag = removed.record.fileTag
         let stillUsed = entries.values.contains { $0.values.contains { $0.record.fileTag == tag } }
         guard !stillUsed, let file = files.removeValue(forKey: tag) else { return true }
