@@ -8,10 +8,12 @@ import TwinStorageConformance
 
 /// Listings page through large libraries: 100,000 entries come back in pages of at most 1,000,
 /// each entry once and in order, with a prefix filter, and a grantee's pages skip what their
-/// policy does not cover without ending early.
+/// policy does not cover without ending early. At that size on the default store (SQLite); the
+/// runs on the other stores use 10,000, as every store's paging is the conformance case
+/// `entryPages`, and CI's time is bounded.
 @Suite("Paged listings")
 struct PaginationTests {
-    static let count = 100_000
+    static let count = TestStorage.current == .sqliteAndFolder ? 100_000 : 10_000
 
     @Test("100,000 entries: every page bounded, every entry once and in name order; prefixes and a grantee's policy filter")
     func hundredThousandEntries() async throws {
@@ -43,8 +45,9 @@ struct PaginationTests {
             #expect(pages >= Self.count / EntryListResponse.maximumPage)
 
             var folder: [String] = []
-            try await alice.forEachEntryPage(prefix: "f042/", limit: 300) { folder += $0.map(\.name) }
-            #expect(folder == Array(names[42_000..<43_000]))
+            let folderIndex = min(42, Self.count / 1000 - 1)
+            try await alice.forEachEntryPage(prefix: String(format: "f%03d/", folderIndex), limit: 300) { folder += $0.map(\.name) }
+            #expect(folder == Array(names[(folderIndex * 1000)..<((folderIndex + 1) * 1000)]))
 
             try await alice.grant("bob", policy: "family")
             var shared: [String] = []
