@@ -13,8 +13,9 @@ server=""
 trap 'if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 block=$(awk '/^## Quickstart/{found=1} found && /^```sh$/{inside=1; next} inside && /^```$/{exit} inside{print}' README.md)
 [ -n "$block" ] || { echo "quickstart-test.sh: no Quickstart block in README.md" >&2; exit 1; }
-block=${block//.build\/release\/twin/$twin}
+# Keyring folders first: the binary's own path may lie under /tmp/ too (a CI clone).
 block=${block//\/tmp\//$work\/}
+block=${block//.build\/release\/twin/$twin}
 "$twin" serve --data "$work/data" --port 8080 --log-level warning &
 server=$!
 for _ in $(seq 100); do curl -fs http://127.0.0.1:8080/healthz >/dev/null && break; sleep 0.1; done
