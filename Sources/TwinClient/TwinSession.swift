@@ -421,15 +421,8 @@ public struct TwinSession: Sendable {
     /// Downloads and decrypts `owner/name` (own entries when `owner` is nil) into `destination`,
     /// atomically: the file appears only after every tag, AEAD and the file key checked out.
     public func get(owner: String?, name: String, destination: String) async throws -> EntryResponse {
-        let owner = owner ?? keyring.user
-        let entry: EntryResponse
-        do {
-            entry = try await api.entry(owner: owner, name: name)
-        } catch let error as TwinClientError where error.serverCode == ErrorCode.accessDenied.rawValue {
-            throw TwinClientError.accessDenied("\(owner)/\(name) is not shared with \(keyring.user)")
-        }
+        let entry = try await readableEntry(owner: owner ?? keyring.user, name: name)
         let fileKey = try await fileKey(for: entry)
-        guard let sealed = entry.sealedManifest else { throw TwinClientError.integrity("the server sent no manifest") }
         // A folder given as the destination receives the file under the entry's name: nothing in
         // it is replaced but a file of that name.
         var isFolder: ObjCBool = false
@@ -445,11 +438,7 @@ public struct TwinSession: Sendable {
             throw TwinClientError.invalidArgument("cannot write to \(directory.isEmpty ? "." : directory)")
         }
         do {
-            let api = self.api
-            _ = try await ConvergentDecoder().decrypt(
-                sealedManifest: Array(sealed), fileKey: fileKey, fileTag: entry.fileTag,
-                fetch: { tag in try await api.chunk(owner: owner, name: name, tag: tag.hex) },
-                write: { try handle.write(contentsOf: $0) })
+            try await decrypt(entry, fileKey: fileKey) { try handle.write(contentsOf: $0) }
             try handle.synchronize()
             try handle.close()
             // rename(2) replaces a file atomically: a reader sees the old file or the new one.
@@ -460,8 +449,37 @@ public struct TwinSession: Sendable {
         } catch {
             try? handle.close()
             try? FileManager.default.removeItem(atPath: temporary)
-            if let integrity = error as? IntegrityError { throw TwinClientError.integrity("\(integrity)") }
             throw error
+        }
+    }
+
+    /// `owner/name` as the server describes it (nothing checked yet); a refusal says the entry is
+    /// not shared with this user, whether it exists or not.
+    func readableEntry(owner: String, name: String) async throws -> EntryResponse {
+        let entry: EntryResponse
+        do {
+            entry = try await api.entry(owner: owner, name: name)
+        } catch let error as TwinClientError where error.serverCode == ErrorCode.accessDenied.rawValue {
+            throw TwinClientError.accessDenied("\(owner)/\(name) is not shared with \(keyring.user)")
+        }
+        guard entry.owner == owner, entry.name == name else {
+            throw TwinClientError.integrity("the server answered \(owner)/\(name) with \(entry.owner)/\(entry.name)")
+        }
+        return entry
+    }
+
+    /// Decrypts `entry`, whose file key is `fileKey`, into `write` in order, checking the manifest,
+    /// every chunk's tag and AEAD, and the file tag.
+    func decrypt(_ entry: EntryResponse, fileKey: SymmetricKey, write: ([UInt8]) async throws -> Void) async throws {
+        guard let sealed = entry.sealedManifest else { throw TwinClientError.integrity("the server sent no manifest") }
+        let api = self.api
+        do {
+            _ = try await ConvergentDecoder().decrypt(
+                sealedManifest: Array(sealed), fileKey: fileKey, fileTag: entry.fileTag,
+                fetch: { tag in try await api.chunk(owner: entry.owner, name: entry.name, tag: tag.hex) },
+                write: write)
+        } catch let integrity as IntegrityError {
+            throw TwinClientError.integrity("\(integrity)")
         }
     }
 
@@ -480,27 +498,12 @@ public struct TwinSession: Sendable {
     /// Downloads and decrypts `owner/name` (own when `owner` is nil) into memory, after the same
     /// checks as `get`; entries above `largestRead` are refused.
     public func read(owner: String?, name: String) async throws -> (entry: EntryResponse, bytes: [UInt8]) {
-        let owner = owner ?? keyring.user
-        let entry: EntryResponse
-        do {
-            entry = try await api.entry(owner: owner, name: name)
-        } catch let error as TwinClientError where error.serverCode == ErrorCode.accessDenied.rawValue {
-            throw TwinClientError.accessDenied("\(owner)/\(name) is not shared with \(keyring.user)")
-        }
+        let entry = try await readableEntry(owner: owner ?? keyring.user, name: name)
         guard entry.size <= Self.largestRead else { throw TwinClientError.invalidArgument("\(name) is too large to show (\(entry.size) bytes)") }
         let fileKey = try await fileKey(for: entry)
-        guard let sealed = entry.sealedManifest else { throw TwinClientError.integrity("the server sent no manifest") }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(entry.size)
-        let api = self.api
-        do {
-            _ = try await ConvergentDecoder().decrypt(
-                sealedManifest: Array(sealed), fileKey: fileKey, fileTag: entry.fileTag,
-                fetch: { tag in try await api.chunk(owner: owner, name: name, tag: tag.hex) },
-                write: { bytes += $0 })
-        } catch let integrity as IntegrityError {
-            throw TwinClientError.integrity("\(integrity)")
-        }
+        try await decrypt(entry, fileKey: fileKey) { bytes += $0 }
         return (entry, bytes)
     }
 
