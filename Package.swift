@@ -46,6 +46,8 @@ let package = Package(
         .target(name: "CFileSync"),
         // Thumbnails with libjpeg(-turbo) and libpng, behind one C function (their errors longjmp).
         .target(name: "CThumbnail", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
+        // BLS12-381 F_p products in x86-64 assembly (mulx, adcx, adox), selected at run time.
+        .target(name: "CFpKernel"),
         .target(name: "BinaryCoding"),
         .target(
             name: "Convergent",
@@ -59,6 +61,7 @@ let package = Package(
         .target(
             name: "BLS12381",
             dependencies: [
+                "CFpKernel",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             // Optimised in debug builds too: unoptimised field arithmetic is ~100× slower, which made
@@ -223,7 +226,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BLS12381Tests",
-            dependencies: ["BLS12381", "TestSupport"],
+            dependencies: ["BLS12381", "CFpKernel", "TestSupport"],
             resources: [.copy("Resources")]
         ),
     ]

@@ -130,8 +130,9 @@ public struct Fp: Sendable {
     }
 
     /// Montgomery product a·b·R^{-1} mod p: no-carry CIOS (valid because p's top word < 2^63 - 1).
-    @usableFromInline
-    static func mul(_ a: Fp, _ b: Fp) -> Fp {
+    /// The portable path; `mul` takes the mulx kernel instead where the CPU has one.
+    @inline(always)
+    static func mulPortable(_ a: Fp, _ b: Fp) -> Fp {
         let a0 = a.l0, a1 = a.l1, a2 = a.l2, a3 = a.l3, a4 = a.l4, a5 = a.l5
         let b0 = b.l0, b1 = b.l1, b2 = b.l2, b3 = b.l3, b4 = b.l4, b5 = b.l5
         var t0: UInt64 = 0, t1: UInt64 = 0, t2: UInt64 = 0, t3: UInt64 = 0, t4: UInt64 = 0, t5: UInt64 = 0
@@ -238,8 +239,6 @@ public struct Fp: Sendable {
     @inline(always) static func -= (a: inout Fp, b: Fp) { a = sub(a, b) }
     @inline(always) static func *= (a: inout Fp, b: Fp) { a = mul(a, b) }
 
-    /// Dedicated squaring: 21 word products instead of 36, then one Montgomery reduction.
-    @usableFromInline static func square(_ a: Fp) -> Fp { FpWide.square(a).reduced() }
     @inline(always) func squared() -> Fp { Fp.square(self) }
     @inline(always) func doubled() -> Fp { Fp.add(self, self) }
 

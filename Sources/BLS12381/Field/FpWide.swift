@@ -27,7 +27,7 @@ struct FpWide: Sendable {
 
     /// a·b as a 12-limb integer (operand scanning; any 6-limb inputs).
     @inline(always)
-    static func product(_ a: Fp, _ b: Fp) -> FpWide {
+    static func productPortable(_ a: Fp, _ b: Fp) -> FpWide {
         let a0 = a.l0, a1 = a.l1, a2 = a.l2, a3 = a.l3, a4 = a.l4, a5 = a.l5
         let b0 = b.l0, b1 = b.l1, b2 = b.l2, b3 = b.l3, b4 = b.l4, b5 = b.l5
         var t0: UInt64, t1: UInt64, t2: UInt64, t3: UInt64, t4: UInt64, t5: UInt64, t6: UInt64, t7: UInt64, t8: UInt64, t9: UInt64, t10: UInt64, t11: UInt64, c: UInt64
@@ -78,7 +78,7 @@ struct FpWide: Sendable {
 
     /// a² as a 12-limb integer: the 15 cross products once, doubled, plus the 6 squares.
     @inline(always)
-    static func square(_ a: Fp) -> FpWide {
+    static func squarePortable(_ a: Fp) -> FpWide {
         let a0 = a.l0, a1 = a.l1, a2 = a.l2, a3 = a.l3, a4 = a.l4, a5 = a.l5
         var t1: UInt64, t2: UInt64, t3: UInt64, t4: UInt64, t5: UInt64, t6: UInt64, t7: UInt64, t8: UInt64, t9: UInt64, t10: UInt64, t11: UInt64, c: UInt64
         (c, t1) = a1.multipliedFullWidth(by: a0)
@@ -135,7 +135,7 @@ struct FpWide: Sendable {
 
     /// Montgomery reduction self·2^-384 mod p, fully reduced; requires self < p·2^384.
     @inline(always)
-    func reduced() -> Fp {
+    func reducedPortable() -> Fp {
         var t0 = l0, t1 = l1, t2 = l2, t3 = l3, t4 = l4, t5 = l5, t6 = l6, t7 = l7, t8 = l8, t9 = l9, t10 = l10, t11 = l11
         var m: UInt64, c: UInt64, hi: UInt64 = 0
         m = t0 &* Fp.INV

@@ -1,0 +1,77 @@
+import CFpKernel
+
+// The F_p products every field above F_p is built from, each taking one of two paths chosen once per
+// process: the mulx/adcx/adox assembly kernels (Sources/CFpKernel) on x86-64 CPUs with BMI2 and ADX,
+// or the portable Swift code. Both compute the same values; the tests compare them on random and edge
+// inputs. The choice is a load of a flag fixed before `main`, so the branch is always predicted.
+
+/// Which implementation the field products use.
+public enum FieldKernel: Sendable {
+    /// The x86-64 mulx/adcx/adox kernels.
+    case mulx
+    /// Swift on 64-bit words, for any CPU.
+    case portable
+
+    /// The implementation in use: `mulx` where the CPU has BMI2 and ADX, unless the environment
+    /// variable TWIN_FP_KERNEL=portable was set when the process started.
+    public static var current: FieldKernel { twin_fp_kernel_uses_mulx() != 0 ? .mulx : .portable }
+
+    /// Selects an implementation, for tests and benchmarks that compare both; `mulx` is refused
+    /// (keeping `portable`) where the CPU lacks it. Not for use while other threads compute.
+    @discardableResult
+    public static func select(_ kernel: FieldKernel) -> FieldKernel {
+        twin_fp_kernel_select_mulx(kernel == .mulx ? 1 : 0) != 0 ? .mulx : .portable
+    }
+}
+
+extension Fp {
+    /// Montgomery product a·b·R^{-1} mod p.
+    @inline(__always) @usableFromInline
+    static func mul(_ a: Fp, _ b: Fp) -> Fp {
+        if twin_fp_kernel_uses_mulx() != 0 {
+            var a = a, b = b, r = Fp(0, 0, 0, 0, 0, 0)
+            twin_fp_mul_mulx(&r, &a, &b)
+            return r
+        }
+        return mulPortable(a, b)
+    }
+
+    /// Squaring: the kernel's product of a with itself, or the portable dedicated squaring (21 word
+    /// products instead of 36, then one Montgomery reduction).
+    @inline(__always) @usableFromInline
+    static func square(_ a: Fp) -> Fp {
+        if twin_fp_kernel_uses_mulx() != 0 { return mul(a, a) }
+        return FpWide.squarePortable(a).reducedPortable()
+    }
+}
+
+extension FpWide {
+    /// a·b as a 12-limb integer (any 6-limb inputs).
+    @inline(always)
+    static func product(_ a: Fp, _ b: Fp) -> FpWide {
+        if twin_fp_kernel_uses_mulx() != 0 {
+            var a = a, b = b, r = FpWide(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            twin_fp_product_mulx(&r, &a, &b)
+            return r
+        }
+        return productPortable(a, b)
+    }
+
+    /// a² as a 12-limb integer.
+    @inline(always)
+    static func square(_ a: Fp) -> FpWide {
+        if twin_fp_kernel_uses_mulx() != 0 { return product(a, a) }
+        return squarePortable(a)
+    }
+
+    /// Montgomery reduction self·2^-384 mod p, fully reduced; requires self < p·2^384.
+    @inline(always)
+    func reduced() -> Fp {
+        if twin_fp_kernel_uses_mulx() != 0 {
+            var t = self, r = Fp(0, 0, 0, 0, 0, 0)
+            twin_fp_reduce_mulx(&r, &t)
+            return r
+        }
+        return reducedPortable()
+    }
+}

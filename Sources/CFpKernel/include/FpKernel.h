@@ -1,0 +1,28 @@
+#ifndef TWIN_FP_KERNEL_H
+#define TWIN_FP_KERNEL_H
+
+// BLS12-381 F_p kernels in x86-64 assembly (mulx, adcx, adox), for the Swift field code to select at
+// run time. Operands are six or twelve little-endian 64-bit limbs; every function is branch-free.
+// On other CPUs and platforms `twin_fp_mulx_enabled` stays 0 and the functions must not be called.
+
+/// 1 when this CPU has BMI2 and ADX and TWIN_FP_KERNEL is not "portable" (read once, at load).
+extern int twin_fp_mulx_enabled;
+
+/// Montgomery product a·b·2^-384 mod p, fully reduced; a, b < p.
+void twin_fp_mul_mulx(void *out, const void *a, const void *b);
+/// The 12-limb product a·b of any 6-limb a, b.
+void twin_fp_product_mulx(void *out, const void *a, const void *b);
+/// Montgomery reduction t·2^-384 mod p of a 12-limb t < p·2^384, fully reduced.
+void twin_fp_reduce_mulx(void *out, const void *t);
+
+/// Whether the mulx kernels are in use (a plain load, inlined into the Swift callers).
+static inline int twin_fp_kernel_uses_mulx(void) { return twin_fp_mulx_enabled; }
+
+/// 1 when this CPU has BMI2 and ADX (whatever the setting).
+int twin_fp_cpu_has_mulx(void);
+
+/// Switches the kernels off (0) or back on (1, only where the CPU has them); for tests and benchmarks
+/// comparing both paths. Returns the setting in effect.
+int twin_fp_kernel_select_mulx(int enabled);
+
+#endif

@@ -1,0 +1,90 @@
+import CFpKernel
+import Testing
+import TestSupport
+@testable import BLS12381
+
+/// The mulx/adcx/adox kernels against the portable Swift path, limb for limb, on random values and on
+/// the edges of each function's input range. Called directly, so both paths run whichever one the
+/// process selected.
+@Suite("F_p kernels: mulx against portable", .enabled(if: twin_fp_cpu_has_mulx() != 0, "this CPU has no BMI2/ADX"))
+struct FieldKernelTests {
+    static let p: [UInt64] = [Fp.M0, Fp.M1, Fp.M2, Fp.M3, Fp.M4, Fp.M5]
+
+    static func limbs(_ a: Fp) -> [UInt64] { [a.l0, a.l1, a.l2, a.l3, a.l4, a.l5] }
+    static func limbs(_ w: FpWide) -> [UInt64] { [w.l0, w.l1, w.l2, w.l3, w.l4, w.l5, w.l6, w.l7, w.l8, w.l9, w.l10, w.l11] }
+    static func fp(_ l: [UInt64]) -> Fp { Fp(l[0], l[1], l[2], l[3], l[4], l[5]) }
+    static func wide(_ l: [UInt64]) -> FpWide { FpWide(l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7], l[8], l[9], l[10], l[11]) }
+
+    static func kernelMul(_ a: Fp, _ b: Fp) -> Fp {
+        var a = a, b = b, r = Fp(0, 0, 0, 0, 0, 0)
+        twin_fp_mul_mulx(&r, &a, &b)
+        return r
+    }
+
+    static func kernelProduct(_ a: Fp, _ b: Fp) -> FpWide {
+        var a = a, b = b, r = FpWide(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        twin_fp_product_mulx(&r, &a, &b)
+        return r
+    }
+
+    static func kernelReduce(_ t: FpWide) -> Fp {
+        var t = t, r = Fp(0, 0, 0, 0, 0, 0)
+        twin_fp_reduce_mulx(&r, &t)
+        return r
+    }
+
+    /// Reduced elements at the edges: 0, 1, 2, p − 1, p − 2, R mod p, and limbs all ones below p's top.
+    static var edgeElements: [Fp] {
+        let pMinus = { (k: UInt64) in fp([p[0] - k] + p[1...]) }
+        return [fp([0, 0, 0, 0, 0, 0]), fp([1, 0, 0, 0, 0, 0]), fp([2, 0, 0, 0, 0, 0]), pMinus(1), pMinus(2), .one,
+                fp([.max, .max, .max, .max, .max, p[5] - 1]), fp([0, 0, 0, 0, 0, p[5] - 1])]
+    }
+
+    @Test("Montgomery product: edges and 2,000 random pairs")
+    func montgomeryProduct() {
+        var g = SplitMix64(seed: 0x6d75_6c78)
+        var values = Self.edgeElements
+        for _ in 0..<60 { values.append(TestData.randomFp(&g)) }
+        for a in values { for b in Self.edgeElements { #expect(Self.limbs(Self.kernelMul(a, b)) == Self.limbs(Fp.mulPortable(a, b))) } }
+        for _ in 0..<2_000 {
+            let a = TestData.randomFp(&g), b = TestData.randomFp(&g)
+            #expect(Self.limbs(Self.kernelMul(a, b)) == Self.limbs(Fp.mulPortable(a, b)))
+        }
+    }
+
+    @Test("Wide product: any six limbs, all ones included")
+    func wideProduct() {
+        var g = SplitMix64(seed: 0x7072_6f64)
+        let ones = Self.fp([.max, .max, .max, .max, .max, .max])
+        var values = Self.edgeElements + [ones]
+        for _ in 0..<60 { values.append(Self.fp((0..<6).map { _ in g.next() })) }
+        for a in values { for b in values { #expect(Self.limbs(Self.kernelProduct(a, b)) == Self.limbs(FpWide.productPortable(a, b))) } }
+    }
+
+    @Test("Reduction: 0, p·2^384 − 1, and random values below p·2^384")
+    func reduction() {
+        var g = SplitMix64(seed: 0x7265_6463)
+        var values = [Self.wide([UInt64](repeating: 0, count: 12)),
+                      Self.wide([UInt64](repeating: .max, count: 6) + [Self.p[0] - 1] + Self.p[1...]),
+                      Self.wide([UInt64](repeating: 0, count: 6) + Self.p)]  // p·2^384 − 0 is out of range: replaced below
+        values[2] = Self.wide([UInt64](repeating: 0, count: 6) + [Self.p[0] - 1] + Self.p[1...])
+        for _ in 0..<2_000 {
+            let high = TestData.randomFp(&g)
+            values.append(Self.wide((0..<6).map { _ in g.next() } + Self.limbs(high)))
+        }
+        for t in values { #expect(Self.limbs(Self.kernelReduce(t)) == Self.limbs(t.reducedPortable())) }
+    }
+
+    @Test("The process-wide switch changes the path, not the values")
+    func switchKeepsValues() {
+        var g = SplitMix64(seed: 0x7377_6974)
+        let a = TestData.randomFp2(&g), b = TestData.randomFp2(&g)
+        let initial = FieldKernel.current
+        defer { FieldKernel.select(initial) }
+        #expect(FieldKernel.select(.portable) == .portable)
+        let portable = (a * b, a.squared(), a.inverse())
+        #expect(FieldKernel.select(.mulx) == .mulx)
+        let mulx = (a * b, a.squared(), a.inverse())
+        #expect(portable.0 == mulx.0 && portable.1 == mulx.1 && portable.2 == mulx.2)
+    }
+}
