@@ -5,10 +5,14 @@ checks CPUID). mulx multiplies without touching the flags, and adcx / adox carry
 independent chains (CF and OF), so a row of products and its additions into the accumulator run
 as two interleaved carry chains; LLVM emits neither instruction for the portable Swift code.
 
-Three functions, System V ABI, all straight-line and branch-free (constant time):
-  twin_fp_mul(out[6], a[6], b[6])     Montgomery product a·b·2^-384 mod p, fully reduced (a, b < p)
-  twin_fp_product(out[12], a[6], b[6]) the 12-limb product a·b (any 6-limb a, b)
-  twin_fp_reduce(out[6], t[12])       Montgomery reduction t·2^-384 mod p, fully reduced (t < p·2^384)
+Seven functions, System V ABI, all straight-line and branch-free (constant time):
+  twin_fp_mul_mulx(out[6], a[6], b[6])       Montgomery product a·b·2^-384 mod p, fully reduced (a, b < p)
+  twin_fp_product_mulx(out[12], a[6], b[6])  the 12-limb product a·b (any 6-limb a, b)
+  twin_fp_reduce_mulx(out[6], t[12])         Montgomery reduction of t < p·2^384, fully reduced
+  twin_fp2_product_mulx(out[24], a[12], b[12]) F_p² Karatsuba products, unreduced (c0 signed)
+  twin_fp2_mul_mulx(out[12], a[12], b[12])   F_p² product, fully reduced (a, b reduced)
+  twin_fp2_square_product_mulx(out[24], a[12]) F_p² complex squaring, unreduced
+  twin_fp2_square_mulx(out[12], a[12])         F_p² square, fully reduced
 
 Run it again after changing the shape of the code below; the Swift tests compare every function
 with the portable path on random and edge inputs."""
@@ -17,7 +21,7 @@ import pathlib
 P = [0xb9feffffffffaaab, 0x1eabfffeb153ffff, 0x6730d2a0f6b0f624,
      0x64774b84f38512bf, 0x4b1ba7b6434bacd7, 0x1a0111ea397fe69a]
 INV = 0x89f3fffcfffcfffd  # -p^-1 mod 2^64
-SAVED = ["%rbx", "%rbp", "%r12", "%r13", "%r14"]
+SAVED = ["%rbx", "%rbp", "%r12", "%r13", "%r14", "%r15"]
 LO, HI, ZERO = "%rax", "%rbx", "%rbp"
 
 out = []
@@ -61,80 +65,222 @@ def reduction_round(t):
     return t[1:] + t[:1]
 
 
-def multiply_row(t, a, b_index, b_pointer):
-    """t (7 registers, t[6] = 0 on entry) += a·b[b_index]; a and b are pointers."""
-    e(f"    movq {8 * b_index}({b_pointer}), %rdx")
+def multiply_row(t, a, b):
+    """t (7 registers, t[6] = 0 on entry) += a·b, for a six-limb operand `a` (a function from limb
+    index to memory operand) and one limb `b` (a memory operand)."""
+    e(f"    movq {b}, %rdx")
     e(f"    xorl %ebp, %ebp")
     for j in range(6):
-        e(f"    mulxq {8 * j}({a}), {LO}, {HI}")
+        e(f"    mulxq {a(j)}, {LO}, {HI}")
         e(f"    adcxq {LO}, {t[j]}")
         e(f"    adoxq {HI}, {t[j + 1]}")
     e(f"    adcxq {ZERO}, {t[6]}")
 
 
-def first_row(t, a, b_pointer):
-    """t = a·b[0] (t[0..6])."""
-    e(f"    movq 0({b_pointer}), %rdx")
+def first_row(t, a, b):
+    """t = a·b (t[0..6]) for a six-limb `a` and one limb `b`."""
+    e(f"    movq {b}, %rdx")
     e(f"    xorl %ebp, %ebp")
-    e(f"    mulxq 0({a}), {t[0]}, {t[1]}")
+    e(f"    mulxq {a(0)}, {t[0]}, {t[1]}")
     for j in range(1, 6):
-        e(f"    mulxq {8 * j}({a}), {LO}, {t[j + 1]}")
+        e(f"    mulxq {a(j)}, {LO}, {t[j + 1]}")
         e(f"    adcxq {LO}, {t[j]}")
     e(f"    adcxq {ZERO}, {t[6]}")
 
 
-def subtract_modulus_and_store(t, scratch):
-    """Stores t − p when t ≥ p, else t (t < 2p), through masks of the borrow (cmov, no branch)."""
+def limbs(base, offset=0):
+    """The memory operands of consecutive limbs from byte `offset` of pointer register `base`."""
+    return lambda j: f"{offset + 8 * j}({base})"
+
+
+def zero(register):
+    return f"    xorl {register}d, {register}d" if register[2:].isdigit() else f"    xorq {register}, {register}"
+
+
+def subtract_modulus_and_store(t, scratch, out):
+    """Stores t − p when t ≥ p, else t (t < 2p), chosen by the borrow through cmov (no branch)."""
     for j in range(6):
         e(f"    movq {t[j]}, {scratch[j]}")
         e(f"    {'subq' if j == 0 else 'sbbq'} {modulus(j)}, {scratch[j]}")
     for j in range(6):
         e(f"    cmovcq {t[j]}, {scratch[j]}")  # borrow: t < p, keep t
     for j in range(6):
-        e(f"    movq {scratch[j]}, {8 * j}(%rdi)")
+        e(f"    movq {scratch[j]}, {out(j)}")
+
+
+T = ["%r8", "%r9", "%r10", "%r11", "%r12", "%r13", "%r14"]
+
+
+def montgomery_product_block(out, a, b):
+    t = list(T)
+    first_row(t, a, b(0))
+    t = reduction_round(t)
+    for i in range(1, 6):
+        multiply_row(t, a, b(i))
+        t = reduction_round(t)
+    # t[0..5] < 2p; t[6] is the zeroed register.
+    subtract_modulus_and_store(t, ["%rax", "%rbx", "%rbp", "%rdx", "%r15", t[6]], out)
+
+
+def product_block(out, a, b):
+    """out (12 limbs) = a·b (6 limbs each)."""
+    t = list(T)
+    first_row(t, a, b(0))
+    e(f"    movq {t[0]}, {out(0)}")
+    t = t[1:] + t[:1]
+    for i in range(1, 6):
+        e(zero(t[6]))
+        multiply_row(t, a, b(i))
+        e(f"    movq {t[0]}, {out(i)}")
+        t = t[1:] + t[:1]
+    for j in range(6):
+        e(f"    movq {t[j]}, {out(6 + j)}")
+
+
+def reduce_block(out, value):
+    """out (6 limbs) = REDC(value) for a 12-limb value < p·2^384: the low half reduced, then the high
+    half added. (t_lo + m·p)/2^384 ≤ p and t_hi < p, so the sum is below 2p; one subtraction ends it."""
+    t = list(T)
+    for j in range(6):
+        e(f"    movq {value(j)}, {t[j]}")
+    e(zero(t[6]))
+    for _ in range(6):
+        t = reduction_round(t)
+    for j in range(6):
+        e(f"    {'addq' if j == 0 else 'adcq'} {value(6 + j)}, {t[j]}")
+    subtract_modulus_and_store(t, ["%rax", "%rbx", "%rbp", "%rdx", "%r15", t[6]], out)
+
+
+def add_block(out, a, b, n):
+    """out = a + b over n limbs, carry dropped (memory operands; flags carried by mov-free adc)."""
+    for j in range(n):
+        e(f"    movq {a(j)}, %rax")
+        e(f"    {'addq' if j == 0 else 'adcq'} {b(j)}, %rax")
+        e(f"    movq %rax, {out(j)}")
+
+
+def subtract_block(out, a, b, n):
+    """out = a − b over n limbs, two's complement (borrow dropped)."""
+    for j in range(n):
+        e(f"    movq {a(j)}, %rax")
+        e(f"    {'subq' if j == 0 else 'sbbq'} {b(j)}, %rax")
+        e(f"    movq %rax, {out(j)}")
+
+
+def add_high_modulus_if_negative(value):
+    """value (12 limbs, two's complement) += p·2^384 when its top bit is set, through a mask."""
+    e(f"    movq {value(11)}, %rax")
+    e(f"    sarq $63, %rax")
+    for j in range(6):
+        e(f"    movq {modulus(j)}, {T[j]}")
+        e(f"    andq %rax, {T[j]}")
+    for j in range(6):
+        e(f"    {'addq' if j == 0 else 'adcq'} {T[j]}, {value(6 + j)}")
+
+
+def karatsuba_products(c0, c1, a, b, stack):
+    """c0 = a0·b0 − a1·b1 and c1 = (a0 + a1)(b0 + b1) − a0·b0 − a1·b1 (12 limbs each, c0 signed), for
+    F_p² operands a = (a0, a1), b = (b0, b1) given as functions of a limb index 0…11."""
+    sa, sb, v1 = limbs("%rsp", stack), limbs("%rsp", stack + 48), limbs("%rsp", stack + 96)
+    shift = lambda f, k: (lambda j: f(j + k))
+    add_block(sa, a, shift(a, 6), 6)      # a0 + a1 < 2p < 2^384
+    add_block(sb, b, shift(b, 6), 6)
+    product_block(c0, a, b)               # v0, completed into c0 below
+    product_block(v1, shift(a, 6), shift(b, 6))
+    product_block(c1, sa, sb)
+    subtract_block(c1, c1, c0, 12)
+    subtract_block(c1, c1, v1, 12)
+    subtract_block(c0, c0, v1, 12)
+
+
+def modular_difference_block(out, a, b):
+    """out = a − b mod p for reduced a, b (6 limbs): p is added back, through a mask, on a borrow."""
+    for j in range(6):
+        e(f"    movq {a(j)}, {T[j]}")
+        e(f"    {'subq' if j == 0 else 'sbbq'} {b(j)}, {T[j]}")
+    e("    sbbq %rax, %rax")  # all ones on a borrow
+    for j in range(6):
+        e(f"    movq {modulus(j)}, %rbx")
+        e(f"    andq %rax, %rbx")
+        e(f"    movq %rbx, {out(j)}")
+    for j in range(6):
+        e(f"    {'addq' if j == 0 else 'adcq'} {out(j)}, {T[j]}")
+    for j in range(6):
+        e(f"    movq {T[j]}, {out(j)}")
+
+
+def complex_squares(c0, c1, a, stack):
+    """c0 = (a0 + a1)(a0 − a1) and c1 = 2a0·a1 (12 limbs each, both in [0, 2p²)) for a reduced F_p²
+    element a = (a0, a1) given as a function of a limb index 0…11."""
+    total, difference, twice = limbs("%rsp", stack), limbs("%rsp", stack + 48), limbs("%rsp", stack + 96)
+    high = lambda j: a(j + 6)
+    add_block(total, a, high, 6)           # a0 + a1 < 2p
+    modular_difference_block(difference, a, high)
+    add_block(twice, a, a, 6)              # 2a0 < 2p
+    product_block(c0, total, difference)
+    product_block(c1, twice, high)
+
+
+def fp2_square_product():
+    # rdi = out[24], rsi = a[12]
+    e("    subq $144, %rsp")
+    e("    .cfi_adjust_cfa_offset 144")
+    complex_squares(limbs("%rdi"), limbs("%rdi", 96), limbs("%rsi"), 0)
+    e("    addq $144, %rsp")
+    e("    .cfi_adjust_cfa_offset -144")
+
+
+def fp2_square():
+    # rdi = out[12], rsi = a[12]
+    e("    subq $336, %rsp")
+    e("    .cfi_adjust_cfa_offset 336")
+    c0, c1 = limbs("%rsp", 144), limbs("%rsp", 240)
+    complex_squares(c0, c1, limbs("%rsi"), 0)
+    reduce_block(limbs("%rdi"), c0)
+    reduce_block(limbs("%rdi", 48), c1)
+    e("    addq $336, %rsp")
+    e("    .cfi_adjust_cfa_offset -336")
 
 
 def mul():
     # rdi = out, rsi = a, rdx = b (moved to rcx: mulx reads rdx)
     e("    movq %rdx, %rcx")
-    t = ["%r8", "%r9", "%r10", "%r11", "%r12", "%r13", "%r14"]
-    first_row(t, "%rsi", "%rcx")
-    t = reduction_round(t)
-    for i in range(1, 6):
-        multiply_row(t, "%rsi", i, "%rcx")
-        t = reduction_round(t)
-    # t[0..5] < 2p; t[6] is the zeroed register. Scratch: rax, rbx, rbp, rdx, rsi, rcx.
-    subtract_modulus_and_store(t, ["%rax", "%rbx", "%rbp", "%rdx", "%rsi", "%rcx"])
+    montgomery_product_block(limbs("%rdi"), limbs("%rsi"), limbs("%rcx"))
 
 
 def product():
     # rdi = out[12], rsi = a, rdx = b (moved to rcx)
     e("    movq %rdx, %rcx")
-    t = ["%r8", "%r9", "%r10", "%r11", "%r12", "%r13", "%r14"]
-    first_row(t, "%rsi", "%rcx")
-    e(f"    movq {t[0]}, 0(%rdi)")
-    t = t[1:] + t[:1]
-    for i in range(1, 6):
-        e(f"    xorl {t[6]}d, {t[6]}d" if t[6].startswith("%r") and t[6][2:].isdigit() else f"    xorq {t[6]}, {t[6]}")
-        multiply_row(t, "%rsi", i, "%rcx")
-        e(f"    movq {t[0]}, {8 * i}(%rdi)")
-        t = t[1:] + t[:1]
-    for j in range(6):
-        e(f"    movq {t[j]}, {8 * (6 + j)}(%rdi)")
+    product_block(limbs("%rdi"), limbs("%rsi"), limbs("%rcx"))
 
 
 def reduce():
-    # rdi = out[6], rsi = t[12]. REDC of the low half, then the high half added:
-    # (t_lo + m·p)/2^384 ≤ p and t_hi < p, so the sum is below 2p and one subtraction finishes.
-    t = ["%r8", "%r9", "%r10", "%r11", "%r12", "%r13", "%r14"]
-    for j in range(6):
-        e(f"    movq {8 * j}(%rsi), {t[j]}")
-    e(f"    xorl {t[6]}d, {t[6]}d")
-    for _ in range(6):
-        t = reduction_round(t)
-    for j in range(6):
-        e(f"    {'addq' if j == 0 else 'adcq'} {8 * (6 + j)}(%rsi), {t[j]}")
-    subtract_modulus_and_store(t, ["%rax", "%rbx", "%rbp", "%rdx", "%rsi", "%rcx"])
+    # rdi = out[6], rsi = t[12]
+    reduce_block(limbs("%rdi"), limbs("%rsi"))
+
+
+def fp2_product():
+    # rdi = out[24] (c0 then c1, 12 limbs each), rsi = a[12], rdx = b[12]
+    e("    movq %rdx, %rcx")
+    e("    subq $192, %rsp")
+    e("    .cfi_adjust_cfa_offset 192")
+    karatsuba_products(limbs("%rdi"), limbs("%rdi", 96), limbs("%rsi"), limbs("%rcx"), 0)
+    e("    addq $192, %rsp")
+    e("    .cfi_adjust_cfa_offset -192")
+
+
+def fp2_mul():
+    # rdi = out[12], rsi = a[12], rdx = b[12]: the Karatsuba products on the stack, then reduced
+    e("    movq %rdx, %rcx")
+    e("    subq $384, %rsp")
+    e("    .cfi_adjust_cfa_offset 384")
+    c0, c1 = limbs("%rsp", 192), limbs("%rsp", 288)
+    karatsuba_products(c0, c1, limbs("%rsi"), limbs("%rcx"), 0)
+    add_high_modulus_if_negative(c0)     # c0 ∈ (−p², p²) → [0, p·2^384)
+    reduce_block(limbs("%rdi"), c0)
+    reduce_block(limbs("%rdi", 48), c1)  # c1 ∈ [0, 2p²)
+    e("    addq $384, %rsp")
+    e("    .cfi_adjust_cfa_offset -384")
 
 
 e("// Generated by tools/generate_fp_mulx.py; edit the script, not this file.")
@@ -149,6 +295,10 @@ e("    .text")
 function("twin_fp_mul_mulx", mul)
 function("twin_fp_product_mulx", product)
 function("twin_fp_reduce_mulx", reduce)
+function("twin_fp2_product_mulx", fp2_product)
+function("twin_fp2_mul_mulx", fp2_mul)
+function("twin_fp2_square_product_mulx", fp2_square_product)
+function("twin_fp2_square_mulx", fp2_square)
 e("    .section .note.GNU-stack,\"\",@progbits")
 e("#endif")
 

@@ -26,6 +26,8 @@ twin_fp_mul_mulx:
     .cfi_adjust_cfa_offset 8
     pushq %r14
     .cfi_adjust_cfa_offset 8
+    pushq %r15
+    .cfi_adjust_cfa_offset 8
     movq %rdx, %rcx
     movq 0(%rcx), %rdx
     xorl %ebp, %ebp
@@ -286,22 +288,24 @@ twin_fp_mul_mulx:
     sbbq .Ltwin_p+16(%rip), %rbp
     movq %r10, %rdx
     sbbq .Ltwin_p+24(%rip), %rdx
-    movq %r11, %rsi
-    sbbq .Ltwin_p+32(%rip), %rsi
-    movq %r12, %rcx
-    sbbq .Ltwin_p+40(%rip), %rcx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
     cmovcq %r14, %rax
     cmovcq %r8, %rbx
     cmovcq %r9, %rbp
     cmovcq %r10, %rdx
-    cmovcq %r11, %rsi
-    cmovcq %r12, %rcx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
     movq %rax, 0(%rdi)
     movq %rbx, 8(%rdi)
     movq %rbp, 16(%rdi)
     movq %rdx, 24(%rdi)
-    movq %rsi, 32(%rdi)
-    movq %rcx, 40(%rdi)
+    movq %r15, 32(%rdi)
+    movq %r13, 40(%rdi)
+    popq %r15
+    .cfi_adjust_cfa_offset -8
     popq %r14
     .cfi_adjust_cfa_offset -8
     popq %r13
@@ -330,6 +334,8 @@ twin_fp_product_mulx:
     pushq %r13
     .cfi_adjust_cfa_offset 8
     pushq %r14
+    .cfi_adjust_cfa_offset 8
+    pushq %r15
     .cfi_adjust_cfa_offset 8
     movq %rdx, %rcx
     movq 0(%rcx), %rdx
@@ -468,6 +474,8 @@ twin_fp_product_mulx:
     movq %r10, 72(%rdi)
     movq %r11, 80(%rdi)
     movq %r12, 88(%rdi)
+    popq %r15
+    .cfi_adjust_cfa_offset -8
     popq %r14
     .cfi_adjust_cfa_offset -8
     popq %r13
@@ -496,6 +504,8 @@ twin_fp_reduce_mulx:
     pushq %r13
     .cfi_adjust_cfa_offset 8
     pushq %r14
+    .cfi_adjust_cfa_offset 8
+    pushq %r15
     .cfi_adjust_cfa_offset 8
     movq 0(%rsi), %r8
     movq 8(%rsi), %r9
@@ -650,22 +660,24 @@ twin_fp_reduce_mulx:
     sbbq .Ltwin_p+16(%rip), %rbp
     movq %r10, %rdx
     sbbq .Ltwin_p+24(%rip), %rdx
-    movq %r11, %rsi
-    sbbq .Ltwin_p+32(%rip), %rsi
-    movq %r12, %rcx
-    sbbq .Ltwin_p+40(%rip), %rcx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
     cmovcq %r14, %rax
     cmovcq %r8, %rbx
     cmovcq %r9, %rbp
     cmovcq %r10, %rdx
-    cmovcq %r11, %rsi
-    cmovcq %r12, %rcx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
     movq %rax, 0(%rdi)
     movq %rbx, 8(%rdi)
     movq %rbp, 16(%rdi)
     movq %rdx, 24(%rdi)
-    movq %rsi, 32(%rdi)
-    movq %rcx, 40(%rdi)
+    movq %r15, 32(%rdi)
+    movq %r13, 40(%rdi)
+    popq %r15
+    .cfi_adjust_cfa_offset -8
     popq %r14
     .cfi_adjust_cfa_offset -8
     popq %r13
@@ -679,6 +691,2658 @@ twin_fp_reduce_mulx:
     ret
     .cfi_endproc
     .size twin_fp_reduce_mulx, .-twin_fp_reduce_mulx
+
+    .globl twin_fp2_product_mulx
+    .type twin_fp2_product_mulx, @function
+    .p2align 5
+twin_fp2_product_mulx:
+    .cfi_startproc
+    pushq %rbx
+    .cfi_adjust_cfa_offset 8
+    pushq %rbp
+    .cfi_adjust_cfa_offset 8
+    pushq %r12
+    .cfi_adjust_cfa_offset 8
+    pushq %r13
+    .cfi_adjust_cfa_offset 8
+    pushq %r14
+    .cfi_adjust_cfa_offset 8
+    pushq %r15
+    .cfi_adjust_cfa_offset 8
+    movq %rdx, %rcx
+    subq $192, %rsp
+    .cfi_adjust_cfa_offset 192
+    movq 0(%rsi), %rax
+    addq 48(%rsi), %rax
+    movq %rax, 0(%rsp)
+    movq 8(%rsi), %rax
+    adcq 56(%rsi), %rax
+    movq %rax, 8(%rsp)
+    movq 16(%rsi), %rax
+    adcq 64(%rsi), %rax
+    movq %rax, 16(%rsp)
+    movq 24(%rsi), %rax
+    adcq 72(%rsi), %rax
+    movq %rax, 24(%rsp)
+    movq 32(%rsi), %rax
+    adcq 80(%rsi), %rax
+    movq %rax, 32(%rsp)
+    movq 40(%rsi), %rax
+    adcq 88(%rsi), %rax
+    movq %rax, 40(%rsp)
+    movq 0(%rcx), %rax
+    addq 48(%rcx), %rax
+    movq %rax, 48(%rsp)
+    movq 8(%rcx), %rax
+    adcq 56(%rcx), %rax
+    movq %rax, 56(%rsp)
+    movq 16(%rcx), %rax
+    adcq 64(%rcx), %rax
+    movq %rax, 64(%rsp)
+    movq 24(%rcx), %rax
+    adcq 72(%rcx), %rax
+    movq %rax, 72(%rsp)
+    movq 32(%rcx), %rax
+    adcq 80(%rcx), %rax
+    movq %rax, 80(%rsp)
+    movq 40(%rcx), %rax
+    adcq 88(%rcx), %rax
+    movq %rax, 88(%rsp)
+    movq 0(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsi), %r8, %r9
+    mulxq 8(%rsi), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsi), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsi), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsi), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsi), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 0(%rdi)
+    xorl %r8d, %r8d
+    movq 8(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsi), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsi), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsi), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsi), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 8(%rdi)
+    xorl %r9d, %r9d
+    movq 16(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsi), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsi), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsi), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsi), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 16(%rdi)
+    xorl %r10d, %r10d
+    movq 24(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsi), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsi), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsi), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsi), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 24(%rdi)
+    xorl %r11d, %r11d
+    movq 32(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsi), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsi), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsi), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsi), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 32(%rdi)
+    xorl %r12d, %r12d
+    movq 40(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsi), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsi), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsi), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsi), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 40(%rdi)
+    movq %r14, 48(%rdi)
+    movq %r8, 56(%rdi)
+    movq %r9, 64(%rdi)
+    movq %r10, 72(%rdi)
+    movq %r11, 80(%rdi)
+    movq %r12, 88(%rdi)
+    movq 48(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 48(%rsi), %r8, %r9
+    mulxq 56(%rsi), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 64(%rsi), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 72(%rsi), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 80(%rsi), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 88(%rsi), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 96(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 48(%rsi), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 56(%rsi), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 64(%rsi), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 72(%rsi), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 80(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 88(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 104(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 48(%rsi), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 56(%rsi), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 64(%rsi), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 72(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 80(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 88(%rsi), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 112(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 48(%rsi), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 56(%rsi), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 64(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 72(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 80(%rsi), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 88(%rsi), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 120(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 48(%rsi), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 56(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 64(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 72(%rsi), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 80(%rsi), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 88(%rsi), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 128(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 48(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 56(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 64(%rsi), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 72(%rsi), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 80(%rsi), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 88(%rsi), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 136(%rsp)
+    movq %r14, 144(%rsp)
+    movq %r8, 152(%rsp)
+    movq %r9, 160(%rsp)
+    movq %r10, 168(%rsp)
+    movq %r11, 176(%rsp)
+    movq %r12, 184(%rsp)
+    movq 48(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %r8, %r9
+    mulxq 8(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 96(%rdi)
+    xorl %r8d, %r8d
+    movq 56(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 104(%rdi)
+    xorl %r9d, %r9d
+    movq 64(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 112(%rdi)
+    xorl %r10d, %r10d
+    movq 72(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 120(%rdi)
+    xorl %r11d, %r11d
+    movq 80(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 128(%rdi)
+    xorl %r12d, %r12d
+    movq 88(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 136(%rdi)
+    movq %r14, 144(%rdi)
+    movq %r8, 152(%rdi)
+    movq %r9, 160(%rdi)
+    movq %r10, 168(%rdi)
+    movq %r11, 176(%rdi)
+    movq %r12, 184(%rdi)
+    movq 96(%rdi), %rax
+    subq 0(%rdi), %rax
+    movq %rax, 96(%rdi)
+    movq 104(%rdi), %rax
+    sbbq 8(%rdi), %rax
+    movq %rax, 104(%rdi)
+    movq 112(%rdi), %rax
+    sbbq 16(%rdi), %rax
+    movq %rax, 112(%rdi)
+    movq 120(%rdi), %rax
+    sbbq 24(%rdi), %rax
+    movq %rax, 120(%rdi)
+    movq 128(%rdi), %rax
+    sbbq 32(%rdi), %rax
+    movq %rax, 128(%rdi)
+    movq 136(%rdi), %rax
+    sbbq 40(%rdi), %rax
+    movq %rax, 136(%rdi)
+    movq 144(%rdi), %rax
+    sbbq 48(%rdi), %rax
+    movq %rax, 144(%rdi)
+    movq 152(%rdi), %rax
+    sbbq 56(%rdi), %rax
+    movq %rax, 152(%rdi)
+    movq 160(%rdi), %rax
+    sbbq 64(%rdi), %rax
+    movq %rax, 160(%rdi)
+    movq 168(%rdi), %rax
+    sbbq 72(%rdi), %rax
+    movq %rax, 168(%rdi)
+    movq 176(%rdi), %rax
+    sbbq 80(%rdi), %rax
+    movq %rax, 176(%rdi)
+    movq 184(%rdi), %rax
+    sbbq 88(%rdi), %rax
+    movq %rax, 184(%rdi)
+    movq 96(%rdi), %rax
+    subq 96(%rsp), %rax
+    movq %rax, 96(%rdi)
+    movq 104(%rdi), %rax
+    sbbq 104(%rsp), %rax
+    movq %rax, 104(%rdi)
+    movq 112(%rdi), %rax
+    sbbq 112(%rsp), %rax
+    movq %rax, 112(%rdi)
+    movq 120(%rdi), %rax
+    sbbq 120(%rsp), %rax
+    movq %rax, 120(%rdi)
+    movq 128(%rdi), %rax
+    sbbq 128(%rsp), %rax
+    movq %rax, 128(%rdi)
+    movq 136(%rdi), %rax
+    sbbq 136(%rsp), %rax
+    movq %rax, 136(%rdi)
+    movq 144(%rdi), %rax
+    sbbq 144(%rsp), %rax
+    movq %rax, 144(%rdi)
+    movq 152(%rdi), %rax
+    sbbq 152(%rsp), %rax
+    movq %rax, 152(%rdi)
+    movq 160(%rdi), %rax
+    sbbq 160(%rsp), %rax
+    movq %rax, 160(%rdi)
+    movq 168(%rdi), %rax
+    sbbq 168(%rsp), %rax
+    movq %rax, 168(%rdi)
+    movq 176(%rdi), %rax
+    sbbq 176(%rsp), %rax
+    movq %rax, 176(%rdi)
+    movq 184(%rdi), %rax
+    sbbq 184(%rsp), %rax
+    movq %rax, 184(%rdi)
+    movq 0(%rdi), %rax
+    subq 96(%rsp), %rax
+    movq %rax, 0(%rdi)
+    movq 8(%rdi), %rax
+    sbbq 104(%rsp), %rax
+    movq %rax, 8(%rdi)
+    movq 16(%rdi), %rax
+    sbbq 112(%rsp), %rax
+    movq %rax, 16(%rdi)
+    movq 24(%rdi), %rax
+    sbbq 120(%rsp), %rax
+    movq %rax, 24(%rdi)
+    movq 32(%rdi), %rax
+    sbbq 128(%rsp), %rax
+    movq %rax, 32(%rdi)
+    movq 40(%rdi), %rax
+    sbbq 136(%rsp), %rax
+    movq %rax, 40(%rdi)
+    movq 48(%rdi), %rax
+    sbbq 144(%rsp), %rax
+    movq %rax, 48(%rdi)
+    movq 56(%rdi), %rax
+    sbbq 152(%rsp), %rax
+    movq %rax, 56(%rdi)
+    movq 64(%rdi), %rax
+    sbbq 160(%rsp), %rax
+    movq %rax, 64(%rdi)
+    movq 72(%rdi), %rax
+    sbbq 168(%rsp), %rax
+    movq %rax, 72(%rdi)
+    movq 80(%rdi), %rax
+    sbbq 176(%rsp), %rax
+    movq %rax, 80(%rdi)
+    movq 88(%rdi), %rax
+    sbbq 184(%rsp), %rax
+    movq %rax, 88(%rdi)
+    addq $192, %rsp
+    .cfi_adjust_cfa_offset -192
+    popq %r15
+    .cfi_adjust_cfa_offset -8
+    popq %r14
+    .cfi_adjust_cfa_offset -8
+    popq %r13
+    .cfi_adjust_cfa_offset -8
+    popq %r12
+    .cfi_adjust_cfa_offset -8
+    popq %rbp
+    .cfi_adjust_cfa_offset -8
+    popq %rbx
+    .cfi_adjust_cfa_offset -8
+    ret
+    .cfi_endproc
+    .size twin_fp2_product_mulx, .-twin_fp2_product_mulx
+
+    .globl twin_fp2_mul_mulx
+    .type twin_fp2_mul_mulx, @function
+    .p2align 5
+twin_fp2_mul_mulx:
+    .cfi_startproc
+    pushq %rbx
+    .cfi_adjust_cfa_offset 8
+    pushq %rbp
+    .cfi_adjust_cfa_offset 8
+    pushq %r12
+    .cfi_adjust_cfa_offset 8
+    pushq %r13
+    .cfi_adjust_cfa_offset 8
+    pushq %r14
+    .cfi_adjust_cfa_offset 8
+    pushq %r15
+    .cfi_adjust_cfa_offset 8
+    movq %rdx, %rcx
+    subq $384, %rsp
+    .cfi_adjust_cfa_offset 384
+    movq 0(%rsi), %rax
+    addq 48(%rsi), %rax
+    movq %rax, 0(%rsp)
+    movq 8(%rsi), %rax
+    adcq 56(%rsi), %rax
+    movq %rax, 8(%rsp)
+    movq 16(%rsi), %rax
+    adcq 64(%rsi), %rax
+    movq %rax, 16(%rsp)
+    movq 24(%rsi), %rax
+    adcq 72(%rsi), %rax
+    movq %rax, 24(%rsp)
+    movq 32(%rsi), %rax
+    adcq 80(%rsi), %rax
+    movq %rax, 32(%rsp)
+    movq 40(%rsi), %rax
+    adcq 88(%rsi), %rax
+    movq %rax, 40(%rsp)
+    movq 0(%rcx), %rax
+    addq 48(%rcx), %rax
+    movq %rax, 48(%rsp)
+    movq 8(%rcx), %rax
+    adcq 56(%rcx), %rax
+    movq %rax, 56(%rsp)
+    movq 16(%rcx), %rax
+    adcq 64(%rcx), %rax
+    movq %rax, 64(%rsp)
+    movq 24(%rcx), %rax
+    adcq 72(%rcx), %rax
+    movq %rax, 72(%rsp)
+    movq 32(%rcx), %rax
+    adcq 80(%rcx), %rax
+    movq %rax, 80(%rsp)
+    movq 40(%rcx), %rax
+    adcq 88(%rcx), %rax
+    movq %rax, 88(%rsp)
+    movq 0(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsi), %r8, %r9
+    mulxq 8(%rsi), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsi), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsi), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsi), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsi), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 192(%rsp)
+    xorl %r8d, %r8d
+    movq 8(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsi), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsi), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsi), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsi), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 200(%rsp)
+    xorl %r9d, %r9d
+    movq 16(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsi), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsi), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsi), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsi), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 208(%rsp)
+    xorl %r10d, %r10d
+    movq 24(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsi), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsi), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsi), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsi), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 216(%rsp)
+    xorl %r11d, %r11d
+    movq 32(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsi), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsi), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsi), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsi), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 224(%rsp)
+    xorl %r12d, %r12d
+    movq 40(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsi), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsi), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsi), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsi), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 232(%rsp)
+    movq %r14, 240(%rsp)
+    movq %r8, 248(%rsp)
+    movq %r9, 256(%rsp)
+    movq %r10, 264(%rsp)
+    movq %r11, 272(%rsp)
+    movq %r12, 280(%rsp)
+    movq 48(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 48(%rsi), %r8, %r9
+    mulxq 56(%rsi), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 64(%rsi), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 72(%rsi), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 80(%rsi), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 88(%rsi), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 96(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 48(%rsi), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 56(%rsi), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 64(%rsi), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 72(%rsi), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 80(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 88(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 104(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 48(%rsi), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 56(%rsi), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 64(%rsi), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 72(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 80(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 88(%rsi), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 112(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 48(%rsi), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 56(%rsi), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 64(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 72(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 80(%rsi), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 88(%rsi), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 120(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 48(%rsi), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 56(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 64(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 72(%rsi), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 80(%rsi), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 88(%rsi), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 128(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 48(%rsi), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 56(%rsi), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 64(%rsi), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 72(%rsi), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 80(%rsi), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 88(%rsi), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 136(%rsp)
+    movq %r14, 144(%rsp)
+    movq %r8, 152(%rsp)
+    movq %r9, 160(%rsp)
+    movq %r10, 168(%rsp)
+    movq %r11, 176(%rsp)
+    movq %r12, 184(%rsp)
+    movq 48(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %r8, %r9
+    mulxq 8(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 288(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 296(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 304(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 312(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 320(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 328(%rsp)
+    movq %r14, 336(%rsp)
+    movq %r8, 344(%rsp)
+    movq %r9, 352(%rsp)
+    movq %r10, 360(%rsp)
+    movq %r11, 368(%rsp)
+    movq %r12, 376(%rsp)
+    movq 288(%rsp), %rax
+    subq 192(%rsp), %rax
+    movq %rax, 288(%rsp)
+    movq 296(%rsp), %rax
+    sbbq 200(%rsp), %rax
+    movq %rax, 296(%rsp)
+    movq 304(%rsp), %rax
+    sbbq 208(%rsp), %rax
+    movq %rax, 304(%rsp)
+    movq 312(%rsp), %rax
+    sbbq 216(%rsp), %rax
+    movq %rax, 312(%rsp)
+    movq 320(%rsp), %rax
+    sbbq 224(%rsp), %rax
+    movq %rax, 320(%rsp)
+    movq 328(%rsp), %rax
+    sbbq 232(%rsp), %rax
+    movq %rax, 328(%rsp)
+    movq 336(%rsp), %rax
+    sbbq 240(%rsp), %rax
+    movq %rax, 336(%rsp)
+    movq 344(%rsp), %rax
+    sbbq 248(%rsp), %rax
+    movq %rax, 344(%rsp)
+    movq 352(%rsp), %rax
+    sbbq 256(%rsp), %rax
+    movq %rax, 352(%rsp)
+    movq 360(%rsp), %rax
+    sbbq 264(%rsp), %rax
+    movq %rax, 360(%rsp)
+    movq 368(%rsp), %rax
+    sbbq 272(%rsp), %rax
+    movq %rax, 368(%rsp)
+    movq 376(%rsp), %rax
+    sbbq 280(%rsp), %rax
+    movq %rax, 376(%rsp)
+    movq 288(%rsp), %rax
+    subq 96(%rsp), %rax
+    movq %rax, 288(%rsp)
+    movq 296(%rsp), %rax
+    sbbq 104(%rsp), %rax
+    movq %rax, 296(%rsp)
+    movq 304(%rsp), %rax
+    sbbq 112(%rsp), %rax
+    movq %rax, 304(%rsp)
+    movq 312(%rsp), %rax
+    sbbq 120(%rsp), %rax
+    movq %rax, 312(%rsp)
+    movq 320(%rsp), %rax
+    sbbq 128(%rsp), %rax
+    movq %rax, 320(%rsp)
+    movq 328(%rsp), %rax
+    sbbq 136(%rsp), %rax
+    movq %rax, 328(%rsp)
+    movq 336(%rsp), %rax
+    sbbq 144(%rsp), %rax
+    movq %rax, 336(%rsp)
+    movq 344(%rsp), %rax
+    sbbq 152(%rsp), %rax
+    movq %rax, 344(%rsp)
+    movq 352(%rsp), %rax
+    sbbq 160(%rsp), %rax
+    movq %rax, 352(%rsp)
+    movq 360(%rsp), %rax
+    sbbq 168(%rsp), %rax
+    movq %rax, 360(%rsp)
+    movq 368(%rsp), %rax
+    sbbq 176(%rsp), %rax
+    movq %rax, 368(%rsp)
+    movq 376(%rsp), %rax
+    sbbq 184(%rsp), %rax
+    movq %rax, 376(%rsp)
+    movq 192(%rsp), %rax
+    subq 96(%rsp), %rax
+    movq %rax, 192(%rsp)
+    movq 200(%rsp), %rax
+    sbbq 104(%rsp), %rax
+    movq %rax, 200(%rsp)
+    movq 208(%rsp), %rax
+    sbbq 112(%rsp), %rax
+    movq %rax, 208(%rsp)
+    movq 216(%rsp), %rax
+    sbbq 120(%rsp), %rax
+    movq %rax, 216(%rsp)
+    movq 224(%rsp), %rax
+    sbbq 128(%rsp), %rax
+    movq %rax, 224(%rsp)
+    movq 232(%rsp), %rax
+    sbbq 136(%rsp), %rax
+    movq %rax, 232(%rsp)
+    movq 240(%rsp), %rax
+    sbbq 144(%rsp), %rax
+    movq %rax, 240(%rsp)
+    movq 248(%rsp), %rax
+    sbbq 152(%rsp), %rax
+    movq %rax, 248(%rsp)
+    movq 256(%rsp), %rax
+    sbbq 160(%rsp), %rax
+    movq %rax, 256(%rsp)
+    movq 264(%rsp), %rax
+    sbbq 168(%rsp), %rax
+    movq %rax, 264(%rsp)
+    movq 272(%rsp), %rax
+    sbbq 176(%rsp), %rax
+    movq %rax, 272(%rsp)
+    movq 280(%rsp), %rax
+    sbbq 184(%rsp), %rax
+    movq %rax, 280(%rsp)
+    movq 280(%rsp), %rax
+    sarq $63, %rax
+    movq .Ltwin_p+0(%rip), %r8
+    andq %rax, %r8
+    movq .Ltwin_p+8(%rip), %r9
+    andq %rax, %r9
+    movq .Ltwin_p+16(%rip), %r10
+    andq %rax, %r10
+    movq .Ltwin_p+24(%rip), %r11
+    andq %rax, %r11
+    movq .Ltwin_p+32(%rip), %r12
+    andq %rax, %r12
+    movq .Ltwin_p+40(%rip), %r13
+    andq %rax, %r13
+    addq %r8, 240(%rsp)
+    adcq %r9, 248(%rsp)
+    adcq %r10, 256(%rsp)
+    adcq %r11, 264(%rsp)
+    adcq %r12, 272(%rsp)
+    adcq %r13, 280(%rsp)
+    movq 192(%rsp), %r8
+    movq 200(%rsp), %r9
+    movq 208(%rsp), %r10
+    movq 216(%rsp), %r11
+    movq 224(%rsp), %r12
+    movq 232(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 240(%rsp), %r14
+    adcq 248(%rsp), %r8
+    adcq 256(%rsp), %r9
+    adcq 264(%rsp), %r10
+    adcq 272(%rsp), %r11
+    adcq 280(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 0(%rdi)
+    movq %rbx, 8(%rdi)
+    movq %rbp, 16(%rdi)
+    movq %rdx, 24(%rdi)
+    movq %r15, 32(%rdi)
+    movq %r13, 40(%rdi)
+    movq 288(%rsp), %r8
+    movq 296(%rsp), %r9
+    movq 304(%rsp), %r10
+    movq 312(%rsp), %r11
+    movq 320(%rsp), %r12
+    movq 328(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 336(%rsp), %r14
+    adcq 344(%rsp), %r8
+    adcq 352(%rsp), %r9
+    adcq 360(%rsp), %r10
+    adcq 368(%rsp), %r11
+    adcq 376(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 48(%rdi)
+    movq %rbx, 56(%rdi)
+    movq %rbp, 64(%rdi)
+    movq %rdx, 72(%rdi)
+    movq %r15, 80(%rdi)
+    movq %r13, 88(%rdi)
+    addq $384, %rsp
+    .cfi_adjust_cfa_offset -384
+    popq %r15
+    .cfi_adjust_cfa_offset -8
+    popq %r14
+    .cfi_adjust_cfa_offset -8
+    popq %r13
+    .cfi_adjust_cfa_offset -8
+    popq %r12
+    .cfi_adjust_cfa_offset -8
+    popq %rbp
+    .cfi_adjust_cfa_offset -8
+    popq %rbx
+    .cfi_adjust_cfa_offset -8
+    ret
+    .cfi_endproc
+    .size twin_fp2_mul_mulx, .-twin_fp2_mul_mulx
+
+    .globl twin_fp2_square_product_mulx
+    .type twin_fp2_square_product_mulx, @function
+    .p2align 5
+twin_fp2_square_product_mulx:
+    .cfi_startproc
+    pushq %rbx
+    .cfi_adjust_cfa_offset 8
+    pushq %rbp
+    .cfi_adjust_cfa_offset 8
+    pushq %r12
+    .cfi_adjust_cfa_offset 8
+    pushq %r13
+    .cfi_adjust_cfa_offset 8
+    pushq %r14
+    .cfi_adjust_cfa_offset 8
+    pushq %r15
+    .cfi_adjust_cfa_offset 8
+    subq $144, %rsp
+    .cfi_adjust_cfa_offset 144
+    movq 0(%rsi), %rax
+    addq 48(%rsi), %rax
+    movq %rax, 0(%rsp)
+    movq 8(%rsi), %rax
+    adcq 56(%rsi), %rax
+    movq %rax, 8(%rsp)
+    movq 16(%rsi), %rax
+    adcq 64(%rsi), %rax
+    movq %rax, 16(%rsp)
+    movq 24(%rsi), %rax
+    adcq 72(%rsi), %rax
+    movq %rax, 24(%rsp)
+    movq 32(%rsi), %rax
+    adcq 80(%rsi), %rax
+    movq %rax, 32(%rsp)
+    movq 40(%rsi), %rax
+    adcq 88(%rsi), %rax
+    movq %rax, 40(%rsp)
+    movq 0(%rsi), %r8
+    subq 48(%rsi), %r8
+    movq 8(%rsi), %r9
+    sbbq 56(%rsi), %r9
+    movq 16(%rsi), %r10
+    sbbq 64(%rsi), %r10
+    movq 24(%rsi), %r11
+    sbbq 72(%rsi), %r11
+    movq 32(%rsi), %r12
+    sbbq 80(%rsi), %r12
+    movq 40(%rsi), %r13
+    sbbq 88(%rsi), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 48(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 56(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 64(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 72(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 80(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 88(%rsp)
+    addq 48(%rsp), %r8
+    adcq 56(%rsp), %r9
+    adcq 64(%rsp), %r10
+    adcq 72(%rsp), %r11
+    adcq 80(%rsp), %r12
+    adcq 88(%rsp), %r13
+    movq %r8, 48(%rsp)
+    movq %r9, 56(%rsp)
+    movq %r10, 64(%rsp)
+    movq %r11, 72(%rsp)
+    movq %r12, 80(%rsp)
+    movq %r13, 88(%rsp)
+    movq 0(%rsi), %rax
+    addq 0(%rsi), %rax
+    movq %rax, 96(%rsp)
+    movq 8(%rsi), %rax
+    adcq 8(%rsi), %rax
+    movq %rax, 104(%rsp)
+    movq 16(%rsi), %rax
+    adcq 16(%rsi), %rax
+    movq %rax, 112(%rsp)
+    movq 24(%rsi), %rax
+    adcq 24(%rsi), %rax
+    movq %rax, 120(%rsp)
+    movq 32(%rsi), %rax
+    adcq 32(%rsi), %rax
+    movq %rax, 128(%rsp)
+    movq 40(%rsi), %rax
+    adcq 40(%rsi), %rax
+    movq %rax, 136(%rsp)
+    movq 48(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %r8, %r9
+    mulxq 8(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 0(%rdi)
+    xorl %r8d, %r8d
+    movq 56(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 8(%rdi)
+    xorl %r9d, %r9d
+    movq 64(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 16(%rdi)
+    xorl %r10d, %r10d
+    movq 72(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 24(%rdi)
+    xorl %r11d, %r11d
+    movq 80(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 32(%rdi)
+    xorl %r12d, %r12d
+    movq 88(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 40(%rdi)
+    movq %r14, 48(%rdi)
+    movq %r8, 56(%rdi)
+    movq %r9, 64(%rdi)
+    movq %r10, 72(%rdi)
+    movq %r11, 80(%rdi)
+    movq %r12, 88(%rdi)
+    movq 48(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %r8, %r9
+    mulxq 104(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 112(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 120(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 128(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 136(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 96(%rdi)
+    xorl %r8d, %r8d
+    movq 56(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 104(%rdi)
+    xorl %r9d, %r9d
+    movq 64(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 112(%rdi)
+    xorl %r10d, %r10d
+    movq 72(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 120(%rdi)
+    xorl %r11d, %r11d
+    movq 80(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 128(%rdi)
+    xorl %r12d, %r12d
+    movq 88(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 136(%rdi)
+    movq %r14, 144(%rdi)
+    movq %r8, 152(%rdi)
+    movq %r9, 160(%rdi)
+    movq %r10, 168(%rdi)
+    movq %r11, 176(%rdi)
+    movq %r12, 184(%rdi)
+    addq $144, %rsp
+    .cfi_adjust_cfa_offset -144
+    popq %r15
+    .cfi_adjust_cfa_offset -8
+    popq %r14
+    .cfi_adjust_cfa_offset -8
+    popq %r13
+    .cfi_adjust_cfa_offset -8
+    popq %r12
+    .cfi_adjust_cfa_offset -8
+    popq %rbp
+    .cfi_adjust_cfa_offset -8
+    popq %rbx
+    .cfi_adjust_cfa_offset -8
+    ret
+    .cfi_endproc
+    .size twin_fp2_square_product_mulx, .-twin_fp2_square_product_mulx
+
+    .globl twin_fp2_square_mulx
+    .type twin_fp2_square_mulx, @function
+    .p2align 5
+twin_fp2_square_mulx:
+    .cfi_startproc
+    pushq %rbx
+    .cfi_adjust_cfa_offset 8
+    pushq %rbp
+    .cfi_adjust_cfa_offset 8
+    pushq %r12
+    .cfi_adjust_cfa_offset 8
+    pushq %r13
+    .cfi_adjust_cfa_offset 8
+    pushq %r14
+    .cfi_adjust_cfa_offset 8
+    pushq %r15
+    .cfi_adjust_cfa_offset 8
+    subq $336, %rsp
+    .cfi_adjust_cfa_offset 336
+    movq 0(%rsi), %rax
+    addq 48(%rsi), %rax
+    movq %rax, 0(%rsp)
+    movq 8(%rsi), %rax
+    adcq 56(%rsi), %rax
+    movq %rax, 8(%rsp)
+    movq 16(%rsi), %rax
+    adcq 64(%rsi), %rax
+    movq %rax, 16(%rsp)
+    movq 24(%rsi), %rax
+    adcq 72(%rsi), %rax
+    movq %rax, 24(%rsp)
+    movq 32(%rsi), %rax
+    adcq 80(%rsi), %rax
+    movq %rax, 32(%rsp)
+    movq 40(%rsi), %rax
+    adcq 88(%rsi), %rax
+    movq %rax, 40(%rsp)
+    movq 0(%rsi), %r8
+    subq 48(%rsi), %r8
+    movq 8(%rsi), %r9
+    sbbq 56(%rsi), %r9
+    movq 16(%rsi), %r10
+    sbbq 64(%rsi), %r10
+    movq 24(%rsi), %r11
+    sbbq 72(%rsi), %r11
+    movq 32(%rsi), %r12
+    sbbq 80(%rsi), %r12
+    movq 40(%rsi), %r13
+    sbbq 88(%rsi), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 48(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 56(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 64(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 72(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 80(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 88(%rsp)
+    addq 48(%rsp), %r8
+    adcq 56(%rsp), %r9
+    adcq 64(%rsp), %r10
+    adcq 72(%rsp), %r11
+    adcq 80(%rsp), %r12
+    adcq 88(%rsp), %r13
+    movq %r8, 48(%rsp)
+    movq %r9, 56(%rsp)
+    movq %r10, 64(%rsp)
+    movq %r11, 72(%rsp)
+    movq %r12, 80(%rsp)
+    movq %r13, 88(%rsp)
+    movq 0(%rsi), %rax
+    addq 0(%rsi), %rax
+    movq %rax, 96(%rsp)
+    movq 8(%rsi), %rax
+    adcq 8(%rsi), %rax
+    movq %rax, 104(%rsp)
+    movq 16(%rsi), %rax
+    adcq 16(%rsi), %rax
+    movq %rax, 112(%rsp)
+    movq 24(%rsi), %rax
+    adcq 24(%rsi), %rax
+    movq %rax, 120(%rsp)
+    movq 32(%rsi), %rax
+    adcq 32(%rsi), %rax
+    movq %rax, 128(%rsp)
+    movq 40(%rsi), %rax
+    adcq 40(%rsi), %rax
+    movq %rax, 136(%rsp)
+    movq 48(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %r8, %r9
+    mulxq 8(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 144(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 152(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 160(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 168(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 176(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 184(%rsp)
+    movq %r14, 192(%rsp)
+    movq %r8, 200(%rsp)
+    movq %r9, 208(%rsp)
+    movq %r10, 216(%rsp)
+    movq %r11, 224(%rsp)
+    movq %r12, 232(%rsp)
+    movq 48(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %r8, %r9
+    mulxq 104(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 112(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 120(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 128(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 136(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 240(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 248(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 256(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 264(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 272(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 280(%rsp)
+    movq %r14, 288(%rsp)
+    movq %r8, 296(%rsp)
+    movq %r9, 304(%rsp)
+    movq %r10, 312(%rsp)
+    movq %r11, 320(%rsp)
+    movq %r12, 328(%rsp)
+    movq 144(%rsp), %r8
+    movq 152(%rsp), %r9
+    movq 160(%rsp), %r10
+    movq 168(%rsp), %r11
+    movq 176(%rsp), %r12
+    movq 184(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 192(%rsp), %r14
+    adcq 200(%rsp), %r8
+    adcq 208(%rsp), %r9
+    adcq 216(%rsp), %r10
+    adcq 224(%rsp), %r11
+    adcq 232(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 0(%rdi)
+    movq %rbx, 8(%rdi)
+    movq %rbp, 16(%rdi)
+    movq %rdx, 24(%rdi)
+    movq %r15, 32(%rdi)
+    movq %r13, 40(%rdi)
+    movq 240(%rsp), %r8
+    movq 248(%rsp), %r9
+    movq 256(%rsp), %r10
+    movq 264(%rsp), %r11
+    movq 272(%rsp), %r12
+    movq 280(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 288(%rsp), %r14
+    adcq 296(%rsp), %r8
+    adcq 304(%rsp), %r9
+    adcq 312(%rsp), %r10
+    adcq 320(%rsp), %r11
+    adcq 328(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 48(%rdi)
+    movq %rbx, 56(%rdi)
+    movq %rbp, 64(%rdi)
+    movq %rdx, 72(%rdi)
+    movq %r15, 80(%rdi)
+    movq %r13, 88(%rdi)
+    addq $336, %rsp
+    .cfi_adjust_cfa_offset -336
+    popq %r15
+    .cfi_adjust_cfa_offset -8
+    popq %r14
+    .cfi_adjust_cfa_offset -8
+    popq %r13
+    .cfi_adjust_cfa_offset -8
+    popq %r12
+    .cfi_adjust_cfa_offset -8
+    popq %rbp
+    .cfi_adjust_cfa_offset -8
+    popq %rbx
+    .cfi_adjust_cfa_offset -8
+    ret
+    .cfi_endproc
+    .size twin_fp2_square_mulx, .-twin_fp2_square_mulx
 
     .section .note.GNU-stack,"",@progbits
 #endif

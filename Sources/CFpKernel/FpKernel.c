@@ -16,6 +16,10 @@ static int cpu_has_mulx(void) { return 0; }
 void twin_fp_mul_mulx(void *out, const void *a, const void *b) { (void)out; (void)a; (void)b; abort(); }
 void twin_fp_product_mulx(void *out, const void *a, const void *b) { (void)out; (void)a; (void)b; abort(); }
 void twin_fp_reduce_mulx(void *out, const void *t) { (void)out; (void)t; abort(); }
+void twin_fp2_product_mulx(void *out, const void *a, const void *b) { (void)out; (void)a; (void)b; abort(); }
+void twin_fp2_mul_mulx(void *out, const void *a, const void *b) { (void)out; (void)a; (void)b; abort(); }
+void twin_fp2_square_product_mulx(void *out, const void *a) { (void)out; (void)a; abort(); }
+void twin_fp2_square_mulx(void *out, const void *a) { (void)out; (void)a; abort(); }
 #endif
 
 int twin_fp_mulx_enabled = 0;

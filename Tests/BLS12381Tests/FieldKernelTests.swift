@@ -75,6 +75,31 @@ struct FieldKernelTests {
         for t in values { #expect(Self.limbs(Self.kernelReduce(t)) == Self.limbs(t.reducedPortable())) }
     }
 
+    @Test("F_p² products and squares, reduced and unreduced: edges and 1,000 random pairs")
+    func fp2Products() {
+        var g = SplitMix64(seed: 0x6670_3221)
+        var pairs: [(Fp2, Fp2)] = []
+        for x in Self.edgeElements { for y in Self.edgeElements { pairs.append((Fp2(c0: x, c1: y), Fp2(c0: y, c1: x))) } }
+        for _ in 0..<1_000 { pairs.append((TestData.randomFp2(&g), TestData.randomFp2(&g))) }
+        for (a, b) in pairs {
+            var x = a, y = b, reduced = Fp2(c0: .zero, c1: .zero)
+            twin_fp2_mul_mulx(&reduced, &x, &y)
+            let expected = Fp2.mulPortable(a, b)
+            #expect(Self.limbs(reduced.c0) == Self.limbs(expected.c0) && Self.limbs(reduced.c1) == Self.limbs(expected.c1))
+            let zero = Self.wide([UInt64](repeating: 0, count: 12))
+            var wide = Fp2Wide(c0: zero, c1: zero)
+            twin_fp2_product_mulx(&wide, &x, &y)
+            let expectedWide = Fp2Wide.productPortable(a, b)
+            #expect(Self.limbs(wide.c0) == Self.limbs(expectedWide.c0) && Self.limbs(wide.c1) == Self.limbs(expectedWide.c1))
+            twin_fp2_square_mulx(&reduced, &x)
+            let square = Fp2.squarePortable(a)
+            #expect(Self.limbs(reduced.c0) == Self.limbs(square.c0) && Self.limbs(reduced.c1) == Self.limbs(square.c1))
+            twin_fp2_square_product_mulx(&wide, &x)
+            let squareWide = Fp2Wide.squarePortable(a)
+            #expect(Self.limbs(wide.c0) == Self.limbs(squareWide.c0) && Self.limbs(wide.c1) == Self.limbs(squareWide.c1))
+        }
+    }
+
     @Test("The process-wide switch changes the path, not the values")
     func switchKeepsValues() {
         var g = SplitMix64(seed: 0x7377_6974)

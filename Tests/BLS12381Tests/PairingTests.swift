@@ -50,6 +50,28 @@ struct PairingTests {
         #expect(multiPairing(proj) == product)
     }
 
+    @Test("prepared G2 points give the same multi-pairing, identities included", arguments: [1, 3, 11])
+    func prepared(n: Int) {
+        var g = SplitMix64(seed: UInt64(n) &+ 2150)
+        var pairs = [(G1Affine, G2Affine)]()
+        for i in 0..<n {
+            let p = i == 1 ? G1Affine.identity : Self.g1.mulVartime(Fr.random(using: &g)).toAffine()
+            let q = i == 2 ? G2Affine.identity : Self.g2.mulVartime(Fr.random(using: &g)).toAffine()
+            pairs.append((p, q))
+        }
+        let expected = multiPairing(pairs)
+        // All prepared, none prepared, and split between both kinds.
+        #expect(multiPairing([], prepared: pairs.map { ($0.0, G2Prepared($0.1)) }) == expected)
+        #expect(multiPairing(pairs, prepared: []) == expected)
+        let half = n / 2
+        #expect(multiPairing(Array(pairs[..<half]), prepared: pairs[half...].map { ($0.0, G2Prepared($0.1)) }) == expected)
+        // A prepared point is not interchangeable with another one.
+        if n > 1 {
+            let swapped = [(pairs[0].0, G2Prepared(Self.g2.mulVartime(Fr.random(using: &g)).toAffine()))]
+            #expect(multiPairing(Array(pairs[1...]), prepared: swapped) != expected)
+        }
+    }
+
     @Test("e(P, Q)·e(−P, Q) = 1 via one multi-pairing (the KP-ABE check shape)")
     func cancel() {
         var g = SplitMix64(seed: 2200)

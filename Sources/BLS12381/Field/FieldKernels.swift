@@ -75,3 +75,55 @@ extension FpWide {
         return reducedPortable()
     }
 }
+
+extension Fp2 {
+    /// Karatsuba product with lazy reduction: three double-width products, two reductions.
+    @inline(__always) @usableFromInline
+    static func mul(_ a: Fp2, _ b: Fp2) -> Fp2 {
+        if twin_fp_kernel_uses_mulx() != 0 {
+            var a = a, b = b, r = Fp2(c0: Fp(0, 0, 0, 0, 0, 0), c1: Fp(0, 0, 0, 0, 0, 0))
+            twin_fp2_mul_mulx(&r, &a, &b)
+            return r
+        }
+        return mulPortable(a, b)
+    }
+
+    /// Complex squaring (c0 + c1)(c0 − c1) + 2c0c1·u.
+    @inline(__always) @usableFromInline
+    static func square(_ a: Fp2) -> Fp2 {
+        if twin_fp_kernel_uses_mulx() != 0 {
+            var a = a, r = Fp2(c0: Fp(0, 0, 0, 0, 0, 0), c1: Fp(0, 0, 0, 0, 0, 0))
+            twin_fp2_square_mulx(&r, &a)
+            return r
+        }
+        return squarePortable(a)
+    }
+}
+
+extension Fp2Wide {
+    /// a² for reduced a, unreduced: c0 = (a0 + a1)(a0 − a1) ∈ [0, 2p²), c1 = 2a0·a1 ∈ [0, 2p²).
+    @inline(always)
+    static func square(_ a: Fp2) -> Fp2Wide {
+        if twin_fp_kernel_uses_mulx() != 0 {
+            var a = a
+            let zero = FpWide(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            var r = Fp2Wide(c0: zero, c1: zero)
+            twin_fp2_square_product_mulx(&r, &a)
+            return r
+        }
+        return squarePortable(a)
+    }
+
+    /// a·b for reduced a, b, unreduced: c0 = a0b0 − a1b1 ∈ (−p², p²), c1 = a0b1 + a1b0 ∈ [0, 2p²).
+    @inline(always)
+    static func product(_ a: Fp2, _ b: Fp2) -> Fp2Wide {
+        if twin_fp_kernel_uses_mulx() != 0 {
+            var a = a, b = b
+            let zero = FpWide(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            var r = Fp2Wide(c0: zero, c1: zero)
+            twin_fp2_product_mulx(&r, &a, &b)
+            return r
+        }
+        return productPortable(a, b)
+    }
+}

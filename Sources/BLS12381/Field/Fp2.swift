@@ -26,8 +26,9 @@ public struct Fp2: Sendable, Equatable {
 
     /// Karatsuba with lazy reduction: three double-width products, two Montgomery reductions
     /// (`Fp2Wide.product`; c0 = a0b0 − a1b1 may be negative, c1 = a0b1 + a1b0 never is).
-    @usableFromInline static func mul(_ a: Fp2, _ b: Fp2) -> Fp2 {
-        let wide = Fp2Wide.product(a, b)
+    @inline(always)
+    static func mulPortable(_ a: Fp2, _ b: Fp2) -> Fp2 {
+        let wide = Fp2Wide.productPortable(a, b)
         return Fp2(c0: wide.c0.signedReduced(), c1: wide.c1.reduced())
     }
 
@@ -37,7 +38,8 @@ public struct Fp2: Sendable, Equatable {
 
     /// Complex squaring: (c0 + c1)(c0 − c1) + 2c0c1·u, two double-width products whose unreduced
     /// factors (below 2p) keep them below 2p² < p·2^384, so the sums skip their reductions.
-    @usableFromInline static func square(_ a: Fp2) -> Fp2 {
+    @inline(always)
+    static func squarePortable(_ a: Fp2) -> Fp2 {
         let sum = Fp.addUnreduced(a.c0, a.c1)
         let twice = Fp.addUnreduced(a.c0, a.c0)
         return Fp2(c0: FpWide.product(sum, a.c0 - a.c1).reduced(), c1: FpWide.product(twice, a.c1).reduced())

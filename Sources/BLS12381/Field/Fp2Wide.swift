@@ -17,7 +17,7 @@ struct Fp2Wide: Sendable {
 
     /// a·b for reduced a, b: c0 = a0b0 − a1b1 ∈ (−p², p²), c1 = a0b1 + a1b0 ∈ [0, 2p²).
     @inline(always)
-    static func product(_ a: Fp2, _ b: Fp2) -> Fp2Wide {
+    static func productPortable(_ a: Fp2, _ b: Fp2) -> Fp2Wide {
         let v0 = FpWide.product(a.c0, b.c0)
         let v1 = FpWide.product(a.c1, b.c1)
         let s = FpWide.product(Fp.addUnreduced(a.c0, a.c1), Fp.addUnreduced(b.c0, b.c1))
@@ -26,7 +26,7 @@ struct Fp2Wide: Sendable {
 
     /// a² for reduced a: c0 = (a0 + a1)(a0 − a1) ∈ [0, 2p²), c1 = 2a0·a1 ∈ [0, 2p²).
     @inline(always)
-    static func square(_ a: Fp2) -> Fp2Wide {
+    static func squarePortable(_ a: Fp2) -> Fp2Wide {
         Fp2Wide(c0: FpWide.product(Fp.addUnreduced(a.c0, a.c1), a.c0 - a.c1),
                 c1: FpWide.product(Fp.addUnreduced(a.c0, a.c0), a.c1))
     }

@@ -53,19 +53,26 @@ enum MillerLoop {
         f.mulBy014(l.0, l.1.mulByFp(p.x), l.2.mulByFp(p.y))
     }
 
-    /// Product of the Miller functions f_{|x|,Qᵢ}(Pᵢ). Identity inputs are skipped.
+    /// Lines per loop: a doubling for each of the 63 bits below |x|'s top bit, an addition for each of
+    /// the 5 set ones.
+    static let stepCount = 68
+
+    /// Product of the Miller functions f_{|x|,Qᵢ}(Pᵢ) over `pairs` and `prepared` pairs (whose lines
+    /// were computed once). Identity inputs are skipped.
     ///
     /// Convention: the loop runs over |x| and the result is NOT conjugated for the sign of x. After the
     /// final exponentiation this gives exactly the value py_ecc returns (the shared vectors' GT values);
     /// a library that conjugates for x < 0 returns the inverse, and per the vector file mcl returns this
     /// value to the power −3. Any fixed power coprime to r is an equally valid bilinear pairing.
-    static func run(_ pairs: [(G1Affine, G2Affine)]) -> Fp12 {
+    static func run(_ pairs: [(G1Affine, G2Affine)], prepared: [(G1Affine, G2Prepared)] = []) -> Fp12 {
         let live = pairs.filter { !$0.0.infinity && !$0.1.infinity }
-        if live.isEmpty { return .one }
+        let livePrepared = prepared.filter { !$0.0.infinity && !$0.1.isIdentity }
+        if live.isEmpty && livePrepared.isEmpty { return .one }
         var ts = live.map { G2Projective($0.1) }
         var f = Fp12.one
         let z = ScalarDecomposition.z
         var first = true
+        var step = 0
         for i in stride(from: 62, through: 0, by: -1) {
             if !first { f = f.squared() }
             first = false
@@ -73,11 +80,15 @@ enum MillerLoop {
                 let l = doublingStep(&ts[j])
                 f = applyLine(f, l, live[j].0)
             }
+            for (p, q) in livePrepared { f = applyLine(f, q.lines[step], p) }
+            step += 1
             if (z >> UInt64(i)) & 1 == 1 {
                 for j in 0..<live.count {
                     let l = additionStep(&ts[j], live[j].1)
                     f = applyLine(f, l, live[j].0)
                 }
+                for (p, q) in livePrepared { f = applyLine(f, q.lines[step], p) }
+                step += 1
             }
         }
         return f

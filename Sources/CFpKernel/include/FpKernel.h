@@ -15,6 +15,18 @@ void twin_fp_product_mulx(void *out, const void *a, const void *b);
 /// Montgomery reduction t·2^-384 mod p of a 12-limb t < p·2^384, fully reduced.
 void twin_fp_reduce_mulx(void *out, const void *t);
 
+/// F_p² Karatsuba products of reduced a, b (12 limbs each: c0 then c1), unreduced: out[0..11] =
+/// a0·b0 − a1·b1 (two's complement, in (−p², p²)), out[12..23] = a0·b1 + a1·b0 (in [0, 2p²)).
+void twin_fp2_product_mulx(void *out, const void *a, const void *b);
+/// F_p² product a·b of reduced a, b, fully reduced (12 limbs: c0 then c1).
+void twin_fp2_mul_mulx(void *out, const void *a, const void *b);
+
+/// F_p² complex squaring of a reduced a, unreduced: out[0..11] = (a0 + a1)(a0 − a1), out[12..23] =
+/// 2a0·a1 (both in [0, 2p²)).
+void twin_fp2_square_product_mulx(void *out, const void *a);
+/// F_p² square of a reduced a, fully reduced.
+void twin_fp2_square_mulx(void *out, const void *a);
+
 /// Whether the mulx kernels are in use (a plain load, inlined into the Swift callers).
 static inline int twin_fp_kernel_uses_mulx(void) { return twin_fp_mulx_enabled; }
 

@@ -62,6 +62,15 @@ public struct DecryptionKey: Sendable {
         var d2: G2Affine  // d_j
     }
     let components: [Component]
+    /// Each component's d_j with its Miller-loop lines, computed once: every decryption pairs them.
+    let prepared: [G2Prepared]
+
+    init(authority: AuthorityID, policy: Policy, components: [Component]) {
+        self.authority = authority
+        self.policy = policy
+        self.components = components
+        self.prepared = components.map { G2Prepared($0.d2) }
+    }
 }
 
 /// An encrypted payload: the attribute set, `C0 = g2^s`, `C_x = H1(x)^s` per attribute, and the

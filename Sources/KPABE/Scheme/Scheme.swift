@@ -53,12 +53,11 @@ extension KPABE {
         // e(Π D_j^{ω_j}, C0) · Π e(C_{x_j}^{-ω_j}, d_j) = e(g1, g2)^{αs}
         let combined = G1Projective.multiScalarMul(plan.leaves.map { G1Projective(key.components[$0.leaf].d1) },
                                                    plan.leaves.map(\.coefficient))
-        var pairs: [(G1Affine, G2Affine)] = [(combined.toAffine(), ciphertext.c0)]
         let blinded = G1Projective.batchNormalize(plan.leaves.map {
             G1Projective(ciphertext.attributeComponents[$0.attribute]).mulVartime(-$0.coefficient)
         })
-        for (leaf, point) in zip(plan.leaves, blinded) { pairs.append((point, key.components[leaf.leaf].d2)) }
-        let session = multiPairing(pairs)
+        let session = multiPairing([(combined.toAffine(), ciphertext.c0)],
+                                   prepared: zip(plan.leaves, blinded).map { ($1, key.prepared[$0.leaf]) })
         let (dek, nonce) = dataEncapsulationKey(session)
         let sealed = ciphertext.sealedPayload
         guard sealed.count >= 16,
