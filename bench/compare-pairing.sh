@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Compares our BLS12-381 timings (twin bench pairing --json) with mcl (pymcl 1.0.2) and arkworks
 # (py-arkworks-bls12381 0.5.0) on this machine: pairing, G1 and G2 scalar multiplication with random
-# scalars, median µs. Not run by CI. Needs python3 with venv and network access to PyPI.
+# scalars, median µs; and our KP-ABE decryption needing 10 leaves (twin bench abe --json) in mcl
+# pairings. Not run by CI. Needs python3 with venv and network access to PyPI.
 #
 # Usage: bench/compare-pairing.sh          (from anywhere inside the repository)
-#   OURS_CMD="…"  overrides the command printing our JSON (default: swift run -c release twin bench pairing --json)
+#   TWIN=PATH     our binary (default: built with swift build -c release)
 #   RUNS=N        timed runs per operation in the Python loops (default 31)
 #   ROUNDS=N      alternating rounds of both sides; each operation keeps its fastest (default 3)
 set -euo pipefail
@@ -62,15 +63,18 @@ PY
 # This machine's speed drifts by tens of percent over a minute (shared host), so both sides are timed
 # in alternating rounds and each operation keeps its fastest round: a drift then penalises neither.
 rounds="${ROUNDS:-3}"
+twin="${TWIN:-}"
+if [[ -z "$twin" ]]; then
+  (cd "$root" && swift build -c release --static-swift-stdlib --scratch-path .build-static --product twin >/dev/null)
+  twin="$root/.build-static/release/twin"
+fi
 ours_rounds=(); theirs_rounds=()
 for round in $(seq "$rounds"); do
   echo "round $round/$rounds: mcl and arkworks ($runs runs each), then ours" >&2
   theirs_rounds+=("$("$venv/bin/python" "$venv/timing.py" "$runs")")
-  if [[ -n "${OURS_CMD:-}" ]]; then
-    ours_rounds+=("$(bash -c "$OURS_CMD")")
-  else
-    ours_rounds+=("$(cd "$root" && swift run -c release twin bench pairing --json 2>/dev/null | tail -n 1)")
-  fi
+  pairing_json="$("$twin" bench pairing --json 2>/dev/null | tail -n 1)"
+  abe_json="$("$twin" bench abe --json 2>/dev/null | tail -n 1)"
+  ours_rounds+=("$("$venv/bin/python" -c 'import json,sys; a=json.loads(sys.argv[1]); a.update({"abe_decrypt_10_leaves":json.loads(sys.argv[2])["decrypt_10_leaves_ms"]*1000}); print(json.dumps(a))' "$pairing_json" "$abe_json")")
 done
 read -r ours theirs < <("$venv/bin/python" - "${ours_rounds[@]}" -- "${theirs_rounds[@]}" <<'PY'
 import json, sys
@@ -100,4 +104,6 @@ print(f"{'op':<22}{'ours µs':>10}{'mcl µs':>10}{'arkworks µs':>13}{'ours/mcl'
 for label, our_key, their_key in rows:
     o, m, a = ours[our_key], mcl[their_key], ark[their_key]
     print(f"{label:<22}{o:>10.1f}{m:>10.1f}{a:>13.1f}{o / m:>10.2f}{o / min(m, a):>11.2f}")
+decrypt = ours["abe_decrypt_10_leaves"]
+print(f"KP-ABE decrypt, 10 leaves: {decrypt:.1f} µs = {decrypt / mcl['pairing']:.2f} mcl pairings (target ≤ 6)")
 PY
