@@ -61,13 +61,14 @@ PY
 # leaves the node's web port in $tahoe_web.
 tahoe_start() {
   local dir="$work/tahoe-$1" intro_port node_port
+  mkdir -p "$dir"
   intro_port=$(free_port); node_port=$(free_port); tahoe_web=$(free_port)
-  "$tahoe" create-introducer --hostname=127.0.0.1 --port="tcp:$intro_port:interface=127.0.0.1" \
+  "$tahoe" create-introducer --port="tcp:$intro_port:interface=127.0.0.1" \
     --location="tcp:127.0.0.1:$intro_port" "$dir/introducer" >/dev/null
   "$tahoe" run --allow-stdin-close "$dir/introducer" >"$dir/introducer.log" 2>&1 &
   pids+=($!)
   wait_for_file "$dir/introducer/private/introducer.furl"
-  "$tahoe" create-node --hostname=127.0.0.1 --port="tcp:$node_port:interface=127.0.0.1" \
+  "$tahoe" create-node --port="tcp:$node_port:interface=127.0.0.1" \
     --location="tcp:127.0.0.1:$node_port" --webport="tcp:$tahoe_web:interface=127.0.0.1" \
     --introducer="$(cat "$dir/introducer/private/introducer.furl")" \
     --shares-needed=1 --shares-happy=1 --shares-total=1 "$dir/node" >/dev/null

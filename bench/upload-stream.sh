@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Uploads the make_corpus.py stream through a real `twin serve` on loopback, one account per uNN
 # folder (users in order u00, u01, …; each folder's files in name order, which is plan order), then
-# backs the same stream up with restic into a local repository, in the same run, and prints one JSON
-# object: stored bytes vs the corpus's pixel bound, bytes sent, and both wall times (twin_seconds: the
-# uploads; accounts are created before the clock starts, as restic init runs before restic's).
+# backs the same stream up with restic and with borg into local repositories, in the same run, and
+# prints one JSON object: stored bytes vs the corpus's pixel bound, bytes sent, and the wall times
+# (twin_seconds: the uploads; accounts are created before the clock starts, as restic init and borg
+# init run before restic's and borg's). Borg runs `borg create` with repokey encryption (AES-CTR,
+# HMAC-SHA256 chunk IDs) and its default lz4 compression.
 #
 # Usage: python3 ../shared/bench/make_corpus.py DIR > DIR.json && mv DIR.json DIR/corpus.json
 #        bench/upload-stream.sh DIR
-# Needs: restic (Debian package). Not run by CI.
+# Needs: restic and borgbackup (Debian packages). Not run by CI.
 # ROUNDS=N repeats both sides N times, alternating (twin, restic, twin, …), each round from empty
 # storage, and reports the median of each side's times and their ratio, with every round's times:
 # this host's speed drifts by tens of percent within a minute, so one round of each says little.
@@ -40,7 +42,7 @@ else
   swift build -c release --static-swift-stdlib --scratch-path .build-static --product twin >/dev/null
   twin="$root/.build-static/release/twin"
 fi
-export RESTIC_PASSWORD=bench
+export RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench BORG_BASE_DIR="$work/borg-home"
 
 # CPU seconds (user + system): of this shell's children that have ended (the clients, restic), and
 # of a process still running (the server). Steadier than wall times on a host whose speed drifts,
@@ -87,7 +89,9 @@ twin_round() {
   start=$(date +%s.%N)
   for dir_user in "$corpus"/stream/u*; do
     user=${dir_user##*/}
-    TWIN_HOME="$dir/homes/$user" "$twin" upload "$dir_user" --attributes family --json >"$dir/reports/$user.json"
+    # UPLOAD_ARGS: more `twin upload` options for every user (e.g. --no-thumbnails).
+    # shellcheck disable=SC2086
+    TWIN_HOME="$dir/homes/$user" "$twin" upload "$dir_user" --attributes family ${UPLOAD_ARGS:-} --json >"$dir/reports/$user.json"
   done
   if [ "${2:-}" = keys ]; then
     keyed_seconds+=("$(echo "$(date +%s.%N) - $start" | bc)")
@@ -135,6 +139,19 @@ restic_round() {
   restic_bytes=$(du -sb "$repository" | cut -f1)
 }
 
+# One round of borg: a fresh local repository (borg init before the clock, as for restic).
+borg_round() {
+  local start repository="$work/borg-$1"
+  borg init --encryption=repokey "$repository" 2>/dev/null
+  local cpu
+  cpu=$(children_cpu)
+  start=$(date +%s.%N)
+  (cd "$corpus" && borg create "$repository::stream" stream)
+  borg_seconds+=("$(echo "$(date +%s.%N) - $start" | bc)")
+  borg_cpu+=("$(echo "$(children_cpu) - $cpu" | bc)")
+  borg_bytes=$(du -sb "$repository" | cut -f1)
+}
+
 # Both sides read the same files; read them once first so neither pays for a cold page cache.
 find "$corpus/stream" -type f -exec cat {} + >/dev/null
 twin_seconds=()
@@ -142,6 +159,8 @@ restic_seconds=()
 twin_client_cpu=()
 twin_server_cpu=()
 restic_cpu=()
+borg_seconds=()
+borg_cpu=()
 keyed_seconds=()
 for round in $(seq "$rounds"); do
   # KEY_SERVER=compare: a round with the key server on beside each one with it off, in
@@ -150,11 +169,13 @@ for round in $(seq "$rounds"); do
   twin_round "$round"
   if [ "${KEY_SERVER:-off}" = compare ] && [ $((round % 2)) = 0 ]; then twin_round "$round" keys; fi
   restic_round "$round"
+  borg_round "$round"
 done
 
 pixel_bound=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pixel_bound_bytes"])' "$corpus/corpus.json" 2>/dev/null || echo 0)
 python3 - "$work/twin.json" "$pixel_bound" "$restic_bytes" "${twin_seconds[*]}" "${restic_seconds[*]}" \
-  "${twin_client_cpu[*]}" "${twin_server_cpu[*]}" "${restic_cpu[*]}" "${keyed_seconds[*]:-}" "$work/twin-keys.json" <<'PY'
+  "${twin_client_cpu[*]}" "${twin_server_cpu[*]}" "${restic_cpu[*]}" "${keyed_seconds[*]:-}" "$work/twin-keys.json" \
+  "${borg_seconds[*]}" "${borg_cpu[*]}" "$borg_bytes" <<'PY'
 import json, os, statistics, sys
 t = json.load(open(sys.argv[1]))
 pixel, restic_bytes = int(sys.argv[2]), int(sys.argv[3])
@@ -177,6 +198,8 @@ def key_server_figures():
             "key_server_deduplicated_bytes": k["deduplicated_bytes"],
             "key_server_evaluations": k["key_evaluations"], "key_server_requests": k["key_requests"]}
 twin_cpu = [c + s for c, s in zip(client_cpu, server_cpu)]
+borg_times = [float(x) for x in sys.argv[11].split()]
+borg_cpu = [float(x) for x in sys.argv[12].split()]
 print(json.dumps({
     "logical_bytes": t["logical_bytes"], "stored_bytes": stored, "pixel_bound_bytes": pixel,
     "stored_over_pixel_bound": round(stored / pixel, 4) if pixel and stored else None,
@@ -187,6 +210,11 @@ print(json.dumps({
     "rounds": len(twin_times),
     "twin_seconds": round(twin_median, 3), "restic_seconds": round(restic_median, 3),
     "twin_over_restic_time": round(twin_median / restic_median, 3),
+    "borg_seconds": round(statistics.median(borg_times), 3),
+    "twin_over_borg_time": round(twin_median / statistics.median(borg_times), 3),
+    "borg_seconds_rounds": [round(x, 3) for x in borg_times],
+    "borg_repository_bytes": int(sys.argv[13]),
+    "borg_cpu_seconds": round(statistics.median(borg_cpu), 2),
     "twin_seconds_rounds": [round(x, 3) for x in twin_times],
     "restic_seconds_rounds": [round(x, 3) for x in restic_times],
     "account_setup_seconds": round(t["account_setup_seconds"], 3),

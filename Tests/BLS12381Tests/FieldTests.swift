@@ -130,6 +130,8 @@ struct FieldTests {
         #expect(f * f.inverse() == .one)
         let line = Fp12(c0: Fp6(c0: x0, c1: x1, c2: .zero), c1: Fp6(c0: .zero, c1: x4, c2: .zero))
         #expect(f.mulBy014(x0, x1, x4) == f * line)
+        let normalized = Fp12(c0: Fp6(c0: .one, c1: x1, c2: .zero), c1: Fp6(c0: .zero, c1: x4, c2: .zero))
+        #expect(f.mulBy1_14(x1, x4) == f * normalized)
     }
 
     @Test("Frobenius maps equal x^p, x^(p²), x^(p³)")

@@ -36,6 +36,16 @@ public struct Fp12: Sendable, Equatable {
         return Fp12(c0: t1.mulByNonresidue() + t0, c1: s - t0 - t1)
     }
 
+    /// Multiplies by a sparse line 1 + ℓ1·v + ℓ4·v·w (a line divided by its constant coefficient):
+    /// 9 F_p² products, where `mulBy014` takes 13.
+    func mulBy1_14(_ l1: Fp2, _ l4: Fp2) -> Fp12 {
+        let t0 = c0 + c0.mulBy1(l1)                   // c0·(1 + ℓ1·v)
+        let t1 = c1.mulBy1(l4)                        // c1·(ℓ4·v)
+        let sum = c0 + c1
+        let s = sum + sum.mulBy1(l1 + l4)             // (c0 + c1)·(1 + (ℓ1 + ℓ4)·v)
+        return Fp12(c0: t1.mulByNonresidue() + t0, c1: s - t0 - t1)
+    }
+
     /// Conjugation x ↦ x^(p⁶); equals the inverse on the cyclotomic subgroup.
     func conjugate() -> Fp12 { Fp12(c0: c0, c1: -c1) }
 

@@ -53,6 +53,12 @@ enum MillerLoop {
         f.mulBy014(l.0, l.1.mulByFp(p.x), l.2.mulByFp(p.y))
     }
 
+    /// f ← f · ℓ(P) for a prepared line (cx, cy) meaning 1 + cx·x_P·v + cy·y_P·vw.
+    @inline(always)
+    static func applyPreparedLine(_ f: Fp12, _ l: (Fp2, Fp2), _ p: G1Affine) -> Fp12 {
+        f.mulBy1_14(l.0.mulByFp(p.x), l.1.mulByFp(p.y))
+    }
+
     /// Lines per loop: a doubling for each of the 63 bits below |x|'s top bit, an addition for each of
     /// the 5 set ones.
     static let stepCount = 68
@@ -80,14 +86,14 @@ enum MillerLoop {
                 let l = doublingStep(&ts[j])
                 f = applyLine(f, l, live[j].0)
             }
-            for (p, q) in livePrepared { f = applyLine(f, q.lines[step], p) }
+            for (p, q) in livePrepared { f = applyPreparedLine(f, q.lines[step], p) }
             step += 1
             if (z >> UInt64(i)) & 1 == 1 {
                 for j in 0..<live.count {
                     let l = additionStep(&ts[j], live[j].1)
                     f = applyLine(f, l, live[j].0)
                 }
-                for (p, q) in livePrepared { f = applyLine(f, q.lines[step], p) }
+                for (p, q) in livePrepared { f = applyPreparedLine(f, q.lines[step], p) }
                 step += 1
             }
         }
