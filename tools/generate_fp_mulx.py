@@ -5,7 +5,7 @@ checks CPUID). mulx multiplies without touching the flags, and adcx / adox carry
 independent chains (CF and OF), so a row of products and its additions into the accumulator run
 as two interleaved carry chains; LLVM emits neither instruction for the portable Swift code.
 
-Seven functions, System V ABI, all straight-line and branch-free (constant time):
+Eight functions, System V ABI, all straight-line and branch-free (constant time):
   twin_fp_mul_mulx(out[6], a[6], b[6])       Montgomery product a·b·2^-384 mod p, fully reduced (a, b < p)
   twin_fp_product_mulx(out[12], a[6], b[6])  the 12-limb product a·b (any 6-limb a, b)
   twin_fp_reduce_mulx(out[6], t[12])         Montgomery reduction of t < p·2^384, fully reduced
@@ -13,6 +13,7 @@ Seven functions, System V ABI, all straight-line and branch-free (constant time)
   twin_fp2_mul_mulx(out[12], a[12], b[12])   F_p² product, fully reduced (a, b reduced)
   twin_fp2_square_product_mulx(out[24], a[12]) F_p² complex squaring, unreduced
   twin_fp2_square_mulx(out[12], a[12])         F_p² square, fully reduced
+  twin_fp4_square_mulx(out[24], a[12], b[12])  (a + b·w)² in F_p⁴ for the cyclotomic squaring
 
 Run it again after changing the shape of the code below; the Swift tests compare every function
 with the portable path on random and edge inputs."""
@@ -242,6 +243,47 @@ def fp2_square():
     e("    .cfi_adjust_cfa_offset -336")
 
 
+def modular_sum_block(out, a, b):
+    """out = a + b mod p for reduced a, b (6 limbs)."""
+    t = list(T)
+    for j in range(6):
+        e(f"    movq {a(j)}, {t[j]}")
+    for j in range(6):
+        e(f"    {'addq' if j == 0 else 'adcq'} {b(j)}, {t[j]}")
+    subtract_modulus_and_store(t, ["%rax", "%rbx", "%rbp", "%rdx", "%r15", t[6]], out)
+
+
+def fp4_square():
+    # rdi = out[24] (c0, c1 ∈ F_p², reduced), rsi = a[12], rdx = b[12] (reduced F_p² elements):
+    # (a + b·w)² = (a² + ξ·b², 2ab) with 2ab = (a + b)² − a² − b². Three complex squarings kept
+    # double-width, four reductions; the sums lie in (−2p², 6p²) and (−4p², 2p²), inside ±p·2^384.
+    e("    movq %rdx, %rcx")
+    e("    subq $816, %rsp")
+    e("    .cfi_adjust_cfa_offset 816")
+    scratch, total = 0, 144                     # complex_squares scratch; a + b (12 limbs)
+    sa0, sa1 = limbs("%rsp", 240), limbs("%rsp", 336)    # a²: c0, c1 (12 limbs each)
+    sb0, sb1 = limbs("%rsp", 432), limbs("%rsp", 528)    # b²
+    ss0, ss1 = limbs("%rsp", 624), limbs("%rsp", 720)    # (a + b)²
+    a, b = limbs("%rsi"), limbs("%rcx")
+    shift = lambda f, k: (lambda j: f(j + k))
+    modular_sum_block(limbs("%rsp", total), a, b)
+    modular_sum_block(limbs("%rsp", total + 48), shift(a, 6), shift(b, 6))
+    complex_squares(sa0, sa1, a, scratch)
+    complex_squares(sb0, sb1, b, scratch)
+    complex_squares(ss0, ss1, limbs("%rsp", total), scratch)
+    # c1 = (a + b)² − a² − b²  (into ss)
+    subtract_block(ss0, ss0, sa0, 12); subtract_block(ss0, ss0, sb0, 12)
+    subtract_block(ss1, ss1, sa1, 12); subtract_block(ss1, ss1, sb1, 12)
+    # c0 = a² + ξ·b² = (a²₀ + b²₀ − b²₁, a²₁ + b²₀ + b²₁)  (into sa)
+    add_block(sa1, sa1, sb0, 12); add_block(sa1, sa1, sb1, 12)
+    add_block(sa0, sa0, sb0, 12); subtract_block(sa0, sa0, sb1, 12)
+    for value, offset in ((sa0, 0), (sa1, 48), (ss0, 96), (ss1, 144)):
+        add_high_modulus_if_negative(value)
+        reduce_block(limbs("%rdi", offset), value)
+    e("    addq $816, %rsp")
+    e("    .cfi_adjust_cfa_offset -816")
+
+
 def mul():
     # rdi = out, rsi = a, rdx = b (moved to rcx: mulx reads rdx)
     e("    movq %rdx, %rcx")
@@ -299,6 +341,7 @@ function("twin_fp2_product_mulx", fp2_product)
 function("twin_fp2_mul_mulx", fp2_mul)
 function("twin_fp2_square_product_mulx", fp2_square_product)
 function("twin_fp2_square_mulx", fp2_square)
+function("twin_fp4_square_mulx", fp4_square)
 e("    .section .note.GNU-stack,\"\",@progbits")
 e("#endif")
 

@@ -3344,5 +3344,2212 @@ twin_fp2_square_mulx:
     .cfi_endproc
     .size twin_fp2_square_mulx, .-twin_fp2_square_mulx
 
+    .globl twin_fp4_square_mulx
+    .type twin_fp4_square_mulx, @function
+    .p2align 5
+twin_fp4_square_mulx:
+    .cfi_startproc
+    pushq %rbx
+    .cfi_adjust_cfa_offset 8
+    pushq %rbp
+    .cfi_adjust_cfa_offset 8
+    pushq %r12
+    .cfi_adjust_cfa_offset 8
+    pushq %r13
+    .cfi_adjust_cfa_offset 8
+    pushq %r14
+    .cfi_adjust_cfa_offset 8
+    pushq %r15
+    .cfi_adjust_cfa_offset 8
+    movq %rdx, %rcx
+    subq $816, %rsp
+    .cfi_adjust_cfa_offset 816
+    movq 0(%rsi), %r8
+    movq 8(%rsi), %r9
+    movq 16(%rsi), %r10
+    movq 24(%rsi), %r11
+    movq 32(%rsi), %r12
+    movq 40(%rsi), %r13
+    addq 0(%rcx), %r8
+    adcq 8(%rcx), %r9
+    adcq 16(%rcx), %r10
+    adcq 24(%rcx), %r11
+    adcq 32(%rcx), %r12
+    adcq 40(%rcx), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 144(%rsp)
+    movq %rbx, 152(%rsp)
+    movq %rbp, 160(%rsp)
+    movq %rdx, 168(%rsp)
+    movq %r15, 176(%rsp)
+    movq %r14, 184(%rsp)
+    movq 48(%rsi), %r8
+    movq 56(%rsi), %r9
+    movq 64(%rsi), %r10
+    movq 72(%rsi), %r11
+    movq 80(%rsi), %r12
+    movq 88(%rsi), %r13
+    addq 48(%rcx), %r8
+    adcq 56(%rcx), %r9
+    adcq 64(%rcx), %r10
+    adcq 72(%rcx), %r11
+    adcq 80(%rcx), %r12
+    adcq 88(%rcx), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 192(%rsp)
+    movq %rbx, 200(%rsp)
+    movq %rbp, 208(%rsp)
+    movq %rdx, 216(%rsp)
+    movq %r15, 224(%rsp)
+    movq %r14, 232(%rsp)
+    movq 0(%rsi), %rax
+    addq 48(%rsi), %rax
+    movq %rax, 0(%rsp)
+    movq 8(%rsi), %rax
+    adcq 56(%rsi), %rax
+    movq %rax, 8(%rsp)
+    movq 16(%rsi), %rax
+    adcq 64(%rsi), %rax
+    movq %rax, 16(%rsp)
+    movq 24(%rsi), %rax
+    adcq 72(%rsi), %rax
+    movq %rax, 24(%rsp)
+    movq 32(%rsi), %rax
+    adcq 80(%rsi), %rax
+    movq %rax, 32(%rsp)
+    movq 40(%rsi), %rax
+    adcq 88(%rsi), %rax
+    movq %rax, 40(%rsp)
+    movq 0(%rsi), %r8
+    subq 48(%rsi), %r8
+    movq 8(%rsi), %r9
+    sbbq 56(%rsi), %r9
+    movq 16(%rsi), %r10
+    sbbq 64(%rsi), %r10
+    movq 24(%rsi), %r11
+    sbbq 72(%rsi), %r11
+    movq 32(%rsi), %r12
+    sbbq 80(%rsi), %r12
+    movq 40(%rsi), %r13
+    sbbq 88(%rsi), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 48(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 56(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 64(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 72(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 80(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 88(%rsp)
+    addq 48(%rsp), %r8
+    adcq 56(%rsp), %r9
+    adcq 64(%rsp), %r10
+    adcq 72(%rsp), %r11
+    adcq 80(%rsp), %r12
+    adcq 88(%rsp), %r13
+    movq %r8, 48(%rsp)
+    movq %r9, 56(%rsp)
+    movq %r10, 64(%rsp)
+    movq %r11, 72(%rsp)
+    movq %r12, 80(%rsp)
+    movq %r13, 88(%rsp)
+    movq 0(%rsi), %rax
+    addq 0(%rsi), %rax
+    movq %rax, 96(%rsp)
+    movq 8(%rsi), %rax
+    adcq 8(%rsi), %rax
+    movq %rax, 104(%rsp)
+    movq 16(%rsi), %rax
+    adcq 16(%rsi), %rax
+    movq %rax, 112(%rsp)
+    movq 24(%rsi), %rax
+    adcq 24(%rsi), %rax
+    movq %rax, 120(%rsp)
+    movq 32(%rsi), %rax
+    adcq 32(%rsi), %rax
+    movq %rax, 128(%rsp)
+    movq 40(%rsi), %rax
+    adcq 40(%rsi), %rax
+    movq %rax, 136(%rsp)
+    movq 48(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %r8, %r9
+    mulxq 8(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 240(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 248(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 256(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 264(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 272(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 280(%rsp)
+    movq %r14, 288(%rsp)
+    movq %r8, 296(%rsp)
+    movq %r9, 304(%rsp)
+    movq %r10, 312(%rsp)
+    movq %r11, 320(%rsp)
+    movq %r12, 328(%rsp)
+    movq 48(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %r8, %r9
+    mulxq 104(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 112(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 120(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 128(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 136(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 336(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 344(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 352(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 360(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 368(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 376(%rsp)
+    movq %r14, 384(%rsp)
+    movq %r8, 392(%rsp)
+    movq %r9, 400(%rsp)
+    movq %r10, 408(%rsp)
+    movq %r11, 416(%rsp)
+    movq %r12, 424(%rsp)
+    movq 0(%rcx), %rax
+    addq 48(%rcx), %rax
+    movq %rax, 0(%rsp)
+    movq 8(%rcx), %rax
+    adcq 56(%rcx), %rax
+    movq %rax, 8(%rsp)
+    movq 16(%rcx), %rax
+    adcq 64(%rcx), %rax
+    movq %rax, 16(%rsp)
+    movq 24(%rcx), %rax
+    adcq 72(%rcx), %rax
+    movq %rax, 24(%rsp)
+    movq 32(%rcx), %rax
+    adcq 80(%rcx), %rax
+    movq %rax, 32(%rsp)
+    movq 40(%rcx), %rax
+    adcq 88(%rcx), %rax
+    movq %rax, 40(%rsp)
+    movq 0(%rcx), %r8
+    subq 48(%rcx), %r8
+    movq 8(%rcx), %r9
+    sbbq 56(%rcx), %r9
+    movq 16(%rcx), %r10
+    sbbq 64(%rcx), %r10
+    movq 24(%rcx), %r11
+    sbbq 72(%rcx), %r11
+    movq 32(%rcx), %r12
+    sbbq 80(%rcx), %r12
+    movq 40(%rcx), %r13
+    sbbq 88(%rcx), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 48(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 56(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 64(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 72(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 80(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 88(%rsp)
+    addq 48(%rsp), %r8
+    adcq 56(%rsp), %r9
+    adcq 64(%rsp), %r10
+    adcq 72(%rsp), %r11
+    adcq 80(%rsp), %r12
+    adcq 88(%rsp), %r13
+    movq %r8, 48(%rsp)
+    movq %r9, 56(%rsp)
+    movq %r10, 64(%rsp)
+    movq %r11, 72(%rsp)
+    movq %r12, 80(%rsp)
+    movq %r13, 88(%rsp)
+    movq 0(%rcx), %rax
+    addq 0(%rcx), %rax
+    movq %rax, 96(%rsp)
+    movq 8(%rcx), %rax
+    adcq 8(%rcx), %rax
+    movq %rax, 104(%rsp)
+    movq 16(%rcx), %rax
+    adcq 16(%rcx), %rax
+    movq %rax, 112(%rsp)
+    movq 24(%rcx), %rax
+    adcq 24(%rcx), %rax
+    movq %rax, 120(%rsp)
+    movq 32(%rcx), %rax
+    adcq 32(%rcx), %rax
+    movq %rax, 128(%rsp)
+    movq 40(%rcx), %rax
+    adcq 40(%rcx), %rax
+    movq %rax, 136(%rsp)
+    movq 48(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %r8, %r9
+    mulxq 8(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 432(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 440(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 448(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 456(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 464(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 472(%rsp)
+    movq %r14, 480(%rsp)
+    movq %r8, 488(%rsp)
+    movq %r9, 496(%rsp)
+    movq %r10, 504(%rsp)
+    movq %r11, 512(%rsp)
+    movq %r12, 520(%rsp)
+    movq 48(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %r8, %r9
+    mulxq 104(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 112(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 120(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 128(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 136(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 528(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 536(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 544(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 552(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 560(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rcx), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 568(%rsp)
+    movq %r14, 576(%rsp)
+    movq %r8, 584(%rsp)
+    movq %r9, 592(%rsp)
+    movq %r10, 600(%rsp)
+    movq %r11, 608(%rsp)
+    movq %r12, 616(%rsp)
+    movq 144(%rsp), %rax
+    addq 192(%rsp), %rax
+    movq %rax, 0(%rsp)
+    movq 152(%rsp), %rax
+    adcq 200(%rsp), %rax
+    movq %rax, 8(%rsp)
+    movq 160(%rsp), %rax
+    adcq 208(%rsp), %rax
+    movq %rax, 16(%rsp)
+    movq 168(%rsp), %rax
+    adcq 216(%rsp), %rax
+    movq %rax, 24(%rsp)
+    movq 176(%rsp), %rax
+    adcq 224(%rsp), %rax
+    movq %rax, 32(%rsp)
+    movq 184(%rsp), %rax
+    adcq 232(%rsp), %rax
+    movq %rax, 40(%rsp)
+    movq 144(%rsp), %r8
+    subq 192(%rsp), %r8
+    movq 152(%rsp), %r9
+    sbbq 200(%rsp), %r9
+    movq 160(%rsp), %r10
+    sbbq 208(%rsp), %r10
+    movq 168(%rsp), %r11
+    sbbq 216(%rsp), %r11
+    movq 176(%rsp), %r12
+    sbbq 224(%rsp), %r12
+    movq 184(%rsp), %r13
+    sbbq 232(%rsp), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 48(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 56(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 64(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 72(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 80(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 88(%rsp)
+    addq 48(%rsp), %r8
+    adcq 56(%rsp), %r9
+    adcq 64(%rsp), %r10
+    adcq 72(%rsp), %r11
+    adcq 80(%rsp), %r12
+    adcq 88(%rsp), %r13
+    movq %r8, 48(%rsp)
+    movq %r9, 56(%rsp)
+    movq %r10, 64(%rsp)
+    movq %r11, 72(%rsp)
+    movq %r12, 80(%rsp)
+    movq %r13, 88(%rsp)
+    movq 144(%rsp), %rax
+    addq 144(%rsp), %rax
+    movq %rax, 96(%rsp)
+    movq 152(%rsp), %rax
+    adcq 152(%rsp), %rax
+    movq %rax, 104(%rsp)
+    movq 160(%rsp), %rax
+    adcq 160(%rsp), %rax
+    movq %rax, 112(%rsp)
+    movq 168(%rsp), %rax
+    adcq 168(%rsp), %rax
+    movq %rax, 120(%rsp)
+    movq 176(%rsp), %rax
+    adcq 176(%rsp), %rax
+    movq %rax, 128(%rsp)
+    movq 184(%rsp), %rax
+    adcq 184(%rsp), %rax
+    movq %rax, 136(%rsp)
+    movq 48(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %r8, %r9
+    mulxq 8(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 624(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 632(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 640(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 648(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 656(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 664(%rsp)
+    movq %r14, 672(%rsp)
+    movq %r8, 680(%rsp)
+    movq %r9, 688(%rsp)
+    movq %r10, 696(%rsp)
+    movq %r11, 704(%rsp)
+    movq %r12, 712(%rsp)
+    movq 192(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %r8, %r9
+    mulxq 104(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 112(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 120(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 128(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 136(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 720(%rsp)
+    xorl %r8d, %r8d
+    movq 200(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 728(%rsp)
+    xorl %r9d, %r9d
+    movq 208(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 736(%rsp)
+    xorl %r10d, %r10d
+    movq 216(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 744(%rsp)
+    xorl %r11d, %r11d
+    movq 224(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 752(%rsp)
+    xorl %r12d, %r12d
+    movq 232(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 760(%rsp)
+    movq %r14, 768(%rsp)
+    movq %r8, 776(%rsp)
+    movq %r9, 784(%rsp)
+    movq %r10, 792(%rsp)
+    movq %r11, 800(%rsp)
+    movq %r12, 808(%rsp)
+    movq 624(%rsp), %rax
+    subq 240(%rsp), %rax
+    movq %rax, 624(%rsp)
+    movq 632(%rsp), %rax
+    sbbq 248(%rsp), %rax
+    movq %rax, 632(%rsp)
+    movq 640(%rsp), %rax
+    sbbq 256(%rsp), %rax
+    movq %rax, 640(%rsp)
+    movq 648(%rsp), %rax
+    sbbq 264(%rsp), %rax
+    movq %rax, 648(%rsp)
+    movq 656(%rsp), %rax
+    sbbq 272(%rsp), %rax
+    movq %rax, 656(%rsp)
+    movq 664(%rsp), %rax
+    sbbq 280(%rsp), %rax
+    movq %rax, 664(%rsp)
+    movq 672(%rsp), %rax
+    sbbq 288(%rsp), %rax
+    movq %rax, 672(%rsp)
+    movq 680(%rsp), %rax
+    sbbq 296(%rsp), %rax
+    movq %rax, 680(%rsp)
+    movq 688(%rsp), %rax
+    sbbq 304(%rsp), %rax
+    movq %rax, 688(%rsp)
+    movq 696(%rsp), %rax
+    sbbq 312(%rsp), %rax
+    movq %rax, 696(%rsp)
+    movq 704(%rsp), %rax
+    sbbq 320(%rsp), %rax
+    movq %rax, 704(%rsp)
+    movq 712(%rsp), %rax
+    sbbq 328(%rsp), %rax
+    movq %rax, 712(%rsp)
+    movq 624(%rsp), %rax
+    subq 432(%rsp), %rax
+    movq %rax, 624(%rsp)
+    movq 632(%rsp), %rax
+    sbbq 440(%rsp), %rax
+    movq %rax, 632(%rsp)
+    movq 640(%rsp), %rax
+    sbbq 448(%rsp), %rax
+    movq %rax, 640(%rsp)
+    movq 648(%rsp), %rax
+    sbbq 456(%rsp), %rax
+    movq %rax, 648(%rsp)
+    movq 656(%rsp), %rax
+    sbbq 464(%rsp), %rax
+    movq %rax, 656(%rsp)
+    movq 664(%rsp), %rax
+    sbbq 472(%rsp), %rax
+    movq %rax, 664(%rsp)
+    movq 672(%rsp), %rax
+    sbbq 480(%rsp), %rax
+    movq %rax, 672(%rsp)
+    movq 680(%rsp), %rax
+    sbbq 488(%rsp), %rax
+    movq %rax, 680(%rsp)
+    movq 688(%rsp), %rax
+    sbbq 496(%rsp), %rax
+    movq %rax, 688(%rsp)
+    movq 696(%rsp), %rax
+    sbbq 504(%rsp), %rax
+    movq %rax, 696(%rsp)
+    movq 704(%rsp), %rax
+    sbbq 512(%rsp), %rax
+    movq %rax, 704(%rsp)
+    movq 712(%rsp), %rax
+    sbbq 520(%rsp), %rax
+    movq %rax, 712(%rsp)
+    movq 720(%rsp), %rax
+    subq 336(%rsp), %rax
+    movq %rax, 720(%rsp)
+    movq 728(%rsp), %rax
+    sbbq 344(%rsp), %rax
+    movq %rax, 728(%rsp)
+    movq 736(%rsp), %rax
+    sbbq 352(%rsp), %rax
+    movq %rax, 736(%rsp)
+    movq 744(%rsp), %rax
+    sbbq 360(%rsp), %rax
+    movq %rax, 744(%rsp)
+    movq 752(%rsp), %rax
+    sbbq 368(%rsp), %rax
+    movq %rax, 752(%rsp)
+    movq 760(%rsp), %rax
+    sbbq 376(%rsp), %rax
+    movq %rax, 760(%rsp)
+    movq 768(%rsp), %rax
+    sbbq 384(%rsp), %rax
+    movq %rax, 768(%rsp)
+    movq 776(%rsp), %rax
+    sbbq 392(%rsp), %rax
+    movq %rax, 776(%rsp)
+    movq 784(%rsp), %rax
+    sbbq 400(%rsp), %rax
+    movq %rax, 784(%rsp)
+    movq 792(%rsp), %rax
+    sbbq 408(%rsp), %rax
+    movq %rax, 792(%rsp)
+    movq 800(%rsp), %rax
+    sbbq 416(%rsp), %rax
+    movq %rax, 800(%rsp)
+    movq 808(%rsp), %rax
+    sbbq 424(%rsp), %rax
+    movq %rax, 808(%rsp)
+    movq 720(%rsp), %rax
+    subq 528(%rsp), %rax
+    movq %rax, 720(%rsp)
+    movq 728(%rsp), %rax
+    sbbq 536(%rsp), %rax
+    movq %rax, 728(%rsp)
+    movq 736(%rsp), %rax
+    sbbq 544(%rsp), %rax
+    movq %rax, 736(%rsp)
+    movq 744(%rsp), %rax
+    sbbq 552(%rsp), %rax
+    movq %rax, 744(%rsp)
+    movq 752(%rsp), %rax
+    sbbq 560(%rsp), %rax
+    movq %rax, 752(%rsp)
+    movq 760(%rsp), %rax
+    sbbq 568(%rsp), %rax
+    movq %rax, 760(%rsp)
+    movq 768(%rsp), %rax
+    sbbq 576(%rsp), %rax
+    movq %rax, 768(%rsp)
+    movq 776(%rsp), %rax
+    sbbq 584(%rsp), %rax
+    movq %rax, 776(%rsp)
+    movq 784(%rsp), %rax
+    sbbq 592(%rsp), %rax
+    movq %rax, 784(%rsp)
+    movq 792(%rsp), %rax
+    sbbq 600(%rsp), %rax
+    movq %rax, 792(%rsp)
+    movq 800(%rsp), %rax
+    sbbq 608(%rsp), %rax
+    movq %rax, 800(%rsp)
+    movq 808(%rsp), %rax
+    sbbq 616(%rsp), %rax
+    movq %rax, 808(%rsp)
+    movq 336(%rsp), %rax
+    addq 432(%rsp), %rax
+    movq %rax, 336(%rsp)
+    movq 344(%rsp), %rax
+    adcq 440(%rsp), %rax
+    movq %rax, 344(%rsp)
+    movq 352(%rsp), %rax
+    adcq 448(%rsp), %rax
+    movq %rax, 352(%rsp)
+    movq 360(%rsp), %rax
+    adcq 456(%rsp), %rax
+    movq %rax, 360(%rsp)
+    movq 368(%rsp), %rax
+    adcq 464(%rsp), %rax
+    movq %rax, 368(%rsp)
+    movq 376(%rsp), %rax
+    adcq 472(%rsp), %rax
+    movq %rax, 376(%rsp)
+    movq 384(%rsp), %rax
+    adcq 480(%rsp), %rax
+    movq %rax, 384(%rsp)
+    movq 392(%rsp), %rax
+    adcq 488(%rsp), %rax
+    movq %rax, 392(%rsp)
+    movq 400(%rsp), %rax
+    adcq 496(%rsp), %rax
+    movq %rax, 400(%rsp)
+    movq 408(%rsp), %rax
+    adcq 504(%rsp), %rax
+    movq %rax, 408(%rsp)
+    movq 416(%rsp), %rax
+    adcq 512(%rsp), %rax
+    movq %rax, 416(%rsp)
+    movq 424(%rsp), %rax
+    adcq 520(%rsp), %rax
+    movq %rax, 424(%rsp)
+    movq 336(%rsp), %rax
+    addq 528(%rsp), %rax
+    movq %rax, 336(%rsp)
+    movq 344(%rsp), %rax
+    adcq 536(%rsp), %rax
+    movq %rax, 344(%rsp)
+    movq 352(%rsp), %rax
+    adcq 544(%rsp), %rax
+    movq %rax, 352(%rsp)
+    movq 360(%rsp), %rax
+    adcq 552(%rsp), %rax
+    movq %rax, 360(%rsp)
+    movq 368(%rsp), %rax
+    adcq 560(%rsp), %rax
+    movq %rax, 368(%rsp)
+    movq 376(%rsp), %rax
+    adcq 568(%rsp), %rax
+    movq %rax, 376(%rsp)
+    movq 384(%rsp), %rax
+    adcq 576(%rsp), %rax
+    movq %rax, 384(%rsp)
+    movq 392(%rsp), %rax
+    adcq 584(%rsp), %rax
+    movq %rax, 392(%rsp)
+    movq 400(%rsp), %rax
+    adcq 592(%rsp), %rax
+    movq %rax, 400(%rsp)
+    movq 408(%rsp), %rax
+    adcq 600(%rsp), %rax
+    movq %rax, 408(%rsp)
+    movq 416(%rsp), %rax
+    adcq 608(%rsp), %rax
+    movq %rax, 416(%rsp)
+    movq 424(%rsp), %rax
+    adcq 616(%rsp), %rax
+    movq %rax, 424(%rsp)
+    movq 240(%rsp), %rax
+    addq 432(%rsp), %rax
+    movq %rax, 240(%rsp)
+    movq 248(%rsp), %rax
+    adcq 440(%rsp), %rax
+    movq %rax, 248(%rsp)
+    movq 256(%rsp), %rax
+    adcq 448(%rsp), %rax
+    movq %rax, 256(%rsp)
+    movq 264(%rsp), %rax
+    adcq 456(%rsp), %rax
+    movq %rax, 264(%rsp)
+    movq 272(%rsp), %rax
+    adcq 464(%rsp), %rax
+    movq %rax, 272(%rsp)
+    movq 280(%rsp), %rax
+    adcq 472(%rsp), %rax
+    movq %rax, 280(%rsp)
+    movq 288(%rsp), %rax
+    adcq 480(%rsp), %rax
+    movq %rax, 288(%rsp)
+    movq 296(%rsp), %rax
+    adcq 488(%rsp), %rax
+    movq %rax, 296(%rsp)
+    movq 304(%rsp), %rax
+    adcq 496(%rsp), %rax
+    movq %rax, 304(%rsp)
+    movq 312(%rsp), %rax
+    adcq 504(%rsp), %rax
+    movq %rax, 312(%rsp)
+    movq 320(%rsp), %rax
+    adcq 512(%rsp), %rax
+    movq %rax, 320(%rsp)
+    movq 328(%rsp), %rax
+    adcq 520(%rsp), %rax
+    movq %rax, 328(%rsp)
+    movq 240(%rsp), %rax
+    subq 528(%rsp), %rax
+    movq %rax, 240(%rsp)
+    movq 248(%rsp), %rax
+    sbbq 536(%rsp), %rax
+    movq %rax, 248(%rsp)
+    movq 256(%rsp), %rax
+    sbbq 544(%rsp), %rax
+    movq %rax, 256(%rsp)
+    movq 264(%rsp), %rax
+    sbbq 552(%rsp), %rax
+    movq %rax, 264(%rsp)
+    movq 272(%rsp), %rax
+    sbbq 560(%rsp), %rax
+    movq %rax, 272(%rsp)
+    movq 280(%rsp), %rax
+    sbbq 568(%rsp), %rax
+    movq %rax, 280(%rsp)
+    movq 288(%rsp), %rax
+    sbbq 576(%rsp), %rax
+    movq %rax, 288(%rsp)
+    movq 296(%rsp), %rax
+    sbbq 584(%rsp), %rax
+    movq %rax, 296(%rsp)
+    movq 304(%rsp), %rax
+    sbbq 592(%rsp), %rax
+    movq %rax, 304(%rsp)
+    movq 312(%rsp), %rax
+    sbbq 600(%rsp), %rax
+    movq %rax, 312(%rsp)
+    movq 320(%rsp), %rax
+    sbbq 608(%rsp), %rax
+    movq %rax, 320(%rsp)
+    movq 328(%rsp), %rax
+    sbbq 616(%rsp), %rax
+    movq %rax, 328(%rsp)
+    movq 328(%rsp), %rax
+    sarq $63, %rax
+    movq .Ltwin_p+0(%rip), %r8
+    andq %rax, %r8
+    movq .Ltwin_p+8(%rip), %r9
+    andq %rax, %r9
+    movq .Ltwin_p+16(%rip), %r10
+    andq %rax, %r10
+    movq .Ltwin_p+24(%rip), %r11
+    andq %rax, %r11
+    movq .Ltwin_p+32(%rip), %r12
+    andq %rax, %r12
+    movq .Ltwin_p+40(%rip), %r13
+    andq %rax, %r13
+    addq %r8, 288(%rsp)
+    adcq %r9, 296(%rsp)
+    adcq %r10, 304(%rsp)
+    adcq %r11, 312(%rsp)
+    adcq %r12, 320(%rsp)
+    adcq %r13, 328(%rsp)
+    movq 240(%rsp), %r8
+    movq 248(%rsp), %r9
+    movq 256(%rsp), %r10
+    movq 264(%rsp), %r11
+    movq 272(%rsp), %r12
+    movq 280(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 288(%rsp), %r14
+    adcq 296(%rsp), %r8
+    adcq 304(%rsp), %r9
+    adcq 312(%rsp), %r10
+    adcq 320(%rsp), %r11
+    adcq 328(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 0(%rdi)
+    movq %rbx, 8(%rdi)
+    movq %rbp, 16(%rdi)
+    movq %rdx, 24(%rdi)
+    movq %r15, 32(%rdi)
+    movq %r13, 40(%rdi)
+    movq 424(%rsp), %rax
+    sarq $63, %rax
+    movq .Ltwin_p+0(%rip), %r8
+    andq %rax, %r8
+    movq .Ltwin_p+8(%rip), %r9
+    andq %rax, %r9
+    movq .Ltwin_p+16(%rip), %r10
+    andq %rax, %r10
+    movq .Ltwin_p+24(%rip), %r11
+    andq %rax, %r11
+    movq .Ltwin_p+32(%rip), %r12
+    andq %rax, %r12
+    movq .Ltwin_p+40(%rip), %r13
+    andq %rax, %r13
+    addq %r8, 384(%rsp)
+    adcq %r9, 392(%rsp)
+    adcq %r10, 400(%rsp)
+    adcq %r11, 408(%rsp)
+    adcq %r12, 416(%rsp)
+    adcq %r13, 424(%rsp)
+    movq 336(%rsp), %r8
+    movq 344(%rsp), %r9
+    movq 352(%rsp), %r10
+    movq 360(%rsp), %r11
+    movq 368(%rsp), %r12
+    movq 376(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 384(%rsp), %r14
+    adcq 392(%rsp), %r8
+    adcq 400(%rsp), %r9
+    adcq 408(%rsp), %r10
+    adcq 416(%rsp), %r11
+    adcq 424(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 48(%rdi)
+    movq %rbx, 56(%rdi)
+    movq %rbp, 64(%rdi)
+    movq %rdx, 72(%rdi)
+    movq %r15, 80(%rdi)
+    movq %r13, 88(%rdi)
+    movq 712(%rsp), %rax
+    sarq $63, %rax
+    movq .Ltwin_p+0(%rip), %r8
+    andq %rax, %r8
+    movq .Ltwin_p+8(%rip), %r9
+    andq %rax, %r9
+    movq .Ltwin_p+16(%rip), %r10
+    andq %rax, %r10
+    movq .Ltwin_p+24(%rip), %r11
+    andq %rax, %r11
+    movq .Ltwin_p+32(%rip), %r12
+    andq %rax, %r12
+    movq .Ltwin_p+40(%rip), %r13
+    andq %rax, %r13
+    addq %r8, 672(%rsp)
+    adcq %r9, 680(%rsp)
+    adcq %r10, 688(%rsp)
+    adcq %r11, 696(%rsp)
+    adcq %r12, 704(%rsp)
+    adcq %r13, 712(%rsp)
+    movq 624(%rsp), %r8
+    movq 632(%rsp), %r9
+    movq 640(%rsp), %r10
+    movq 648(%rsp), %r11
+    movq 656(%rsp), %r12
+    movq 664(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 672(%rsp), %r14
+    adcq 680(%rsp), %r8
+    adcq 688(%rsp), %r9
+    adcq 696(%rsp), %r10
+    adcq 704(%rsp), %r11
+    adcq 712(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 96(%rdi)
+    movq %rbx, 104(%rdi)
+    movq %rbp, 112(%rdi)
+    movq %rdx, 120(%rdi)
+    movq %r15, 128(%rdi)
+    movq %r13, 136(%rdi)
+    movq 808(%rsp), %rax
+    sarq $63, %rax
+    movq .Ltwin_p+0(%rip), %r8
+    andq %rax, %r8
+    movq .Ltwin_p+8(%rip), %r9
+    andq %rax, %r9
+    movq .Ltwin_p+16(%rip), %r10
+    andq %rax, %r10
+    movq .Ltwin_p+24(%rip), %r11
+    andq %rax, %r11
+    movq .Ltwin_p+32(%rip), %r12
+    andq %rax, %r12
+    movq .Ltwin_p+40(%rip), %r13
+    andq %rax, %r13
+    addq %r8, 768(%rsp)
+    adcq %r9, 776(%rsp)
+    adcq %r10, 784(%rsp)
+    adcq %r11, 792(%rsp)
+    adcq %r12, 800(%rsp)
+    adcq %r13, 808(%rsp)
+    movq 720(%rsp), %r8
+    movq 728(%rsp), %r9
+    movq 736(%rsp), %r10
+    movq 744(%rsp), %r11
+    movq 752(%rsp), %r12
+    movq 760(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 768(%rsp), %r14
+    adcq 776(%rsp), %r8
+    adcq 784(%rsp), %r9
+    adcq 792(%rsp), %r10
+    adcq 800(%rsp), %r11
+    adcq 808(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 144(%rdi)
+    movq %rbx, 152(%rdi)
+    movq %rbp, 160(%rdi)
+    movq %rdx, 168(%rdi)
+    movq %r15, 176(%rdi)
+    movq %r13, 184(%rdi)
+    addq $816, %rsp
+    .cfi_adjust_cfa_offset -816
+    popq %r15
+    .cfi_adjust_cfa_offset -8
+    popq %r14
+    .cfi_adjust_cfa_offset -8
+    popq %r13
+    .cfi_adjust_cfa_offset -8
+    popq %r12
+    .cfi_adjust_cfa_offset -8
+    popq %rbp
+    .cfi_adjust_cfa_offset -8
+    popq %rbx
+    .cfi_adjust_cfa_offset -8
+    ret
+    .cfi_endproc
+    .size twin_fp4_square_mulx, .-twin_fp4_square_mulx
+
     .section .note.GNU-stack,"",@progbits
 #endif

@@ -20,6 +20,7 @@ void twin_fp2_product_mulx(void *out, const void *a, const void *b) { (void)out;
 void twin_fp2_mul_mulx(void *out, const void *a, const void *b) { (void)out; (void)a; (void)b; abort(); }
 void twin_fp2_square_product_mulx(void *out, const void *a) { (void)out; (void)a; abort(); }
 void twin_fp2_square_mulx(void *out, const void *a) { (void)out; (void)a; abort(); }
+void twin_fp4_square_mulx(void *out, const void *a, const void *b) { (void)out; (void)a; (void)b; abort(); }
 #endif
 
 int twin_fp_mulx_enabled = 0;

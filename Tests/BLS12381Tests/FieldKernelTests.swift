@@ -100,6 +100,21 @@ struct FieldKernelTests {
         }
     }
 
+    @Test("F_p⁴ squaring (cyclotomic squaring's core): edges and 1,000 random pairs")
+    func fp4Square() {
+        var g = SplitMix64(seed: 0x6670_3422)
+        var pairs: [(Fp2, Fp2)] = []
+        for x in Self.edgeElements { for y in Self.edgeElements { pairs.append((Fp2(c0: x, c1: y), Fp2(c0: y, c1: x))) } }
+        for _ in 0..<1_000 { pairs.append((TestData.randomFp2(&g), TestData.randomFp2(&g))) }
+        for (a, b) in pairs {
+            var x = a, y = b
+            var r = (Fp2(c0: .zero, c1: .zero), Fp2(c0: .zero, c1: .zero))
+            twin_fp4_square_mulx(&r, &x, &y)
+            let expected = Fp12.fp4SquarePortable(a, b)
+            #expect([r.0.c0, r.0.c1, r.1.c0, r.1.c1].map(Self.limbs) == [expected.0.c0, expected.0.c1, expected.1.c0, expected.1.c1].map(Self.limbs))
+        }
+    }
+
     @Test("The process-wide switch changes the path, not the values")
     func switchKeepsValues() {
         var g = SplitMix64(seed: 0x7377_6974)

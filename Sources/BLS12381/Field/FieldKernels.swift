@@ -127,3 +127,18 @@ extension Fp2Wide {
         return productPortable(a, b)
     }
 }
+
+extension Fp12 {
+    /// (a + b·w)² = (a² + ξb², 2ab) in F_p⁴, for the cyclotomic squaring.
+    @inline(always)
+    static func fp4Square(_ a: Fp2, _ b: Fp2) -> (Fp2, Fp2) {
+        if twin_fp_kernel_uses_mulx() != 0 {
+            var a = a, b = b
+            let zero = Fp2(c0: Fp(0, 0, 0, 0, 0, 0), c1: Fp(0, 0, 0, 0, 0, 0))
+            var r = (zero, zero)
+            twin_fp4_square_mulx(&r, &a, &b)
+            return r
+        }
+        return fp4SquarePortable(a, b)
+    }
+}

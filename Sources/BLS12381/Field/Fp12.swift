@@ -70,7 +70,8 @@ public struct Fp12: Sendable, Equatable {
     /// (a + b·w)² for the F_p⁴ = F_p²[w³]-style pair used by cyclotomic squaring: returns (a² + ξb², 2ab).
     /// Three double-width squarings, four reductions (not six): c0 = ξb² + a² ∈ (−2p², 6p²),
     /// c1 = (a + b)² − a² − b² ∈ (−4p², 2p²), inside ±p·2^384 (see `Fp2Wide`).
-    static func fp4Square(_ a: Fp2, _ b: Fp2) -> (Fp2, Fp2) {
+    @inline(always)
+    static func fp4SquarePortable(_ a: Fp2, _ b: Fp2) -> (Fp2, Fp2) {
         let t0 = Fp2Wide.square(a)
         let t1 = Fp2Wide.square(b)
         let c0 = t1.mulByNonresidue() &+ t0

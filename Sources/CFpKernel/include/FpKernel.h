@@ -27,6 +27,10 @@ void twin_fp2_square_product_mulx(void *out, const void *a);
 /// F_p² square of a reduced a, fully reduced.
 void twin_fp2_square_mulx(void *out, const void *a);
 
+/// (a + b·w)² = (a² + ξ·b², 2ab) for reduced F_p² elements a, b (the F_p⁴ squaring inside the
+/// cyclotomic squaring); out = c0 then c1, 12 limbs each, fully reduced.
+void twin_fp4_square_mulx(void *out, const void *a, const void *b);
+
 /// Whether the mulx kernels are in use (a plain load, inlined into the Swift callers).
 static inline int twin_fp_kernel_uses_mulx(void) { return twin_fp_mulx_enabled; }
 
