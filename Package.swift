@@ -212,7 +212,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TwinClientTests",
-            dependencies: ["TwinClient", "Convergent", "TestSupport"]
+            dependencies: ["TwinClient", "Convergent", "CZlib", "TestSupport"]
         ),
         .testTarget(
             name: "TwinCLITests",

@@ -1,6 +1,7 @@
 // Thumbnails with libjpeg(-turbo) and libpng. libjpeg reports errors by calling error_exit, which
 // must not return: it longjmps back to the setjmp here, inside C, so no Swift frame is ever jumped
-// over. libpng's simplified API (png_image_*) needs no setjmp from its caller.
+// over. libpng's row API reports errors the same way (png_longjmp to png_jmpbuf); its simplified
+// API (png_image_*), kept for interlaced images, needs no setjmp from its caller.
 #include "CThumbnail.h"
 
 #include <stdio.h>  // before jpeglib.h, which uses FILE without including it
@@ -81,6 +82,138 @@ static int decode_jpeg(const uint8_t *data, size_t length, int max_side, uint64_
     pixels->rgb = rgb;
     jpeg_finish_decompress(&info);
     jpeg_destroy_decompress(&info);
+    return 0;
+}
+
+/// Where libpng reads a PNG held in memory from.
+struct twin_png_source {
+    const uint8_t *data;
+    size_t length;
+    size_t offset;
+};
+
+static void twin_png_read(png_structp png, png_bytep out, size_t count) {
+    struct twin_png_source *source = (struct twin_png_source *)png_get_io_ptr(png);
+    if (count > source->length - source->offset) png_error(png, "the image is truncated");
+    memcpy(out, source->data + source->offset, count);
+    source->offset += count;
+}
+
+static void twin_png_error(png_structp png, png_const_charp text) {
+    char **message = (char **)png_get_error_ptr(png);
+    if (message && *message) snprintf(*message, 256, "%s", text);
+    png_longjmp(png, 1);
+}
+
+static void twin_png_warning(png_structp png, png_const_charp text) { (void)png; (void)text; }
+
+/// Decodes a PNG row by row and averages it down to fit `max_side` as it goes, never holding the
+/// full image: each row is expanded to 8-bit RGB (RGBA when the image has transparency, composed
+/// over white in sRGB values), and added into the boxes of the output row it falls in (the boxes
+/// `scale` would use). Interlaced images,
+/// whose rows arrive in seven passes, return 1 for the caller to decode whole.
+static int decode_png_scaled(const uint8_t *data, size_t length, int max_side, uint64_t max_pixels,
+                             struct twin_pixels *pixels, char *message, size_t capacity) {
+    char *error_text = capacity >= 256 ? message : NULL;
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &error_text, twin_png_error, twin_png_warning);
+    if (png == NULL) { snprintf(message, capacity, "out of memory"); return -4; }
+    png_infop info = png_create_info_struct(png);
+    uint8_t *volatile row = NULL, *volatile rgb = NULL;
+    uint32_t *volatile sums = NULL;
+    int *volatile columns = NULL;
+    if (info == NULL || setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, info ? &info : NULL, NULL);
+        free(row); free(rgb); free(sums); free(columns);
+        if (capacity > 0 && message[0] == 0) snprintf(message, capacity, "the PNG does not decode");
+        return -2;
+    }
+    struct twin_png_source source = {data, length, 0};
+    png_set_read_fn(png, &source, twin_png_read);
+    png_set_user_limits(png, 1u << 20, 1u << 20);
+    png_read_info(png, info);
+    png_uint_32 width = png_get_image_width(png, info), height = png_get_image_height(png, info);
+    if ((uint64_t)width * height > max_pixels) {
+        snprintf(message, capacity, "%ux%u pixels is more than this makes thumbnails of", width, height);
+        png_destroy_read_struct(&png, &info, NULL);
+        return -3;
+    }
+    if (png_get_interlace_type(png, info) != PNG_INTERLACE_NONE) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return 1;
+    }
+#ifdef PNG_IGNORE_ADLER32
+    // The file's integrity is the convergent tag's business; a thumbnail need not pay for zlib's.
+    png_set_option(png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
+#endif
+    const int alpha = (png_get_color_type(png, info) & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS);
+    png_set_expand(png);
+    png_set_strip_16(png);
+    png_set_gray_to_rgb(png);
+    png_read_update_info(png, info);
+    int longer = width > height ? (int)width : (int)height;
+    int out_width = (int)width, out_height = (int)height;
+    if (longer > max_side) {
+        out_width = (int)((int64_t)width * max_side / longer);
+        out_height = (int)((int64_t)height * max_side / longer);
+        if (out_width < 1) out_width = 1;
+        if (out_height < 1) out_height = 1;
+    }
+    row = malloc(png_get_rowbytes(png, info));
+    rgb = malloc((size_t)out_width * out_height * 3);
+    sums = calloc((size_t)out_width * 3, sizeof(uint32_t));
+    columns = malloc(sizeof(int) * (size_t)width);
+    if (!row || !rgb || !sums || !columns) png_error(png, "out of memory");
+    // Plain copies of the buffers for the loops (the volatile originals are for the error path).
+    uint8_t *row_pixels = row, *out_pixels = rgb;
+    uint32_t *box_sums = sums;
+    int *column_box = columns;
+    // The output column each source column adds to: box x covers [x·W/w, (x+1)·W/w).
+    for (int x = 0, source_x = 0; x < out_width; x++) {
+        int end = (int)((int64_t)(x + 1) * width / out_width);
+        for (; source_x < end; source_x++) column_box[source_x] = x;
+    }
+    int out_y = 0;
+    int row_end = (int)((int64_t)1 * height / out_height);
+    int rows_in_box = 0;
+    for (png_uint_32 y = 0; y < height; y++) {
+        png_read_row(png, row_pixels, NULL);
+        const uint8_t *pixel = row_pixels;
+        if (alpha) {
+            for (png_uint_32 x = 0; x < width; x++, pixel += 4) {
+                uint32_t opacity = pixel[3], white = 255u * (255u - opacity);
+                uint32_t *sum = box_sums + 3 * column_box[x];
+                sum[0] += (pixel[0] * opacity + white + 127) / 255;
+                sum[1] += (pixel[1] * opacity + white + 127) / 255;
+                sum[2] += (pixel[2] * opacity + white + 127) / 255;
+            }
+        } else {
+            for (png_uint_32 x = 0; x < width; x++, pixel += 3) {
+                uint32_t *sum = box_sums + 3 * column_box[x];
+                sum[0] += pixel[0];
+                sum[1] += pixel[1];
+                sum[2] += pixel[2];
+            }
+        }
+        rows_in_box++;
+        if ((int)y + 1 == row_end) {
+            uint8_t *out = out_pixels + (size_t)out_y * out_width * 3;
+            for (int x = 0; x < out_width; x++) {
+                int x0 = (int)((int64_t)x * width / out_width), x1 = (int)((int64_t)(x + 1) * width / out_width);
+                uint32_t count = (uint32_t)(x1 - x0) * (uint32_t)rows_in_box;
+                for (int c = 0; c < 3; c++) out[3 * x + c] = (uint8_t)((box_sums[3 * x + c] + count / 2) / count);
+            }
+            memset(box_sums, 0, (size_t)out_width * 3 * sizeof(uint32_t));
+            rows_in_box = 0;
+            out_y++;
+            row_end = (int)((int64_t)(out_y + 1) * height / out_height);
+        }
+    }
+    png_read_end(png, NULL);
+    png_destroy_read_struct(&png, &info, NULL);
+    free(row); free(sums); free(columns);
+    pixels->width = out_width;
+    pixels->height = out_height;
+    pixels->rgb = out_pixels;
     return 0;
 }
 
@@ -203,7 +336,8 @@ int twin_thumbnail(const uint8_t *data, size_t length, int max_side, int quality
     if (length >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
         status = decode_jpeg(data, length, max_side, max_pixels, &decoded, error, error_capacity);
     } else if (length >= 8 && memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0) {
-        status = decode_png(data, length, max_pixels, &decoded, error, error_capacity);
+        status = decode_png_scaled(data, length, max_side, max_pixels, &decoded, error, error_capacity);
+        if (status == 1) status = decode_png(data, length, max_pixels, &decoded, error, error_capacity);
     } else {
         snprintf(error, error_capacity, "not a JPEG or PNG image");
         return -1;

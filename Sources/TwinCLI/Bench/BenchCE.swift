@@ -8,7 +8,7 @@ import Foundation
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench",
         abstract: "Benchmarks (each says how it times; --json for one machine-readable object).",
-        subcommands: [BenchCE.self, BenchPairing.self, BenchABE.self, BenchOPRF.self])
+        subcommands: [BenchCE.self, BenchPairing.self, BenchABE.self, BenchOPRF.self, BenchThumbnails.self])
 }
 
 /// Throughput of the convergent pipeline against its raw primitives.
