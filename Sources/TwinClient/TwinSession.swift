@@ -14,6 +14,21 @@ public struct TwinSession: Sendable {
     let chunkBuffers = ChunkBufferPool()
     /// Files this session encoded already: a copy met later in the run reuses the result.
     let identicalFiles = IdenticalFiles()
+    /// Thumbnails this session made already, by the image they were made of: a copy of an image met
+    /// later in the run reuses its thumbnail instead of decoding the image again.
+    let identicalThumbnailSources = IdenticalFiles(capacityBytes: 16 << 20)
+    /// How many thumbnails this session decoded an image for (copies not counted).
+    let thumbnailDecodes = Counter()
+
+    /// A count shared by the copies of a session.
+    final class Counter: Sendable {
+        private let value = Mutex(0)
+        func increment() { value.withLock { $0 += 1 } }
+        var count: Int { value.withLock { $0 } }
+    }
+
+    /// How many images this session decoded for thumbnails (copies of one image count once).
+    public var decodedThumbnails: Int { thumbnailDecodes.count }
     /// One KP-ABE capsule per attribute set for this session's uploads (see `AttributeKeyWrapper`),
     /// under this user's own authority.
     let attributeWrappers: AttributeWrappers
@@ -237,9 +252,17 @@ public struct TwinSession: Sendable {
     /// image that does not decode, or is too large, gets an empty thumbnail ("no preview"), so one
     /// bad file never stops a run and a re-run does not try it again.
     public func prepareThumbnail(path: String, name: String) async throws -> PreparedUpload {
+        let identity = IdenticalFiles.Identity(path: path)
+        if let identity, let copy = identicalThumbnailSources.match(path: path, identity: identity, name: name) { return copy }
         let image = try? FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: Self.largestThumbnailSource + 1)
         let thumbnail = image.flatMap { $0.count <= Self.largestThumbnailSource ? try? Thumbnail.make(from: Array($0)) : nil } ?? []
-        return try await prepare(bytes: thumbnail, name: name)
+        thumbnailDecodes.increment()
+        let prepared = try await prepare(bytes: thumbnail, name: name)
+        // Remembered only if the image did not change while it was read (as for files).
+        if let identity, IdenticalFiles.Identity(path: path) == identity {
+            identicalThumbnailSources.remember(prepared, path: path, identity: identity)
+        }
+        return prepared
     }
 
     /// Encodes `bytes` (held in memory) for upload under `name`.

@@ -104,6 +104,33 @@ struct ClientCommandTests {
         #expect(FileManager.default.contentsEqual(atPath: server.path("everything/2026/img7.jpg"), andPath: photos + "/2026/img7.jpg"))
     }
 
+    @Test("copies of an image in one run share one thumbnail: the image is decoded once")
+    func thumbnailsOfCopies() throws {
+        let server = try ServeProcess()
+        #expect(try server.twin("alice", ["account", "create", "alice", "--server", server.url]).status == 0)
+        let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/sample/beach.jpg")
+        let photos = server.path("copies")
+        try FileManager.default.createDirectory(atPath: photos, withIntermediateDirectories: true)
+        let bytes = try Data(contentsOf: sample)
+        var other = bytes
+        other.append(contentsOf: [0xFF, 0xD9])   // after the image's end: another file, the same picture
+        for (name, data) in [("a.jpg", bytes), ("b.jpg", bytes), ("c.jpg", bytes), ("d.jpg", other)] {
+            let path = photos + "/" + name
+            try data.write(to: URL(fileURLWithPath: path))
+            // Settled an hour ago: files written in the last two seconds are never taken for copies.
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-3600)], ofItemAtPath: path)
+        }
+        let run = try server.twin("alice", ["upload", photos, "--json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stderr)")
+        #expect(report["files"] as? Int == 4 && report["thumbnails"] as? Int == 4)
+        #expect(report["thumbnails_decoded"] as? Int == 2, "one decode for the three copies, one for the other file")
+        // Every entry has its thumbnail, the copies' (and the same picture's) equal to the first's.
+        let thumbnails = try ["a", "b", "c", "d"].map {
+            try TwinProcess.runBytes(["get", ".thumbnails/copies/\($0).jpg", "-o", "-"], environment: server.environment("alice"))
+        }
+        #expect(thumbnails.allSatisfy { $0.status == 0 && !$0.stdout.isEmpty && $0.stdout == thumbnails[0].stdout })
+    }
+
     @Test("common mistakes get one line naming the cause and the fix, and a failing exit status, never a backtrace")
     func mistakesAreExplained() throws {
         let server = try ServeProcess()

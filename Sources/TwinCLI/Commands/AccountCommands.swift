@@ -161,7 +161,8 @@ struct Upload: AsyncParsableCommand {
                            "deduplicated_bytes": totals.deduplicated, "proof_bytes": totals.proof, "seconds": rounded(seconds, 3),
                            "key_evaluations": session.keyEvaluations.evaluations, "key_requests": session.keyEvaluations.requests,
                            "unchanged_files": outcomes[.unchanged] ?? 0, "replaced_files": outcomes[.replaced] ?? 0,
-                           "refused_files": outcomes[.refused] ?? 0, "thumbnails": thumbnails.count, "thumbnail_sent_bytes": thumbnails.sent])
+                           "refused_files": outcomes[.refused] ?? 0, "thumbnails": thumbnails.count, "thumbnail_sent_bytes": thumbnails.sent,
+                           "thumbnails_decoded": session.decodedThumbnails])
             } else {
                 var parts = ["uploaded \(outcomes[.uploaded] ?? 0) files"]
                 if let unchanged = outcomes[.unchanged] { parts.append("\(unchanged) unchanged") }
