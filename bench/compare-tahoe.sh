@@ -14,6 +14,7 @@
 # Usage: bench/compare-tahoe.sh DIR        (a folder of photos, e.g. make_corpus.py's base/)
 #   ROUNDS=N   alternating rounds (default 3); each side keeps its median
 #   TWIN=PATH  our binary (default: this checkout, built with swift build -c release)
+#   UPLOAD_ARGS="…"  more `twin upload` options (e.g. --no-thumbnails: Tahoe makes no thumbnails)
 # Needs python3 with venv and PyPI. Not run by CI.
 set -euo pipefail
 photos=$(cd "$1" && pwd)
@@ -101,10 +102,12 @@ twin_round() {
     TWIN_HOME="$dir/$user" "$twin" account create "$user" --server "http://127.0.0.1:$port" >/dev/null
   done
   start=$(date +%s.%N)
-  TWIN_HOME="$dir/alice" "$twin" upload "$photos" --attributes family >/dev/null
+  # shellcheck disable=SC2086
+  TWIN_HOME="$dir/alice" "$twin" upload "$photos" --attributes family ${UPLOAD_ARGS:-} >/dev/null
   twin_new+=("$(echo "$(date +%s.%N) - $start" | bc)")
   start=$(date +%s.%N)
-  TWIN_HOME="$dir/bob" "$twin" upload "$photos" --attributes family >/dev/null
+  # shellcheck disable=SC2086
+  TWIN_HOME="$dir/bob" "$twin" upload "$photos" --attributes family ${UPLOAD_ARGS:-} >/dev/null
   twin_stored+=("$(echo "$(date +%s.%N) - $start" | bc)")
   tahoe_stop
 }
