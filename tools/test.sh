@@ -98,6 +98,13 @@ PY
 }
 check "schemathesis (all checks, all phases, seed 1)" api_check
 
+# 2b. Generated code is what its generators write (the field kernels and the lazy-reduction products).
+generated_check() {
+  python3 tools/generate_fp_mulx.py >/dev/null && python3 tools/generate_fp_wide.py >/dev/null \
+    && git diff --exit-code -- Sources/CFpKernel/FpKernel.S Sources/BLS12381/Field/FpWide.swift
+}
+check "generated field code matches tools/generate_fp_*.py" generated_check
+
 # 3. Fuzzing: every decoder of untrusted bytes.
 check "libFuzzer targets (${fuzz_seconds}s each)" bash Fuzz/run.sh "$fuzz_seconds"
 

@@ -5,5 +5,7 @@
 /// subgroup checks), the optimal-ate pairing with multi-pairing and exact final exponentiation, the
 /// target group GT, RFC 9380 hashing to G1 (BLS12381G1_XMD:SHA-256_SSWU_RO_), ZCash-format point
 /// serialization with full validation, and the known-answer vector checker used by tests and the CLI.
-/// It is pure Swift with value types only, and depends on swift-crypto solely for SHA-256.
+/// It is Swift with value types only, depends on swift-crypto solely for SHA-256, and on x86-64 CPUs
+/// with BMI2 and ADX runs its F_p products in the assembly kernels of `CFpKernel`, chosen at load
+/// (`FieldKernel`); the portable Swift path computes the same values everywhere else.
 public enum BLS12381 {}
