@@ -44,6 +44,8 @@ let package = Package(
         ),
         // One system call Swift's Glibc module does not declare (syncfs), for the blob store.
         .target(name: "CFileSync"),
+        // The kernel's key retention service (add_key, keyctl), for the keyring's derived-key cache.
+        .target(name: "CKernelKeyring"),
         // Thumbnails with libjpeg(-turbo) and libpng, behind one C function (their errors longjmp).
         .target(name: "CThumbnail", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         // BLS12-381 F_p products in x86-64 assembly (mulx, adcx, adox), selected at run time.
@@ -138,7 +140,7 @@ let package = Package(
         .target(
             name: "TwinClient",
             dependencies: [
-                "Convergent", "KPABE", "TwinOPRF", "TwinProtocol", "CThumbnail",
+                "Convergent", "KPABE", "TwinOPRF", "TwinProtocol", "CThumbnail", "CKernelKeyring",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,3 +1,4 @@
+import CKernelKeyring
 import Crypto
 import CryptoExtras
 import Foundation
@@ -61,21 +62,72 @@ struct SealedKeyring: Codable {
               (1...32).contains(sealed.kdf.r), (1...16).contains(sealed.kdf.p), sealed.kdf.salt.count >= 16 else {
             throw TwinClientError.invalidArgument("\(file.path) is not a TwinStore keyring")
         }
-        guard let box = try? AES.GCM.SealedBox(combined: sealed.sealed),
-              let plaintext = try? AES.GCM.open(box, using: try derive(passphrase, sealed.kdf),
-                                                authenticating: associatedData(format: sealed.format, kdf: sealed.kdf)) else {
+        guard let box = try? AES.GCM.SealedBox(combined: sealed.sealed) else { throw TwinClientError.wrongPassphrase(file.path) }
+        let associated = associatedData(format: sealed.format, kdf: sealed.kdf)
+        // A cached key that does not open the file (overwritten by another process of this user) is
+        // not trusted: scrypt decides, and its key replaces the cached one.
+        if let cached = DerivedKeyCache.load(passphrase: passphrase, kdf: sealed.kdf),
+           let plaintext = try? AES.GCM.open(box, using: cached, authenticating: associated) {
+            return plaintext
+        }
+        guard let plaintext = try? AES.GCM.open(box, using: try derive(passphrase, sealed.kdf), authenticating: associated) else {
             throw TwinClientError.wrongPassphrase(file.path)
         }
         return plaintext
     }
 
+    /// scrypt's key for `passphrase` under `kdf`, stored in the cache (see `DerivedKeyCache`).
     private static func derive(_ passphrase: String, _ kdf: KDFParameters) throws -> SymmetricKey {
-        try KDF.Scrypt.deriveKey(from: Array(passphrase.utf8), salt: kdf.salt, outputByteCount: 32,
-                                 rounds: kdf.n, blockSize: kdf.r, parallelism: kdf.p, maxMemory: 129 * kdf.n * kdf.r * kdf.p + (1 << 20))
+        let key = try KDF.Scrypt.deriveKey(from: Array(passphrase.utf8), salt: kdf.salt, outputByteCount: 32,
+                                           rounds: kdf.n, blockSize: kdf.r, parallelism: kdf.p, maxMemory: 129 * kdf.n * kdf.r * kdf.p + (1 << 20))
+        DerivedKeyCache.store(key, passphrase: passphrase, kdf: kdf)
+        return key
     }
 
     private static func associatedData(format: String, kdf: KDFParameters) -> Data {
         Data("\(format)|\(kdf.name)|\(kdf.n)|\(kdf.r)|\(kdf.p)|".utf8) + kdf.salt
+    }
+}
+
+/// Keys scrypt derived for keyring files, kept for a while in the kernel's key retention service
+/// (keyrings(7)): every `twin` command opens the keyring, and scrypt at its interactive strength
+/// costs more than a small command's own work (a fifth of the CPU of an upload stream of 20 users
+/// at N = 2^14). Like ssh-agent or gpg-agent, but with no process to run: the kernel holds the
+/// key, readable by this user's processes only, never on disk, and drops it after
+/// `TWIN_KEYRING_CACHE_SECONDS` (default 600; 0 turns the cache off) or at reboot.
+///
+/// An entry is found by a name bound to the passphrase and to the file's KDF parameters and salt
+/// (an HMAC under the salt), so a wrong passphrase misses the cache and fails as before, and a
+/// re-sealed keyring (new salt) never meets an old key. What the name reveals, a salted hash of the
+/// passphrase, is available only to the same user, who can read the key itself. Where the kernel or
+/// a sandbox refuses the calls, commands run scrypt every time, as without the cache.
+enum DerivedKeyCache {
+    static let defaultSeconds: UInt32 = 600
+
+    static var seconds: UInt32 {
+        guard let text = ProcessInfo.processInfo.environment["TWIN_KEYRING_CACHE_SECONDS"] else { return defaultSeconds }
+        return UInt32(text).map { min($0, 86_400) } ?? defaultSeconds
+    }
+
+    static func name(passphrase: String, kdf: SealedKeyring.KDFParameters) -> String {
+        let parameters = Data("\(kdf.name)|\(kdf.n)|\(kdf.r)|\(kdf.p)|".utf8) + Data(passphrase.utf8)
+        let code = HMAC<SHA256>.authenticationCode(for: parameters, using: SymmetricKey(data: kdf.salt))
+        return "twin-keyring:" + code.map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func load(passphrase: String, kdf: SealedKeyring.KDFParameters) -> SymmetricKey? {
+        guard seconds > 0 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 32)
+        defer { for index in buffer.indices { buffer[index] = 0 } }
+        let length = buffer.withUnsafeMutableBytes { twin_kernel_key_read(name(passphrase: passphrase, kdf: kdf), $0.baseAddress, $0.count) }
+        guard length == 32 else { return nil }
+        return SymmetricKey(data: buffer)
+    }
+
+    static func store(_ key: SymmetricKey, passphrase: String, kdf: SealedKeyring.KDFParameters) {
+        let lifetime = seconds
+        guard lifetime > 0 else { return }
+        _ = key.withUnsafeBytes { twin_kernel_key_store(name(passphrase: passphrase, kdf: kdf), $0.baseAddress, $0.count, lifetime) }
     }
 }
 

@@ -1,3 +1,4 @@
+import CKernelKeyring
 import Foundation
 import Testing
 @testable import TwinClient
@@ -34,6 +35,37 @@ struct SealedKeyringTests {
         #expect(throws: TwinClientError.self) { try Keyring.load(from: file, passphrase: "correct horse") }
         // Refused before a save would replace it.
         #expect(throws: TwinClientError.self) { try keyring.save(to: file, passphrase: "x", overwrite: false) }
+    }
+
+    /// Whether this kernel (and sandbox) keeps keys for the cache.
+    static let kernelKeysWork: Bool = {
+        let name = "twin-test:probe-\(UUID().uuidString)"
+        guard twin_kernel_key_store(name, "probe", 5, 5) == 0 else { return false }
+        var buffer = [UInt8](repeating: 0, count: 8)
+        return buffer.withUnsafeMutableBytes { twin_kernel_key_read(name, $0.baseAddress, $0.count) } == 5
+    }()
+
+    @Test("the derived key is cached in the kernel under a name bound to passphrase and salt; a poisoned entry is not trusted",
+          .enabled(if: SealedKeyringTests.kernelKeysWork, "the kernel keyring is not available here"))
+    func derivedKeyCache() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let keyring = Keyring.generate(user: "carol", server: "http://a")
+        try keyring.save(to: file, passphrase: "tr0ubador", overwrite: false)
+        let kdf = try JSONDecoder().decode(SealedKeyring.self, from: Data(contentsOf: file)).kdf
+        #expect(DerivedKeyCache.load(passphrase: "tr0ubador", kdf: kdf) != nil, "sealing leaves the key in the cache")
+        #expect(DerivedKeyCache.load(passphrase: "tr0ubador!", kdf: kdf) == nil, "another passphrase has another name")
+        var otherSalt = kdf
+        otherSalt.salt = Data(repeating: 1, count: 16)
+        #expect(DerivedKeyCache.load(passphrase: "tr0ubador", kdf: otherSalt) == nil, "another file has another name")
+        #expect(try Keyring.load(from: file, passphrase: "tr0ubador").signingKey == keyring.signingKey)
+        #expect(throws: TwinClientError.self) { try Keyring.load(from: file, passphrase: "tr0ubador!") }
+        // Another process of this user overwrites the entry: the file still opens (scrypt decides),
+        // and the entry is repaired.
+        let name = DerivedKeyCache.name(passphrase: "tr0ubador", kdf: kdf)
+        #expect(twin_kernel_key_store(name, [UInt8](repeating: 0xAB, count: 32), 32, 60) == 0)
+        #expect(try Keyring.load(from: file, passphrase: "tr0ubador").signingKey == keyring.signingKey)
+        let repaired = try #require(DerivedKeyCache.load(passphrase: "tr0ubador", kdf: kdf))
+        #expect(repaired.withUnsafeBytes { Array($0) } != [UInt8](repeating: 0xAB, count: 32))
     }
 
     @Test("refused when others can read it; a plaintext keyring from before sealing is sealed on load")
