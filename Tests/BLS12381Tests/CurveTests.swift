@@ -133,7 +133,7 @@ struct CurveTests {
         #expect(g2.mulVartime(z) == g2.mulByZ())
     }
 
-    @Test("multi-scalar multiplication equals the naive sum", arguments: [1, 3, 5, 17, 40])
+    @Test("multi-scalar multiplication equals the naive sum (Straus below 32 points, Pippenger above)", arguments: [0, 1, 3, 5, 17, 31, 32, 40])
     func msm(n: Int) {
         var g = SplitMix64(seed: UInt64(n) &+ 1000)
         var p1 = [G1Projective](), p2 = [G2Projective](), ks = [Fr]()

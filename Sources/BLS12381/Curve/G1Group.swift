@@ -189,9 +189,13 @@ public struct G1Projective: Sendable {
     /// Constant-time multiplication without endomorphisms (reference for the tests).
     public func mulConstantTimeGeneric(_ k: Fr) -> G1Projective { ScalarMultiplication.fixedWindowConstantTime(self, k) }
 
-    /// Pippenger bucket multi-scalar multiplication Σ kᵢ·Pᵢ. Variable time (public scalars only).
+    /// Multi-scalar multiplication Σ kᵢ·Pᵢ, variable time (public scalars only): below
+    /// `ScalarMultiplication.strausLimit` points, GLV splits with one shared run of doublings
+    /// (Straus); above, Pippenger's buckets.
     public static func multiScalarMul(_ points: [G1Projective], _ scalars: [Fr]) -> G1Projective {
-        ScalarMultiplication.pippenger(points, scalars)
+        precondition(points.count == scalars.count, "points and scalars differ in number")
+        guard points.count < ScalarMultiplication.strausLimit else { return ScalarMultiplication.pippenger(points, scalars) }
+        return ScalarMultiplication.straus(zip(points, scalars).map { ($0, glvSplit(ScalarDecomposition.baseZ($1))) }, window: 5) { -$0.phi() }
     }
 
     public static func * (p: G1Projective, k: Fr) -> G1Projective { p.mulConstantTime(k) }

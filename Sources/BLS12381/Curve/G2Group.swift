@@ -189,9 +189,13 @@ public struct G2Projective: Sendable {
     /// Constant-time multiplication without endomorphisms (reference for the tests).
     public func mulConstantTimeGeneric(_ k: Fr) -> G2Projective { ScalarMultiplication.fixedWindowConstantTime(self, k) }
 
-    /// Pippenger bucket multi-scalar multiplication Σ kᵢ·Pᵢ. Variable time (public scalars only).
+    /// Multi-scalar multiplication Σ kᵢ·Pᵢ, variable time (public scalars only): GLS splits with one
+    /// shared run of doublings below `ScalarMultiplication.strausLimit` points, Pippenger above.
     public static func multiScalarMul(_ points: [G2Projective], _ scalars: [Fr]) -> G2Projective {
-        ScalarMultiplication.pippenger(points, scalars)
+        precondition(points.count == scalars.count, "points and scalars differ in number")
+        guard points.count < ScalarMultiplication.strausLimit else { return ScalarMultiplication.pippenger(points, scalars) }
+        return ScalarMultiplication.straus(zip(points, scalars).map { ($0, glsSplit(ScalarDecomposition.baseZ($1))) }, window: 5,
+                                           endomorphism: { -$0.psi() }, endomorphismSquared: { $0.psiSquared() })
     }
 
     public static func * (p: G2Projective, k: Fr) -> G2Projective { p.mulConstantTime(k) }

@@ -40,6 +40,11 @@ struct EndomorphismSplit {
 }
 
 enum ScalarMultiplication {
+    /// Below this many points a multi-scalar multiplication interleaves the points' own GLV/GLS
+    /// windows (one run of ~128 or ~64 doublings for all, a few additions per point and digit);
+    /// Pippenger's buckets walk all 256 bits whatever the count, and pay off only for many points.
+    static let strausLimit = 32
+
     /// Constant-time k·P for a secret k, as Σ dⱼ·Pⱼ over the digits of `split(k)` with Pⱼ = endomorphism(Pⱼ₋₁).
     ///
     /// Every digit is made odd, then recoded into signed odd 4-bit windows (Joye–Tunstall regular
@@ -121,16 +126,29 @@ enum ScalarMultiplication {
         _ base: G, _ split: EndomorphismSplit, window: Int, endomorphism: (G) -> G,
         endomorphismSquared: ((G) -> G)? = nil
     ) -> G {
+        straus([(base, split)], window: window, endomorphism: endomorphism, endomorphismSquared: endomorphismSquared)
+    }
+
+    /// Σ over several points of their splits' sums, with one shared run of doublings: a multi-scalar
+    /// multiplication for a few public scalars, where Pippenger's buckets cost more than they save.
+    static func straus<G: ProjectiveGroup>(
+        _ terms: [(base: G, split: EndomorphismSplit)], window: Int, endomorphism: (G) -> G,
+        endomorphismSquared: ((G) -> G)? = nil
+    ) -> G {
         let half = 1 << (window - 2)
-        let bases = split.digits.count
-        let table = endomorphismTables(base, entries: half, bases: bases, endomorphism: endomorphism,
-                                       endomorphismSquared: endomorphismSquared)
-        let nafs = split.digits.map { wnaf($0, window: window) }
+        var table: [G] = []
+        var nafs: [[Int8]] = []
+        for term in terms {
+            table += endomorphismTables(term.base, entries: half, bases: term.split.digits.count, endomorphism: endomorphism,
+                                        endomorphismSquared: endomorphismSquared)
+            nafs += term.split.digits.map { wnaf($0, window: window) }
+        }
+        // The j-th NAF's table is table[j·half ..< (j + 1)·half].
         let maxLength = nafs.map(\.count).max() ?? 0
         var acc = G.identity
         for i in stride(from: maxLength - 1, through: 0, by: -1) {
             acc = acc.doubled()
-            for j in 0..<bases where i < nafs[j].count {
+            for j in nafs.indices where i < nafs[j].count {
                 let d = Int(nafs[j][i])
                 if d > 0 { acc = acc + table[j * half + (d >> 1)] } else if d < 0 { acc = acc + -table[j * half + ((-d) >> 1)] }
             }
