@@ -27,6 +27,7 @@ from PIL import Image, ImageDraw
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 IMAGES = 12
 failures = []
@@ -117,6 +118,11 @@ def main():
             options.binary_location = binary
         driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
+        def message():
+            # The answer page of a grant or revoke: a revoke re-keys every entry first, which on a
+            # loaded machine outlasts the click's own wait for the page.
+            return WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".message"))[0].text
+
         def loaded_thumbnails():
             driver.execute_script("window.scrollTo(0, document.body.scrollHeight)")
             deadline = time.time() + 30
@@ -176,7 +182,7 @@ def main():
         driver.find_element(By.NAME, "user").send_keys("bob")
         driver.find_element(By.NAME, "policy").send_keys("family")
         driver.find_element(By.CSS_SELECTOR, "form[action='/grant'] button").click()
-        check("Granted bob" in driver.find_element(By.CSS_SELECTOR, ".message").text, "a grant from the page")
+        check("Granted bob" in message(), "a grant from the page")
         bob_port, bob_link = gallery("bob")
         driver.get(bob_link)
         driver.find_element(By.LINK_TEXT, "Shared by alice").click()
@@ -185,7 +191,7 @@ def main():
 
         driver.get(base)
         driver.find_element(By.CSS_SELECTOR, "form[action='/revoke'] button").click()
-        check("Revoked bob" in driver.find_element(By.CSS_SELECTOR, ".message").text, "a revoke from the page")
+        check("Revoked bob" in message(), "a revoke from the page")
         driver.get(f"http://127.0.0.1:{bob_port}/shared/alice")
         check(len(driver.find_elements(By.CSS_SELECTOR, "img.thumb")) == 0, "after the revoke the shared images are gone")
         driver.get(f"http://127.0.0.1:{bob_port}/")
