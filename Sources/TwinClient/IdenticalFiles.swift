@@ -93,6 +93,19 @@ final class IdenticalFiles: Sendable {
         self.capacityBytes = capacityBytes
     }
 
+    /// The encoding of the file at `path` under `name`: an earlier copy's when there is one, else
+    /// `encode`'s, which is remembered if nothing touched the file while it ran.
+    func encoding(of path: String, name: String,
+                  _ encode: () async throws -> TwinSession.PreparedUpload) async throws -> TwinSession.PreparedUpload {
+        let identity = Identity(path: path)
+        if let identity, let copy = match(path: path, identity: identity, name: name) { return copy }
+        let prepared = try await encode()
+        if let identity, Identity(path: path) == identity {
+            remember(prepared, path: path, identity: identity)
+        }
+        return prepared
+    }
+
     /// The encoding of an earlier file whose bytes are those of the file at `path` (whose identity
     /// is `identity`), renamed to `name`; nil when there is none. A file that cannot be read (either
     /// one: a remembered file may vanish) means no match; encoding `path` then reports its own errors.

@@ -1,4 +1,5 @@
 import CThumbnail
+import Convergent
 import Foundation
 import TwinProtocol
 
@@ -38,9 +39,11 @@ public enum Thumbnail {
 
     /// Whether the first bytes look like an image this makes thumbnails of (JPEG or PNG).
     public static func canMake(fromHeader header: some Collection<UInt8>) -> Bool {
-        let bytes = Array(header.prefix(8))
-        return bytes.starts(with: [0xFF, 0xD8, 0xFF]) || bytes == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        canMake(ImageFormat.sniff(header))
     }
+
+    /// Whether this makes thumbnails of images in `format`.
+    public static func canMake(_ format: ImageFormat) -> Bool { format == .jpeg || format == .png }
 
     /// A JPEG of at most `maximumSide` pixels on its longer side; deterministic for given bytes.
     public static func make(from image: [UInt8]) throws(Failure) -> [UInt8] {

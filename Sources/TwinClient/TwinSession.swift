@@ -228,21 +228,9 @@ public struct TwinSession: Sendable {
     /// Encodes the file at `path` for upload under `name`.
     public func prepare(path: String, name: String) async throws -> PreparedUpload {
         guard TwinProtocol.isValidName(name) else { throw TwinClientError.invalidArgument("invalid entry name '\(name)'") }
-        let identity = IdenticalFiles.Identity(path: path)
-        if let identity, let copy = identicalFiles.match(path: path, identity: identity, name: name) { return copy }
-        var chunks: [HashedCiphertext] = []
-        var plaintextLengths: [Int] = []
-        let encoded = try await ConvergentEncoder(keyDerivation: keyDerivation, cache: sealedChunks, bufferPool: chunkBuffers)
-            .encode(try FileByteSource(path: path)) {
-            chunks.append($0.sealed)
-            plaintextLengths.append($0.plaintextLength)
+        return try await identicalFiles.encoding(of: path, name: name) {
+            try await prepare(source: try FileByteSource(path: path), name: name)
         }
-        let prepared = PreparedUpload(name: name, encoded: encoded, chunks: chunks, plaintextLengths: plaintextLengths)
-        // Remembered only if nothing touched the file while it was read.
-        if let identity, IdenticalFiles.Identity(path: path) == identity {
-            identicalFiles.remember(prepared, path: path, identity: identity)
-        }
-        return prepared
     }
 
     /// The largest image a thumbnail is made of; larger ones get an empty thumbnail entry.
@@ -252,25 +240,25 @@ public struct TwinSession: Sendable {
     /// image that does not decode, or is too large, gets an empty thumbnail ("no preview"), so one
     /// bad file never stops a run and a re-run does not try it again.
     public func prepareThumbnail(path: String, name: String) async throws -> PreparedUpload {
-        let identity = IdenticalFiles.Identity(path: path)
-        if let identity, let copy = identicalThumbnailSources.match(path: path, identity: identity, name: name) { return copy }
-        let image = try? FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: Self.largestThumbnailSource + 1)
-        let thumbnail = image.flatMap { $0.count <= Self.largestThumbnailSource ? try? Thumbnail.make(from: Array($0)) : nil } ?? []
-        thumbnailDecodes.increment()
-        let prepared = try await prepare(bytes: thumbnail, name: name)
-        // Remembered only if the image did not change while it was read (as for files).
-        if let identity, IdenticalFiles.Identity(path: path) == identity {
-            identicalThumbnailSources.remember(prepared, path: path, identity: identity)
+        try await identicalThumbnailSources.encoding(of: path, name: name) {
+            let image = try? FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: Self.largestThumbnailSource + 1)
+            let thumbnail = image.flatMap { $0.count <= Self.largestThumbnailSource ? try? Thumbnail.make(from: Array($0)) : nil } ?? []
+            thumbnailDecodes.increment()
+            return try await prepare(bytes: thumbnail, name: name)
         }
-        return prepared
     }
 
     /// Encodes `bytes` (held in memory) for upload under `name`.
     func prepare(bytes: [UInt8], name: String) async throws -> PreparedUpload {
+        try await prepare(source: MemoryByteSource(bytes), name: name)
+    }
+
+    /// Encodes `source` for upload under `name`.
+    private func prepare(source: some ByteSource, name: String) async throws -> PreparedUpload {
         var chunks: [HashedCiphertext] = []
         var plaintextLengths: [Int] = []
         let encoded = try await ConvergentEncoder(keyDerivation: keyDerivation, cache: sealedChunks, bufferPool: chunkBuffers)
-            .encode(MemoryByteSource(bytes)) {
+            .encode(source) {
             chunks.append($0.sealed)
             plaintextLengths.append($0.plaintextLength)
         }

@@ -75,13 +75,18 @@ struct FieldKernelTests {
         for t in values { #expect(Self.limbs(Self.kernelReduce(t)) == Self.limbs(t.reducedPortable())) }
     }
 
+    /// Pairs of F_p² elements built from every two edge elements, then 1,000 random pairs.
+    static func fp2Pairs(seed: UInt64) -> [(Fp2, Fp2)] {
+        var g = SplitMix64(seed: seed)
+        var pairs: [(Fp2, Fp2)] = []
+        for x in edgeElements { for y in edgeElements { pairs.append((Fp2(c0: x, c1: y), Fp2(c0: y, c1: x))) } }
+        for _ in 0..<1_000 { pairs.append((TestData.randomFp2(&g), TestData.randomFp2(&g))) }
+        return pairs
+    }
+
     @Test("F_p² products and squares, reduced and unreduced: edges and 1,000 random pairs")
     func fp2Products() {
-        var g = SplitMix64(seed: 0x6670_3221)
-        var pairs: [(Fp2, Fp2)] = []
-        for x in Self.edgeElements { for y in Self.edgeElements { pairs.append((Fp2(c0: x, c1: y), Fp2(c0: y, c1: x))) } }
-        for _ in 0..<1_000 { pairs.append((TestData.randomFp2(&g), TestData.randomFp2(&g))) }
-        for (a, b) in pairs {
+        for (a, b) in Self.fp2Pairs(seed: 0x6670_3221) {
             var x = a, y = b, reduced = Fp2(c0: .zero, c1: .zero)
             twin_fp2_mul_mulx(&reduced, &x, &y)
             let expected = Fp2.mulPortable(a, b)
@@ -102,11 +107,7 @@ struct FieldKernelTests {
 
     @Test("F_p⁴ squaring (cyclotomic squaring's core): edges and 1,000 random pairs")
     func fp4Square() {
-        var g = SplitMix64(seed: 0x6670_3422)
-        var pairs: [(Fp2, Fp2)] = []
-        for x in Self.edgeElements { for y in Self.edgeElements { pairs.append((Fp2(c0: x, c1: y), Fp2(c0: y, c1: x))) } }
-        for _ in 0..<1_000 { pairs.append((TestData.randomFp2(&g), TestData.randomFp2(&g))) }
-        for (a, b) in pairs {
+        for (a, b) in Self.fp2Pairs(seed: 0x6670_3422) {
             var x = a, y = b
             var r = (Fp2(c0: .zero, c1: .zero), Fp2(c0: .zero, c1: .zero))
             twin_fp4_square_mulx(&r, &x, &y)

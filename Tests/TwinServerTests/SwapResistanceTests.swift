@@ -24,7 +24,7 @@ struct SwapResistanceTests {
                 atB.serverID = idB
                 _ = try await TwinSession.register(atB)
                 // A relays B's nonce to alice; her signature names A, so B refuses it.
-                var api = TwinAPI(baseURL: b.url)
+                let api = TwinAPI(baseURL: b.url)
                 let challenge = try await api.anonymousJSON("/v1/auth/challenge", LoginChallengeRequest(user: "alice"),
                                                             as: LoginChallengeResponse.self)
                 let relayed = try alice.keyring.signing.signature(for: TwinProtocol.loginMessage(

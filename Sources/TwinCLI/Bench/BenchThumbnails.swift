@@ -1,4 +1,5 @@
 import ArgumentParser
+import Convergent
 import Foundation
 import TwinClient
 
@@ -16,8 +17,9 @@ struct BenchThumbnails: ParsableCommand {
         var perFile: [(String, Int, Double)] = []
         var totals: [String: (count: Int, ms: Double)] = [:]
         for name in names {
-            guard let bytes = FileManager.default.contents(atPath: folder + "/" + name).map(Array.init),
-                  Thumbnail.canMake(fromHeader: bytes.prefix(8)) else { continue }
+            guard let bytes = FileManager.default.contents(atPath: folder + "/" + name).map(Array.init) else { continue }
+            let format = ImageFormat.sniff(bytes)
+            guard Thumbnail.canMake(format) else { continue }
             var failed = false
             let micros = BenchClock.medianMicros(iterations: runs, warmup: 0) {
                 do { _ = try Thumbnail.make(from: bytes) } catch { failed = true }
@@ -25,9 +27,8 @@ struct BenchThumbnails: ParsableCommand {
             guard !failed else { continue }
             let ms = rounded(micros / 1000, 2)
             perFile.append((name, bytes.count, ms))
-            let format = bytes.starts(with: [0xFF, 0xD8]) ? "jpeg" : "png"
-            totals[format, default: (0, 0)].count += 1
-            totals[format, default: (0, 0)].ms += ms
+            totals[format.rawValue, default: (0, 0)].count += 1
+            totals[format.rawValue, default: (0, 0)].ms += ms
         }
         if json {
             var object: [String: any Encodable] = [:]
