@@ -87,7 +87,9 @@ tahoe_stop() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 
 tahoe_round() {
   tahoe_start "$1"
+  sync
   tahoe_new+=("$("$work/venv/bin/python" "$work/tahoe_put.py" "$tahoe_web" "$photos")")
+  sync
   tahoe_stored+=("$("$work/venv/bin/python" "$work/tahoe_put.py" "$tahoe_web" "$photos")")
   tahoe_stop
 }
@@ -101,10 +103,12 @@ twin_round() {
   for user in alice bob; do
     TWIN_HOME="$dir/$user" "$twin" account create "$user" --server "http://127.0.0.1:$port" >/dev/null
   done
+  sync  # no side pays for the other's dirty pages (twin serve's syncfs would flush Tahoe's)
   start=$(date +%s.%N)
   # shellcheck disable=SC2086
   TWIN_HOME="$dir/alice" "$twin" upload "$photos" --attributes family ${UPLOAD_ARGS:-} >/dev/null
   twin_new+=("$(echo "$(date +%s.%N) - $start" | bc)")
+  sync
   start=$(date +%s.%N)
   # shellcheck disable=SC2086
   TWIN_HOME="$dir/bob" "$twin" upload "$photos" --attributes family ${UPLOAD_ARGS:-} >/dev/null

@@ -86,6 +86,7 @@ twin_round() {
   local client_cpu server_cpu
   client_cpu=$(children_cpu)
   server_cpu=$(process_cpu "$server")
+  sync  # no side pays for the previous side's dirty pages (twin serve's syncfs would flush them)
   start=$(date +%s.%N)
   for dir_user in "$corpus"/stream/u*; do
     user=${dir_user##*/}
@@ -132,6 +133,7 @@ restic_round() {
   restic init --repository-version 1 -r "$repository" -q
   local cpu
   cpu=$(children_cpu)
+  sync
   start=$(date +%s.%N)
   restic -r "$repository" backup -q "$corpus/stream" >/dev/null
   restic_seconds+=("$(echo "$(date +%s.%N) - $start" | bc)")
@@ -145,6 +147,7 @@ borg_round() {
   borg init --encryption=repokey "$repository" 2>/dev/null
   local cpu
   cpu=$(children_cpu)
+  sync
   start=$(date +%s.%N)
   (cd "$corpus" && borg create "$repository::stream" stream)
   borg_seconds+=("$(echo "$(date +%s.%N) - $start" | bc)")
