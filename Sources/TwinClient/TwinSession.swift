@@ -14,9 +14,9 @@ public struct TwinSession: Sendable {
     let chunkBuffers = ChunkBufferPool()
     /// Files this session encoded already: a copy met later in the run reuses the result.
     let identicalFiles = IdenticalFiles()
-    /// Thumbnails this session made already, by the image they were made of: a copy of an image met
-    /// later in the run reuses its thumbnail instead of decoding the image again.
-    let identicalThumbnailSources = IdenticalFiles(capacityBytes: 16 << 20)
+    /// Thumbnails this session made already, by picture: a copy of an image met later in the run,
+    /// metadata edits and all, reuses its thumbnail instead of decoding the image again.
+    let thumbnails = ThumbnailCache(capacityBytes: 16 << 20)
     /// How many thumbnails this session decoded an image for (copies not counted).
     let thumbnailDecodes = Counter()
 
@@ -240,12 +240,15 @@ public struct TwinSession: Sendable {
     /// image that does not decode, or is too large, gets an empty thumbnail ("no preview"), so one
     /// bad file never stops a run and a re-run does not try it again.
     public func prepareThumbnail(path: String, name: String) async throws -> PreparedUpload {
-        try await identicalThumbnailSources.encoding(of: path, name: name) {
-            let image = try? FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: Self.largestThumbnailSource + 1)
-            let thumbnail = image.flatMap { $0.count <= Self.largestThumbnailSource ? try? Thumbnail.make(from: Array($0)) : nil } ?? []
-            thumbnailDecodes.increment()
-            return try await prepare(bytes: thumbnail, name: name)
-        }
+        let image = (try? FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: Self.largestThumbnailSource + 1))
+            .flatMap { $0.count <= Self.largestThumbnailSource ? Array($0) : nil }
+        let picture = image.flatMap(Thumbnail.pictureDigest)
+        if let picture, let made = thumbnails.thumbnail(of: picture, name: name) { return made }
+        let thumbnail = image.flatMap { try? Thumbnail.make(from: $0) } ?? []
+        thumbnailDecodes.increment()
+        let prepared = try await prepare(bytes: thumbnail, name: name)
+        if let picture { thumbnails.remember(prepared, of: picture) }
+        return prepared
     }
 
     /// Encodes `bytes` (held in memory) for upload under `name`.

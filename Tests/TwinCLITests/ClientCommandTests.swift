@@ -113,8 +113,11 @@ struct ClientCommandTests {
         try FileManager.default.createDirectory(atPath: photos, withIntermediateDirectories: true)
         let bytes = try Data(contentsOf: sample)
         var other = bytes
-        other.append(contentsOf: [0xFF, 0xD9])   // after the image's end: another file, the same picture
-        let names = ["a", "b", "c", "e", "f", "g"].map { ($0 + ".jpg", bytes) } + [("d.jpg", other)]
+        other.append(contentsOf: [0xFF, 0xD9])   // after the image's end: trailers count as another picture
+        // A comment segment after SOI: another file, the same picture (the decoder skips comments).
+        let comment: [UInt8] = [0xFF, 0xFE, 0x00, 0x0B] + Array("re-shared".utf8)
+        let edited = Data(bytes.prefix(2) + comment + bytes.dropFirst(2))
+        let names = ["a", "b", "c", "e", "f", "g"].map { ($0 + ".jpg", bytes) } + [("d.jpg", other), ("h.jpg", edited)]
         for (name, data) in names {
             let path = photos + "/" + name
             try data.write(to: URL(fileURLWithPath: path))
@@ -123,15 +126,15 @@ struct ClientCommandTests {
         }
         let run = try server.twin("alice", ["upload", photos, "--json"])
         let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stderr)")
-        #expect(report["files"] as? Int == 7 && report["thumbnails"] as? Int == 7)
+        #expect(report["files"] as? Int == 8 && report["thumbnails"] as? Int == 8)
         // Thumbnails are made on one thread per core: a copy met while the first is still being
-        // decoded is decoded too, so the six copies take one decode per thread at most, and the
-        // other file one.
+        // decoded is decoded too, so the six copies and the edited one take one decode per thread
+        // at most, and the other picture one.
         let decoded = try #require(report["thumbnails_decoded"] as? Int)
         let threads = min(6, ProcessInfo.processInfo.activeProcessorCount)
-        #expect((2...(1 + threads)).contains(decoded), "six copies and one other file took \(decoded) decodes on \(threads) threads")
+        #expect((2...(1 + threads)).contains(decoded), "seven copies and one other picture took \(decoded) decodes on \(threads) threads")
         // Every entry has its thumbnail, the copies' (and the same picture's) equal to the first's.
-        let thumbnails = try ["a", "b", "c", "d", "e", "f", "g"].map {
+        let thumbnails = try ["a", "b", "c", "d", "e", "f", "g", "h"].map {
             try TwinProcess.runBytes(["get", ".thumbnails/copies/\($0).jpg", "-o", "-"], environment: server.environment("alice"))
         }
         #expect(thumbnails.allSatisfy { $0.status == 0 && !$0.stdout.isEmpty && $0.stdout == thumbnails[0].stdout })
