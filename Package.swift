@@ -51,10 +51,12 @@ let package = Package(
         // BLS12-381 F_p products in x86-64 assembly (mulx, adcx, adox), selected at run time.
         .target(name: "CFpKernel"),
         .target(name: "BinaryCoding"),
+        .target(name: "Caching"),
         .target(
             name: "Convergent",
             dependencies: [
                 "BinaryCoding",
+                "Caching",
                 "CZlib",
                 "CZstd",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -140,7 +142,7 @@ let package = Package(
         .target(
             name: "TwinClient",
             dependencies: [
-                "Convergent", "KPABE", "TwinOPRF", "TwinProtocol", "CThumbnail", "CKernelKeyring",
+                "Caching", "Convergent", "KPABE", "TwinOPRF", "TwinProtocol", "CThumbnail", "CKernelKeyring",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -151,7 +153,7 @@ let package = Package(
         .target(
             name: "TwinGallery",
             dependencies: [
-                "TwinClient", "TwinProtocol", "Convergent",
+                "Caching", "TwinClient", "TwinProtocol", "Convergent",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -176,6 +178,10 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .testTarget(
+            name: "CachingTests",
+            dependencies: ["Caching"]
         ),
         .testTarget(
             name: "ConvergentTests",

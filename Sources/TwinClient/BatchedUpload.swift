@@ -62,7 +62,7 @@ extension TwinSession {
                     return item.thumbnail ? try await prepareThumbnail(path: item.path, name: item.name)
                                           : try await prepare(path: item.path, name: item.name)
                 },
-                size: { $0.chunks.reduce(0) { $0 + $1.count } },
+                size: \.ciphertextBytes,
                 warmUp: { await warmUp(attributes: attributes) },
                 announce: { batch in
                     // Files the run need not send are settled here; the rest go up as one batch.

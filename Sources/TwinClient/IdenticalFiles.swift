@@ -1,5 +1,5 @@
+import Caching
 import Convergent
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -19,7 +19,7 @@ import Darwin
 /// rely on. As in git, a file modified in the last two seconds is not remembered: file times are
 /// coarse (ext4 ticks in milliseconds, FAT in two seconds), so a rewrite right after the encoding
 /// could leave the identity unchanged. Bounded by the ciphertext bytes the remembered results hold,
-/// oldest dropped first.
+/// oldest dropped first (`ByteBudgetCache`).
 final class IdenticalFiles: Sendable {
     /// What identifies a file's current contents without reading them.
     struct Identity: Equatable, Sendable {
@@ -62,35 +62,25 @@ final class IdenticalFiles: Sendable {
     }
 
     /// What a candidate must share with a file before their bytes are compared.
-    private struct Key: Hashable {
+    private struct Key: Hashable, Sendable {
         var size: Int
         var head: Int
     }
 
-    private struct Remembered {
+    private struct Remembered: Sendable {
         var path: String
         var identity: Identity
         var prepared: TwinSession.PreparedUpload
-        var ciphertextBytes: Int
-    }
-
-    private struct State {
-        var byKey: [Key: [Remembered]] = [:]
-        /// Keys of the remembered files, oldest first from `start` (dropped ones before it).
-        var order: [Key] = []
-        var start = 0
-        var bytes = 0
     }
 
     /// How old a modification must be for a file to be remembered: above any file time's tick.
     static let settledAfterSeconds = 2
     static let headBytes = 16 << 10
 
-    let capacityBytes: Int
-    private let state = Mutex(State())
+    private let remembered: ByteBudgetCache<Key, Remembered>
 
     init(capacityBytes: Int = 64 << 20) {
-        self.capacityBytes = capacityBytes
+        remembered = ByteBudgetCache(capacityBytes: capacityBytes)
     }
 
     /// The encoding of the file at `path` under `name`: an earlier copy's when there is one, else
@@ -110,9 +100,8 @@ final class IdenticalFiles: Sendable {
     /// is `identity`), renamed to `name`; nil when there is none. A file that cannot be read (either
     /// one: a remembered file may vanish) means no match; encoding `path` then reports its own errors.
     func match(path: String, identity: Identity, name: String) -> TwinSession.PreparedUpload? {
-        guard state.withLock({ !$0.byKey.isEmpty }), let key = Self.key(path: path, size: identity.size) else { return nil }
-        let candidates = state.withLock { $0.byKey[key] ?? [] }
-        for candidate in candidates.reversed() where Identity(path: candidate.path) == candidate.identity {
+        guard remembered.count > 0, let key = Self.key(path: path, size: identity.size) else { return nil }
+        for candidate in remembered.values(for: key).reversed() where Identity(path: candidate.path) == candidate.identity {
             if (try? Self.sameContents(candidate.path, path)) == true {
                 var prepared = candidate.prepared
                 prepared.name = name
@@ -127,23 +116,9 @@ final class IdenticalFiles: Sendable {
     /// rewrite.
     func remember(_ prepared: TwinSession.PreparedUpload, path: String, identity: Identity) {
         guard identity.isSettled else { return }
-        let ciphertextBytes = prepared.chunks.reduce(0) { $0 + $1.count }
-        guard ciphertextBytes <= capacityBytes, let key = Self.key(path: path, size: identity.size) else { return }
-        state.withLock { state in
-            state.byKey[key, default: []].append(Remembered(path: path, identity: identity, prepared: prepared, ciphertextBytes: ciphertextBytes))
-            state.order.append(key)
-            state.bytes += ciphertextBytes
-            while state.bytes > capacityBytes {
-                let oldest = state.order[state.start]
-                state.bytes -= state.byKey[oldest]!.removeFirst().ciphertextBytes
-                if state.byKey[oldest]!.isEmpty { state.byKey[oldest] = nil }
-                state.start += 1
-            }
-            if state.start > 1024, state.start * 2 > state.order.count {
-                state.order.removeFirst(state.start)
-                state.start = 0
-            }
-        }
+        let ciphertextBytes = prepared.ciphertextBytes
+        guard ciphertextBytes <= remembered.capacityBytes, let key = Self.key(path: path, size: identity.size) else { return }
+        remembered.append(Remembered(path: path, identity: identity, prepared: prepared), bytes: ciphertextBytes, under: key)
     }
 
     /// The size and a hash of the first `headBytes` of the file at `path`; nil when unreadable.
@@ -158,7 +133,7 @@ final class IdenticalFiles: Sendable {
     }
 
     /// Files remembered now.
-    var count: Int { state.withLock { $0.order.count - $0.start } }
+    var count: Int { remembered.count }
 
     /// Whether the files at `first` and `second` hold the same bytes, read to the end of both.
     static func sameContents(_ first: String, _ second: String) throws -> Bool {

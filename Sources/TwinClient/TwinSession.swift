@@ -1,3 +1,4 @@
+import Caching
 import Convergent
 import Crypto
 import Foundation
@@ -16,7 +17,7 @@ public struct TwinSession: Sendable {
     let identicalFiles = IdenticalFiles()
     /// Thumbnails this session made already, by picture: a copy of an image met later in the run,
     /// metadata edits and all, reuses its thumbnail instead of decoding the image again.
-    let thumbnails = ThumbnailCache(capacityBytes: 16 << 20)
+    let thumbnails = ByteBudgetCache<Digest32, PreparedUpload>(capacityBytes: 16 << 20)
     /// How many thumbnails this session decoded an image for (copies not counted).
     let thumbnailDecodes = Counter()
 
@@ -223,6 +224,8 @@ public struct TwinSession: Sendable {
         public var chunks: [HashedCiphertext]
         public var plaintextLengths: [Int]
         public var chunkTags: [Tag] { encoded.chunkTags }
+        /// What holding it costs in memory: its chunks' ciphertext bytes.
+        public var ciphertextBytes: Int { chunks.reduce(0) { $0 + $1.count } }
     }
 
     /// Encodes the file at `path` for upload under `name`.
@@ -243,11 +246,14 @@ public struct TwinSession: Sendable {
         let image = (try? FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: Self.largestThumbnailSource + 1))
             .flatMap { $0.count <= Self.largestThumbnailSource ? Array($0) : nil }
         let picture = image.flatMap(Thumbnail.pictureDigest)
-        if let picture, let made = thumbnails.thumbnail(of: picture, name: name) { return made }
+        if let picture, var made = thumbnails.value(for: picture) {
+            made.name = name
+            return made
+        }
         let thumbnail = image.flatMap { try? Thumbnail.make(from: $0) } ?? []
         thumbnailDecodes.increment()
         let prepared = try await prepare(bytes: thumbnail, name: name)
-        if let picture { thumbnails.remember(prepared, of: picture) }
+        if let picture { thumbnails.insertIfAbsent(prepared, bytes: prepared.ciphertextBytes, under: picture) }
         return prepared
     }
 

@@ -1,7 +1,6 @@
 import Convergent
 import Foundation
 import Hummingbird
-import Synchronization
 import TwinClient
 import TwinProtocol
 
@@ -40,33 +39,6 @@ actor GallerySession {
         let report = try await copy.revoke(user, saveKeyring: saveKeyring)
         session = copy
         return report
-    }
-}
-
-/// Decrypted thumbnails kept in this process, by owner, name and file tag, up to a byte budget
-/// (oldest out first): a gallery shown again decrypts nothing.
-final class ThumbnailCache: Sendable {
-    private struct State {
-        var thumbnails: [String: [UInt8]] = [:]
-        var order: [String] = []
-        var bytes = 0
-    }
-    private let state = Mutex(State())
-    let capacityBytes: Int
-
-    init(capacityBytes: Int = 64 << 20) { self.capacityBytes = capacityBytes }
-
-    func get(_ key: String) -> [UInt8]? { state.withLock { $0.thumbnails[key] } }
-
-    func put(_ key: String, _ thumbnail: [UInt8]) {
-        state.withLock { state in
-            guard state.thumbnails.updateValue(thumbnail, forKey: key) == nil else { return }
-            state.order.append(key)
-            state.bytes += thumbnail.count
-            while state.bytes > capacityBytes, !state.order.isEmpty {
-                state.bytes -= state.thumbnails.removeValue(forKey: state.order.removeFirst())?.count ?? 0
-            }
-        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Caching
 import Convergent
 import Foundation
 import Hummingbird
@@ -9,7 +10,9 @@ struct GalleryController: Sendable {
     let session: GallerySession
     let user: String
     let pageSize: Int
-    let thumbnails = ThumbnailCache()
+    /// Decrypted thumbnails, by owner, name and file tag (`v`): a gallery shown again decrypts
+    /// nothing. A key's bytes count too, so even empty thumbnails ("no preview") stay bounded.
+    let thumbnails = ByteBudgetCache<String, [UInt8]>(capacityBytes: 64 << 20)
 
     func register(to router: Router<BasicRequestContext>) {
         router.get("static/gallery.css") { _, _ in
@@ -102,7 +105,7 @@ struct GalleryController: Sendable {
     func thumbnail(_ request: Request) async throws -> Response {
         let (owner, name) = try Self.item(request)
         let key = "\(owner ?? user)/\(name)@\(request.uri.queryParameters["v"] ?? "")"
-        if let cached = thumbnails.get(key) { return Self.thumbnailResponse(cached) }
+        if let cached = thumbnails.value(for: key) { return Self.thumbnailResponse(cached) }
         let current = await session.session
         var made: [UInt8]
         do {
@@ -115,7 +118,7 @@ struct GalleryController: Sendable {
                 made = []
             }
         }
-        thumbnails.put(key, made)
+        thumbnails.insertIfAbsent(made, bytes: made.count + key.utf8.count, under: key)
         return Self.thumbnailResponse(made)
     }
 
