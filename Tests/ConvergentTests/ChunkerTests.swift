@@ -110,6 +110,34 @@ struct ChunkerTests {
         #expect(heifEdited.filter { !heifChunks.contains($0) }.reduce(0) { $0 + $1.count } < 8 * 1024)
     }
 
+    @Test("regions of an image in memory: offsets, kinds and types as the chunker reads them, up to the scan data")
+    func regionsInMemory() {
+        let jpeg = ImageFixtures.jpeg()
+        let (jpegRegions, jpegEnd) = jpeg.bytes.withUnsafeBytes { ImageFormat.jpeg.regions(of: $0) }
+        #expect(jpegRegions.map(\.region.type) == [0, 0xFFE0, 0xFFE1, 0xFFDB, 0xFFC0, 0xFFC4])
+        #expect(jpegRegions.map(\.offset) == [0] + ["APP0", "APP1", "DQT", "SOF0", "DHT"].map { jpeg.offsets[$0]! })
+        #expect(jpegRegions.allSatisfy { $0.region.kind == .metadata })
+        #expect(jpegEnd == jpeg.offsets["SOS"]!, "the scan data runs to the end: not listed")
+
+        let png = ImageFixtures.png(texts: ["a", "b"], idatChunks: 3, idatSize: 1000)
+        let (pngRegions, pngEnd) = png.bytes.withUnsafeBytes { ImageFormat.png.regions(of: $0) }
+        let types = ["IHDR", "tEXt", "tEXt", "IDAT", "IDAT", "IDAT", "IEND"].map { name in
+            name.utf8.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        }
+        #expect(pngRegions.map(\.region.type) == [0] + types)
+        #expect(Region.fourCC("IDAT") == 0x4944_4154)
+        #expect(pngRegions.map(\.region.kind) == [.metadata, .metadata, .metadata, .metadata, .payload, .payload, .payload, .metadata])
+        #expect(pngRegions.map(\.region.continuesPayload) == [false, false, false, false, false, true, true, false])
+        #expect(pngEnd == png.bytes.count)
+
+        // A chunk whose length runs past the end is not listed; the parse ends where it starts.
+        let truncated = Array(png.bytes.prefix(png.offsets["IDAT"]! + 100))
+        let (cut, cutEnd) = truncated.withUnsafeBytes { ImageFormat.png.regions(of: $0) }
+        #expect(cut.count == 4 && cutEnd == png.offsets["IDAT"]!)
+        let (unknown, unknownEnd) = [UInt8](repeating: 7, count: 100).withUnsafeBytes { ImageFormat.unknown.regions(of: $0) }
+        #expect(unknown.isEmpty && unknownEnd == 0)
+    }
+
     @Test("format sniffing", arguments: [
         ([0xFF, 0xD8, 0xFF, 0xE0] as [UInt8], ImageFormat.jpeg),
         ([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], .png),
