@@ -49,7 +49,8 @@ extension TwinSession {
     ///
     /// A re-run: `existing` maps names that already have an entry to its file tag. A file whose
     /// entry holds the same content is `unchanged` and sends nothing; one whose entry holds other
-    /// content is `refused`, or, with `replace`, its entry is deleted and it goes up as new.
+    /// content is `refused`, or, with `replace`, goes up as new and its commit replaces the entry
+    /// (atomically: a run that fails or is cut off leaves the old entry in place).
     public func upload(_ items: [UploadItem], attributes: [String], width: Int, batching: UploadBatching = UploadBatching(),
                        existing: [String: Tag] = [:], replace: Bool = false,
                        report: (UploadResult) -> Void) async throws {
@@ -68,6 +69,7 @@ extension TwinSession {
                     // Files the run need not send are settled here; the rest go up as one batch.
                     var settled: [UploadResult.Outcome?] = []
                     var fresh: [PreparedUpload] = []
+                    var replacing: [String: Tag] = [:]
                     for prepared in batch {
                         switch existing[prepared.name] {
                         case nil:
@@ -75,15 +77,16 @@ extension TwinSession {
                             fresh.append(prepared)
                         case prepared.encoded.fileTag?:
                             settled.append(.unchanged)
-                        case _? where replace:
-                            try await api.delete(owner: keyring.user, name: prepared.name)
+                        case let current? where replace:
+                            // The commit swaps the entries: nothing is deleted before it.
+                            replacing[prepared.name] = current
                             settled.append(.replaced)
                             fresh.append(prepared)
                         case _?:
                             settled.append(.refused)
                         }
                     }
-                    let announced = fresh.isEmpty ? nil : try await announce(fresh, attributes: attributes)
+                    let announced = fresh.isEmpty ? nil : try await announce(fresh, attributes: attributes, replacing: replacing)
                     return SettledBatch(announced: announced, settled: settled, names: batch.map(\.name), lengths: batch.map(\.encoded.length))
                 },
                 commit: { batch in

@@ -303,7 +303,8 @@ public struct TwinSession: Sendable {
     }
 
     /// The protocol up to the commit: tags, then the missing chunks and the proof side by side.
-    func announce(_ batch: [PreparedUpload], attributes: [String]) async throws -> AnnouncedBatch {
+    /// `replacing` maps names whose entries the commit replaces to the file tag each holds now.
+    func announce(_ batch: [PreparedUpload], attributes: [String], replacing: [String: Tag] = [:]) async throws -> AnnouncedBatch {
         // Positions in the concatenated chunk lists: what the server's challenge counts.
         let chunks = batch.flatMap(\.chunks)
         let fileOfPosition = batch.indices.flatMap { Array(repeating: $0, count: batch[$0].chunks.count) }
@@ -352,7 +353,9 @@ public struct TwinSession: Sendable {
         let entries = try batch.map { prepared in
             let encoded = prepared.encoded
             let attributeWrapped = wrapper?.wrap(encoded.fileKey.withUnsafeBytes { Array($0) }, context: encoded.fileTag.bytes).encoded() ?? []
-            return try entryCommit(name: prepared.name, encoded: encoded, attributes: attributes, attributeWrappedKey: attributeWrapped)
+            var entry = try entryCommit(name: prepared.name, encoded: encoded, attributes: attributes, attributeWrappedKey: attributeWrapped)
+            entry.replaces = replacing[prepared.name]
+            return entry
         }
         // Deduplicated: every chunk position whose bytes did not go up, whether the server had them
         // or another position of this batch carried them.

@@ -369,9 +369,15 @@ public struct EntryCommit: Codable, Sendable {
     public var size: Int
     /// The owner's `EntrySeal` over this entry (72 bytes).
     public var ownerSeal: Data
+    /// Set when the entry replaces the owner's entry of the same name: the file tag that entry must
+    /// still name. The old entry goes in the commit's own transaction, so an upload that fails or is
+    /// cut off leaves it in place; a commit whose entry is gone (`not_found`) or names another file
+    /// since (`conflict`) changes nothing. Absent: the name must be free.
+    public var replaces: Tag?
     public init(name: String, attributes: [String], attributeWrappedKey: Data, ownerWrappedKey: Data,
-                sealedManifest: Data, mediaType: String, size: Int, ownerSeal: Data) {
+                sealedManifest: Data, mediaType: String, size: Int, ownerSeal: Data, replaces: Tag? = nil) {
         self.ownerSeal = ownerSeal
+        self.replaces = replaces
         self.name = name
         self.attributes = attributes
         self.attributeWrappedKey = attributeWrappedKey

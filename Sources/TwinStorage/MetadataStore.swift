@@ -309,7 +309,12 @@ public protocol MetadataStore: Sendable {
     /// (`.notFound(.chunk)`). A session committed once is gone, so it cannot be committed again.
     /// With a `quota`, throws `.quotaExceeded` when the owner's entries would then be charged more
     /// than `quota` bytes (`FileRecord.storedSize` each).
-    func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String, quota: Int?) async throws
+    /// `replacing` maps names of the owner's entries that the commit replaces to the file tag each
+    /// must still name: they are removed first, in the same transaction, as `deleteEntry` would at
+    /// `now` (`.notFound(.entry)` when one is gone, `.conflict(.entry)` when it names another file).
+    /// Any other name the commit uses must be free.
+    func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String, quota: Int?,
+                replacing: [String: Tag], now: Date) async throws
     func entry(owner: String, name: String) async throws -> EntryRecord?
     /// The owner's entries whose names start with `prefix` and sort after `after` (bytewise, as
     /// UTF-8), in that order, at most `limit`: one page of a listing.
@@ -385,13 +390,21 @@ extension MetadataStore {
         try await commit([(entry, file)], sessionID: sessionID, quota: nil)
     }
 
-    public func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String) async throws {
-        try await commit(entries, sessionID: sessionID, quota: nil)
+    public func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String, quota: Int? = nil) async throws {
+        try await commit(entries, sessionID: sessionID, quota: quota, replacing: [:], now: Date())
     }
 
     public func createUploadSession(_ session: UploadSessionRecord) async throws {
         try await createUploadSession(session, maximumLive: .max, now: Date())
     }
+}
+
+/// What removing an entry that must name a given file found: the outcome each backend's removal
+/// reports, which `commit(…replacing:…)` turns into its refusals.
+public enum EntryRemoval: Equatable, Sendable {
+    case removed
+    case absent
+    case namesAnotherFile
 }
 
 /// New keys for one entry (`MetadataStore.updateEntryKeys`), taken only if the entry still has

@@ -40,6 +40,7 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
     case commitRacingLastDeletion
     case quota
     case sessionLimit
+    case commitReplacesEntries
 
     public var testDescription: String { rawValue }
 
@@ -80,6 +81,7 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
         case .commitRacingLastDeletion: try await Self.commitRacingLastDeletion(store)
         case .quota: try await Self.quota(store)
         case .sessionLimit: try await Self.sessionLimit(store)
+        case .commitReplacesEntries: try await Self.commitReplacesEntries(store)
         }
     }
 
@@ -796,6 +798,55 @@ public enum MetadataStoreConformance: String, CaseIterable, CustomTestStringConv
         #expect(try await store.entry(owner: "alice", name: "b") == nil)
         #expect(try await store.uploadSession(id: "q2") != nil, "a refused commit keeps its session")
         try await store.commit([(Fixture.entry(owner: "alice", name: "b", file: file), file)], sessionID: "q2", quota: 2000)
+    }
+
+    /// A commit that replaces entries swaps them in its own transaction: the old entry goes (with its
+    /// file, when no other entry holds it) only if the commit succeeds, and only while the entry
+    /// still names the file the caller read; a refused commit changes nothing.
+    private static func commitReplacesEntries(_ store: any MetadataStore) async throws {
+        try await store.createUser(Fixture.user("alice"))
+        let old = Fixture.file(1, chunks: [Fixture.chunk(1), Fixture.chunk(2)])
+        let new = Fixture.file(2, chunks: [Fixture.chunk(2), Fixture.chunk(3)])
+        let other = Fixture.file(3, chunks: [Fixture.chunk(4)])
+        for file in [old, new, other] { try await store.record(file) }
+        try await store.upload(Fixture.entry(owner: "alice", name: "a", file: old), file: old)
+        let replacement = Fixture.entry(owner: "alice", name: "a", file: new)
+
+        // The entry names another file than the caller read: refused, nothing changes.
+        try await store.createUploadSession(Fixture.uploadSession("stale", user: "alice", file: new))
+        await #expect(throws: MetadataStoreError.conflict(.entry(owner: "alice", name: "a"))) {
+            try await store.commit([(replacement, new)], sessionID: "stale", quota: nil, replacing: ["a": other.tag], now: Date())
+        }
+        // The entry is gone: refused, nothing changes.
+        await #expect(throws: MetadataStoreError.notFound(.entry(owner: "alice", name: "gone"))) {
+            try await store.commit([(replacement, new)], sessionID: "stale", quota: nil, replacing: ["gone": old.tag], now: Date())
+        }
+        // A commit refused for another reason (the quota) after the replacement keeps the old entry.
+        await #expect(throws: MetadataStoreError.quotaExceeded(used: new.storedSize, quota: 1)) {
+            try await store.commit([(replacement, new)], sessionID: "stale", quota: 1, replacing: ["a": old.tag], now: Date())
+        }
+        #expect(try await store.entry(owner: "alice", name: "a")?.fileTag == old.tag)
+        #expect(try await store.file(old.tag) == old)
+        #expect(try await store.file(new.tag) == nil)
+        #expect(try await store.uploadSession(id: "stale") != nil, "a refused commit keeps its session")
+        // Without `replacing`, the name is taken.
+        await #expect(throws: MetadataStoreError.conflict(.entry(owner: "alice", name: "a"))) {
+            try await store.commit([(replacement, new)], sessionID: "stale")
+        }
+
+        try await store.commit([(replacement, new)], sessionID: "stale", quota: new.storedSize, replacing: ["a": old.tag], now: Date())
+        #expect(try await store.entry(owner: "alice", name: "a") == replacement)
+        #expect(try await store.file(old.tag) == nil, "no entry holds the old file any more")
+        #expect(try await store.file(new.tag) == new)
+        // Chunk 1 was the old file's alone; chunk 2 moved to the new file; chunk 4 never had a file.
+        #expect(try await Self.garbage(store, before: everythingIsOld, now: Date()) == [Fixture.tag(1), Fixture.tag(4)])
+        #expect(try await store.statistics().entries == 1)
+
+        // Replacing an entry by one of the file it holds keeps the file and its chunks.
+        try await store.createUploadSession(Fixture.uploadSession("same", user: "alice", file: new))
+        try await store.commit([(replacement, new)], sessionID: "same", quota: nil, replacing: ["a": new.tag], now: Date())
+        #expect(try await store.file(new.tag) == new)
+        #expect(try await Self.garbage(store, before: everythingIsOld, now: Date()) == [])
     }
 
     /// Live sessions per user are capped; expired ones make room, and other users are unaffected.

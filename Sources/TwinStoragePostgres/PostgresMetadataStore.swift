@@ -431,7 +431,8 @@ public final class PostgresMetadataStore: MetadataStore, Service {
 
     // MARK: Entries
 
-    public func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String, quota: Int?) async throws {
+    public func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String, quota: Int?,
+                       replacing: [String: Tag], now: Date) async throws {
         if let mismatch = entries.first(where: { $0.entry.fileTag != $0.file.tag }) {
             throw MetadataStoreError.notFound(.file(mismatch.entry.fileTag))
         }
@@ -444,6 +445,14 @@ public final class PostgresMetadataStore: MetadataStore, Service {
                       DELETE FROM upload_sessions WHERE id = \(sessionID) AND "user" = \(owners.first ?? "") RETURNING 1
                       """, as: Int.self) != nil else {
                 throw MetadataStoreError.notFound(.uploadSession(sessionID))
+            }
+            let owner = owners.first ?? ""
+            for (name, fileTag) in replacing.sorted(by: { $0.key < $1.key }) {
+                switch try await Self.removeEntry(owner: owner, name: name, naming: fileTag, now: now, on: connection) {
+                case .removed: break
+                case .absent: throw MetadataStoreError.notFound(.entry(owner: owner, name: name))
+                case .namesAnotherFile: throw MetadataStoreError.conflict(.entry(owner: owner, name: name))
+                }
             }
             for (entry, file) in entries { try await Self.commit(entry, file: file, on: connection) }
             if let quota, let owner = owners.first {
@@ -562,26 +571,45 @@ public final class PostgresMetadataStore: MetadataStore, Service {
 
     public func deleteEntry(owner: String, name: String, now: Date) async throws -> Bool {
         try await transaction { connection in
-            guard let file = try await connection.one("""
-                DELETE FROM entries WHERE owner = \(owner) AND name = \(name) RETURNING file_tag
-                """, as: ByteBuffer.self) else { return false }
-            // The file row lock makes the last two deletions of one file's entries take turns.
-            guard try await connection.one("SELECT 1 FROM files WHERE tag = \(file) FOR UPDATE", as: Int.self) != nil,
-                  try await connection.one("SELECT 1 FROM entries WHERE file_tag = \(file) LIMIT 1", as: Int.self) == nil else {
-                return true
-            }
-            // The last entry is gone: drop the file's chunk references; a chunk reaching zero starts
-            // its grace period now (right-hand sides see the old refs).
-            try await connection.execute("""
-                UPDATE chunks SET refs = refs - uses.count,
-                    unreferenced_since = CASE WHEN refs = uses.count THEN \(Millis(now)) ELSE NULL END
-                FROM (SELECT chunk_tag, count(*) AS count FROM file_chunks WHERE file_tag = \(file) GROUP BY chunk_tag) AS uses
-                WHERE chunks.tag = uses.chunk_tag
-                """)
-            try await connection.execute("DELETE FROM file_chunks WHERE file_tag = \(file)")
-            try await connection.execute("DELETE FROM files WHERE tag = \(file)")
-            return true
+            try await Self.removeEntry(owner: owner, name: name, naming: nil, now: now, on: connection) == .removed
         }
+    }
+
+    /// Removes the entry and its reference, if it names `fileTag` (any file when nil); a file left
+    /// without entries goes with its chunk references, and a chunk reaching zero starts its grace
+    /// period at `now`.
+    private static func removeEntry(owner: String, name: String, naming fileTag: Tag?, now: Date,
+                                    on connection: PostgresConnection) async throws -> EntryRemoval {
+        let removed = if let fileTag {
+            try await connection.one("""
+                DELETE FROM entries WHERE owner = \(owner) AND name = \(name) AND file_tag = \(Bytes(fileTag)) RETURNING file_tag
+                """, as: ByteBuffer.self)
+        } else {
+            try await connection.one("DELETE FROM entries WHERE owner = \(owner) AND name = \(name) RETURNING file_tag", as: ByteBuffer.self)
+        }
+        guard let file = removed else {
+            guard fileTag != nil,
+                  try await connection.one("SELECT 1 FROM entries WHERE owner = \(owner) AND name = \(name)", as: Int.self) != nil else {
+                return .absent
+            }
+            return .namesAnotherFile
+        }
+        // The file row lock makes the last two deletions of one file's entries take turns.
+        guard try await connection.one("SELECT 1 FROM files WHERE tag = \(file) FOR UPDATE", as: Int.self) != nil,
+              try await connection.one("SELECT 1 FROM entries WHERE file_tag = \(file) LIMIT 1", as: Int.self) == nil else {
+            return .removed
+        }
+        // The last entry is gone: drop the file's chunk references; a chunk reaching zero starts
+        // its grace period now (right-hand sides see the old refs).
+        try await connection.execute("""
+            UPDATE chunks SET refs = refs - uses.count,
+                unreferenced_since = CASE WHEN refs = uses.count THEN \(Millis(now)) ELSE NULL END
+            FROM (SELECT chunk_tag, count(*) AS count FROM file_chunks WHERE file_tag = \(file) GROUP BY chunk_tag) AS uses
+            WHERE chunks.tag = uses.chunk_tag
+            """)
+        try await connection.execute("DELETE FROM file_chunks WHERE file_tag = \(file)")
+        try await connection.execute("DELETE FROM files WHERE tag = \(file)")
+        return .removed
     }
 
     /// See the type's comment for how a pass excludes concurrent recording on every node.

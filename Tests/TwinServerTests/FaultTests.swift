@@ -11,6 +11,43 @@ import TwinStorage
 /// racing a steady stream of uploads.
 @Suite("Faults")
 struct FaultTests {
+    @Test("a replacement refused at its commit leaves the old entry; one that commits swaps it whole")
+    func replacementIsAtomic() async throws {
+        let small = jpegImage(seed: "replace-old", exif: "x", scanBytes: 200_000)
+        let large = jpegImage(seed: "replace-large", exif: "x", scanBytes: 400_000)
+        let other = jpegImage(seed: "replace-new", exif: "x", scanBytes: 250_000)
+        try await LiveServer.run(configure: { $0.limits.quotaBytes = small.count * 3 / 2 }) { server in
+            let alice = try await server.user("alice")
+            _ = try await alice.upload(path: try server.file("a.jpg", small), name: "a.jpg", attributes: [])
+            let old = try #require(try await alice.entries().first).fileTag
+            func replace(with path: String) async throws -> [TwinSession.UploadResult] {
+                var results: [TwinSession.UploadResult] = []
+                try await alice.upload([.init(path: path, name: "a.jpg")], attributes: [], width: 1,
+                                       existing: ["a.jpg": old], replace: true) { results.append($0) }
+                return results
+            }
+            // Past the quota even without the old entry: refused at the commit, and the old entry,
+            // which a delete before the upload would have lost, is still there and still reads.
+            await expectCode("quota_exceeded") { _ = try await replace(with: try server.file("large.jpg", large)) }
+            #expect(try await alice.entries().map(\.fileTag) == [old])
+            let out = server.directory.appendingPathComponent("a-out.jpg").path
+            _ = try await alice.get(owner: nil, name: "a.jpg", destination: out)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data(small))
+
+            // Within the quota once the old entry's charge goes: replaced in one commit.
+            let results = try await replace(with: try server.file("new.jpg", other))
+            #expect(results.map(\.outcome) == [.replaced])
+            let entries = try await alice.entries()
+            #expect(entries.count == 1 && entries[0].name == "a.jpg" && entries[0].fileTag != old)
+            _ = try await alice.get(owner: nil, name: "a.jpg", destination: out + "2")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: out + "2")) == Data(other))
+            // A stale expectation (the entry no longer names `old`) is refused, changing nothing.
+            let fourth = jpegImage(seed: "replace-fourth", exif: "x", scanBytes: 220_000)
+            await expectCode("conflict") { _ = try await replace(with: try server.file("fourth.jpg", fourth)) }
+            #expect(try await alice.entries().map(\.fileTag) == entries.map(\.fileTag))
+        }
+    }
+
     @Test("a corrupt blob is quarantined on read, and the next upload of that content repairs it")
     func corruptBlobIsRepairedByUpload() async throws {
         try await LiveServer.run { server in

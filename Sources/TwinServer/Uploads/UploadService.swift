@@ -236,7 +236,8 @@ struct UploadService: Sendable {
     // MARK: Commit
 
     /// Adds one entry per announced file, in order, atomically, once ownership is proven and every
-    /// missing chunk arrived.
+    /// missing chunk arrived; an entry that `replaces` another takes its place in the same
+    /// transaction.
     func commit(_ commits: [EntryCommit], session id: String, user: String) async throws -> [EntryRecord] {
         guard let session = try await store.uploadSession(id: id), session.user == user else { throw UploadError.noSession(id) }
         guard session.expiresAt > Date() else { throw UploadError.expired(id) }
@@ -275,7 +276,14 @@ struct UploadService: Sendable {
                             mediaType: commit.mediaType, size: commit.size, createdAt: now, ownerSeal: Array(commit.ownerSeal)),
                 FileRecord(tag: file.fileTag, sealedManifest: manifest, chunks: file.chunks)))
         }
-        try await store.commit(committed, sessionID: id, quota: limits.quotaBytes)
+        var replacing: [String: Tag] = [:]
+        for commit in commits {
+            guard let replaced = commit.replaces else { continue }
+            guard replacing.updateValue(replaced, forKey: commit.name) == nil else {
+                throw UploadError.unprocessable("\(commit.name) is replaced twice in one commit")
+            }
+        }
+        try await store.commit(committed, sessionID: id, quota: limits.quotaBytes, replacing: replacing, now: now)
         return committed.map(\.entry)
     }
 }

@@ -181,7 +181,8 @@ public actor MemoryMetadataStore: MetadataStore {
 
     // MARK: Entries
 
-    public func commit(_ committed: [(entry: EntryRecord, file: FileRecord)], sessionID: String, quota: Int?) throws {
+    public func commit(_ committed: [(entry: EntryRecord, file: FileRecord)], sessionID: String, quota: Int?,
+                       replacing: [String: Tag], now: Date) throws {
         if let mismatch = committed.first(where: { $0.entry.fileTag != $0.file.tag }) {
             throw MetadataStoreError.notFound(.file(mismatch.entry.fileTag))
         }
@@ -193,7 +194,11 @@ public actor MemoryMetadataStore: MetadataStore {
         // Everything is checked before anything changes.
         let owner = owners.first ?? session.user
         guard users[owner] != nil else { throw MetadataStoreError.notFound(.user(owner)) }
-        var names = Set(entries[owner, default: [:]].keys)
+        for (name, fileTag) in replacing.sorted(by: { $0.key < $1.key }) {
+            guard let existing = entries[owner]?[name] else { throw MetadataStoreError.notFound(.entry(owner: owner, name: name)) }
+            guard existing.record.fileTag == fileTag else { throw MetadataStoreError.conflict(.entry(owner: owner, name: name)) }
+        }
+        var names = Set(entries[owner, default: [:]].keys).subtracting(replacing.keys)
         var newFiles = Set<Tag>()
         for (entry, file) in committed {
             guard names.insert(entry.name).inserted else {
@@ -205,11 +210,13 @@ public actor MemoryMetadataStore: MetadataStore {
             }
         }
         if let quota {
-            let used = entries[owner, default: [:]].values.reduce(0) { $0.addingReportingOverflow($1.charged).partialValue }
+            let used = entries[owner, default: [:]].filter { replacing[$0.key] == nil }.values
+                .reduce(0) { $0.addingReportingOverflow($1.charged).partialValue }
                 + committed.reduce(0) { $0 + $1.file.storedSize }
             guard used <= quota else { throw MetadataStoreError.quotaExceeded(used: used, quota: quota) }
         }
         uploadSessions[sessionID] = nil
+        for name in replacing.keys.sorted() { _ = deleteEntry(owner: owner, name: name, now: now) }
         for (entry, file) in committed {
             if files[file.tag] == nil {
                 files[file.tag] = (file.sealedManifest, file.chunks.map(\.tag))

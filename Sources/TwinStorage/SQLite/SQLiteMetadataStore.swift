@@ -451,7 +451,8 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
 
     /// One durable transaction; the refusals are the protocol's (each would leave references the
     /// store cannot honour).
-    public func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String, quota: Int?) async throws {
+    public func commit(_ entries: [(entry: EntryRecord, file: FileRecord)], sessionID: String, quota: Int?,
+                       replacing: [String: Tag], now: Date) async throws {
         if let mismatch = entries.first(where: { $0.entry.fileTag != $0.file.tag }) {
             throw MetadataStoreError.notFound(.file(mismatch.entry.fileTag))
         }
@@ -463,6 +464,14 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
                   try !transaction.rows("DELETE FROM upload_sessions WHERE id = ? AND user = ? RETURNING id",
                                         [.text(sessionID), .text(owners.first ?? "")]).isEmpty else {
                 throw MetadataStoreError.notFound(.uploadSession(sessionID))
+            }
+            let owner = owners.first ?? ""
+            for (name, fileTag) in replacing.sorted(by: { $0.key < $1.key }) {
+                switch try transaction.removeEntry(owner: owner, name: name, naming: fileTag, now: now) {
+                case .removed: break
+                case .absent: throw MetadataStoreError.notFound(.entry(owner: owner, name: name))
+                case .namesAnotherFile: throw MetadataStoreError.conflict(.entry(owner: owner, name: name))
+                }
             }
             for (entry, file) in entries { try transaction.commit(entry, file: file) }
             if let quota, let owner = owners.first {
@@ -498,23 +507,7 @@ public final class SQLiteMetadataStore: MetadataStore, Sendable {
 
     public func deleteEntry(owner: String, name: String, now: Date) async throws -> Bool {
         try await transaction(.write(.durable)) { transaction in
-            guard let row = try transaction.rows(
-                "DELETE FROM entries WHERE owner = ? AND name = ? RETURNING file_tag", [.text(owner), .text(name)]
-            ).first else { return false }
-            let file = SQLiteValue.tag(try row.tag("file_tag"))
-            let stillUsed = try !transaction.rows("SELECT 1 FROM entries WHERE file_tag = ? LIMIT 1", [file]).isEmpty
-            guard !stillUsed else { return true }
-            // The last entry is gone: drop the file's chunk references; a chunk reaching zero starts
-            // its grace period now (right-hand sides see the old refs).
-            try transaction.execute("""
-                UPDATE chunks SET refs = refs - uses.count,
-                    unreferenced_since = CASE WHEN refs = uses.count THEN ? ELSE NULL END
-                FROM (SELECT chunk_tag, count(*) AS count FROM file_chunks WHERE file_tag = ? GROUP BY chunk_tag) AS uses
-                WHERE chunks.tag = uses.chunk_tag
-                """, [SQLiteValue.date(now), file])
-            try transaction.execute("DELETE FROM file_chunks WHERE file_tag = ?", [file])
-            try transaction.execute("DELETE FROM files WHERE tag = ?", [file])
-            return true
+            try transaction.removeEntry(owner: owner, name: name, naming: nil, now: now) == .removed
         }
     }
 
@@ -743,6 +736,35 @@ private struct Transaction {
             }
             return AnnouncedFile(fileTag: try $0.tag("file_tag"), chunks: chunks)
         }
+    }
+
+    /// Removes the entry and its reference, if it names `fileTag` (any file when nil); a file left
+    /// without entries goes with its chunk references, and a chunk reaching zero starts its grace
+    /// period at `now`.
+    func removeEntry(owner: String, name: String, naming fileTag: Tag?, now: Date) throws -> EntryRemoval {
+        guard let row = try rows(
+            "DELETE FROM entries WHERE owner = ? AND name = ? AND (? IS NULL OR file_tag = ?) RETURNING file_tag",
+            [.text(owner), .text(name), fileTag.map(SQLiteValue.tag) ?? .null, fileTag.map(SQLiteValue.tag) ?? .null]
+        ).first else {
+            guard fileTag != nil, try !rows("SELECT 1 FROM entries WHERE owner = ? AND name = ?", [.text(owner), .text(name)]).isEmpty else {
+                return .absent
+            }
+            return .namesAnotherFile
+        }
+        let file = SQLiteValue.tag(try row.tag("file_tag"))
+        let stillUsed = try !rows("SELECT 1 FROM entries WHERE file_tag = ? LIMIT 1", [file]).isEmpty
+        guard !stillUsed else { return .removed }
+        // The last entry is gone: drop the file's chunk references; a chunk reaching zero starts
+        // its grace period now (right-hand sides see the old refs).
+        try execute("""
+            UPDATE chunks SET refs = refs - uses.count,
+                unreferenced_since = CASE WHEN refs = uses.count THEN ? ELSE NULL END
+            FROM (SELECT chunk_tag, count(*) AS count FROM file_chunks WHERE file_tag = ? GROUP BY chunk_tag) AS uses
+            WHERE chunks.tag = uses.chunk_tag
+            """, [SQLiteValue.date(now), file])
+        try execute("DELETE FROM file_chunks WHERE file_tag = ?", [file])
+        try execute("DELETE FROM files WHERE tag = ?", [file])
+        return .removed
     }
 
     /// Adds `file` if its tag is new (one reference per chunk position) and `entry` pointing at it.
