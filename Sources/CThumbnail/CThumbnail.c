@@ -28,6 +28,17 @@ static void twin_jpeg_error_exit(j_common_ptr info) {
 
 static void twin_jpeg_silence(j_common_ptr info, int level) { (void)info; (void)level; }
 
+/// The error manager for one libjpeg object: errors longjmp to `error->jump` (set by the caller)
+/// with their text in `message`; warnings are dropped.
+static struct jpeg_error_mgr *twin_jpeg_errors(struct twin_jpeg_error *error, char *message, size_t capacity) {
+    struct jpeg_error_mgr *manager = jpeg_std_error(&error->manager);
+    error->manager.error_exit = twin_jpeg_error_exit;
+    error->manager.emit_message = twin_jpeg_silence;
+    error->message = message;
+    error->capacity = capacity;
+    return manager;
+}
+
 /// RGB pixels, row-major, 3 bytes each.
 struct twin_pixels {
     uint8_t *rgb;
@@ -40,11 +51,7 @@ static int decode_jpeg(const uint8_t *data, size_t length, int max_side, uint64_
     struct jpeg_decompress_struct info;
     struct twin_jpeg_error error;
     uint8_t *volatile rgb = NULL;
-    info.err = jpeg_std_error(&error.manager);
-    error.manager.error_exit = twin_jpeg_error_exit;
-    error.manager.emit_message = twin_jpeg_silence;
-    error.message = message;
-    error.capacity = capacity;
+    info.err = twin_jpeg_errors(&error, message, capacity);
     if (setjmp(error.jump)) {
         jpeg_destroy_decompress(&info);
         free(rgb);
@@ -289,17 +296,47 @@ static int scale(const struct twin_pixels *source, int max_side, struct twin_pix
     return 0;
 }
 
+/// `source` as it is meant to be shown under EXIF orientation `orientation` (TIFF 6.0 tag 274:
+/// 1 as stored; 2 mirrored; 3 turned 180°; 4 flipped; 5 mirrored across the main diagonal; 6 turned
+/// 90° clockwise; 7 mirrored across the other diagonal; 8 turned 90° anticlockwise). Orientations
+/// 5–8 swap width and height. Any other value is taken as 1, and `target` is `source` itself.
+static int orient(const struct twin_pixels *source, int orientation, struct twin_pixels *target) {
+    if (orientation < 2 || orientation > 8) {
+        *target = *source;
+        return 0;
+    }
+    const int w = source->width, h = source->height, swaps = orientation >= 5;
+    const int width = swaps ? h : w, height = swaps ? w : h;
+    uint8_t *rgb = malloc((size_t)width * height * 3);
+    if (rgb == NULL) return -4;
+    for (int y = 0; y < height; y++) {
+        for (int x = 0; x < width; x++) {
+            int sx, sy;  // the source pixel shown at (x, y)
+            switch (orientation) {
+            case 2: sx = w - 1 - x; sy = y; break;
+            case 3: sx = w - 1 - x; sy = h - 1 - y; break;
+            case 4: sx = x; sy = h - 1 - y; break;
+            case 5: sx = y; sy = x; break;
+            case 6: sx = y; sy = h - 1 - x; break;
+            case 7: sx = w - 1 - y; sy = h - 1 - x; break;
+            default: sx = w - 1 - y; sy = x; break;  // 8
+            }
+            memcpy(rgb + ((size_t)y * width + x) * 3, source->rgb + ((size_t)sy * w + sx) * 3, 3);
+        }
+    }
+    target->rgb = rgb;
+    target->width = width;
+    target->height = height;
+    return 0;
+}
+
 static int encode_jpeg(const struct twin_pixels *pixels, int quality, uint8_t **out, size_t *out_length,
                        char *message, size_t capacity) {
     struct jpeg_compress_struct info;
     struct twin_jpeg_error error;
     unsigned char *volatile buffer = NULL;
     unsigned long size = 0;
-    info.err = jpeg_std_error(&error.manager);
-    error.manager.error_exit = twin_jpeg_error_exit;
-    error.manager.emit_message = twin_jpeg_silence;
-    error.message = message;
-    error.capacity = capacity;
+    info.err = twin_jpeg_errors(&error, message, capacity);
     if (setjmp(error.jump)) {
         jpeg_destroy_compress(&info);
         free(buffer);
@@ -328,9 +365,9 @@ static int encode_jpeg(const struct twin_pixels *pixels, int quality, uint8_t **
     return 0;
 }
 
-int twin_thumbnail(const uint8_t *data, size_t length, int max_side, int quality, uint64_t max_pixels,
+int twin_thumbnail(const uint8_t *data, size_t length, int max_side, int quality, uint64_t max_pixels, int orientation,
                    uint8_t **out, size_t *out_length, char *error, size_t error_capacity) {
-    struct twin_pixels decoded = {NULL, 0, 0}, scaled = {NULL, 0, 0};
+    struct twin_pixels decoded = {NULL, 0, 0}, scaled = {NULL, 0, 0}, oriented = {NULL, 0, 0};
     int status;
     if (error_capacity > 0) error[0] = 0;
     if (length >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
@@ -349,7 +386,13 @@ int twin_thumbnail(const uint8_t *data, size_t length, int max_side, int quality
         snprintf(error, error_capacity, "out of memory");
         return status;
     }
-    status = encode_jpeg(&scaled, quality, out, out_length, error, error_capacity);
+    status = orient(&scaled, orientation, &oriented);
+    if (status == 0) {
+        status = encode_jpeg(&oriented, quality, out, out_length, error, error_capacity);
+    } else {
+        snprintf(error, error_capacity, "out of memory");
+    }
+    if (oriented.rgb != scaled.rgb) free(oriented.rgb);
     if (scaled.rgb != decoded.rgb) free(scaled.rgb);
     free(decoded.rgb);
     return status;

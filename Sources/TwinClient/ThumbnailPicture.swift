@@ -18,8 +18,8 @@ import Crypto
 /// it does not parse (a length past the end, a missing marker, a chunk type that is not letters), and
 /// everything from an EOI or IEND on, is covered to the end, so malformed input only ever shares a
 /// digest with identical bytes.
-/// Thumbnails must stay a function of the covered bytes: a thumbnailer that applied EXIF
-/// orientation, for instance, would have to stop skipping APP1.
+/// Thumbnails must stay a function of what is covered: the one thing they take from a skipped
+/// segment, the EXIF orientation (`orientation(of:)`), is covered as its value.
 extension Thumbnail {
     /// The picture digest of `image`, or nil when it is neither JPEG nor PNG.
     public static func pictureDigest(of image: [UInt8]) -> Digest32? {
@@ -60,6 +60,9 @@ extension Thumbnail {
             hash.update(data: [Self.rest])
             hash.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[covered...]))
         }
+        // The EXIF orientation turns the thumbnail, and it sits in the skipped APP1 or eXIf: it is
+        // covered as its value: one byte after the rest, so the hashed stream still parses one way.
+        hash.update(data: [UInt8(orientation(of: image))])
         return Digest32(hash.finalize())
     }
 

@@ -45,14 +45,16 @@ public enum Thumbnail {
     /// Whether this makes thumbnails of images in `format`.
     public static func canMake(_ format: ImageFormat) -> Bool { format == .jpeg || format == .png }
 
-    /// A JPEG of at most `maximumSide` pixels on its longer side; deterministic for given bytes.
+    /// A JPEG of at most `maximumSide` pixels on its longer side, turned as the image's EXIF
+    /// orientation says it is shown (`orientation(of:)`); deterministic for given bytes.
     public static func make(from image: [UInt8]) throws(Failure) -> [UInt8] {
         var output: UnsafeMutablePointer<UInt8>?
         var length = 0
         var message = [CChar](repeating: 0, count: 256)
+        let orientation = Int32(orientation(of: image))
         let status = image.withUnsafeBufferPointer { input in
-            twin_thumbnail(input.baseAddress, input.count, Int32(maximumSide), Int32(quality), maximumPixels, &output, &length,
-                           &message, message.count)
+            twin_thumbnail(input.baseAddress, input.count, Int32(maximumSide), Int32(quality), maximumPixels, orientation,
+                           &output, &length, &message, message.count)
         }
         let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         switch status {

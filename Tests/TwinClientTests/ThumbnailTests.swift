@@ -155,4 +155,79 @@ struct ThumbnailTests {
         #expect(try digest(jpeg + [0xFF, 0xD9]) != digest(jpeg))
         #expect(Thumbnail.pictureDigest(of: Array("GIF89a not a JPEG or PNG".utf8)) == nil)
     }
+
+    /// A TIFF structure (EXIF) whose IFD0 holds `entries` (tag, type, count, value), in `order`.
+    static func tiff(littleEndian: Bool = false, entries: [(UInt16, UInt16, UInt32, UInt32)]) -> [UInt8] {
+        func u16(_ v: UInt16) -> [UInt8] { littleEndian ? [UInt8(v & 0xff), UInt8(v >> 8)] : [UInt8(v >> 8), UInt8(v & 0xff)] }
+        func u32(_ v: UInt32) -> [UInt8] { littleEndian ? Array(bigEndian(v).reversed()) : bigEndian(v) }
+        // A SHORT value sits in the first two bytes of the value field.
+        let body = entries.flatMap { tag, type, count, value in u16(tag) + u16(type) + u32(count) + (type == 3 ? u16(UInt16(value)) + [0, 0] : u32(value)) }
+        return (littleEndian ? [0x49, 0x49] : [0x4D, 0x4D]) + u16(42) + u32(8) + u16(UInt16(entries.count)) + body + u32(0)
+    }
+
+    static func orientationTIFF(_ value: UInt32, littleEndian: Bool = false) -> [UInt8] {
+        tiff(littleEndian: littleEndian, entries: [(0x010F, 2, 4, 0), (0x0112, 3, 1, value), (0x0131, 2, 4, 0)])
+    }
+
+    @Test("EXIF orientation: read from a JPEG's APP1 or a PNG's eXIf, in either byte order; malformed EXIF reads as 1")
+    func orientationParsing() throws {
+        let plain = Self.rgb(8, 4) { x, y in [UInt8(x), UInt8(y), 0] }
+        let jpeg = try Thumbnail.make(from: plain)
+        func withAPP1(_ body: [UInt8]) -> [UInt8] {
+            Array(jpeg.prefix(2)) + [0xFF, 0xE1, UInt8((body.count + 2) >> 8), UInt8((body.count + 2) & 0xff)] + body + jpeg.dropFirst(2)
+        }
+        let exif = Array("Exif".utf8) + [0, 0]
+        for value in 1...8 {
+            #expect(Thumbnail.orientation(of: withAPP1(exif + Self.orientationTIFF(UInt32(value)))) == value)
+            #expect(Thumbnail.orientation(of: withAPP1(exif + Self.orientationTIFF(UInt32(value), littleEndian: true))) == value)
+        }
+        let png = Self.png(width: 8, height: 4, colorType: 2, extraChunks: [("eXIf", Self.orientationTIFF(6, littleEndian: true))]) { _ in
+            [UInt8](repeating: 7, count: 24)
+        }
+        #expect(Thumbnail.orientation(of: png) == 6)
+        #expect(Thumbnail.orientation(of: jpeg) == 1 && Thumbnail.orientation(of: plain) == 1)
+        let good = Self.orientationTIFF(6)
+        var wrongType = good; wrongType[8 + 2 + 12 + 3] = 4        // LONG, not SHORT
+        var wrongCount = good; wrongCount[8 + 2 + 12 + 7] = 2      // two values
+        var pastEnd = good; pastEnd[7] = 0xF0                       // IFD0 beyond the segment
+        var hugeCount = good; hugeCount[8] = 0xFF; hugeCount[9] = 0xFF   // 65535 entries
+        for malformed in [Self.orientationTIFF(9), Self.orientationTIFF(0), wrongType, wrongCount, pastEnd, hugeCount,
+                          Array(good.prefix(20)), [0x4D, 0x4D, 0, 43] + good.dropFirst(4), [0x49, 0x4D] + good.dropFirst(2), []] {
+            #expect(Thumbnail.orientation(of: withAPP1(exif + malformed)) == 1)
+        }
+        // Not EXIF (XMP in APP1): not read.
+        #expect(Thumbnail.orientation(of: withAPP1(Array("http://ns.adobe.com/xap/1.0/\u{0}".utf8) + good)) == 1)
+    }
+
+    @Test("a thumbnail is turned as the EXIF orientation says the image is shown, all eight ways")
+    func orientedThumbnails() throws {
+        let (w, h) = (24, 16)
+        let pixel = { (x: Int, y: Int) -> [UInt8] in [UInt8(x * 10), UInt8(y * 15), UInt8((x + y) * 5)] }
+        // The source pixel shown at (x, y) of the displayed image, by orientation (TIFF 6.0 tag 274).
+        let shown: [Int: (Int, Int) -> (Int, Int)] = [
+            1: { x, y in (x, y) }, 2: { x, y in (w - 1 - x, y) }, 3: { x, y in (w - 1 - x, h - 1 - y) }, 4: { x, y in (x, h - 1 - y) },
+            5: { x, y in (y, x) }, 6: { x, y in (y, h - 1 - x) }, 7: { x, y in (w - 1 - y, h - 1 - x) }, 8: { x, y in (w - 1 - y, x) },
+        ]
+        for orientation in 1...8 {
+            let stored = Self.png(width: w, height: h, colorType: 2, extraChunks: [("eXIf", Self.orientationTIFF(UInt32(orientation)))]) { y in
+                (0..<w).flatMap { pixel($0, y) }
+            }
+            let (width, height) = orientation >= 5 ? (h, w) : (w, h)
+            let upright = Self.rgb(width, height) { x, y in let (sx, sy) = shown[orientation]!(x, y); return pixel(sx, sy) }
+            let thumbnail = try Thumbnail.make(from: stored)
+            #expect(thumbnail == (try Thumbnail.make(from: upright)), "orientation \(orientation)")
+            #expect(Self.jpegSize(thumbnail).map { [$0.0, $0.1] } == [width, height])
+        }
+        // The picture digest tells orientations apart (they make different thumbnails), and an
+        // explicit 1 from none (they make the same).
+        let jpeg = try Thumbnail.make(from: Self.rgb(w, h, pixel))
+        func withAPP1(_ body: [UInt8]) -> [UInt8] {
+            Array(jpeg.prefix(2)) + [0xFF, 0xE1, UInt8((body.count + 2) >> 8), UInt8((body.count + 2) & 0xff)] + body + jpeg.dropFirst(2)
+        }
+        let exif = Array("Exif".utf8) + [0, 0]
+        let digests = (1...8).map { Thumbnail.pictureDigest(of: withAPP1(exif + Self.orientationTIFF(UInt32($0)))) }
+        #expect(Set(digests).count == 8)
+        #expect(digests[0] == Thumbnail.pictureDigest(of: jpeg))
+        #expect(Self.jpegSize(try Thumbnail.make(from: withAPP1(exif + Self.orientationTIFF(6)))).map { [$0.0, $0.1] } == [h, w])
+    }
 }

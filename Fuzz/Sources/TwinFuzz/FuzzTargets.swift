@@ -73,6 +73,14 @@ enum FuzzTarget: String, CaseIterable {
                 joined += chunk.bytes
             }
             precondition(joined == bytes, "chunks cover the input exactly, in order")
+            // The regions the scanner lists for an image in memory tile its start, up to `end`.
+            let (regions, end) = bytes.withUnsafeBytes { ImageFormat.sniff(bytes).regions(of: $0) }
+            var covered = 0
+            for (offset, region) in regions {
+                precondition(offset == covered && region.length.map { $0 > 0 } == true, "regions follow each other")
+                covered += Int(region.length!)
+            }
+            precondition(covered == end && end <= bytes.count, "regions end where the listing says, inside the input")
         case .jsonRequests:
             // Every JSON body the server decodes, as it decodes them.
             let decoder = TwinProtocol.makeDecoder()
