@@ -53,6 +53,10 @@ let package = Package(
         .target(name: "BinaryCoding"),
         .target(name: "Caching"),
         .target(
+            name: "BrowserAccess",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "Hummingbird", package: "hummingbird")]
+        ),
+        .target(
             name: "Convergent",
             dependencies: [
                 "BinaryCoding",
@@ -129,7 +133,7 @@ let package = Package(
         .target(
             name: "TwinServer",
             dependencies: [
-                "Convergent", "KPABE", "TwinOPRF", "TwinProtocol", "TwinStorage", "TwinStoragePostgres", "TwinStorageS3",
+                "BrowserAccess", "Convergent", "KPABE", "TwinOPRF", "TwinProtocol", "TwinStorage", "TwinStoragePostgres", "TwinStorageS3",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -153,7 +157,7 @@ let package = Package(
         .target(
             name: "TwinGallery",
             dependencies: [
-                "Caching", "TwinClient", "TwinProtocol", "Convergent",
+                "BrowserAccess", "Caching", "TwinClient", "TwinProtocol", "Convergent",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -178,6 +182,10 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .testTarget(
+            name: "BrowserAccessTests",
+            dependencies: ["BrowserAccess", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(
             name: "CachingTests",

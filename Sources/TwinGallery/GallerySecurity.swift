@@ -1,4 +1,4 @@
-import Crypto
+import BrowserAccess
 import Foundation
 import Hummingbird
 import HTTPTypes
@@ -9,10 +9,14 @@ import HTTPTypes
 /// must come from this origin. Every answer is marked uncacheable and confined by a strict policy.
 struct GallerySecurity<Context: RequestContext>: RouterMiddleware {
     let port: Int
-    let token: String
+    let token: PageToken
+
     /// Cookies are scoped by host, not port: each gallery's cookie is named after its port, so two
     /// galleries on one machine (two users) do not overwrite each other's.
-    var cookieName: String { "twin_gallery_\(port)" }
+    init(port: Int, token: String) {
+        self.port = port
+        self.token = PageToken(secret: token, cookieName: "twin_gallery_\(port)", cookiePath: "/")
+    }
 
     var allowedHosts: Set<String> { ["127.0.0.1:\(port)", "localhost:\(port)"] }
 
@@ -31,15 +35,11 @@ struct GallerySecurity<Context: RequestContext>: RouterMiddleware {
         guard let host = request.head.authority, allowedHosts.contains(host.lowercased()) else {
             return Self.refusal(.forbidden, "This gallery answers only at http://127.0.0.1:\(port)/.")
         }
-        if let offered = request.uri.queryParameters["token"] {
-            guard Self.equal(String(offered), token) else { return Self.refusal(.unauthorized, "This link's token is not this gallery's.") }
-            // Exchanged for a cookie, then dropped from the address bar (and from history).
-            var response = Response(status: .seeOther, headers: [.location: request.uri.path])
-            response.headers[.setCookie] = "\(cookieName)=\(token); Path=/; HttpOnly; SameSite=Strict"
-            return response
-        }
-        guard let cookie = Self.cookie(cookieName, in: request), Self.equal(cookie, token) else {
-            return Self.refusal(.unauthorized, "Open the link 'twin gallery' printed: it carries this gallery's token.")
+        switch token.presentation(of: request) {
+        case .exchange: return token.exchange(redirectingTo: request.uri.path)
+        case .wrongLink: return Self.refusal(.unauthorized, "This link's token is not this gallery's.")
+        case .missing: return Self.refusal(.unauthorized, "Open the link 'twin gallery' printed: it carries this gallery's token.")
+        case .valid: break
         }
         if request.method == .post {
             let origin = request.headers[.origin]
@@ -48,23 +48,6 @@ struct GallerySecurity<Context: RequestContext>: RouterMiddleware {
             }
         }
         return try await next(request, context)
-    }
-
-    static func cookie(_ name: String, in request: Request) -> String? {
-        for header in request.headers[values: .cookie] {
-            for pair in header.split(separator: ";") {
-                let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                if parts.count == 2, parts[0] == name { return String(parts[1]) }
-            }
-        }
-        return nil
-    }
-
-    /// Constant-time comparison of two tokens (HMAC equality under a fresh key).
-    static func equal(_ a: String, _ b: String) -> Bool {
-        let key = SymmetricKey(size: .bits256)
-        return HMAC<SHA256>.isValidAuthenticationCode(HMAC<SHA256>.authenticationCode(for: Data(a.utf8), using: key),
-                                                       authenticating: Data(b.utf8), using: key)
     }
 
     static func refusal(_ status: HTTPResponse.Status, _ message: String) -> Response {

@@ -88,7 +88,7 @@ func buildRouter(configuration: ServerConfiguration, store: any MetadataStore, b
     // With an admin token, the metrics are the operator's too: scrapers send it as a bearer token.
     router.get("metrics") { request, _ in
         if let adminToken = configuration.adminToken {
-            guard let presented = DashboardController.presentedToken(request), DashboardController.equal(presented, adminToken) else {
+            guard DashboardController.pageToken(adminToken).isBearer(of: request) else {
                 throw APIError(.unauthorized, .unauthenticated, "/metrics needs the admin token as a bearer token")
             }
         }

@@ -1,4 +1,4 @@
-import Crypto
+import BrowserAccess
 import Foundation
 import Hummingbird
 import Mustache
@@ -17,7 +17,10 @@ struct DashboardController {
     let adminToken: String?
     let quota: Int?
 
-    static let cookieName = "twin_admin"
+    /// The admin token as the dashboard's page token: its cookie goes to /dashboard only.
+    static func pageToken(_ adminToken: String) -> PageToken {
+        PageToken(secret: adminToken, cookieName: "twin_admin", cookiePath: "/dashboard", acceptsBearer: true)
+    }
 
     func register(to router: Router<TwinRequestContext>) {
         router.get("dashboard", use: dashboard)
@@ -31,15 +34,12 @@ struct DashboardController {
         guard let adminToken else {
             throw APIError.notFound("the dashboard is off: start twin serve with --admin-token-file FILE")
         }
-        if let offered = request.uri.queryParameters["token"] {
-            guard Self.equal(String(offered), adminToken) else { throw APIError.unauthenticated }
-            return Response(status: .seeOther, headers: [
-                .location: "/dashboard", .cacheControl: "no-store",
-                .setCookie: "\(Self.cookieName)=\(adminToken); Path=/dashboard; HttpOnly; SameSite=Strict",
-            ])
-        }
-        guard let presented = Self.presentedToken(request) ?? Self.cookie(in: request), Self.equal(presented, adminToken) else {
-            throw APIError(.unauthorized, .unauthenticated, "the dashboard needs the admin token: open /dashboard?token=TOKEN once")
+        let token = Self.pageToken(adminToken)
+        switch token.presentation(of: request) {
+        case .exchange: return token.exchange(redirectingTo: "/dashboard")
+        case .wrongLink: throw APIError.unauthenticated
+        case .missing: throw APIError(.unauthorized, .unauthenticated, "the dashboard needs the admin token: open /dashboard?token=TOKEN once")
+        case .valid: break
         }
         let totals = try await statistics.statistics()
         let usage = try await store.userUsage()
@@ -49,27 +49,5 @@ struct DashboardController {
             .contentSecurityPolicy: "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'",
             .xContentTypeOptions: "nosniff",
         ], body: .init(byteBuffer: ByteBuffer(string: html)))
-    }
-
-    /// The bearer token of the request, if it has one.
-    static func presentedToken(_ request: Request) -> String? {
-        request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
-    }
-
-    static func cookie(in request: Request) -> String? {
-        for header in request.headers[values: .cookie] {
-            for pair in header.split(separator: ";") {
-                let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                if parts.count == 2, parts[0] == cookieName { return String(parts[1]) }
-            }
-        }
-        return nil
-    }
-
-    /// Constant-time comparison (HMAC equality under a fresh key).
-    static func equal(_ a: String, _ b: String) -> Bool {
-        let key = SymmetricKey(size: .bits256)
-        return HMAC<SHA256>.isValidAuthenticationCode(HMAC<SHA256>.authenticationCode(for: Data(a.utf8), using: key),
-                                                       authenticating: Data(b.utf8), using: key)
     }
 }
