@@ -5,7 +5,7 @@ checks CPUID). mulx multiplies without touching the flags, and adcx / adox carry
 independent chains (CF and OF), so a row of products and its additions into the accumulator run
 as two interleaved carry chains; LLVM emits neither instruction for the portable Swift code.
 
-Eight functions, System V ABI, all straight-line and branch-free (constant time):
+Nine functions, System V ABI, all straight-line and branch-free (constant time):
   twin_fp_mul_mulx(out[6], a[6], b[6])       Montgomery product a·b·2^-384 mod p, fully reduced (a, b < p)
   twin_fp_product_mulx(out[12], a[6], b[6])  the 12-limb product a·b (any 6-limb a, b)
   twin_fp_reduce_mulx(out[6], t[12])         Montgomery reduction of t < p·2^384, fully reduced
@@ -14,6 +14,7 @@ Eight functions, System V ABI, all straight-line and branch-free (constant time)
   twin_fp2_square_product_mulx(out[24], a[12]) F_p² complex squaring, unreduced
   twin_fp2_square_mulx(out[12], a[12])         F_p² square, fully reduced
   twin_fp4_square_mulx(out[24], a[12], b[12])  (a + b·w)² in F_p⁴ for the cyclotomic squaring
+  twin_fp12_cyclotomic_square_mulx(out[72], a[72]) Granger–Scott squaring in the cyclotomic subgroup
 
 Run it again after changing the shape of the code below; the Swift tests compare every function
 with the portable path on random and edge inputs."""
@@ -253,35 +254,79 @@ def modular_sum_block(out, a, b):
     subtract_modulus_and_store(t, ["%rax", "%rbx", "%rbp", "%rdx", "%r15", t[6]], out)
 
 
-def fp4_square():
-    # rdi = out[24] (c0, c1 ∈ F_p², reduced), rsi = a[12], rdx = b[12] (reduced F_p² elements):
-    # (a + b·w)² = (a² + ξ·b², 2ab) with 2ab = (a + b)² − a² − b². Three complex squarings kept
-    # double-width, four reductions; the sums lie in (−2p², 6p²) and (−4p², 2p²), inside ±p·2^384.
-    e("    movq %rdx, %rcx")
-    e("    subq $816, %rsp")
-    e("    .cfi_adjust_cfa_offset 816")
-    scratch, total = 0, 144                     # complex_squares scratch; a + b (12 limbs)
-    sa0, sa1 = limbs("%rsp", 240), limbs("%rsp", 336)    # a²: c0, c1 (12 limbs each)
-    sb0, sb1 = limbs("%rsp", 432), limbs("%rsp", 528)    # b²
-    ss0, ss1 = limbs("%rsp", 624), limbs("%rsp", 720)    # (a + b)²
-    a, b = limbs("%rsi"), limbs("%rcx")
+def fp4_square_block(out, a, b, stack):
+    """out (24 limbs: c0 then c1, reduced F_p² elements) = (a + b·w)² in F_p⁴ for reduced F_p² a, b
+    (limb functions 0…11): (a² + ξ·b², 2ab) with 2ab = (a + b)² − a² − b². Three complex squarings
+    kept double-width, four reductions; the sums lie in (−2p², 6p²) and (−4p², 2p²), inside
+    ±p·2^384. Uses 816 bytes of stack from `stack`."""
+    scratch, total = stack, limbs("%rsp", stack + 144)         # complex_squares scratch; a + b
+    sa0, sa1 = limbs("%rsp", stack + 240), limbs("%rsp", stack + 336)    # a²: c0, c1 (12 limbs each)
+    sb0, sb1 = limbs("%rsp", stack + 432), limbs("%rsp", stack + 528)    # b²
+    ss0, ss1 = limbs("%rsp", stack + 624), limbs("%rsp", stack + 720)    # (a + b)²
     shift = lambda f, k: (lambda j: f(j + k))
-    modular_sum_block(limbs("%rsp", total), a, b)
-    modular_sum_block(limbs("%rsp", total + 48), shift(a, 6), shift(b, 6))
+    modular_sum_block(total, a, b)
+    modular_sum_block(shift(total, 6), shift(a, 6), shift(b, 6))
     complex_squares(sa0, sa1, a, scratch)
     complex_squares(sb0, sb1, b, scratch)
-    complex_squares(ss0, ss1, limbs("%rsp", total), scratch)
+    complex_squares(ss0, ss1, total, scratch)
     # c1 = (a + b)² − a² − b²  (into ss)
     subtract_block(ss0, ss0, sa0, 12); subtract_block(ss0, ss0, sb0, 12)
     subtract_block(ss1, ss1, sa1, 12); subtract_block(ss1, ss1, sb1, 12)
     # c0 = a² + ξ·b² = (a²₀ + b²₀ − b²₁, a²₁ + b²₀ + b²₁)  (into sa)
     add_block(sa1, sa1, sb0, 12); add_block(sa1, sa1, sb1, 12)
     add_block(sa0, sa0, sb0, 12); subtract_block(sa0, sa0, sb1, 12)
-    for value, offset in ((sa0, 0), (sa1, 48), (ss0, 96), (ss1, 144)):
+    for value, k in ((sa0, 0), (sa1, 6), (ss0, 12), (ss1, 18)):
         add_high_modulus_if_negative(value)
-        reduce_block(limbs("%rdi", offset), value)
+        reduce_block(shift(out, k), value)
+
+
+def fp4_square():
+    # rdi = out[24] (c0, c1 ∈ F_p², reduced), rsi = a[12], rdx = b[12] (reduced F_p² elements)
+    e("    movq %rdx, %rcx")
+    e("    subq $816, %rsp")
+    e("    .cfi_adjust_cfa_offset 816")
+    fp4_square_block(limbs("%rdi"), limbs("%rsi"), limbs("%rcx"), 0)
     e("    addq $816, %rsp")
     e("    .cfi_adjust_cfa_offset -816")
+
+
+def cyclotomic_square():
+    # rdi = out[72], rsi = a[72]: F_p¹² elements (c0 = (z0, z4, z3), c1 = (z2, z1, z5), F_p² each,
+    # reduced), not overlapping. Granger–Scott squaring in the cyclotomic subgroup: three F_p⁴
+    # squarings (z0, z1), (z2, z3), (z4, z5) giving (A0, A1), (B0, B1), (C0, C1), then
+    #   z0 = 3A0 − 2z0, z1 = 3A1 + 2z1, z4 = 3B0 − 2z4, z5 = 3B1 + 2z5,
+    #   z2 = 3ξC1 + 2z2, z3 = 3C0 − 2z3, with ξ(x0 + x1·u) = (x0 − x1) + (x0 + x1)·u.
+    frame = 816 + 3 * 192 + 96
+    e(f"    subq ${frame}, %rsp")
+    e(f"    .cfi_adjust_cfa_offset {frame}")
+    z = {name: limbs("%rsi", 96 * k) for name, k in (("z0", 0), ("z4", 1), ("z3", 2), ("z2", 3), ("z1", 4), ("z5", 5))}
+    outputs = {name: limbs("%rdi", 96 * k) for name, k in (("z0", 0), ("z4", 1), ("z3", 2), ("z2", 3), ("z1", 4), ("z5", 5))}
+    squares = {name: limbs("%rsp", 816 + 192 * k) for name, k in (("A", 0), ("B", 1), ("C", 2))}
+    shift = lambda f, k: (lambda j: f(j + k))
+    fp4_square_block(squares["A"], z["z0"], z["z1"], 0)
+    fp4_square_block(squares["B"], z["z2"], z["z3"], 0)
+    fp4_square_block(squares["C"], z["z4"], z["z5"], 0)
+    # ξC1 (12 limbs) above the three squares; C1 itself is then spent, and its first 6 limbs hold
+    # each component's 2(x ± z) in turn.
+    xi_c1 = limbs("%rsp", 816 + 3 * 192)
+    C1 = shift(squares["C"], 12)
+    modular_difference_block(xi_c1, C1, shift(C1, 6))
+    modular_sum_block(shift(xi_c1, 6), C1, shift(C1, 6))
+    d = C1
+    terms = (("z0", squares["A"], "-"), ("z1", shift(squares["A"], 12), "+"),
+             ("z4", squares["B"], "-"), ("z5", shift(squares["B"], 12), "+"),
+             ("z3", squares["C"], "-"), ("z2", xi_c1, "+"))
+    for name, x, sign in terms:
+        for k in (0, 6):
+            xk, zk = shift(x, k), shift(z[name], k)
+            if sign == "-":
+                modular_difference_block(d, xk, zk)     # x − z
+            else:
+                modular_sum_block(d, xk, zk)            # x + z
+            modular_sum_block(d, d, d)                  # 2(x ± z)
+            modular_sum_block(shift(outputs[name], k), d, xk)   # 3x ± 2z
+    e(f"    addq ${frame}, %rsp")
+    e(f"    .cfi_adjust_cfa_offset -{frame}")
 
 
 def mul():
@@ -342,6 +387,7 @@ function("twin_fp2_mul_mulx", fp2_mul)
 function("twin_fp2_square_product_mulx", fp2_square_product)
 function("twin_fp2_square_mulx", fp2_square)
 function("twin_fp4_square_mulx", fp4_square)
+function("twin_fp12_cyclotomic_square_mulx", cyclotomic_square)
 e("    .section .note.GNU-stack,\"\",@progbits")
 e("#endif")
 

@@ -5551,5 +5551,7966 @@ twin_fp4_square_mulx:
     .cfi_endproc
     .size twin_fp4_square_mulx, .-twin_fp4_square_mulx
 
+    .globl twin_fp12_cyclotomic_square_mulx
+    .type twin_fp12_cyclotomic_square_mulx, @function
+    .p2align 5
+twin_fp12_cyclotomic_square_mulx:
+    .cfi_startproc
+    pushq %rbx
+    .cfi_adjust_cfa_offset 8
+    pushq %rbp
+    .cfi_adjust_cfa_offset 8
+    pushq %r12
+    .cfi_adjust_cfa_offset 8
+    pushq %r13
+    .cfi_adjust_cfa_offset 8
+    pushq %r14
+    .cfi_adjust_cfa_offset 8
+    pushq %r15
+    .cfi_adjust_cfa_offset 8
+    subq $1488, %rsp
+    .cfi_adjust_cfa_offset 1488
+    movq 0(%rsi), %r8
+    movq 8(%rsi), %r9
+    movq 16(%rsi), %r10
+    movq 24(%rsi), %r11
+    movq 32(%rsi), %r12
+    movq 40(%rsi), %r13
+    addq 384(%rsi), %r8
+    adcq 392(%rsi), %r9
+    adcq 400(%rsi), %r10
+    adcq 408(%rsi), %r11
+    adcq 416(%rsi), %r12
+    adcq 424(%rsi), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 144(%rsp)
+    movq %rbx, 152(%rsp)
+    movq %rbp, 160(%rsp)
+    movq %rdx, 168(%rsp)
+    movq %r15, 176(%rsp)
+    movq %r14, 184(%rsp)
+    movq 48(%rsi), %r8
+    movq 56(%rsi), %r9
+    movq 64(%rsi), %r10
+    movq 72(%rsi), %r11
+    movq 80(%rsi), %r12
+    movq 88(%rsi), %r13
+    addq 432(%rsi), %r8
+    adcq 440(%rsi), %r9
+    adcq 448(%rsi), %r10
+    adcq 456(%rsi), %r11
+    adcq 464(%rsi), %r12
+    adcq 472(%rsi), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 192(%rsp)
+    movq %rbx, 200(%rsp)
+    movq %rbp, 208(%rsp)
+    movq %rdx, 216(%rsp)
+    movq %r15, 224(%rsp)
+    movq %r14, 232(%rsp)
+    movq 0(%rsi), %rax
+    addq 48(%rsi), %rax
+    movq %rax, 0(%rsp)
+    movq 8(%rsi), %rax
+    adcq 56(%rsi), %rax
+    movq %rax, 8(%rsp)
+    movq 16(%rsi), %rax
+    adcq 64(%rsi), %rax
+    movq %rax, 16(%rsp)
+    movq 24(%rsi), %rax
+    adcq 72(%rsi), %rax
+    movq %rax, 24(%rsp)
+    movq 32(%rsi), %rax
+    adcq 80(%rsi), %rax
+    movq %rax, 32(%rsp)
+    movq 40(%rsi), %rax
+    adcq 88(%rsi), %rax
+    movq %rax, 40(%rsp)
+    movq 0(%rsi), %r8
+    subq 48(%rsi), %r8
+    movq 8(%rsi), %r9
+    sbbq 56(%rsi), %r9
+    movq 16(%rsi), %r10
+    sbbq 64(%rsi), %r10
+    movq 24(%rsi), %r11
+    sbbq 72(%rsi), %r11
+    movq 32(%rsi), %r12
+    sbbq 80(%rsi), %r12
+    movq 40(%rsi), %r13
+    sbbq 88(%rsi), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 48(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 56(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 64(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 72(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 80(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 88(%rsp)
+    addq 48(%rsp), %r8
+    adcq 56(%rsp), %r9
+    adcq 64(%rsp), %r10
+    adcq 72(%rsp), %r11
+    adcq 80(%rsp), %r12
+    adcq 88(%rsp), %r13
+    movq %r8, 48(%rsp)
+    movq %r9, 56(%rsp)
+    movq %r10, 64(%rsp)
+    movq %r11, 72(%rsp)
+    movq %r12, 80(%rsp)
+    movq %r13, 88(%rsp)
+    movq 0(%rsi), %rax
+    addq 0(%rsi), %rax
+    movq %rax, 96(%rsp)
+    movq 8(%rsi), %rax
+    adcq 8(%rsi), %rax
+    movq %rax, 104(%rsp)
+    movq 16(%rsi), %rax
+    adcq 16(%rsi), %rax
+    movq %rax, 112(%rsp)
+    movq 24(%rsi), %rax
+    adcq 24(%rsi), %rax
+    movq %rax, 120(%rsp)
+    movq 32(%rsi), %rax
+    adcq 32(%rsi), %rax
+    movq %rax, 128(%rsp)
+    movq 40(%rsi), %rax
+    adcq 40(%rsi), %rax
+    movq %rax, 136(%rsp)
+    movq 48(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %r8, %r9
+    mulxq 8(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 240(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 248(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 256(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 264(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 272(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 280(%rsp)
+    movq %r14, 288(%rsp)
+    movq %r8, 296(%rsp)
+    movq %r9, 304(%rsp)
+    movq %r10, 312(%rsp)
+    movq %r11, 320(%rsp)
+    movq %r12, 328(%rsp)
+    movq 48(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %r8, %r9
+    mulxq 104(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 112(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 120(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 128(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 136(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 336(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 344(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 352(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 360(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 368(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 376(%rsp)
+    movq %r14, 384(%rsp)
+    movq %r8, 392(%rsp)
+    movq %r9, 400(%rsp)
+    movq %r10, 408(%rsp)
+    movq %r11, 416(%rsp)
+    movq %r12, 424(%rsp)
+    movq 384(%rsi), %rax
+    addq 432(%rsi), %rax
+    movq %rax, 0(%rsp)
+    movq 392(%rsi), %rax
+    adcq 440(%rsi), %rax
+    movq %rax, 8(%rsp)
+    movq 400(%rsi), %rax
+    adcq 448(%rsi), %rax
+    movq %rax, 16(%rsp)
+    movq 408(%rsi), %rax
+    adcq 456(%rsi), %rax
+    movq %rax, 24(%rsp)
+    movq 416(%rsi), %rax
+    adcq 464(%rsi), %rax
+    movq %rax, 32(%rsp)
+    movq 424(%rsi), %rax
+    adcq 472(%rsi), %rax
+    movq %rax, 40(%rsp)
+    movq 384(%rsi), %r8
+    subq 432(%rsi), %r8
+    movq 392(%rsi), %r9
+    sbbq 440(%rsi), %r9
+    movq 400(%rsi), %r10
+    sbbq 448(%rsi), %r10
+    movq 408(%rsi), %r11
+    sbbq 456(%rsi), %r11
+    movq 416(%rsi), %r12
+    sbbq 464(%rsi), %r12
+    movq 424(%rsi), %r13
+    sbbq 472(%rsi), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 48(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 56(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 64(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 72(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 80(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 88(%rsp)
+    addq 48(%rsp), %r8
+    adcq 56(%rsp), %r9
+    adcq 64(%rsp), %r10
+    adcq 72(%rsp), %r11
+    adcq 80(%rsp), %r12
+    adcq 88(%rsp), %r13
+    movq %r8, 48(%rsp)
+    movq %r9, 56(%rsp)
+    movq %r10, 64(%rsp)
+    movq %r11, 72(%rsp)
+    movq %r12, 80(%rsp)
+    movq %r13, 88(%rsp)
+    movq 384(%rsi), %rax
+    addq 384(%rsi), %rax
+    movq %rax, 96(%rsp)
+    movq 392(%rsi), %rax
+    adcq 392(%rsi), %rax
+    movq %rax, 104(%rsp)
+    movq 400(%rsi), %rax
+    adcq 400(%rsi), %rax
+    movq %rax, 112(%rsp)
+    movq 408(%rsi), %rax
+    adcq 408(%rsi), %rax
+    movq %rax, 120(%rsp)
+    movq 416(%rsi), %rax
+    adcq 416(%rsi), %rax
+    movq %rax, 128(%rsp)
+    movq 424(%rsi), %rax
+    adcq 424(%rsi), %rax
+    movq %rax, 136(%rsp)
+    movq 48(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %r8, %r9
+    mulxq 8(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 432(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 440(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 448(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 456(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 464(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 472(%rsp)
+    movq %r14, 480(%rsp)
+    movq %r8, 488(%rsp)
+    movq %r9, 496(%rsp)
+    movq %r10, 504(%rsp)
+    movq %r11, 512(%rsp)
+    movq %r12, 520(%rsp)
+    movq 432(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %r8, %r9
+    mulxq 104(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 112(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 120(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 128(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 136(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 528(%rsp)
+    xorl %r8d, %r8d
+    movq 440(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 536(%rsp)
+    xorl %r9d, %r9d
+    movq 448(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 544(%rsp)
+    xorl %r10d, %r10d
+    movq 456(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 552(%rsp)
+    xorl %r11d, %r11d
+    movq 464(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 560(%rsp)
+    xorl %r12d, %r12d
+    movq 472(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 568(%rsp)
+    movq %r14, 576(%rsp)
+    movq %r8, 584(%rsp)
+    movq %r9, 592(%rsp)
+    movq %r10, 600(%rsp)
+    movq %r11, 608(%rsp)
+    movq %r12, 616(%rsp)
+    movq 144(%rsp), %rax
+    addq 192(%rsp), %rax
+    movq %rax, 0(%rsp)
+    movq 152(%rsp), %rax
+    adcq 200(%rsp), %rax
+    movq %rax, 8(%rsp)
+    movq 160(%rsp), %rax
+    adcq 208(%rsp), %rax
+    movq %rax, 16(%rsp)
+    movq 168(%rsp), %rax
+    adcq 216(%rsp), %rax
+    movq %rax, 24(%rsp)
+    movq 176(%rsp), %rax
+    adcq 224(%rsp), %rax
+    movq %rax, 32(%rsp)
+    movq 184(%rsp), %rax
+    adcq 232(%rsp), %rax
+    movq %rax, 40(%rsp)
+    movq 144(%rsp), %r8
+    subq 192(%rsp), %r8
+    movq 152(%rsp), %r9
+    sbbq 200(%rsp), %r9
+    movq 160(%rsp), %r10
+    sbbq 208(%rsp), %r10
+    movq 168(%rsp), %r11
+    sbbq 216(%rsp), %r11
+    movq 176(%rsp), %r12
+    sbbq 224(%rsp), %r12
+    movq 184(%rsp), %r13
+    sbbq 232(%rsp), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 48(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 56(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 64(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 72(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 80(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 88(%rsp)
+    addq 48(%rsp), %r8
+    adcq 56(%rsp), %r9
+    adcq 64(%rsp), %r10
+    adcq 72(%rsp), %r11
+    adcq 80(%rsp), %r12
+    adcq 88(%rsp), %r13
+    movq %r8, 48(%rsp)
+    movq %r9, 56(%rsp)
+    movq %r10, 64(%rsp)
+    movq %r11, 72(%rsp)
+    movq %r12, 80(%rsp)
+    movq %r13, 88(%rsp)
+    movq 144(%rsp), %rax
+    addq 144(%rsp), %rax
+    movq %rax, 96(%rsp)
+    movq 152(%rsp), %rax
+    adcq 152(%rsp), %rax
+    movq %rax, 104(%rsp)
+    movq 160(%rsp), %rax
+    adcq 160(%rsp), %rax
+    movq %rax, 112(%rsp)
+    movq 168(%rsp), %rax
+    adcq 168(%rsp), %rax
+    movq %rax, 120(%rsp)
+    movq 176(%rsp), %rax
+    adcq 176(%rsp), %rax
+    movq %rax, 128(%rsp)
+    movq 184(%rsp), %rax
+    adcq 184(%rsp), %rax
+    movq %rax, 136(%rsp)
+    movq 48(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %r8, %r9
+    mulxq 8(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 624(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 632(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 640(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 648(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 656(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 664(%rsp)
+    movq %r14, 672(%rsp)
+    movq %r8, 680(%rsp)
+    movq %r9, 688(%rsp)
+    movq %r10, 696(%rsp)
+    movq %r11, 704(%rsp)
+    movq %r12, 712(%rsp)
+    movq 192(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %r8, %r9
+    mulxq 104(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 112(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 120(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 128(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 136(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 720(%rsp)
+    xorl %r8d, %r8d
+    movq 200(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 728(%rsp)
+    xorl %r9d, %r9d
+    movq 208(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 736(%rsp)
+    xorl %r10d, %r10d
+    movq 216(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 744(%rsp)
+    xorl %r11d, %r11d
+    movq 224(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 752(%rsp)
+    xorl %r12d, %r12d
+    movq 232(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 760(%rsp)
+    movq %r14, 768(%rsp)
+    movq %r8, 776(%rsp)
+    movq %r9, 784(%rsp)
+    movq %r10, 792(%rsp)
+    movq %r11, 800(%rsp)
+    movq %r12, 808(%rsp)
+    movq 624(%rsp), %rax
+    subq 240(%rsp), %rax
+    movq %rax, 624(%rsp)
+    movq 632(%rsp), %rax
+    sbbq 248(%rsp), %rax
+    movq %rax, 632(%rsp)
+    movq 640(%rsp), %rax
+    sbbq 256(%rsp), %rax
+    movq %rax, 640(%rsp)
+    movq 648(%rsp), %rax
+    sbbq 264(%rsp), %rax
+    movq %rax, 648(%rsp)
+    movq 656(%rsp), %rax
+    sbbq 272(%rsp), %rax
+    movq %rax, 656(%rsp)
+    movq 664(%rsp), %rax
+    sbbq 280(%rsp), %rax
+    movq %rax, 664(%rsp)
+    movq 672(%rsp), %rax
+    sbbq 288(%rsp), %rax
+    movq %rax, 672(%rsp)
+    movq 680(%rsp), %rax
+    sbbq 296(%rsp), %rax
+    movq %rax, 680(%rsp)
+    movq 688(%rsp), %rax
+    sbbq 304(%rsp), %rax
+    movq %rax, 688(%rsp)
+    movq 696(%rsp), %rax
+    sbbq 312(%rsp), %rax
+    movq %rax, 696(%rsp)
+    movq 704(%rsp), %rax
+    sbbq 320(%rsp), %rax
+    movq %rax, 704(%rsp)
+    movq 712(%rsp), %rax
+    sbbq 328(%rsp), %rax
+    movq %rax, 712(%rsp)
+    movq 624(%rsp), %rax
+    subq 432(%rsp), %rax
+    movq %rax, 624(%rsp)
+    movq 632(%rsp), %rax
+    sbbq 440(%rsp), %rax
+    movq %rax, 632(%rsp)
+    movq 640(%rsp), %rax
+    sbbq 448(%rsp), %rax
+    movq %rax, 640(%rsp)
+    movq 648(%rsp), %rax
+    sbbq 456(%rsp), %rax
+    movq %rax, 648(%rsp)
+    movq 656(%rsp), %rax
+    sbbq 464(%rsp), %rax
+    movq %rax, 656(%rsp)
+    movq 664(%rsp), %rax
+    sbbq 472(%rsp), %rax
+    movq %rax, 664(%rsp)
+    movq 672(%rsp), %rax
+    sbbq 480(%rsp), %rax
+    movq %rax, 672(%rsp)
+    movq 680(%rsp), %rax
+    sbbq 488(%rsp), %rax
+    movq %rax, 680(%rsp)
+    movq 688(%rsp), %rax
+    sbbq 496(%rsp), %rax
+    movq %rax, 688(%rsp)
+    movq 696(%rsp), %rax
+    sbbq 504(%rsp), %rax
+    movq %rax, 696(%rsp)
+    movq 704(%rsp), %rax
+    sbbq 512(%rsp), %rax
+    movq %rax, 704(%rsp)
+    movq 712(%rsp), %rax
+    sbbq 520(%rsp), %rax
+    movq %rax, 712(%rsp)
+    movq 720(%rsp), %rax
+    subq 336(%rsp), %rax
+    movq %rax, 720(%rsp)
+    movq 728(%rsp), %rax
+    sbbq 344(%rsp), %rax
+    movq %rax, 728(%rsp)
+    movq 736(%rsp), %rax
+    sbbq 352(%rsp), %rax
+    movq %rax, 736(%rsp)
+    movq 744(%rsp), %rax
+    sbbq 360(%rsp), %rax
+    movq %rax, 744(%rsp)
+    movq 752(%rsp), %rax
+    sbbq 368(%rsp), %rax
+    movq %rax, 752(%rsp)
+    movq 760(%rsp), %rax
+    sbbq 376(%rsp), %rax
+    movq %rax, 760(%rsp)
+    movq 768(%rsp), %rax
+    sbbq 384(%rsp), %rax
+    movq %rax, 768(%rsp)
+    movq 776(%rsp), %rax
+    sbbq 392(%rsp), %rax
+    movq %rax, 776(%rsp)
+    movq 784(%rsp), %rax
+    sbbq 400(%rsp), %rax
+    movq %rax, 784(%rsp)
+    movq 792(%rsp), %rax
+    sbbq 408(%rsp), %rax
+    movq %rax, 792(%rsp)
+    movq 800(%rsp), %rax
+    sbbq 416(%rsp), %rax
+    movq %rax, 800(%rsp)
+    movq 808(%rsp), %rax
+    sbbq 424(%rsp), %rax
+    movq %rax, 808(%rsp)
+    movq 720(%rsp), %rax
+    subq 528(%rsp), %rax
+    movq %rax, 720(%rsp)
+    movq 728(%rsp), %rax
+    sbbq 536(%rsp), %rax
+    movq %rax, 728(%rsp)
+    movq 736(%rsp), %rax
+    sbbq 544(%rsp), %rax
+    movq %rax, 736(%rsp)
+    movq 744(%rsp), %rax
+    sbbq 552(%rsp), %rax
+    movq %rax, 744(%rsp)
+    movq 752(%rsp), %rax
+    sbbq 560(%rsp), %rax
+    movq %rax, 752(%rsp)
+    movq 760(%rsp), %rax
+    sbbq 568(%rsp), %rax
+    movq %rax, 760(%rsp)
+    movq 768(%rsp), %rax
+    sbbq 576(%rsp), %rax
+    movq %rax, 768(%rsp)
+    movq 776(%rsp), %rax
+    sbbq 584(%rsp), %rax
+    movq %rax, 776(%rsp)
+    movq 784(%rsp), %rax
+    sbbq 592(%rsp), %rax
+    movq %rax, 784(%rsp)
+    movq 792(%rsp), %rax
+    sbbq 600(%rsp), %rax
+    movq %rax, 792(%rsp)
+    movq 800(%rsp), %rax
+    sbbq 608(%rsp), %rax
+    movq %rax, 800(%rsp)
+    movq 808(%rsp), %rax
+    sbbq 616(%rsp), %rax
+    movq %rax, 808(%rsp)
+    movq 336(%rsp), %rax
+    addq 432(%rsp), %rax
+    movq %rax, 336(%rsp)
+    movq 344(%rsp), %rax
+    adcq 440(%rsp), %rax
+    movq %rax, 344(%rsp)
+    movq 352(%rsp), %rax
+    adcq 448(%rsp), %rax
+    movq %rax, 352(%rsp)
+    movq 360(%rsp), %rax
+    adcq 456(%rsp), %rax
+    movq %rax, 360(%rsp)
+    movq 368(%rsp), %rax
+    adcq 464(%rsp), %rax
+    movq %rax, 368(%rsp)
+    movq 376(%rsp), %rax
+    adcq 472(%rsp), %rax
+    movq %rax, 376(%rsp)
+    movq 384(%rsp), %rax
+    adcq 480(%rsp), %rax
+    movq %rax, 384(%rsp)
+    movq 392(%rsp), %rax
+    adcq 488(%rsp), %rax
+    movq %rax, 392(%rsp)
+    movq 400(%rsp), %rax
+    adcq 496(%rsp), %rax
+    movq %rax, 400(%rsp)
+    movq 408(%rsp), %rax
+    adcq 504(%rsp), %rax
+    movq %rax, 408(%rsp)
+    movq 416(%rsp), %rax
+    adcq 512(%rsp), %rax
+    movq %rax, 416(%rsp)
+    movq 424(%rsp), %rax
+    adcq 520(%rsp), %rax
+    movq %rax, 424(%rsp)
+    movq 336(%rsp), %rax
+    addq 528(%rsp), %rax
+    movq %rax, 336(%rsp)
+    movq 344(%rsp), %rax
+    adcq 536(%rsp), %rax
+    movq %rax, 344(%rsp)
+    movq 352(%rsp), %rax
+    adcq 544(%rsp), %rax
+    movq %rax, 352(%rsp)
+    movq 360(%rsp), %rax
+    adcq 552(%rsp), %rax
+    movq %rax, 360(%rsp)
+    movq 368(%rsp), %rax
+    adcq 560(%rsp), %rax
+    movq %rax, 368(%rsp)
+    movq 376(%rsp), %rax
+    adcq 568(%rsp), %rax
+    movq %rax, 376(%rsp)
+    movq 384(%rsp), %rax
+    adcq 576(%rsp), %rax
+    movq %rax, 384(%rsp)
+    movq 392(%rsp), %rax
+    adcq 584(%rsp), %rax
+    movq %rax, 392(%rsp)
+    movq 400(%rsp), %rax
+    adcq 592(%rsp), %rax
+    movq %rax, 400(%rsp)
+    movq 408(%rsp), %rax
+    adcq 600(%rsp), %rax
+    movq %rax, 408(%rsp)
+    movq 416(%rsp), %rax
+    adcq 608(%rsp), %rax
+    movq %rax, 416(%rsp)
+    movq 424(%rsp), %rax
+    adcq 616(%rsp), %rax
+    movq %rax, 424(%rsp)
+    movq 240(%rsp), %rax
+    addq 432(%rsp), %rax
+    movq %rax, 240(%rsp)
+    movq 248(%rsp), %rax
+    adcq 440(%rsp), %rax
+    movq %rax, 248(%rsp)
+    movq 256(%rsp), %rax
+    adcq 448(%rsp), %rax
+    movq %rax, 256(%rsp)
+    movq 264(%rsp), %rax
+    adcq 456(%rsp), %rax
+    movq %rax, 264(%rsp)
+    movq 272(%rsp), %rax
+    adcq 464(%rsp), %rax
+    movq %rax, 272(%rsp)
+    movq 280(%rsp), %rax
+    adcq 472(%rsp), %rax
+    movq %rax, 280(%rsp)
+    movq 288(%rsp), %rax
+    adcq 480(%rsp), %rax
+    movq %rax, 288(%rsp)
+    movq 296(%rsp), %rax
+    adcq 488(%rsp), %rax
+    movq %rax, 296(%rsp)
+    movq 304(%rsp), %rax
+    adcq 496(%rsp), %rax
+    movq %rax, 304(%rsp)
+    movq 312(%rsp), %rax
+    adcq 504(%rsp), %rax
+    movq %rax, 312(%rsp)
+    movq 320(%rsp), %rax
+    adcq 512(%rsp), %rax
+    movq %rax, 320(%rsp)
+    movq 328(%rsp), %rax
+    adcq 520(%rsp), %rax
+    movq %rax, 328(%rsp)
+    movq 240(%rsp), %rax
+    subq 528(%rsp), %rax
+    movq %rax, 240(%rsp)
+    movq 248(%rsp), %rax
+    sbbq 536(%rsp), %rax
+    movq %rax, 248(%rsp)
+    movq 256(%rsp), %rax
+    sbbq 544(%rsp), %rax
+    movq %rax, 256(%rsp)
+    movq 264(%rsp), %rax
+    sbbq 552(%rsp), %rax
+    movq %rax, 264(%rsp)
+    movq 272(%rsp), %rax
+    sbbq 560(%rsp), %rax
+    movq %rax, 272(%rsp)
+    movq 280(%rsp), %rax
+    sbbq 568(%rsp), %rax
+    movq %rax, 280(%rsp)
+    movq 288(%rsp), %rax
+    sbbq 576(%rsp), %rax
+    movq %rax, 288(%rsp)
+    movq 296(%rsp), %rax
+    sbbq 584(%rsp), %rax
+    movq %rax, 296(%rsp)
+    movq 304(%rsp), %rax
+    sbbq 592(%rsp), %rax
+    movq %rax, 304(%rsp)
+    movq 312(%rsp), %rax
+    sbbq 600(%rsp), %rax
+    movq %rax, 312(%rsp)
+    movq 320(%rsp), %rax
+    sbbq 608(%rsp), %rax
+    movq %rax, 320(%rsp)
+    movq 328(%rsp), %rax
+    sbbq 616(%rsp), %rax
+    movq %rax, 328(%rsp)
+    movq 328(%rsp), %rax
+    sarq $63, %rax
+    movq .Ltwin_p+0(%rip), %r8
+    andq %rax, %r8
+    movq .Ltwin_p+8(%rip), %r9
+    andq %rax, %r9
+    movq .Ltwin_p+16(%rip), %r10
+    andq %rax, %r10
+    movq .Ltwin_p+24(%rip), %r11
+    andq %rax, %r11
+    movq .Ltwin_p+32(%rip), %r12
+    andq %rax, %r12
+    movq .Ltwin_p+40(%rip), %r13
+    andq %rax, %r13
+    addq %r8, 288(%rsp)
+    adcq %r9, 296(%rsp)
+    adcq %r10, 304(%rsp)
+    adcq %r11, 312(%rsp)
+    adcq %r12, 320(%rsp)
+    adcq %r13, 328(%rsp)
+    movq 240(%rsp), %r8
+    movq 248(%rsp), %r9
+    movq 256(%rsp), %r10
+    movq 264(%rsp), %r11
+    movq 272(%rsp), %r12
+    movq 280(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 288(%rsp), %r14
+    adcq 296(%rsp), %r8
+    adcq 304(%rsp), %r9
+    adcq 312(%rsp), %r10
+    adcq 320(%rsp), %r11
+    adcq 328(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 816(%rsp)
+    movq %rbx, 824(%rsp)
+    movq %rbp, 832(%rsp)
+    movq %rdx, 840(%rsp)
+    movq %r15, 848(%rsp)
+    movq %r13, 856(%rsp)
+    movq 424(%rsp), %rax
+    sarq $63, %rax
+    movq .Ltwin_p+0(%rip), %r8
+    andq %rax, %r8
+    movq .Ltwin_p+8(%rip), %r9
+    andq %rax, %r9
+    movq .Ltwin_p+16(%rip), %r10
+    andq %rax, %r10
+    movq .Ltwin_p+24(%rip), %r11
+    andq %rax, %r11
+    movq .Ltwin_p+32(%rip), %r12
+    andq %rax, %r12
+    movq .Ltwin_p+40(%rip), %r13
+    andq %rax, %r13
+    addq %r8, 384(%rsp)
+    adcq %r9, 392(%rsp)
+    adcq %r10, 400(%rsp)
+    adcq %r11, 408(%rsp)
+    adcq %r12, 416(%rsp)
+    adcq %r13, 424(%rsp)
+    movq 336(%rsp), %r8
+    movq 344(%rsp), %r9
+    movq 352(%rsp), %r10
+    movq 360(%rsp), %r11
+    movq 368(%rsp), %r12
+    movq 376(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 384(%rsp), %r14
+    adcq 392(%rsp), %r8
+    adcq 400(%rsp), %r9
+    adcq 408(%rsp), %r10
+    adcq 416(%rsp), %r11
+    adcq 424(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 864(%rsp)
+    movq %rbx, 872(%rsp)
+    movq %rbp, 880(%rsp)
+    movq %rdx, 888(%rsp)
+    movq %r15, 896(%rsp)
+    movq %r13, 904(%rsp)
+    movq 712(%rsp), %rax
+    sarq $63, %rax
+    movq .Ltwin_p+0(%rip), %r8
+    andq %rax, %r8
+    movq .Ltwin_p+8(%rip), %r9
+    andq %rax, %r9
+    movq .Ltwin_p+16(%rip), %r10
+    andq %rax, %r10
+    movq .Ltwin_p+24(%rip), %r11
+    andq %rax, %r11
+    movq .Ltwin_p+32(%rip), %r12
+    andq %rax, %r12
+    movq .Ltwin_p+40(%rip), %r13
+    andq %rax, %r13
+    addq %r8, 672(%rsp)
+    adcq %r9, 680(%rsp)
+    adcq %r10, 688(%rsp)
+    adcq %r11, 696(%rsp)
+    adcq %r12, 704(%rsp)
+    adcq %r13, 712(%rsp)
+    movq 624(%rsp), %r8
+    movq 632(%rsp), %r9
+    movq 640(%rsp), %r10
+    movq 648(%rsp), %r11
+    movq 656(%rsp), %r12
+    movq 664(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 672(%rsp), %r14
+    adcq 680(%rsp), %r8
+    adcq 688(%rsp), %r9
+    adcq 696(%rsp), %r10
+    adcq 704(%rsp), %r11
+    adcq 712(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 912(%rsp)
+    movq %rbx, 920(%rsp)
+    movq %rbp, 928(%rsp)
+    movq %rdx, 936(%rsp)
+    movq %r15, 944(%rsp)
+    movq %r13, 952(%rsp)
+    movq 808(%rsp), %rax
+    sarq $63, %rax
+    movq .Ltwin_p+0(%rip), %r8
+    andq %rax, %r8
+    movq .Ltwin_p+8(%rip), %r9
+    andq %rax, %r9
+    movq .Ltwin_p+16(%rip), %r10
+    andq %rax, %r10
+    movq .Ltwin_p+24(%rip), %r11
+    andq %rax, %r11
+    movq .Ltwin_p+32(%rip), %r12
+    andq %rax, %r12
+    movq .Ltwin_p+40(%rip), %r13
+    andq %rax, %r13
+    addq %r8, 768(%rsp)
+    adcq %r9, 776(%rsp)
+    adcq %r10, 784(%rsp)
+    adcq %r11, 792(%rsp)
+    adcq %r12, 800(%rsp)
+    adcq %r13, 808(%rsp)
+    movq 720(%rsp), %r8
+    movq 728(%rsp), %r9
+    movq 736(%rsp), %r10
+    movq 744(%rsp), %r11
+    movq 752(%rsp), %r12
+    movq 760(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 768(%rsp), %r14
+    adcq 776(%rsp), %r8
+    adcq 784(%rsp), %r9
+    adcq 792(%rsp), %r10
+    adcq 800(%rsp), %r11
+    adcq 808(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 960(%rsp)
+    movq %rbx, 968(%rsp)
+    movq %rbp, 976(%rsp)
+    movq %rdx, 984(%rsp)
+    movq %r15, 992(%rsp)
+    movq %r13, 1000(%rsp)
+    movq 288(%rsi), %r8
+    movq 296(%rsi), %r9
+    movq 304(%rsi), %r10
+    movq 312(%rsi), %r11
+    movq 320(%rsi), %r12
+    movq 328(%rsi), %r13
+    addq 192(%rsi), %r8
+    adcq 200(%rsi), %r9
+    adcq 208(%rsi), %r10
+    adcq 216(%rsi), %r11
+    adcq 224(%rsi), %r12
+    adcq 232(%rsi), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 144(%rsp)
+    movq %rbx, 152(%rsp)
+    movq %rbp, 160(%rsp)
+    movq %rdx, 168(%rsp)
+    movq %r15, 176(%rsp)
+    movq %r14, 184(%rsp)
+    movq 336(%rsi), %r8
+    movq 344(%rsi), %r9
+    movq 352(%rsi), %r10
+    movq 360(%rsi), %r11
+    movq 368(%rsi), %r12
+    movq 376(%rsi), %r13
+    addq 240(%rsi), %r8
+    adcq 248(%rsi), %r9
+    adcq 256(%rsi), %r10
+    adcq 264(%rsi), %r11
+    adcq 272(%rsi), %r12
+    adcq 280(%rsi), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 192(%rsp)
+    movq %rbx, 200(%rsp)
+    movq %rbp, 208(%rsp)
+    movq %rdx, 216(%rsp)
+    movq %r15, 224(%rsp)
+    movq %r14, 232(%rsp)
+    movq 288(%rsi), %rax
+    addq 336(%rsi), %rax
+    movq %rax, 0(%rsp)
+    movq 296(%rsi), %rax
+    adcq 344(%rsi), %rax
+    movq %rax, 8(%rsp)
+    movq 304(%rsi), %rax
+    adcq 352(%rsi), %rax
+    movq %rax, 16(%rsp)
+    movq 312(%rsi), %rax
+    adcq 360(%rsi), %rax
+    movq %rax, 24(%rsp)
+    movq 320(%rsi), %rax
+    adcq 368(%rsi), %rax
+    movq %rax, 32(%rsp)
+    movq 328(%rsi), %rax
+    adcq 376(%rsi), %rax
+    movq %rax, 40(%rsp)
+    movq 288(%rsi), %r8
+    subq 336(%rsi), %r8
+    movq 296(%rsi), %r9
+    sbbq 344(%rsi), %r9
+    movq 304(%rsi), %r10
+    sbbq 352(%rsi), %r10
+    movq 312(%rsi), %r11
+    sbbq 360(%rsi), %r11
+    movq 320(%rsi), %r12
+    sbbq 368(%rsi), %r12
+    movq 328(%rsi), %r13
+    sbbq 376(%rsi), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 48(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 56(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 64(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 72(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 80(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 88(%rsp)
+    addq 48(%rsp), %r8
+    adcq 56(%rsp), %r9
+    adcq 64(%rsp), %r10
+    adcq 72(%rsp), %r11
+    adcq 80(%rsp), %r12
+    adcq 88(%rsp), %r13
+    movq %r8, 48(%rsp)
+    movq %r9, 56(%rsp)
+    movq %r10, 64(%rsp)
+    movq %r11, 72(%rsp)
+    movq %r12, 80(%rsp)
+    movq %r13, 88(%rsp)
+    movq 288(%rsi), %rax
+    addq 288(%rsi), %rax
+    movq %rax, 96(%rsp)
+    movq 296(%rsi), %rax
+    adcq 296(%rsi), %rax
+    movq %rax, 104(%rsp)
+    movq 304(%rsi), %rax
+    adcq 304(%rsi), %rax
+    movq %rax, 112(%rsp)
+    movq 312(%rsi), %rax
+    adcq 312(%rsi), %rax
+    movq %rax, 120(%rsp)
+    movq 320(%rsi), %rax
+    adcq 320(%rsi), %rax
+    movq %rax, 128(%rsp)
+    movq 328(%rsi), %rax
+    adcq 328(%rsi), %rax
+    movq %rax, 136(%rsp)
+    movq 48(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %r8, %r9
+    mulxq 8(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 240(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 248(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 256(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 264(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 272(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 280(%rsp)
+    movq %r14, 288(%rsp)
+    movq %r8, 296(%rsp)
+    movq %r9, 304(%rsp)
+    movq %r10, 312(%rsp)
+    movq %r11, 320(%rsp)
+    movq %r12, 328(%rsp)
+    movq 336(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %r8, %r9
+    mulxq 104(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 112(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 120(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 128(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 136(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 336(%rsp)
+    xorl %r8d, %r8d
+    movq 344(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 344(%rsp)
+    xorl %r9d, %r9d
+    movq 352(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 352(%rsp)
+    xorl %r10d, %r10d
+    movq 360(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 360(%rsp)
+    xorl %r11d, %r11d
+    movq 368(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 368(%rsp)
+    xorl %r12d, %r12d
+    movq 376(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 376(%rsp)
+    movq %r14, 384(%rsp)
+    movq %r8, 392(%rsp)
+    movq %r9, 400(%rsp)
+    movq %r10, 408(%rsp)
+    movq %r11, 416(%rsp)
+    movq %r12, 424(%rsp)
+    movq 192(%rsi), %rax
+    addq 240(%rsi), %rax
+    movq %rax, 0(%rsp)
+    movq 200(%rsi), %rax
+    adcq 248(%rsi), %rax
+    movq %rax, 8(%rsp)
+    movq 208(%rsi), %rax
+    adcq 256(%rsi), %rax
+    movq %rax, 16(%rsp)
+    movq 216(%rsi), %rax
+    adcq 264(%rsi), %rax
+    movq %rax, 24(%rsp)
+    movq 224(%rsi), %rax
+    adcq 272(%rsi), %rax
+    movq %rax, 32(%rsp)
+    movq 232(%rsi), %rax
+    adcq 280(%rsi), %rax
+    movq %rax, 40(%rsp)
+    movq 192(%rsi), %r8
+    subq 240(%rsi), %r8
+    movq 200(%rsi), %r9
+    sbbq 248(%rsi), %r9
+    movq 208(%rsi), %r10
+    sbbq 256(%rsi), %r10
+    movq 216(%rsi), %r11
+    sbbq 264(%rsi), %r11
+    movq 224(%rsi), %r12
+    sbbq 272(%rsi), %r12
+    movq 232(%rsi), %r13
+    sbbq 280(%rsi), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 48(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 56(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 64(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 72(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 80(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 88(%rsp)
+    addq 48(%rsp), %r8
+    adcq 56(%rsp), %r9
+    adcq 64(%rsp), %r10
+    adcq 72(%rsp), %r11
+    adcq 80(%rsp), %r12
+    adcq 88(%rsp), %r13
+    movq %r8, 48(%rsp)
+    movq %r9, 56(%rsp)
+    movq %r10, 64(%rsp)
+    movq %r11, 72(%rsp)
+    movq %r12, 80(%rsp)
+    movq %r13, 88(%rsp)
+    movq 192(%rsi), %rax
+    addq 192(%rsi), %rax
+    movq %rax, 96(%rsp)
+    movq 200(%rsi), %rax
+    adcq 200(%rsi), %rax
+    movq %rax, 104(%rsp)
+    movq 208(%rsi), %rax
+    adcq 208(%rsi), %rax
+    movq %rax, 112(%rsp)
+    movq 216(%rsi), %rax
+    adcq 216(%rsi), %rax
+    movq %rax, 120(%rsp)
+    movq 224(%rsi), %rax
+    adcq 224(%rsi), %rax
+    movq %rax, 128(%rsp)
+    movq 232(%rsi), %rax
+    adcq 232(%rsi), %rax
+    movq %rax, 136(%rsp)
+    movq 48(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %r8, %r9
+    mulxq 8(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 432(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 440(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 448(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 456(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 464(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 472(%rsp)
+    movq %r14, 480(%rsp)
+    movq %r8, 488(%rsp)
+    movq %r9, 496(%rsp)
+    movq %r10, 504(%rsp)
+    movq %r11, 512(%rsp)
+    movq %r12, 520(%rsp)
+    movq 240(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %r8, %r9
+    mulxq 104(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 112(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 120(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 128(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 136(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 528(%rsp)
+    xorl %r8d, %r8d
+    movq 248(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 536(%rsp)
+    xorl %r9d, %r9d
+    movq 256(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 544(%rsp)
+    xorl %r10d, %r10d
+    movq 264(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 552(%rsp)
+    xorl %r11d, %r11d
+    movq 272(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 560(%rsp)
+    xorl %r12d, %r12d
+    movq 280(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 568(%rsp)
+    movq %r14, 576(%rsp)
+    movq %r8, 584(%rsp)
+    movq %r9, 592(%rsp)
+    movq %r10, 600(%rsp)
+    movq %r11, 608(%rsp)
+    movq %r12, 616(%rsp)
+    movq 144(%rsp), %rax
+    addq 192(%rsp), %rax
+    movq %rax, 0(%rsp)
+    movq 152(%rsp), %rax
+    adcq 200(%rsp), %rax
+    movq %rax, 8(%rsp)
+    movq 160(%rsp), %rax
+    adcq 208(%rsp), %rax
+    movq %rax, 16(%rsp)
+    movq 168(%rsp), %rax
+    adcq 216(%rsp), %rax
+    movq %rax, 24(%rsp)
+    movq 176(%rsp), %rax
+    adcq 224(%rsp), %rax
+    movq %rax, 32(%rsp)
+    movq 184(%rsp), %rax
+    adcq 232(%rsp), %rax
+    movq %rax, 40(%rsp)
+    movq 144(%rsp), %r8
+    subq 192(%rsp), %r8
+    movq 152(%rsp), %r9
+    sbbq 200(%rsp), %r9
+    movq 160(%rsp), %r10
+    sbbq 208(%rsp), %r10
+    movq 168(%rsp), %r11
+    sbbq 216(%rsp), %r11
+    movq 176(%rsp), %r12
+    sbbq 224(%rsp), %r12
+    movq 184(%rsp), %r13
+    sbbq 232(%rsp), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 48(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 56(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 64(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 72(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 80(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 88(%rsp)
+    addq 48(%rsp), %r8
+    adcq 56(%rsp), %r9
+    adcq 64(%rsp), %r10
+    adcq 72(%rsp), %r11
+    adcq 80(%rsp), %r12
+    adcq 88(%rsp), %r13
+    movq %r8, 48(%rsp)
+    movq %r9, 56(%rsp)
+    movq %r10, 64(%rsp)
+    movq %r11, 72(%rsp)
+    movq %r12, 80(%rsp)
+    movq %r13, 88(%rsp)
+    movq 144(%rsp), %rax
+    addq 144(%rsp), %rax
+    movq %rax, 96(%rsp)
+    movq 152(%rsp), %rax
+    adcq 152(%rsp), %rax
+    movq %rax, 104(%rsp)
+    movq 160(%rsp), %rax
+    adcq 160(%rsp), %rax
+    movq %rax, 112(%rsp)
+    movq 168(%rsp), %rax
+    adcq 168(%rsp), %rax
+    movq %rax, 120(%rsp)
+    movq 176(%rsp), %rax
+    adcq 176(%rsp), %rax
+    movq %rax, 128(%rsp)
+    movq 184(%rsp), %rax
+    adcq 184(%rsp), %rax
+    movq %rax, 136(%rsp)
+    movq 48(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %r8, %r9
+    mulxq 8(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 624(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 632(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 640(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 648(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 656(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 664(%rsp)
+    movq %r14, 672(%rsp)
+    movq %r8, 680(%rsp)
+    movq %r9, 688(%rsp)
+    movq %r10, 696(%rsp)
+    movq %r11, 704(%rsp)
+    movq %r12, 712(%rsp)
+    movq 192(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %r8, %r9
+    mulxq 104(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 112(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 120(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 128(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 136(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 720(%rsp)
+    xorl %r8d, %r8d
+    movq 200(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 728(%rsp)
+    xorl %r9d, %r9d
+    movq 208(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 736(%rsp)
+    xorl %r10d, %r10d
+    movq 216(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 744(%rsp)
+    xorl %r11d, %r11d
+    movq 224(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 752(%rsp)
+    xorl %r12d, %r12d
+    movq 232(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 760(%rsp)
+    movq %r14, 768(%rsp)
+    movq %r8, 776(%rsp)
+    movq %r9, 784(%rsp)
+    movq %r10, 792(%rsp)
+    movq %r11, 800(%rsp)
+    movq %r12, 808(%rsp)
+    movq 624(%rsp), %rax
+    subq 240(%rsp), %rax
+    movq %rax, 624(%rsp)
+    movq 632(%rsp), %rax
+    sbbq 248(%rsp), %rax
+    movq %rax, 632(%rsp)
+    movq 640(%rsp), %rax
+    sbbq 256(%rsp), %rax
+    movq %rax, 640(%rsp)
+    movq 648(%rsp), %rax
+    sbbq 264(%rsp), %rax
+    movq %rax, 648(%rsp)
+    movq 656(%rsp), %rax
+    sbbq 272(%rsp), %rax
+    movq %rax, 656(%rsp)
+    movq 664(%rsp), %rax
+    sbbq 280(%rsp), %rax
+    movq %rax, 664(%rsp)
+    movq 672(%rsp), %rax
+    sbbq 288(%rsp), %rax
+    movq %rax, 672(%rsp)
+    movq 680(%rsp), %rax
+    sbbq 296(%rsp), %rax
+    movq %rax, 680(%rsp)
+    movq 688(%rsp), %rax
+    sbbq 304(%rsp), %rax
+    movq %rax, 688(%rsp)
+    movq 696(%rsp), %rax
+    sbbq 312(%rsp), %rax
+    movq %rax, 696(%rsp)
+    movq 704(%rsp), %rax
+    sbbq 320(%rsp), %rax
+    movq %rax, 704(%rsp)
+    movq 712(%rsp), %rax
+    sbbq 328(%rsp), %rax
+    movq %rax, 712(%rsp)
+    movq 624(%rsp), %rax
+    subq 432(%rsp), %rax
+    movq %rax, 624(%rsp)
+    movq 632(%rsp), %rax
+    sbbq 440(%rsp), %rax
+    movq %rax, 632(%rsp)
+    movq 640(%rsp), %rax
+    sbbq 448(%rsp), %rax
+    movq %rax, 640(%rsp)
+    movq 648(%rsp), %rax
+    sbbq 456(%rsp), %rax
+    movq %rax, 648(%rsp)
+    movq 656(%rsp), %rax
+    sbbq 464(%rsp), %rax
+    movq %rax, 656(%rsp)
+    movq 664(%rsp), %rax
+    sbbq 472(%rsp), %rax
+    movq %rax, 664(%rsp)
+    movq 672(%rsp), %rax
+    sbbq 480(%rsp), %rax
+    movq %rax, 672(%rsp)
+    movq 680(%rsp), %rax
+    sbbq 488(%rsp), %rax
+    movq %rax, 680(%rsp)
+    movq 688(%rsp), %rax
+    sbbq 496(%rsp), %rax
+    movq %rax, 688(%rsp)
+    movq 696(%rsp), %rax
+    sbbq 504(%rsp), %rax
+    movq %rax, 696(%rsp)
+    movq 704(%rsp), %rax
+    sbbq 512(%rsp), %rax
+    movq %rax, 704(%rsp)
+    movq 712(%rsp), %rax
+    sbbq 520(%rsp), %rax
+    movq %rax, 712(%rsp)
+    movq 720(%rsp), %rax
+    subq 336(%rsp), %rax
+    movq %rax, 720(%rsp)
+    movq 728(%rsp), %rax
+    sbbq 344(%rsp), %rax
+    movq %rax, 728(%rsp)
+    movq 736(%rsp), %rax
+    sbbq 352(%rsp), %rax
+    movq %rax, 736(%rsp)
+    movq 744(%rsp), %rax
+    sbbq 360(%rsp), %rax
+    movq %rax, 744(%rsp)
+    movq 752(%rsp), %rax
+    sbbq 368(%rsp), %rax
+    movq %rax, 752(%rsp)
+    movq 760(%rsp), %rax
+    sbbq 376(%rsp), %rax
+    movq %rax, 760(%rsp)
+    movq 768(%rsp), %rax
+    sbbq 384(%rsp), %rax
+    movq %rax, 768(%rsp)
+    movq 776(%rsp), %rax
+    sbbq 392(%rsp), %rax
+    movq %rax, 776(%rsp)
+    movq 784(%rsp), %rax
+    sbbq 400(%rsp), %rax
+    movq %rax, 784(%rsp)
+    movq 792(%rsp), %rax
+    sbbq 408(%rsp), %rax
+    movq %rax, 792(%rsp)
+    movq 800(%rsp), %rax
+    sbbq 416(%rsp), %rax
+    movq %rax, 800(%rsp)
+    movq 808(%rsp), %rax
+    sbbq 424(%rsp), %rax
+    movq %rax, 808(%rsp)
+    movq 720(%rsp), %rax
+    subq 528(%rsp), %rax
+    movq %rax, 720(%rsp)
+    movq 728(%rsp), %rax
+    sbbq 536(%rsp), %rax
+    movq %rax, 728(%rsp)
+    movq 736(%rsp), %rax
+    sbbq 544(%rsp), %rax
+    movq %rax, 736(%rsp)
+    movq 744(%rsp), %rax
+    sbbq 552(%rsp), %rax
+    movq %rax, 744(%rsp)
+    movq 752(%rsp), %rax
+    sbbq 560(%rsp), %rax
+    movq %rax, 752(%rsp)
+    movq 760(%rsp), %rax
+    sbbq 568(%rsp), %rax
+    movq %rax, 760(%rsp)
+    movq 768(%rsp), %rax
+    sbbq 576(%rsp), %rax
+    movq %rax, 768(%rsp)
+    movq 776(%rsp), %rax
+    sbbq 584(%rsp), %rax
+    movq %rax, 776(%rsp)
+    movq 784(%rsp), %rax
+    sbbq 592(%rsp), %rax
+    movq %rax, 784(%rsp)
+    movq 792(%rsp), %rax
+    sbbq 600(%rsp), %rax
+    movq %rax, 792(%rsp)
+    movq 800(%rsp), %rax
+    sbbq 608(%rsp), %rax
+    movq %rax, 800(%rsp)
+    movq 808(%rsp), %rax
+    sbbq 616(%rsp), %rax
+    movq %rax, 808(%rsp)
+    movq 336(%rsp), %rax
+    addq 432(%rsp), %rax
+    movq %rax, 336(%rsp)
+    movq 344(%rsp), %rax
+    adcq 440(%rsp), %rax
+    movq %rax, 344(%rsp)
+    movq 352(%rsp), %rax
+    adcq 448(%rsp), %rax
+    movq %rax, 352(%rsp)
+    movq 360(%rsp), %rax
+    adcq 456(%rsp), %rax
+    movq %rax, 360(%rsp)
+    movq 368(%rsp), %rax
+    adcq 464(%rsp), %rax
+    movq %rax, 368(%rsp)
+    movq 376(%rsp), %rax
+    adcq 472(%rsp), %rax
+    movq %rax, 376(%rsp)
+    movq 384(%rsp), %rax
+    adcq 480(%rsp), %rax
+    movq %rax, 384(%rsp)
+    movq 392(%rsp), %rax
+    adcq 488(%rsp), %rax
+    movq %rax, 392(%rsp)
+    movq 400(%rsp), %rax
+    adcq 496(%rsp), %rax
+    movq %rax, 400(%rsp)
+    movq 408(%rsp), %rax
+    adcq 504(%rsp), %rax
+    movq %rax, 408(%rsp)
+    movq 416(%rsp), %rax
+    adcq 512(%rsp), %rax
+    movq %rax, 416(%rsp)
+    movq 424(%rsp), %rax
+    adcq 520(%rsp), %rax
+    movq %rax, 424(%rsp)
+    movq 336(%rsp), %rax
+    addq 528(%rsp), %rax
+    movq %rax, 336(%rsp)
+    movq 344(%rsp), %rax
+    adcq 536(%rsp), %rax
+    movq %rax, 344(%rsp)
+    movq 352(%rsp), %rax
+    adcq 544(%rsp), %rax
+    movq %rax, 352(%rsp)
+    movq 360(%rsp), %rax
+    adcq 552(%rsp), %rax
+    movq %rax, 360(%rsp)
+    movq 368(%rsp), %rax
+    adcq 560(%rsp), %rax
+    movq %rax, 368(%rsp)
+    movq 376(%rsp), %rax
+    adcq 568(%rsp), %rax
+    movq %rax, 376(%rsp)
+    movq 384(%rsp), %rax
+    adcq 576(%rsp), %rax
+    movq %rax, 384(%rsp)
+    movq 392(%rsp), %rax
+    adcq 584(%rsp), %rax
+    movq %rax, 392(%rsp)
+    movq 400(%rsp), %rax
+    adcq 592(%rsp), %rax
+    movq %rax, 400(%rsp)
+    movq 408(%rsp), %rax
+    adcq 600(%rsp), %rax
+    movq %rax, 408(%rsp)
+    movq 416(%rsp), %rax
+    adcq 608(%rsp), %rax
+    movq %rax, 416(%rsp)
+    movq 424(%rsp), %rax
+    adcq 616(%rsp), %rax
+    movq %rax, 424(%rsp)
+    movq 240(%rsp), %rax
+    addq 432(%rsp), %rax
+    movq %rax, 240(%rsp)
+    movq 248(%rsp), %rax
+    adcq 440(%rsp), %rax
+    movq %rax, 248(%rsp)
+    movq 256(%rsp), %rax
+    adcq 448(%rsp), %rax
+    movq %rax, 256(%rsp)
+    movq 264(%rsp), %rax
+    adcq 456(%rsp), %rax
+    movq %rax, 264(%rsp)
+    movq 272(%rsp), %rax
+    adcq 464(%rsp), %rax
+    movq %rax, 272(%rsp)
+    movq 280(%rsp), %rax
+    adcq 472(%rsp), %rax
+    movq %rax, 280(%rsp)
+    movq 288(%rsp), %rax
+    adcq 480(%rsp), %rax
+    movq %rax, 288(%rsp)
+    movq 296(%rsp), %rax
+    adcq 488(%rsp), %rax
+    movq %rax, 296(%rsp)
+    movq 304(%rsp), %rax
+    adcq 496(%rsp), %rax
+    movq %rax, 304(%rsp)
+    movq 312(%rsp), %rax
+    adcq 504(%rsp), %rax
+    movq %rax, 312(%rsp)
+    movq 320(%rsp), %rax
+    adcq 512(%rsp), %rax
+    movq %rax, 320(%rsp)
+    movq 328(%rsp), %rax
+    adcq 520(%rsp), %rax
+    movq %rax, 328(%rsp)
+    movq 240(%rsp), %rax
+    subq 528(%rsp), %rax
+    movq %rax, 240(%rsp)
+    movq 248(%rsp), %rax
+    sbbq 536(%rsp), %rax
+    movq %rax, 248(%rsp)
+    movq 256(%rsp), %rax
+    sbbq 544(%rsp), %rax
+    movq %rax, 256(%rsp)
+    movq 264(%rsp), %rax
+    sbbq 552(%rsp), %rax
+    movq %rax, 264(%rsp)
+    movq 272(%rsp), %rax
+    sbbq 560(%rsp), %rax
+    movq %rax, 272(%rsp)
+    movq 280(%rsp), %rax
+    sbbq 568(%rsp), %rax
+    movq %rax, 280(%rsp)
+    movq 288(%rsp), %rax
+    sbbq 576(%rsp), %rax
+    movq %rax, 288(%rsp)
+    movq 296(%rsp), %rax
+    sbbq 584(%rsp), %rax
+    movq %rax, 296(%rsp)
+    movq 304(%rsp), %rax
+    sbbq 592(%rsp), %rax
+    movq %rax, 304(%rsp)
+    movq 312(%rsp), %rax
+    sbbq 600(%rsp), %rax
+    movq %rax, 312(%rsp)
+    movq 320(%rsp), %rax
+    sbbq 608(%rsp), %rax
+    movq %rax, 320(%rsp)
+    movq 328(%rsp), %rax
+    sbbq 616(%rsp), %rax
+    movq %rax, 328(%rsp)
+    movq 328(%rsp), %rax
+    sarq $63, %rax
+    movq .Ltwin_p+0(%rip), %r8
+    andq %rax, %r8
+    movq .Ltwin_p+8(%rip), %r9
+    andq %rax, %r9
+    movq .Ltwin_p+16(%rip), %r10
+    andq %rax, %r10
+    movq .Ltwin_p+24(%rip), %r11
+    andq %rax, %r11
+    movq .Ltwin_p+32(%rip), %r12
+    andq %rax, %r12
+    movq .Ltwin_p+40(%rip), %r13
+    andq %rax, %r13
+    addq %r8, 288(%rsp)
+    adcq %r9, 296(%rsp)
+    adcq %r10, 304(%rsp)
+    adcq %r11, 312(%rsp)
+    adcq %r12, 320(%rsp)
+    adcq %r13, 328(%rsp)
+    movq 240(%rsp), %r8
+    movq 248(%rsp), %r9
+    movq 256(%rsp), %r10
+    movq 264(%rsp), %r11
+    movq 272(%rsp), %r12
+    movq 280(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 288(%rsp), %r14
+    adcq 296(%rsp), %r8
+    adcq 304(%rsp), %r9
+    adcq 312(%rsp), %r10
+    adcq 320(%rsp), %r11
+    adcq 328(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 1008(%rsp)
+    movq %rbx, 1016(%rsp)
+    movq %rbp, 1024(%rsp)
+    movq %rdx, 1032(%rsp)
+    movq %r15, 1040(%rsp)
+    movq %r13, 1048(%rsp)
+    movq 424(%rsp), %rax
+    sarq $63, %rax
+    movq .Ltwin_p+0(%rip), %r8
+    andq %rax, %r8
+    movq .Ltwin_p+8(%rip), %r9
+    andq %rax, %r9
+    movq .Ltwin_p+16(%rip), %r10
+    andq %rax, %r10
+    movq .Ltwin_p+24(%rip), %r11
+    andq %rax, %r11
+    movq .Ltwin_p+32(%rip), %r12
+    andq %rax, %r12
+    movq .Ltwin_p+40(%rip), %r13
+    andq %rax, %r13
+    addq %r8, 384(%rsp)
+    adcq %r9, 392(%rsp)
+    adcq %r10, 400(%rsp)
+    adcq %r11, 408(%rsp)
+    adcq %r12, 416(%rsp)
+    adcq %r13, 424(%rsp)
+    movq 336(%rsp), %r8
+    movq 344(%rsp), %r9
+    movq 352(%rsp), %r10
+    movq 360(%rsp), %r11
+    movq 368(%rsp), %r12
+    movq 376(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 384(%rsp), %r14
+    adcq 392(%rsp), %r8
+    adcq 400(%rsp), %r9
+    adcq 408(%rsp), %r10
+    adcq 416(%rsp), %r11
+    adcq 424(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 1056(%rsp)
+    movq %rbx, 1064(%rsp)
+    movq %rbp, 1072(%rsp)
+    movq %rdx, 1080(%rsp)
+    movq %r15, 1088(%rsp)
+    movq %r13, 1096(%rsp)
+    movq 712(%rsp), %rax
+    sarq $63, %rax
+    movq .Ltwin_p+0(%rip), %r8
+    andq %rax, %r8
+    movq .Ltwin_p+8(%rip), %r9
+    andq %rax, %r9
+    movq .Ltwin_p+16(%rip), %r10
+    andq %rax, %r10
+    movq .Ltwin_p+24(%rip), %r11
+    andq %rax, %r11
+    movq .Ltwin_p+32(%rip), %r12
+    andq %rax, %r12
+    movq .Ltwin_p+40(%rip), %r13
+    andq %rax, %r13
+    addq %r8, 672(%rsp)
+    adcq %r9, 680(%rsp)
+    adcq %r10, 688(%rsp)
+    adcq %r11, 696(%rsp)
+    adcq %r12, 704(%rsp)
+    adcq %r13, 712(%rsp)
+    movq 624(%rsp), %r8
+    movq 632(%rsp), %r9
+    movq 640(%rsp), %r10
+    movq 648(%rsp), %r11
+    movq 656(%rsp), %r12
+    movq 664(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 672(%rsp), %r14
+    adcq 680(%rsp), %r8
+    adcq 688(%rsp), %r9
+    adcq 696(%rsp), %r10
+    adcq 704(%rsp), %r11
+    adcq 712(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 1104(%rsp)
+    movq %rbx, 1112(%rsp)
+    movq %rbp, 1120(%rsp)
+    movq %rdx, 1128(%rsp)
+    movq %r15, 1136(%rsp)
+    movq %r13, 1144(%rsp)
+    movq 808(%rsp), %rax
+    sarq $63, %rax
+    movq .Ltwin_p+0(%rip), %r8
+    andq %rax, %r8
+    movq .Ltwin_p+8(%rip), %r9
+    andq %rax, %r9
+    movq .Ltwin_p+16(%rip), %r10
+    andq %rax, %r10
+    movq .Ltwin_p+24(%rip), %r11
+    andq %rax, %r11
+    movq .Ltwin_p+32(%rip), %r12
+    andq %rax, %r12
+    movq .Ltwin_p+40(%rip), %r13
+    andq %rax, %r13
+    addq %r8, 768(%rsp)
+    adcq %r9, 776(%rsp)
+    adcq %r10, 784(%rsp)
+    adcq %r11, 792(%rsp)
+    adcq %r12, 800(%rsp)
+    adcq %r13, 808(%rsp)
+    movq 720(%rsp), %r8
+    movq 728(%rsp), %r9
+    movq 736(%rsp), %r10
+    movq 744(%rsp), %r11
+    movq 752(%rsp), %r12
+    movq 760(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 768(%rsp), %r14
+    adcq 776(%rsp), %r8
+    adcq 784(%rsp), %r9
+    adcq 792(%rsp), %r10
+    adcq 800(%rsp), %r11
+    adcq 808(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 1152(%rsp)
+    movq %rbx, 1160(%rsp)
+    movq %rbp, 1168(%rsp)
+    movq %rdx, 1176(%rsp)
+    movq %r15, 1184(%rsp)
+    movq %r13, 1192(%rsp)
+    movq 96(%rsi), %r8
+    movq 104(%rsi), %r9
+    movq 112(%rsi), %r10
+    movq 120(%rsi), %r11
+    movq 128(%rsi), %r12
+    movq 136(%rsi), %r13
+    addq 480(%rsi), %r8
+    adcq 488(%rsi), %r9
+    adcq 496(%rsi), %r10
+    adcq 504(%rsi), %r11
+    adcq 512(%rsi), %r12
+    adcq 520(%rsi), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 144(%rsp)
+    movq %rbx, 152(%rsp)
+    movq %rbp, 160(%rsp)
+    movq %rdx, 168(%rsp)
+    movq %r15, 176(%rsp)
+    movq %r14, 184(%rsp)
+    movq 144(%rsi), %r8
+    movq 152(%rsi), %r9
+    movq 160(%rsi), %r10
+    movq 168(%rsi), %r11
+    movq 176(%rsi), %r12
+    movq 184(%rsi), %r13
+    addq 528(%rsi), %r8
+    adcq 536(%rsi), %r9
+    adcq 544(%rsi), %r10
+    adcq 552(%rsi), %r11
+    adcq 560(%rsi), %r12
+    adcq 568(%rsi), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 192(%rsp)
+    movq %rbx, 200(%rsp)
+    movq %rbp, 208(%rsp)
+    movq %rdx, 216(%rsp)
+    movq %r15, 224(%rsp)
+    movq %r14, 232(%rsp)
+    movq 96(%rsi), %rax
+    addq 144(%rsi), %rax
+    movq %rax, 0(%rsp)
+    movq 104(%rsi), %rax
+    adcq 152(%rsi), %rax
+    movq %rax, 8(%rsp)
+    movq 112(%rsi), %rax
+    adcq 160(%rsi), %rax
+    movq %rax, 16(%rsp)
+    movq 120(%rsi), %rax
+    adcq 168(%rsi), %rax
+    movq %rax, 24(%rsp)
+    movq 128(%rsi), %rax
+    adcq 176(%rsi), %rax
+    movq %rax, 32(%rsp)
+    movq 136(%rsi), %rax
+    adcq 184(%rsi), %rax
+    movq %rax, 40(%rsp)
+    movq 96(%rsi), %r8
+    subq 144(%rsi), %r8
+    movq 104(%rsi), %r9
+    sbbq 152(%rsi), %r9
+    movq 112(%rsi), %r10
+    sbbq 160(%rsi), %r10
+    movq 120(%rsi), %r11
+    sbbq 168(%rsi), %r11
+    movq 128(%rsi), %r12
+    sbbq 176(%rsi), %r12
+    movq 136(%rsi), %r13
+    sbbq 184(%rsi), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 48(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 56(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 64(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 72(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 80(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 88(%rsp)
+    addq 48(%rsp), %r8
+    adcq 56(%rsp), %r9
+    adcq 64(%rsp), %r10
+    adcq 72(%rsp), %r11
+    adcq 80(%rsp), %r12
+    adcq 88(%rsp), %r13
+    movq %r8, 48(%rsp)
+    movq %r9, 56(%rsp)
+    movq %r10, 64(%rsp)
+    movq %r11, 72(%rsp)
+    movq %r12, 80(%rsp)
+    movq %r13, 88(%rsp)
+    movq 96(%rsi), %rax
+    addq 96(%rsi), %rax
+    movq %rax, 96(%rsp)
+    movq 104(%rsi), %rax
+    adcq 104(%rsi), %rax
+    movq %rax, 104(%rsp)
+    movq 112(%rsi), %rax
+    adcq 112(%rsi), %rax
+    movq %rax, 112(%rsp)
+    movq 120(%rsi), %rax
+    adcq 120(%rsi), %rax
+    movq %rax, 120(%rsp)
+    movq 128(%rsi), %rax
+    adcq 128(%rsi), %rax
+    movq %rax, 128(%rsp)
+    movq 136(%rsi), %rax
+    adcq 136(%rsi), %rax
+    movq %rax, 136(%rsp)
+    movq 48(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %r8, %r9
+    mulxq 8(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 240(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 248(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 256(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 264(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 272(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 280(%rsp)
+    movq %r14, 288(%rsp)
+    movq %r8, 296(%rsp)
+    movq %r9, 304(%rsp)
+    movq %r10, 312(%rsp)
+    movq %r11, 320(%rsp)
+    movq %r12, 328(%rsp)
+    movq 144(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %r8, %r9
+    mulxq 104(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 112(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 120(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 128(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 136(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 336(%rsp)
+    xorl %r8d, %r8d
+    movq 152(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 344(%rsp)
+    xorl %r9d, %r9d
+    movq 160(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 352(%rsp)
+    xorl %r10d, %r10d
+    movq 168(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 360(%rsp)
+    xorl %r11d, %r11d
+    movq 176(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 368(%rsp)
+    xorl %r12d, %r12d
+    movq 184(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 376(%rsp)
+    movq %r14, 384(%rsp)
+    movq %r8, 392(%rsp)
+    movq %r9, 400(%rsp)
+    movq %r10, 408(%rsp)
+    movq %r11, 416(%rsp)
+    movq %r12, 424(%rsp)
+    movq 480(%rsi), %rax
+    addq 528(%rsi), %rax
+    movq %rax, 0(%rsp)
+    movq 488(%rsi), %rax
+    adcq 536(%rsi), %rax
+    movq %rax, 8(%rsp)
+    movq 496(%rsi), %rax
+    adcq 544(%rsi), %rax
+    movq %rax, 16(%rsp)
+    movq 504(%rsi), %rax
+    adcq 552(%rsi), %rax
+    movq %rax, 24(%rsp)
+    movq 512(%rsi), %rax
+    adcq 560(%rsi), %rax
+    movq %rax, 32(%rsp)
+    movq 520(%rsi), %rax
+    adcq 568(%rsi), %rax
+    movq %rax, 40(%rsp)
+    movq 480(%rsi), %r8
+    subq 528(%rsi), %r8
+    movq 488(%rsi), %r9
+    sbbq 536(%rsi), %r9
+    movq 496(%rsi), %r10
+    sbbq 544(%rsi), %r10
+    movq 504(%rsi), %r11
+    sbbq 552(%rsi), %r11
+    movq 512(%rsi), %r12
+    sbbq 560(%rsi), %r12
+    movq 520(%rsi), %r13
+    sbbq 568(%rsi), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 48(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 56(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 64(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 72(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 80(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 88(%rsp)
+    addq 48(%rsp), %r8
+    adcq 56(%rsp), %r9
+    adcq 64(%rsp), %r10
+    adcq 72(%rsp), %r11
+    adcq 80(%rsp), %r12
+    adcq 88(%rsp), %r13
+    movq %r8, 48(%rsp)
+    movq %r9, 56(%rsp)
+    movq %r10, 64(%rsp)
+    movq %r11, 72(%rsp)
+    movq %r12, 80(%rsp)
+    movq %r13, 88(%rsp)
+    movq 480(%rsi), %rax
+    addq 480(%rsi), %rax
+    movq %rax, 96(%rsp)
+    movq 488(%rsi), %rax
+    adcq 488(%rsi), %rax
+    movq %rax, 104(%rsp)
+    movq 496(%rsi), %rax
+    adcq 496(%rsi), %rax
+    movq %rax, 112(%rsp)
+    movq 504(%rsi), %rax
+    adcq 504(%rsi), %rax
+    movq %rax, 120(%rsp)
+    movq 512(%rsi), %rax
+    adcq 512(%rsi), %rax
+    movq %rax, 128(%rsp)
+    movq 520(%rsi), %rax
+    adcq 520(%rsi), %rax
+    movq %rax, 136(%rsp)
+    movq 48(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %r8, %r9
+    mulxq 8(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 432(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 440(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 448(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 456(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 464(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 472(%rsp)
+    movq %r14, 480(%rsp)
+    movq %r8, 488(%rsp)
+    movq %r9, 496(%rsp)
+    movq %r10, 504(%rsp)
+    movq %r11, 512(%rsp)
+    movq %r12, 520(%rsp)
+    movq 528(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %r8, %r9
+    mulxq 104(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 112(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 120(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 128(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 136(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 528(%rsp)
+    xorl %r8d, %r8d
+    movq 536(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 536(%rsp)
+    xorl %r9d, %r9d
+    movq 544(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 544(%rsp)
+    xorl %r10d, %r10d
+    movq 552(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 552(%rsp)
+    xorl %r11d, %r11d
+    movq 560(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 560(%rsp)
+    xorl %r12d, %r12d
+    movq 568(%rsi), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 568(%rsp)
+    movq %r14, 576(%rsp)
+    movq %r8, 584(%rsp)
+    movq %r9, 592(%rsp)
+    movq %r10, 600(%rsp)
+    movq %r11, 608(%rsp)
+    movq %r12, 616(%rsp)
+    movq 144(%rsp), %rax
+    addq 192(%rsp), %rax
+    movq %rax, 0(%rsp)
+    movq 152(%rsp), %rax
+    adcq 200(%rsp), %rax
+    movq %rax, 8(%rsp)
+    movq 160(%rsp), %rax
+    adcq 208(%rsp), %rax
+    movq %rax, 16(%rsp)
+    movq 168(%rsp), %rax
+    adcq 216(%rsp), %rax
+    movq %rax, 24(%rsp)
+    movq 176(%rsp), %rax
+    adcq 224(%rsp), %rax
+    movq %rax, 32(%rsp)
+    movq 184(%rsp), %rax
+    adcq 232(%rsp), %rax
+    movq %rax, 40(%rsp)
+    movq 144(%rsp), %r8
+    subq 192(%rsp), %r8
+    movq 152(%rsp), %r9
+    sbbq 200(%rsp), %r9
+    movq 160(%rsp), %r10
+    sbbq 208(%rsp), %r10
+    movq 168(%rsp), %r11
+    sbbq 216(%rsp), %r11
+    movq 176(%rsp), %r12
+    sbbq 224(%rsp), %r12
+    movq 184(%rsp), %r13
+    sbbq 232(%rsp), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 48(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 56(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 64(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 72(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 80(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 88(%rsp)
+    addq 48(%rsp), %r8
+    adcq 56(%rsp), %r9
+    adcq 64(%rsp), %r10
+    adcq 72(%rsp), %r11
+    adcq 80(%rsp), %r12
+    adcq 88(%rsp), %r13
+    movq %r8, 48(%rsp)
+    movq %r9, 56(%rsp)
+    movq %r10, 64(%rsp)
+    movq %r11, 72(%rsp)
+    movq %r12, 80(%rsp)
+    movq %r13, 88(%rsp)
+    movq 144(%rsp), %rax
+    addq 144(%rsp), %rax
+    movq %rax, 96(%rsp)
+    movq 152(%rsp), %rax
+    adcq 152(%rsp), %rax
+    movq %rax, 104(%rsp)
+    movq 160(%rsp), %rax
+    adcq 160(%rsp), %rax
+    movq %rax, 112(%rsp)
+    movq 168(%rsp), %rax
+    adcq 168(%rsp), %rax
+    movq %rax, 120(%rsp)
+    movq 176(%rsp), %rax
+    adcq 176(%rsp), %rax
+    movq %rax, 128(%rsp)
+    movq 184(%rsp), %rax
+    adcq 184(%rsp), %rax
+    movq %rax, 136(%rsp)
+    movq 48(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %r8, %r9
+    mulxq 8(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 16(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 24(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 32(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 40(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 624(%rsp)
+    xorl %r8d, %r8d
+    movq 56(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 632(%rsp)
+    xorl %r9d, %r9d
+    movq 64(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 640(%rsp)
+    xorl %r10d, %r10d
+    movq 72(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 648(%rsp)
+    xorl %r11d, %r11d
+    movq 80(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 656(%rsp)
+    xorl %r12d, %r12d
+    movq 88(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 0(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 8(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 16(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 24(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 32(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 40(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 664(%rsp)
+    movq %r14, 672(%rsp)
+    movq %r8, 680(%rsp)
+    movq %r9, 688(%rsp)
+    movq %r10, 696(%rsp)
+    movq %r11, 704(%rsp)
+    movq %r12, 712(%rsp)
+    movq 192(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %r8, %r9
+    mulxq 104(%rsp), %rax, %r10
+    adcxq %rax, %r9
+    mulxq 112(%rsp), %rax, %r11
+    adcxq %rax, %r10
+    mulxq 120(%rsp), %rax, %r12
+    adcxq %rax, %r11
+    mulxq 128(%rsp), %rax, %r13
+    adcxq %rax, %r12
+    mulxq 136(%rsp), %rax, %r14
+    adcxq %rax, %r13
+    adcxq %rbp, %r14
+    movq %r8, 720(%rsp)
+    xorl %r8d, %r8d
+    movq 200(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movq %r9, 728(%rsp)
+    xorl %r9d, %r9d
+    movq 208(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movq %r10, 736(%rsp)
+    xorl %r10d, %r10d
+    movq 216(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movq %r11, 744(%rsp)
+    xorl %r11d, %r11d
+    movq 224(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movq %r12, 752(%rsp)
+    xorl %r12d, %r12d
+    movq 232(%rsp), %rdx
+    xorl %ebp, %ebp
+    mulxq 96(%rsp), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq 104(%rsp), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq 112(%rsp), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq 120(%rsp), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq 128(%rsp), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq 136(%rsp), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    movq %r13, 760(%rsp)
+    movq %r14, 768(%rsp)
+    movq %r8, 776(%rsp)
+    movq %r9, 784(%rsp)
+    movq %r10, 792(%rsp)
+    movq %r11, 800(%rsp)
+    movq %r12, 808(%rsp)
+    movq 624(%rsp), %rax
+    subq 240(%rsp), %rax
+    movq %rax, 624(%rsp)
+    movq 632(%rsp), %rax
+    sbbq 248(%rsp), %rax
+    movq %rax, 632(%rsp)
+    movq 640(%rsp), %rax
+    sbbq 256(%rsp), %rax
+    movq %rax, 640(%rsp)
+    movq 648(%rsp), %rax
+    sbbq 264(%rsp), %rax
+    movq %rax, 648(%rsp)
+    movq 656(%rsp), %rax
+    sbbq 272(%rsp), %rax
+    movq %rax, 656(%rsp)
+    movq 664(%rsp), %rax
+    sbbq 280(%rsp), %rax
+    movq %rax, 664(%rsp)
+    movq 672(%rsp), %rax
+    sbbq 288(%rsp), %rax
+    movq %rax, 672(%rsp)
+    movq 680(%rsp), %rax
+    sbbq 296(%rsp), %rax
+    movq %rax, 680(%rsp)
+    movq 688(%rsp), %rax
+    sbbq 304(%rsp), %rax
+    movq %rax, 688(%rsp)
+    movq 696(%rsp), %rax
+    sbbq 312(%rsp), %rax
+    movq %rax, 696(%rsp)
+    movq 704(%rsp), %rax
+    sbbq 320(%rsp), %rax
+    movq %rax, 704(%rsp)
+    movq 712(%rsp), %rax
+    sbbq 328(%rsp), %rax
+    movq %rax, 712(%rsp)
+    movq 624(%rsp), %rax
+    subq 432(%rsp), %rax
+    movq %rax, 624(%rsp)
+    movq 632(%rsp), %rax
+    sbbq 440(%rsp), %rax
+    movq %rax, 632(%rsp)
+    movq 640(%rsp), %rax
+    sbbq 448(%rsp), %rax
+    movq %rax, 640(%rsp)
+    movq 648(%rsp), %rax
+    sbbq 456(%rsp), %rax
+    movq %rax, 648(%rsp)
+    movq 656(%rsp), %rax
+    sbbq 464(%rsp), %rax
+    movq %rax, 656(%rsp)
+    movq 664(%rsp), %rax
+    sbbq 472(%rsp), %rax
+    movq %rax, 664(%rsp)
+    movq 672(%rsp), %rax
+    sbbq 480(%rsp), %rax
+    movq %rax, 672(%rsp)
+    movq 680(%rsp), %rax
+    sbbq 488(%rsp), %rax
+    movq %rax, 680(%rsp)
+    movq 688(%rsp), %rax
+    sbbq 496(%rsp), %rax
+    movq %rax, 688(%rsp)
+    movq 696(%rsp), %rax
+    sbbq 504(%rsp), %rax
+    movq %rax, 696(%rsp)
+    movq 704(%rsp), %rax
+    sbbq 512(%rsp), %rax
+    movq %rax, 704(%rsp)
+    movq 712(%rsp), %rax
+    sbbq 520(%rsp), %rax
+    movq %rax, 712(%rsp)
+    movq 720(%rsp), %rax
+    subq 336(%rsp), %rax
+    movq %rax, 720(%rsp)
+    movq 728(%rsp), %rax
+    sbbq 344(%rsp), %rax
+    movq %rax, 728(%rsp)
+    movq 736(%rsp), %rax
+    sbbq 352(%rsp), %rax
+    movq %rax, 736(%rsp)
+    movq 744(%rsp), %rax
+    sbbq 360(%rsp), %rax
+    movq %rax, 744(%rsp)
+    movq 752(%rsp), %rax
+    sbbq 368(%rsp), %rax
+    movq %rax, 752(%rsp)
+    movq 760(%rsp), %rax
+    sbbq 376(%rsp), %rax
+    movq %rax, 760(%rsp)
+    movq 768(%rsp), %rax
+    sbbq 384(%rsp), %rax
+    movq %rax, 768(%rsp)
+    movq 776(%rsp), %rax
+    sbbq 392(%rsp), %rax
+    movq %rax, 776(%rsp)
+    movq 784(%rsp), %rax
+    sbbq 400(%rsp), %rax
+    movq %rax, 784(%rsp)
+    movq 792(%rsp), %rax
+    sbbq 408(%rsp), %rax
+    movq %rax, 792(%rsp)
+    movq 800(%rsp), %rax
+    sbbq 416(%rsp), %rax
+    movq %rax, 800(%rsp)
+    movq 808(%rsp), %rax
+    sbbq 424(%rsp), %rax
+    movq %rax, 808(%rsp)
+    movq 720(%rsp), %rax
+    subq 528(%rsp), %rax
+    movq %rax, 720(%rsp)
+    movq 728(%rsp), %rax
+    sbbq 536(%rsp), %rax
+    movq %rax, 728(%rsp)
+    movq 736(%rsp), %rax
+    sbbq 544(%rsp), %rax
+    movq %rax, 736(%rsp)
+    movq 744(%rsp), %rax
+    sbbq 552(%rsp), %rax
+    movq %rax, 744(%rsp)
+    movq 752(%rsp), %rax
+    sbbq 560(%rsp), %rax
+    movq %rax, 752(%rsp)
+    movq 760(%rsp), %rax
+    sbbq 568(%rsp), %rax
+    movq %rax, 760(%rsp)
+    movq 768(%rsp), %rax
+    sbbq 576(%rsp), %rax
+    movq %rax, 768(%rsp)
+    movq 776(%rsp), %rax
+    sbbq 584(%rsp), %rax
+    movq %rax, 776(%rsp)
+    movq 784(%rsp), %rax
+    sbbq 592(%rsp), %rax
+    movq %rax, 784(%rsp)
+    movq 792(%rsp), %rax
+    sbbq 600(%rsp), %rax
+    movq %rax, 792(%rsp)
+    movq 800(%rsp), %rax
+    sbbq 608(%rsp), %rax
+    movq %rax, 800(%rsp)
+    movq 808(%rsp), %rax
+    sbbq 616(%rsp), %rax
+    movq %rax, 808(%rsp)
+    movq 336(%rsp), %rax
+    addq 432(%rsp), %rax
+    movq %rax, 336(%rsp)
+    movq 344(%rsp), %rax
+    adcq 440(%rsp), %rax
+    movq %rax, 344(%rsp)
+    movq 352(%rsp), %rax
+    adcq 448(%rsp), %rax
+    movq %rax, 352(%rsp)
+    movq 360(%rsp), %rax
+    adcq 456(%rsp), %rax
+    movq %rax, 360(%rsp)
+    movq 368(%rsp), %rax
+    adcq 464(%rsp), %rax
+    movq %rax, 368(%rsp)
+    movq 376(%rsp), %rax
+    adcq 472(%rsp), %rax
+    movq %rax, 376(%rsp)
+    movq 384(%rsp), %rax
+    adcq 480(%rsp), %rax
+    movq %rax, 384(%rsp)
+    movq 392(%rsp), %rax
+    adcq 488(%rsp), %rax
+    movq %rax, 392(%rsp)
+    movq 400(%rsp), %rax
+    adcq 496(%rsp), %rax
+    movq %rax, 400(%rsp)
+    movq 408(%rsp), %rax
+    adcq 504(%rsp), %rax
+    movq %rax, 408(%rsp)
+    movq 416(%rsp), %rax
+    adcq 512(%rsp), %rax
+    movq %rax, 416(%rsp)
+    movq 424(%rsp), %rax
+    adcq 520(%rsp), %rax
+    movq %rax, 424(%rsp)
+    movq 336(%rsp), %rax
+    addq 528(%rsp), %rax
+    movq %rax, 336(%rsp)
+    movq 344(%rsp), %rax
+    adcq 536(%rsp), %rax
+    movq %rax, 344(%rsp)
+    movq 352(%rsp), %rax
+    adcq 544(%rsp), %rax
+    movq %rax, 352(%rsp)
+    movq 360(%rsp), %rax
+    adcq 552(%rsp), %rax
+    movq %rax, 360(%rsp)
+    movq 368(%rsp), %rax
+    adcq 560(%rsp), %rax
+    movq %rax, 368(%rsp)
+    movq 376(%rsp), %rax
+    adcq 568(%rsp), %rax
+    movq %rax, 376(%rsp)
+    movq 384(%rsp), %rax
+    adcq 576(%rsp), %rax
+    movq %rax, 384(%rsp)
+    movq 392(%rsp), %rax
+    adcq 584(%rsp), %rax
+    movq %rax, 392(%rsp)
+    movq 400(%rsp), %rax
+    adcq 592(%rsp), %rax
+    movq %rax, 400(%rsp)
+    movq 408(%rsp), %rax
+    adcq 600(%rsp), %rax
+    movq %rax, 408(%rsp)
+    movq 416(%rsp), %rax
+    adcq 608(%rsp), %rax
+    movq %rax, 416(%rsp)
+    movq 424(%rsp), %rax
+    adcq 616(%rsp), %rax
+    movq %rax, 424(%rsp)
+    movq 240(%rsp), %rax
+    addq 432(%rsp), %rax
+    movq %rax, 240(%rsp)
+    movq 248(%rsp), %rax
+    adcq 440(%rsp), %rax
+    movq %rax, 248(%rsp)
+    movq 256(%rsp), %rax
+    adcq 448(%rsp), %rax
+    movq %rax, 256(%rsp)
+    movq 264(%rsp), %rax
+    adcq 456(%rsp), %rax
+    movq %rax, 264(%rsp)
+    movq 272(%rsp), %rax
+    adcq 464(%rsp), %rax
+    movq %rax, 272(%rsp)
+    movq 280(%rsp), %rax
+    adcq 472(%rsp), %rax
+    movq %rax, 280(%rsp)
+    movq 288(%rsp), %rax
+    adcq 480(%rsp), %rax
+    movq %rax, 288(%rsp)
+    movq 296(%rsp), %rax
+    adcq 488(%rsp), %rax
+    movq %rax, 296(%rsp)
+    movq 304(%rsp), %rax
+    adcq 496(%rsp), %rax
+    movq %rax, 304(%rsp)
+    movq 312(%rsp), %rax
+    adcq 504(%rsp), %rax
+    movq %rax, 312(%rsp)
+    movq 320(%rsp), %rax
+    adcq 512(%rsp), %rax
+    movq %rax, 320(%rsp)
+    movq 328(%rsp), %rax
+    adcq 520(%rsp), %rax
+    movq %rax, 328(%rsp)
+    movq 240(%rsp), %rax
+    subq 528(%rsp), %rax
+    movq %rax, 240(%rsp)
+    movq 248(%rsp), %rax
+    sbbq 536(%rsp), %rax
+    movq %rax, 248(%rsp)
+    movq 256(%rsp), %rax
+    sbbq 544(%rsp), %rax
+    movq %rax, 256(%rsp)
+    movq 264(%rsp), %rax
+    sbbq 552(%rsp), %rax
+    movq %rax, 264(%rsp)
+    movq 272(%rsp), %rax
+    sbbq 560(%rsp), %rax
+    movq %rax, 272(%rsp)
+    movq 280(%rsp), %rax
+    sbbq 568(%rsp), %rax
+    movq %rax, 280(%rsp)
+    movq 288(%rsp), %rax
+    sbbq 576(%rsp), %rax
+    movq %rax, 288(%rsp)
+    movq 296(%rsp), %rax
+    sbbq 584(%rsp), %rax
+    movq %rax, 296(%rsp)
+    movq 304(%rsp), %rax
+    sbbq 592(%rsp), %rax
+    movq %rax, 304(%rsp)
+    movq 312(%rsp), %rax
+    sbbq 600(%rsp), %rax
+    movq %rax, 312(%rsp)
+    movq 320(%rsp), %rax
+    sbbq 608(%rsp), %rax
+    movq %rax, 320(%rsp)
+    movq 328(%rsp), %rax
+    sbbq 616(%rsp), %rax
+    movq %rax, 328(%rsp)
+    movq 328(%rsp), %rax
+    sarq $63, %rax
+    movq .Ltwin_p+0(%rip), %r8
+    andq %rax, %r8
+    movq .Ltwin_p+8(%rip), %r9
+    andq %rax, %r9
+    movq .Ltwin_p+16(%rip), %r10
+    andq %rax, %r10
+    movq .Ltwin_p+24(%rip), %r11
+    andq %rax, %r11
+    movq .Ltwin_p+32(%rip), %r12
+    andq %rax, %r12
+    movq .Ltwin_p+40(%rip), %r13
+    andq %rax, %r13
+    addq %r8, 288(%rsp)
+    adcq %r9, 296(%rsp)
+    adcq %r10, 304(%rsp)
+    adcq %r11, 312(%rsp)
+    adcq %r12, 320(%rsp)
+    adcq %r13, 328(%rsp)
+    movq 240(%rsp), %r8
+    movq 248(%rsp), %r9
+    movq 256(%rsp), %r10
+    movq 264(%rsp), %r11
+    movq 272(%rsp), %r12
+    movq 280(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 288(%rsp), %r14
+    adcq 296(%rsp), %r8
+    adcq 304(%rsp), %r9
+    adcq 312(%rsp), %r10
+    adcq 320(%rsp), %r11
+    adcq 328(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 1200(%rsp)
+    movq %rbx, 1208(%rsp)
+    movq %rbp, 1216(%rsp)
+    movq %rdx, 1224(%rsp)
+    movq %r15, 1232(%rsp)
+    movq %r13, 1240(%rsp)
+    movq 424(%rsp), %rax
+    sarq $63, %rax
+    movq .Ltwin_p+0(%rip), %r8
+    andq %rax, %r8
+    movq .Ltwin_p+8(%rip), %r9
+    andq %rax, %r9
+    movq .Ltwin_p+16(%rip), %r10
+    andq %rax, %r10
+    movq .Ltwin_p+24(%rip), %r11
+    andq %rax, %r11
+    movq .Ltwin_p+32(%rip), %r12
+    andq %rax, %r12
+    movq .Ltwin_p+40(%rip), %r13
+    andq %rax, %r13
+    addq %r8, 384(%rsp)
+    adcq %r9, 392(%rsp)
+    adcq %r10, 400(%rsp)
+    adcq %r11, 408(%rsp)
+    adcq %r12, 416(%rsp)
+    adcq %r13, 424(%rsp)
+    movq 336(%rsp), %r8
+    movq 344(%rsp), %r9
+    movq 352(%rsp), %r10
+    movq 360(%rsp), %r11
+    movq 368(%rsp), %r12
+    movq 376(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 384(%rsp), %r14
+    adcq 392(%rsp), %r8
+    adcq 400(%rsp), %r9
+    adcq 408(%rsp), %r10
+    adcq 416(%rsp), %r11
+    adcq 424(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 1248(%rsp)
+    movq %rbx, 1256(%rsp)
+    movq %rbp, 1264(%rsp)
+    movq %rdx, 1272(%rsp)
+    movq %r15, 1280(%rsp)
+    movq %r13, 1288(%rsp)
+    movq 712(%rsp), %rax
+    sarq $63, %rax
+    movq .Ltwin_p+0(%rip), %r8
+    andq %rax, %r8
+    movq .Ltwin_p+8(%rip), %r9
+    andq %rax, %r9
+    movq .Ltwin_p+16(%rip), %r10
+    andq %rax, %r10
+    movq .Ltwin_p+24(%rip), %r11
+    andq %rax, %r11
+    movq .Ltwin_p+32(%rip), %r12
+    andq %rax, %r12
+    movq .Ltwin_p+40(%rip), %r13
+    andq %rax, %r13
+    addq %r8, 672(%rsp)
+    adcq %r9, 680(%rsp)
+    adcq %r10, 688(%rsp)
+    adcq %r11, 696(%rsp)
+    adcq %r12, 704(%rsp)
+    adcq %r13, 712(%rsp)
+    movq 624(%rsp), %r8
+    movq 632(%rsp), %r9
+    movq 640(%rsp), %r10
+    movq 648(%rsp), %r11
+    movq 656(%rsp), %r12
+    movq 664(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 672(%rsp), %r14
+    adcq 680(%rsp), %r8
+    adcq 688(%rsp), %r9
+    adcq 696(%rsp), %r10
+    adcq 704(%rsp), %r11
+    adcq 712(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r13, 1336(%rsp)
+    movq 808(%rsp), %rax
+    sarq $63, %rax
+    movq .Ltwin_p+0(%rip), %r8
+    andq %rax, %r8
+    movq .Ltwin_p+8(%rip), %r9
+    andq %rax, %r9
+    movq .Ltwin_p+16(%rip), %r10
+    andq %rax, %r10
+    movq .Ltwin_p+24(%rip), %r11
+    andq %rax, %r11
+    movq .Ltwin_p+32(%rip), %r12
+    andq %rax, %r12
+    movq .Ltwin_p+40(%rip), %r13
+    andq %rax, %r13
+    addq %r8, 768(%rsp)
+    adcq %r9, 776(%rsp)
+    adcq %r10, 784(%rsp)
+    adcq %r11, 792(%rsp)
+    adcq %r12, 800(%rsp)
+    adcq %r13, 808(%rsp)
+    movq 720(%rsp), %r8
+    movq 728(%rsp), %r9
+    movq 736(%rsp), %r10
+    movq 744(%rsp), %r11
+    movq 752(%rsp), %r12
+    movq 760(%rsp), %r13
+    xorl %r14d, %r14d
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r8, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    adcxq %rbp, %r14
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r9, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    adcxq %rbp, %r8
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r10, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    adcxq %rbp, %r9
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r11, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    adcxq %rbp, %r10
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r12, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r12
+    adoxq %rbx, %r13
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    adcxq %rbp, %r11
+    movabsq $0x89f3fffcfffcfffd, %rdx
+    imulq %r13, %rdx
+    xorl %ebp, %ebp
+    mulxq .Ltwin_p+0(%rip), %rax, %rbx
+    adcxq %rax, %r13
+    adoxq %rbx, %r14
+    mulxq .Ltwin_p+8(%rip), %rax, %rbx
+    adcxq %rax, %r14
+    adoxq %rbx, %r8
+    mulxq .Ltwin_p+16(%rip), %rax, %rbx
+    adcxq %rax, %r8
+    adoxq %rbx, %r9
+    mulxq .Ltwin_p+24(%rip), %rax, %rbx
+    adcxq %rax, %r9
+    adoxq %rbx, %r10
+    mulxq .Ltwin_p+32(%rip), %rax, %rbx
+    adcxq %rax, %r10
+    adoxq %rbx, %r11
+    mulxq .Ltwin_p+40(%rip), %rax, %rbx
+    adcxq %rax, %r11
+    adoxq %rbx, %r12
+    adcxq %rbp, %r12
+    addq 768(%rsp), %r14
+    adcq 776(%rsp), %r8
+    adcq 784(%rsp), %r9
+    adcq 792(%rsp), %r10
+    adcq 800(%rsp), %r11
+    adcq 808(%rsp), %r12
+    movq %r14, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r8, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r9, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r10, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r11, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r12, %r13
+    sbbq .Ltwin_p+40(%rip), %r13
+    cmovcq %r14, %rax
+    cmovcq %r8, %rbx
+    cmovcq %r9, %rbp
+    cmovcq %r10, %rdx
+    cmovcq %r11, %r15
+    cmovcq %r12, %r13
+    movq %rax, 1344(%rsp)
+    movq %rbx, 1352(%rsp)
+    movq %rbp, 1360(%rsp)
+    movq %rdx, 1368(%rsp)
+    movq %r15, 1376(%rsp)
+    movq %r13, 1384(%rsp)
+    movq 1296(%rsp), %r8
+    subq 1344(%rsp), %r8
+    movq 1304(%rsp), %r9
+    sbbq 1352(%rsp), %r9
+    movq 1312(%rsp), %r10
+    sbbq 1360(%rsp), %r10
+    movq 1320(%rsp), %r11
+    sbbq 1368(%rsp), %r11
+    movq 1328(%rsp), %r12
+    sbbq 1376(%rsp), %r12
+    movq 1336(%rsp), %r13
+    sbbq 1384(%rsp), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1392(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1400(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1408(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1416(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1424(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1432(%rsp)
+    addq 1392(%rsp), %r8
+    adcq 1400(%rsp), %r9
+    adcq 1408(%rsp), %r10
+    adcq 1416(%rsp), %r11
+    adcq 1424(%rsp), %r12
+    adcq 1432(%rsp), %r13
+    movq %r8, 1392(%rsp)
+    movq %r9, 1400(%rsp)
+    movq %r10, 1408(%rsp)
+    movq %r11, 1416(%rsp)
+    movq %r12, 1424(%rsp)
+    movq %r13, 1432(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1344(%rsp), %r8
+    adcq 1352(%rsp), %r9
+    adcq 1360(%rsp), %r10
+    adcq 1368(%rsp), %r11
+    adcq 1376(%rsp), %r12
+    adcq 1384(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1440(%rsp)
+    movq %rbx, 1448(%rsp)
+    movq %rbp, 1456(%rsp)
+    movq %rdx, 1464(%rsp)
+    movq %r15, 1472(%rsp)
+    movq %r14, 1480(%rsp)
+    movq 816(%rsp), %r8
+    subq 0(%rsi), %r8
+    movq 824(%rsp), %r9
+    sbbq 8(%rsi), %r9
+    movq 832(%rsp), %r10
+    sbbq 16(%rsi), %r10
+    movq 840(%rsp), %r11
+    sbbq 24(%rsi), %r11
+    movq 848(%rsp), %r12
+    sbbq 32(%rsi), %r12
+    movq 856(%rsp), %r13
+    sbbq 40(%rsi), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1296(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1304(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1312(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1320(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1328(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1336(%rsp)
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, 1296(%rsp)
+    movq %r9, 1304(%rsp)
+    movq %r10, 1312(%rsp)
+    movq %r11, 1320(%rsp)
+    movq %r12, 1328(%rsp)
+    movq %r13, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 816(%rsp), %r8
+    adcq 824(%rsp), %r9
+    adcq 832(%rsp), %r10
+    adcq 840(%rsp), %r11
+    adcq 848(%rsp), %r12
+    adcq 856(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 0(%rdi)
+    movq %rbx, 8(%rdi)
+    movq %rbp, 16(%rdi)
+    movq %rdx, 24(%rdi)
+    movq %r15, 32(%rdi)
+    movq %r14, 40(%rdi)
+    movq 864(%rsp), %r8
+    subq 48(%rsi), %r8
+    movq 872(%rsp), %r9
+    sbbq 56(%rsi), %r9
+    movq 880(%rsp), %r10
+    sbbq 64(%rsi), %r10
+    movq 888(%rsp), %r11
+    sbbq 72(%rsi), %r11
+    movq 896(%rsp), %r12
+    sbbq 80(%rsi), %r12
+    movq 904(%rsp), %r13
+    sbbq 88(%rsi), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1296(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1304(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1312(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1320(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1328(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1336(%rsp)
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, 1296(%rsp)
+    movq %r9, 1304(%rsp)
+    movq %r10, 1312(%rsp)
+    movq %r11, 1320(%rsp)
+    movq %r12, 1328(%rsp)
+    movq %r13, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 864(%rsp), %r8
+    adcq 872(%rsp), %r9
+    adcq 880(%rsp), %r10
+    adcq 888(%rsp), %r11
+    adcq 896(%rsp), %r12
+    adcq 904(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 48(%rdi)
+    movq %rbx, 56(%rdi)
+    movq %rbp, 64(%rdi)
+    movq %rdx, 72(%rdi)
+    movq %r15, 80(%rdi)
+    movq %r14, 88(%rdi)
+    movq 912(%rsp), %r8
+    movq 920(%rsp), %r9
+    movq 928(%rsp), %r10
+    movq 936(%rsp), %r11
+    movq 944(%rsp), %r12
+    movq 952(%rsp), %r13
+    addq 384(%rsi), %r8
+    adcq 392(%rsi), %r9
+    adcq 400(%rsi), %r10
+    adcq 408(%rsi), %r11
+    adcq 416(%rsi), %r12
+    adcq 424(%rsi), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 912(%rsp), %r8
+    adcq 920(%rsp), %r9
+    adcq 928(%rsp), %r10
+    adcq 936(%rsp), %r11
+    adcq 944(%rsp), %r12
+    adcq 952(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 384(%rdi)
+    movq %rbx, 392(%rdi)
+    movq %rbp, 400(%rdi)
+    movq %rdx, 408(%rdi)
+    movq %r15, 416(%rdi)
+    movq %r14, 424(%rdi)
+    movq 960(%rsp), %r8
+    movq 968(%rsp), %r9
+    movq 976(%rsp), %r10
+    movq 984(%rsp), %r11
+    movq 992(%rsp), %r12
+    movq 1000(%rsp), %r13
+    addq 432(%rsi), %r8
+    adcq 440(%rsi), %r9
+    adcq 448(%rsi), %r10
+    adcq 456(%rsi), %r11
+    adcq 464(%rsi), %r12
+    adcq 472(%rsi), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 960(%rsp), %r8
+    adcq 968(%rsp), %r9
+    adcq 976(%rsp), %r10
+    adcq 984(%rsp), %r11
+    adcq 992(%rsp), %r12
+    adcq 1000(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 432(%rdi)
+    movq %rbx, 440(%rdi)
+    movq %rbp, 448(%rdi)
+    movq %rdx, 456(%rdi)
+    movq %r15, 464(%rdi)
+    movq %r14, 472(%rdi)
+    movq 1008(%rsp), %r8
+    subq 96(%rsi), %r8
+    movq 1016(%rsp), %r9
+    sbbq 104(%rsi), %r9
+    movq 1024(%rsp), %r10
+    sbbq 112(%rsi), %r10
+    movq 1032(%rsp), %r11
+    sbbq 120(%rsi), %r11
+    movq 1040(%rsp), %r12
+    sbbq 128(%rsi), %r12
+    movq 1048(%rsp), %r13
+    sbbq 136(%rsi), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1296(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1304(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1312(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1320(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1328(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1336(%rsp)
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, 1296(%rsp)
+    movq %r9, 1304(%rsp)
+    movq %r10, 1312(%rsp)
+    movq %r11, 1320(%rsp)
+    movq %r12, 1328(%rsp)
+    movq %r13, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1008(%rsp), %r8
+    adcq 1016(%rsp), %r9
+    adcq 1024(%rsp), %r10
+    adcq 1032(%rsp), %r11
+    adcq 1040(%rsp), %r12
+    adcq 1048(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 96(%rdi)
+    movq %rbx, 104(%rdi)
+    movq %rbp, 112(%rdi)
+    movq %rdx, 120(%rdi)
+    movq %r15, 128(%rdi)
+    movq %r14, 136(%rdi)
+    movq 1056(%rsp), %r8
+    subq 144(%rsi), %r8
+    movq 1064(%rsp), %r9
+    sbbq 152(%rsi), %r9
+    movq 1072(%rsp), %r10
+    sbbq 160(%rsi), %r10
+    movq 1080(%rsp), %r11
+    sbbq 168(%rsi), %r11
+    movq 1088(%rsp), %r12
+    sbbq 176(%rsi), %r12
+    movq 1096(%rsp), %r13
+    sbbq 184(%rsi), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1296(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1304(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1312(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1320(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1328(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1336(%rsp)
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, 1296(%rsp)
+    movq %r9, 1304(%rsp)
+    movq %r10, 1312(%rsp)
+    movq %r11, 1320(%rsp)
+    movq %r12, 1328(%rsp)
+    movq %r13, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1056(%rsp), %r8
+    adcq 1064(%rsp), %r9
+    adcq 1072(%rsp), %r10
+    adcq 1080(%rsp), %r11
+    adcq 1088(%rsp), %r12
+    adcq 1096(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 144(%rdi)
+    movq %rbx, 152(%rdi)
+    movq %rbp, 160(%rdi)
+    movq %rdx, 168(%rdi)
+    movq %r15, 176(%rdi)
+    movq %r14, 184(%rdi)
+    movq 1104(%rsp), %r8
+    movq 1112(%rsp), %r9
+    movq 1120(%rsp), %r10
+    movq 1128(%rsp), %r11
+    movq 1136(%rsp), %r12
+    movq 1144(%rsp), %r13
+    addq 480(%rsi), %r8
+    adcq 488(%rsi), %r9
+    adcq 496(%rsi), %r10
+    adcq 504(%rsi), %r11
+    adcq 512(%rsi), %r12
+    adcq 520(%rsi), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1104(%rsp), %r8
+    adcq 1112(%rsp), %r9
+    adcq 1120(%rsp), %r10
+    adcq 1128(%rsp), %r11
+    adcq 1136(%rsp), %r12
+    adcq 1144(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 480(%rdi)
+    movq %rbx, 488(%rdi)
+    movq %rbp, 496(%rdi)
+    movq %rdx, 504(%rdi)
+    movq %r15, 512(%rdi)
+    movq %r14, 520(%rdi)
+    movq 1152(%rsp), %r8
+    movq 1160(%rsp), %r9
+    movq 1168(%rsp), %r10
+    movq 1176(%rsp), %r11
+    movq 1184(%rsp), %r12
+    movq 1192(%rsp), %r13
+    addq 528(%rsi), %r8
+    adcq 536(%rsi), %r9
+    adcq 544(%rsi), %r10
+    adcq 552(%rsi), %r11
+    adcq 560(%rsi), %r12
+    adcq 568(%rsi), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1152(%rsp), %r8
+    adcq 1160(%rsp), %r9
+    adcq 1168(%rsp), %r10
+    adcq 1176(%rsp), %r11
+    adcq 1184(%rsp), %r12
+    adcq 1192(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 528(%rdi)
+    movq %rbx, 536(%rdi)
+    movq %rbp, 544(%rdi)
+    movq %rdx, 552(%rdi)
+    movq %r15, 560(%rdi)
+    movq %r14, 568(%rdi)
+    movq 1200(%rsp), %r8
+    subq 192(%rsi), %r8
+    movq 1208(%rsp), %r9
+    sbbq 200(%rsi), %r9
+    movq 1216(%rsp), %r10
+    sbbq 208(%rsi), %r10
+    movq 1224(%rsp), %r11
+    sbbq 216(%rsi), %r11
+    movq 1232(%rsp), %r12
+    sbbq 224(%rsi), %r12
+    movq 1240(%rsp), %r13
+    sbbq 232(%rsi), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1296(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1304(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1312(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1320(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1328(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1336(%rsp)
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, 1296(%rsp)
+    movq %r9, 1304(%rsp)
+    movq %r10, 1312(%rsp)
+    movq %r11, 1320(%rsp)
+    movq %r12, 1328(%rsp)
+    movq %r13, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1200(%rsp), %r8
+    adcq 1208(%rsp), %r9
+    adcq 1216(%rsp), %r10
+    adcq 1224(%rsp), %r11
+    adcq 1232(%rsp), %r12
+    adcq 1240(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 192(%rdi)
+    movq %rbx, 200(%rdi)
+    movq %rbp, 208(%rdi)
+    movq %rdx, 216(%rdi)
+    movq %r15, 224(%rdi)
+    movq %r14, 232(%rdi)
+    movq 1248(%rsp), %r8
+    subq 240(%rsi), %r8
+    movq 1256(%rsp), %r9
+    sbbq 248(%rsi), %r9
+    movq 1264(%rsp), %r10
+    sbbq 256(%rsi), %r10
+    movq 1272(%rsp), %r11
+    sbbq 264(%rsi), %r11
+    movq 1280(%rsp), %r12
+    sbbq 272(%rsi), %r12
+    movq 1288(%rsp), %r13
+    sbbq 280(%rsi), %r13
+    sbbq %rax, %rax
+    movq .Ltwin_p+0(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1296(%rsp)
+    movq .Ltwin_p+8(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1304(%rsp)
+    movq .Ltwin_p+16(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1312(%rsp)
+    movq .Ltwin_p+24(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1320(%rsp)
+    movq .Ltwin_p+32(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1328(%rsp)
+    movq .Ltwin_p+40(%rip), %rbx
+    andq %rax, %rbx
+    movq %rbx, 1336(%rsp)
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, 1296(%rsp)
+    movq %r9, 1304(%rsp)
+    movq %r10, 1312(%rsp)
+    movq %r11, 1320(%rsp)
+    movq %r12, 1328(%rsp)
+    movq %r13, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1248(%rsp), %r8
+    adcq 1256(%rsp), %r9
+    adcq 1264(%rsp), %r10
+    adcq 1272(%rsp), %r11
+    adcq 1280(%rsp), %r12
+    adcq 1288(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 240(%rdi)
+    movq %rbx, 248(%rdi)
+    movq %rbp, 256(%rdi)
+    movq %rdx, 264(%rdi)
+    movq %r15, 272(%rdi)
+    movq %r14, 280(%rdi)
+    movq 1392(%rsp), %r8
+    movq 1400(%rsp), %r9
+    movq 1408(%rsp), %r10
+    movq 1416(%rsp), %r11
+    movq 1424(%rsp), %r12
+    movq 1432(%rsp), %r13
+    addq 288(%rsi), %r8
+    adcq 296(%rsi), %r9
+    adcq 304(%rsi), %r10
+    adcq 312(%rsi), %r11
+    adcq 320(%rsi), %r12
+    adcq 328(%rsi), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1392(%rsp), %r8
+    adcq 1400(%rsp), %r9
+    adcq 1408(%rsp), %r10
+    adcq 1416(%rsp), %r11
+    adcq 1424(%rsp), %r12
+    adcq 1432(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 288(%rdi)
+    movq %rbx, 296(%rdi)
+    movq %rbp, 304(%rdi)
+    movq %rdx, 312(%rdi)
+    movq %r15, 320(%rdi)
+    movq %r14, 328(%rdi)
+    movq 1440(%rsp), %r8
+    movq 1448(%rsp), %r9
+    movq 1456(%rsp), %r10
+    movq 1464(%rsp), %r11
+    movq 1472(%rsp), %r12
+    movq 1480(%rsp), %r13
+    addq 336(%rsi), %r8
+    adcq 344(%rsi), %r9
+    adcq 352(%rsi), %r10
+    adcq 360(%rsi), %r11
+    adcq 368(%rsi), %r12
+    adcq 376(%rsi), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1296(%rsp), %r8
+    adcq 1304(%rsp), %r9
+    adcq 1312(%rsp), %r10
+    adcq 1320(%rsp), %r11
+    adcq 1328(%rsp), %r12
+    adcq 1336(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 1296(%rsp)
+    movq %rbx, 1304(%rsp)
+    movq %rbp, 1312(%rsp)
+    movq %rdx, 1320(%rsp)
+    movq %r15, 1328(%rsp)
+    movq %r14, 1336(%rsp)
+    movq 1296(%rsp), %r8
+    movq 1304(%rsp), %r9
+    movq 1312(%rsp), %r10
+    movq 1320(%rsp), %r11
+    movq 1328(%rsp), %r12
+    movq 1336(%rsp), %r13
+    addq 1440(%rsp), %r8
+    adcq 1448(%rsp), %r9
+    adcq 1456(%rsp), %r10
+    adcq 1464(%rsp), %r11
+    adcq 1472(%rsp), %r12
+    adcq 1480(%rsp), %r13
+    movq %r8, %rax
+    subq .Ltwin_p+0(%rip), %rax
+    movq %r9, %rbx
+    sbbq .Ltwin_p+8(%rip), %rbx
+    movq %r10, %rbp
+    sbbq .Ltwin_p+16(%rip), %rbp
+    movq %r11, %rdx
+    sbbq .Ltwin_p+24(%rip), %rdx
+    movq %r12, %r15
+    sbbq .Ltwin_p+32(%rip), %r15
+    movq %r13, %r14
+    sbbq .Ltwin_p+40(%rip), %r14
+    cmovcq %r8, %rax
+    cmovcq %r9, %rbx
+    cmovcq %r10, %rbp
+    cmovcq %r11, %rdx
+    cmovcq %r12, %r15
+    cmovcq %r13, %r14
+    movq %rax, 336(%rdi)
+    movq %rbx, 344(%rdi)
+    movq %rbp, 352(%rdi)
+    movq %rdx, 360(%rdi)
+    movq %r15, 368(%rdi)
+    movq %r14, 376(%rdi)
+    addq $1488, %rsp
+    .cfi_adjust_cfa_offset -1488
+    popq %r15
+    .cfi_adjust_cfa_offset -8
+    popq %r14
+    .cfi_adjust_cfa_offset -8
+    popq %r13
+    .cfi_adjust_cfa_offset -8
+    popq %r12
+    .cfi_adjust_cfa_offset -8
+    popq %rbp
+    .cfi_adjust_cfa_offset -8
+    popq %rbx
+    .cfi_adjust_cfa_offset -8
+    ret
+    .cfi_endproc
+    .size twin_fp12_cyclotomic_square_mulx, .-twin_fp12_cyclotomic_square_mulx
+
     .section .note.GNU-stack,"",@progbits
 #endif

@@ -116,6 +116,26 @@ struct FieldKernelTests {
         }
     }
 
+    @Test("Cyclotomic squaring in one call: the F_p¹² layout, and elements of edge and random F_p² values against the portable path")
+    func cyclotomicSquare() {
+        #expect(MemoryLayout<Fp12>.size == 72 * 8 && MemoryLayout<Fp12>.stride == 72 * 8)
+        // The kernel computes the same formula as the portable path for any reduced input (only on
+        // the cyclotomic subgroup is it a squaring), so arbitrary elements test every limb.
+        let pairs = Self.fp2Pairs(seed: 0x6379_636C)
+        for index in stride(from: 0, to: pairs.count - 2, by: 3) {
+            let a = Fp12(c0: Fp6(c0: pairs[index].0, c1: pairs[index].1, c2: pairs[index + 1].0),
+                         c1: Fp6(c0: pairs[index + 1].1, c1: pairs[index + 2].0, c2: pairs[index + 2].1))
+            var x = a, r = Fp12.one
+            twin_fp12_cyclotomic_square_mulx(&r, &x)
+            let expected = a.cyclotomicSquaredPortable()
+            #expect(Self.limbs12(r) == Self.limbs12(expected))
+        }
+    }
+
+    static func limbs12(_ a: Fp12) -> [UInt64] {
+        [a.c0.c0, a.c0.c1, a.c0.c2, a.c1.c0, a.c1.c1, a.c1.c2].flatMap { [$0.c0, $0.c1] }.flatMap(limbs)
+    }
+
     @Test("The process-wide switch changes the path, not the values")
     func switchKeepsValues() {
         var g = SplitMix64(seed: 0x7377_6974)

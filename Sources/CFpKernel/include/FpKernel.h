@@ -31,6 +31,10 @@ void twin_fp2_square_mulx(void *out, const void *a);
 /// cyclotomic squaring); out = c0 then c1, 12 limbs each, fully reduced.
 void twin_fp4_square_mulx(void *out, const void *a, const void *b);
 
+/// Granger–Scott squaring of a reduced F_p¹² element of the cyclotomic subgroup (72 limbs: the F_p²
+/// elements c0.c0, c0.c1, c0.c2, c1.c0, c1.c1, c1.c2); fully reduced, `out` must not overlap `a`.
+void twin_fp12_cyclotomic_square_mulx(void *out, const void *a);
+
 /// Whether the mulx kernels are in use (a plain load, inlined into the Swift callers).
 static inline int twin_fp_kernel_uses_mulx(void) { return twin_fp_mulx_enabled; }
 
