@@ -12,22 +12,26 @@ extension Thumbnail {
     /// The image's EXIF orientation, 1–8; 1 when there is none or it does not parse.
     public static func orientation(of image: [UInt8]) -> Int {
         let format = ImageFormat.sniff(image)
-        return image.withUnsafeBytes { bytes in
-            for (offset, region) in format.regions(of: bytes).regions {
-                let end = offset + Int(region.length!)
-                switch (format, region.type) {
-                case (.jpeg, 0xFFE1):
-                    let payload = UnsafeRawBufferPointer(rebasing: bytes[offset + 4..<end])
-                    guard payload.starts(with: exifHeader) else { continue }
-                    return tiffOrientation(UnsafeRawBufferPointer(rebasing: payload[exifHeader.count...])) ?? 1
-                case (.png, pngExif):
-                    return tiffOrientation(UnsafeRawBufferPointer(rebasing: bytes[offset + 8..<end - 4])) ?? 1
-                default:
-                    continue
-                }
+        return image.withUnsafeBytes { orientation(in: $0, format: format, regions: format.regions(of: $0).regions) }
+    }
+
+    /// The orientation of `bytes`, an image in `format` whose regions (`ImageFormat.regions`) are
+    /// `regions`: for callers that walked them already.
+    static func orientation(in bytes: UnsafeRawBufferPointer, format: ImageFormat, regions: [(offset: Int, region: Region)]) -> Int {
+        for (offset, region) in regions {
+            let end = offset + Int(region.length!)
+            switch (format, region.type) {
+            case (.jpeg, 0xFFE1):
+                let payload = UnsafeRawBufferPointer(rebasing: bytes[offset + 4..<end])
+                guard payload.starts(with: exifHeader) else { continue }
+                return tiffOrientation(UnsafeRawBufferPointer(rebasing: payload[exifHeader.count...])) ?? 1
+            case (.png, pngExif):
+                return tiffOrientation(UnsafeRawBufferPointer(rebasing: bytes[offset + 8..<end - 4])) ?? 1
+            default:
+                continue
             }
-            return 1
         }
+        return 1
     }
 
     private static let exifHeader: [UInt8] = Array("Exif".utf8) + [0, 0]

@@ -32,7 +32,7 @@ extension Thumbnail {
         }
         var hash = SHA256()
         hash.update(data: Array("twin-thumbnail-picture-v2 \(format.rawValue)".utf8))
-        image.withUnsafeBytes { bytes in
+        let orientation = image.withUnsafeBytes { bytes in
             // The regions the chunker cuts at (`ImageFormat.regions`), up to the first that ends
             // the parse: the JPEG scan data, an EOI or IEND, or anything not understood.
             let (regions, end) = format.regions(of: bytes)
@@ -59,10 +59,11 @@ extension Thumbnail {
             }
             hash.update(data: [Self.rest])
             hash.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[covered...]))
+            return Self.orientation(in: bytes, format: format, regions: regions)
         }
         // The EXIF orientation turns the thumbnail, and it sits in the skipped APP1 or eXIf: it is
         // covered as its value: one byte after the rest, so the hashed stream still parses one way.
-        hash.update(data: [UInt8(orientation(of: image))])
+        hash.update(data: [UInt8(orientation)])
         return Digest32(hash.finalize())
     }
 
