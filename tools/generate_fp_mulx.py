@@ -5,7 +5,7 @@ checks CPUID). mulx multiplies without touching the flags, and adcx / adox carry
 independent chains (CF and OF), so a row of products and its additions into the accumulator run
 as two interleaved carry chains; LLVM emits neither instruction for the portable Swift code.
 
-Nine functions, System V ABI, all straight-line and branch-free (constant time):
+Twelve functions, System V ABI, all branch-free (constant time):
   twin_fp_mul_mulx(out[6], a[6], b[6])       Montgomery product a·b·2^-384 mod p, fully reduced (a, b < p)
   twin_fp_product_mulx(out[12], a[6], b[6])  the 12-limb product a·b (any 6-limb a, b)
   twin_fp_reduce_mulx(out[6], t[12])         Montgomery reduction of t < p·2^384, fully reduced
@@ -14,7 +14,11 @@ Nine functions, System V ABI, all straight-line and branch-free (constant time):
   twin_fp2_square_product_mulx(out[24], a[12]) F_p² complex squaring, unreduced
   twin_fp2_square_mulx(out[12], a[12])         F_p² square, fully reduced
   twin_fp4_square_mulx(out[24], a[12], b[12])  (a + b·w)² in F_p⁴ for the cyclotomic squaring
+The first eight are straight-line. The rest are composites, whose products call those eight:
   twin_fp12_cyclotomic_square_mulx(out[72], a[72]) Granger–Scott squaring in the cyclotomic subgroup
+  twin_fp6_mul_mulx(out[36], a[36], b[36])     F_p⁶ Karatsuba product with lazy reduction
+  twin_g2_add_mulx(out[36], p[36], q[36])      complete G2 addition (projective)
+  twin_g2_double_mulx(out[36], p[36])          G2 doubling (projective)
 
 Run it again after changing the shape of the code below; the Swift tests compare every function
 with the portable path on random and edge inputs."""
@@ -292,41 +296,33 @@ def fp4_square():
 
 def cyclotomic_square():
     # rdi = out[72], rsi = a[72]: F_p¹² elements (c0 = (z0, z4, z3), c1 = (z2, z1, z5), F_p² each,
-    # reduced), not overlapping. Granger–Scott squaring in the cyclotomic subgroup: three F_p⁴
+    # reduced); out may be a. Granger–Scott squaring in the cyclotomic subgroup: three F_p⁴
     # squarings (z0, z1), (z2, z3), (z4, z5) giving (A0, A1), (B0, B1), (C0, C1), then
     #   z0 = 3A0 − 2z0, z1 = 3A1 + 2z1, z4 = 3B0 − 2z4, z5 = 3B1 + 2z5,
     #   z2 = 3ξC1 + 2z2, z3 = 3C0 − 2z3, with ξ(x0 + x1·u) = (x0 − x1) + (x0 + x1)·u.
-    frame = 816 + 3 * 192 + 96
-    e(f"    subq ${frame}, %rsp")
-    e(f"    .cfi_adjust_cfa_offset {frame}")
-    z = {name: limbs("%rsi", 96 * k) for name, k in (("z0", 0), ("z4", 1), ("z3", 2), ("z2", 3), ("z1", 4), ("z5", 5))}
-    outputs = {name: limbs("%rdi", 96 * k) for name, k in (("z0", 0), ("z4", 1), ("z3", 2), ("z2", 3), ("z1", 4), ("z5", 5))}
-    squares = {name: limbs("%rsp", 816 + 192 * k) for name, k in (("A", 0), ("B", 1), ("C", 2))}
-    shift = lambda f, k: (lambda j: f(j + k))
-    fp4_square_block(squares["A"], z["z0"], z["z1"], 0)
-    fp4_square_block(squares["B"], z["z2"], z["z3"], 0)
-    fp4_square_block(squares["C"], z["z4"], z["z5"], 0)
-    # ξC1 (12 limbs) above the three squares; C1 itself is then spent, and its first 6 limbs hold
-    # each component's 2(x ± z) in turn.
-    xi_c1 = limbs("%rsp", 816 + 3 * 192)
-    C1 = shift(squares["C"], 12)
-    modular_difference_block(xi_c1, C1, shift(C1, 6))
-    modular_sum_block(shift(xi_c1, 6), C1, shift(C1, 6))
-    d = C1
-    terms = (("z0", squares["A"], "-"), ("z1", shift(squares["A"], 12), "+"),
-             ("z4", squares["B"], "-"), ("z5", shift(squares["B"], 12), "+"),
-             ("z3", squares["C"], "-"), ("z2", xi_c1, "+"))
-    for name, x, sign in terms:
-        for k in (0, 6):
-            xk, zk = shift(x, k), shift(z[name], k)
-            if sign == "-":
-                modular_difference_block(d, xk, zk)     # x − z
-            else:
-                modular_sum_block(d, xk, zk)            # x + z
-            modular_sum_block(d, d, d)                  # 2(x ± z)
-            modular_sum_block(shift(outputs[name], k), d, xk)   # 3x ± 2z
-    e(f"    addq ${frame}, %rsp")
-    e(f"    .cfi_adjust_cfa_offset -{frame}")
+    # A composite (see below): the F_p⁴ squarings are calls to twin_fp4_square_mulx.
+    def body(base):
+        z = {name: 96 * k for k, name in enumerate(["z0", "z4", "z3", "z2", "z1", "z5"])}
+        squares = {name: base + 192 * k for k, name in enumerate("ABC")}
+        xi_c1, d, result = base + 576, base + 672, base + 720
+        out = {name: result + 96 * k for k, name in enumerate(["z0", "z4", "z3", "z2", "z1", "z5"])}
+        call("twin_fp4_square_mulx", squares["A"], z["z0"], z["z1"])
+        call("twin_fp4_square_mulx", squares["B"], z["z2"], z["z3"])
+        call("twin_fp4_square_mulx", squares["C"], z["z4"], z["z5"])
+        C1 = squares["C"] + 96
+        modular_difference_block(at(xi_c1), at(C1), at(C1 + 48))
+        modular_sum_block(at(xi_c1 + 48), at(C1), at(C1 + 48))
+        terms = (("z0", squares["A"], "-"), ("z1", squares["A"] + 96, "+"),
+                 ("z4", squares["B"], "-"), ("z5", squares["B"] + 96, "+"),
+                 ("z3", squares["C"], "-"), ("z2", xi_c1, "+"))
+        for name, x, sign in terms:
+            for k in (0, 48):
+                xk, zk = at(x + k), at(z[name] + k)
+                (modular_difference_block if sign == "-" else modular_sum_block)(at(d), xk, zk)   # x ± z
+                modular_sum_block(at(d), at(d), at(d))                                           # 2(x ± z)
+                modular_sum_block(at(out[name] + k), at(d), xk)                                  # 3x ± 2z
+        return result
+    composite(720 + 576, body, ["%rsi"], count=72)
 
 
 def mul():
@@ -370,6 +366,225 @@ def fp2_mul():
     e("    .cfi_adjust_cfa_offset -384")
 
 
+
+# Composite kernels: whole formulas (an F_p⁶ product, a G2 addition or doubling) in one call. Their
+# products call the F_p² kernels above rather than repeating them inline: a formula written out in
+# straight-line code is 40–80 KiB, more than the level-1 instruction cache, and measured slower than
+# the Swift that calls the kernels one by one. What they save is the Swift around each product (copies
+# of every operand in and out, and the sums). Inputs are copied to the frame first, so every operand
+# is an offset from %rsp: the sums are inlined on memory operands, the products are calls (System V:
+# they keep %rbx, %rbp and %r12–%r15, and the composite keeps nothing in registers across them).
+
+def shift(f, k):
+    return lambda j: f(j + k)
+
+
+def at(offset):
+    """The limbs at byte `offset` of the composite's frame."""
+    return limbs("%rsp", offset)
+
+
+def call(function_name, *offsets):
+    """Calls a kernel with pointers to frame offsets as its arguments (%rdi, %rsi, %rdx)."""
+    for register, offset in zip(("%rdi", "%rsi", "%rdx"), offsets):
+        e(f"    leaq {offset}(%rsp), {register}")
+    e(f"    call {function_name}")
+
+
+def copy_limbs(out, a, n):
+    for j in range(n):
+        e(f"    movq {a(j)}, %rax")
+        e(f"    movq %rax, {out(j)}")
+
+
+def composite(frame, body, inputs, count=36):
+    """Frame layout: the inputs' copies first (`count` limbs each, from the registers `inputs`), then
+    the `frame` bytes `body` uses, then the saved output pointer; `body` gets the offset of its part
+    and returns that of the result (`count` limbs), which is copied to %rdi's. The frame keeps %rsp
+    16-byte aligned at every call (six pushes and the return address leave it 8 off)."""
+    size = 8 * count * len(inputs) + frame + 8
+    size += (8 - size % 16) % 16
+    out_slot = size - 8
+    e(f"    subq ${size}, %rsp")
+    e(f"    .cfi_adjust_cfa_offset {size}")
+    e(f"    movq %rdi, {out_slot}(%rsp)")
+    for k, register in enumerate(inputs):
+        copy_limbs(at(8 * count * k), limbs(register), count)
+    result = body(8 * count * len(inputs))
+    e(f"    movq {out_slot}(%rsp), %rdi")
+    copy_limbs(limbs("%rdi"), at(result), count)
+    e(f"    addq ${size}, %rsp")
+    e(f"    .cfi_adjust_cfa_offset -{size}")
+
+
+def fp2_sum(out, a, b):
+    """out = a + b (frame offsets; each component mod p); out may be a or b."""
+    modular_sum_block(at(out), at(a), at(b))
+    modular_sum_block(at(out + 48), at(a + 48), at(b + 48))
+
+
+def fp2_difference(out, a, b):
+    modular_difference_block(at(out), at(a), at(b))
+    modular_difference_block(at(out + 48), at(a + 48), at(b + 48))
+
+
+def fp2_times_3b(out, a, scratch):
+    """out = 3b'·a with G2's b' = 4ξ: ξ·a = (a0 − a1) + (a0 + a1)·u into scratch, then 12x = 8x + 4x;
+    out may be a."""
+    modular_difference_block(at(scratch), at(a), at(a + 48))
+    modular_sum_block(at(scratch + 48), at(a), at(a + 48))
+    for k in (0, 48):
+        t, o = at(scratch + k), at(out + k)
+        modular_sum_block(o, t, t)      # 2x
+        modular_sum_block(o, o, o)      # 4x
+        modular_sum_block(t, o, o)      # 8x
+        modular_sum_block(o, t, o)      # 12x
+
+
+def signed_reduce(out, value):
+    """out = value·2^-384 mod p for a 12-limb two's-complement value within ±p·2^384."""
+    add_high_modulus_if_negative(at(value))
+    call("twin_fp_reduce_mulx", out, value)
+
+
+def fp2_products(out, a, b, sign, c, d, scratch):
+    """out = a·b ± c·d with one reduction per component (384 bytes of scratch): the F_p² products
+    lie within (−p², 2p²) per component, so the result lies within (−2p², 4p²), inside ±p·2^384."""
+    u, v = scratch, scratch + 192
+    call("twin_fp2_product_mulx", u, a, b)
+    call("twin_fp2_product_mulx", v, c, d)
+    combine = add_block if sign == "+" else subtract_block
+    combine(at(u), at(u), at(v), 12)
+    combine(at(u + 96), at(u + 96), at(v + 96), 12)
+    signed_reduce(out, u)
+    signed_reduce(out + 48, u + 96)
+
+
+def g2_add():
+    # rdi = out, rsi = p, rdx = q: G2 points in homogeneous projective coordinates (X, Y, Z; F_p²
+    # each, reduced), 36 limbs. Complete addition, Renes–Costello–Batina 2016 Algorithm 7 (a = 0),
+    # the steps of G2Projective's portable `+` with its three paired final products. out may be p or q.
+    def body(base):
+        P, Q = {c: 96 * k for k, c in enumerate("xyz")}, {c: 288 + 96 * k for k, c in enumerate("xyz")}
+        names = ["t0", "t1", "t2", "t3", "t4", "x3", "y3", "z3", "X", "Y", "Z"]
+        v = {name: base + 96 * k for k, name in enumerate(names)}
+        scratch = base + 96 * len(names)
+        call("twin_fp2_mul_mulx", v["t0"], P["x"], Q["x"])
+        call("twin_fp2_mul_mulx", v["t1"], P["y"], Q["y"])
+        call("twin_fp2_mul_mulx", v["t2"], P["z"], Q["z"])
+        fp2_sum(v["t3"], P["x"], P["y"])
+        fp2_sum(v["t4"], Q["x"], Q["y"])
+        call("twin_fp2_mul_mulx", v["t3"], v["t3"], v["t4"])
+        fp2_sum(v["t4"], v["t0"], v["t1"])
+        fp2_difference(v["t3"], v["t3"], v["t4"])
+        fp2_sum(v["t4"], P["y"], P["z"])
+        fp2_sum(v["x3"], Q["y"], Q["z"])
+        call("twin_fp2_mul_mulx", v["t4"], v["t4"], v["x3"])
+        fp2_sum(v["x3"], v["t1"], v["t2"])
+        fp2_difference(v["t4"], v["t4"], v["x3"])
+        fp2_sum(v["x3"], P["x"], P["z"])
+        fp2_sum(v["y3"], Q["x"], Q["z"])
+        call("twin_fp2_mul_mulx", v["x3"], v["x3"], v["y3"])
+        fp2_sum(v["y3"], v["t0"], v["t2"])
+        fp2_difference(v["y3"], v["x3"], v["y3"])
+        fp2_sum(v["x3"], v["t0"], v["t0"])
+        fp2_sum(v["t0"], v["x3"], v["t0"])
+        fp2_times_3b(v["t2"], v["t2"], scratch)
+        fp2_sum(v["z3"], v["t1"], v["t2"])
+        fp2_difference(v["t1"], v["t1"], v["t2"])
+        fp2_times_3b(v["y3"], v["y3"], scratch)
+        fp2_products(v["X"], v["t3"], v["t1"], "-", v["t4"], v["y3"], scratch)
+        fp2_products(v["Y"], v["t1"], v["z3"], "+", v["y3"], v["t0"], scratch)
+        fp2_products(v["Z"], v["z3"], v["t4"], "+", v["t0"], v["t3"], scratch)
+        return v["X"]
+    e("    movq %rdx, %rcx")
+    composite(96 * 11 + 384, body, ["%rsi", "%rcx"])
+
+
+def g2_double():
+    # rdi = out, rsi = p (36 limbs each, as in g2_add). Doubling, Renes–Costello–Batina 2016
+    # Algorithm 9 (a = 0), the steps of G2Projective's portable `doubled()`. out may be p.
+    def body(base):
+        P = {c: 96 * k for k, c in enumerate("xyz")}
+        names = ["t0", "z3", "t1", "t2", "y3", "t3", "X", "Y", "Z"]
+        v = {name: base + 96 * k for k, name in enumerate(names)}
+        scratch = base + 96 * len(names)
+        call("twin_fp2_square_mulx", v["t0"], P["y"])
+        fp2_sum(v["z3"], v["t0"], v["t0"])
+        fp2_sum(v["z3"], v["z3"], v["z3"])
+        fp2_sum(v["z3"], v["z3"], v["z3"])               # 8Y²
+        call("twin_fp2_mul_mulx", v["t1"], P["y"], P["z"])
+        call("twin_fp2_square_mulx", v["t2"], P["z"])
+        fp2_times_3b(v["t2"], v["t2"], scratch)           # 3b'Z²
+        fp2_sum(v["y3"], v["t0"], v["t2"])
+        call("twin_fp2_mul_mulx", v["Z"], v["t1"], v["z3"])
+        fp2_sum(v["t3"], v["t2"], v["t2"])
+        fp2_sum(v["t3"], v["t3"], v["t2"])                # 9b'Z²
+        fp2_difference(v["t0"], v["t0"], v["t3"])
+        fp2_products(v["Y"], v["t2"], v["z3"], "+", v["t0"], v["y3"], scratch)
+        call("twin_fp2_mul_mulx", v["t1"], P["x"], P["y"])
+        call("twin_fp2_mul_mulx", v["X"], v["t0"], v["t1"])
+        fp2_sum(v["X"], v["X"], v["X"])
+        return v["X"]
+    composite(96 * 9 + 384, body, ["%rsi"])
+
+
+def fp6_mul():
+    # rdi = out, rsi = a, rdx = b: F_p⁶ elements (c0, c1, c2; F_p² each, reduced), 36 limbs. The
+    # Karatsuba product of Fp6's portable `*`: six F_p² products kept double-width, sums of factors
+    # reduced, six reductions; what is reduced lies within (−6p², 8p²) per component (see `Fp6.*`).
+    # out may be a or b.
+    def body(base):
+        A, B = [96 * k for k in range(3)], [288 + 96 * k for k in range(3)]
+        W = {name: base + 192 * k for k, name in enumerate(["t0", "t1", "t2", "u"])}   # c0, then c1 at +96
+        sa, sb, result = base + 768, base + 864, base + 960
+
+        def wide2(op, out, a, b):
+            op(at(out), at(a), at(b), 12)
+            op(at(out + 96), at(a + 96), at(b + 96), 12)
+
+        def plus_xi_times(out, x):
+            # out += ξ·x for double-width F_p² values: (x0 − x1) + (x0 + x1)·u, through sa and sb.
+            subtract_block(at(sa), at(x), at(x + 96), 12)
+            add_block(at(sb), at(x), at(x + 96), 12)
+            add_block(at(out), at(out), at(sa), 12)
+            add_block(at(out + 96), at(out + 96), at(sb), 12)
+
+        def reduce_into(out, w):
+            signed_reduce(out, w)
+            signed_reduce(out + 48, w + 96)
+
+        for k, name in enumerate(["t0", "t1", "t2"]):
+            call("twin_fp2_product_mulx", W[name], A[k], B[k])
+        u = W["u"]
+        # c0 = ξ·((a1 + a2)(b1 + b2) − t1 − t2) + t0: the bracket into u, then u ← t0 + ξ·u.
+        fp2_sum(sa, A[1], A[2]); fp2_sum(sb, B[1], B[2])
+        call("twin_fp2_product_mulx", u, sa, sb)
+        wide2(subtract_block, u, u, W["t1"])
+        wide2(subtract_block, u, u, W["t2"])
+        subtract_block(at(sa), at(u), at(u + 96), 12)
+        add_block(at(u + 96), at(u), at(u + 96), 12)
+        add_block(at(u), at(sa), at(W["t0"]), 12)
+        add_block(at(u + 96), at(u + 96), at(W["t0"] + 96), 12)
+        reduce_into(result, u)
+        # c1 = (a0 + a1)(b0 + b1) − t0 − t1 + ξ·t2
+        fp2_sum(sa, A[0], A[1]); fp2_sum(sb, B[0], B[1])
+        call("twin_fp2_product_mulx", u, sa, sb)
+        wide2(subtract_block, u, u, W["t0"])
+        wide2(subtract_block, u, u, W["t1"])
+        plus_xi_times(u, W["t2"])
+        reduce_into(result + 96, u)
+        # c2 = (a0 + a2)(b0 + b2) − t0 − t2 + t1
+        fp2_sum(sa, A[0], A[2]); fp2_sum(sb, B[0], B[2])
+        call("twin_fp2_product_mulx", u, sa, sb)
+        wide2(subtract_block, u, u, W["t0"])
+        wide2(subtract_block, u, u, W["t2"])
+        wide2(add_block, u, u, W["t1"])
+        reduce_into(result + 192, u)
+        return result
+    e("    movq %rdx, %rcx")
+    composite(960 + 288, body, ["%rsi", "%rcx"])
+
 e("// Generated by tools/generate_fp_mulx.py; edit the script, not this file.")
 e("// BLS12-381 F_p kernels using mulx/adcx/adox (BMI2 + ADX); callers check CPUID first.")
 e("#if defined(__x86_64__) && defined(__linux__)")
@@ -388,6 +603,9 @@ function("twin_fp2_square_product_mulx", fp2_square_product)
 function("twin_fp2_square_mulx", fp2_square)
 function("twin_fp4_square_mulx", fp4_square)
 function("twin_fp12_cyclotomic_square_mulx", cyclotomic_square)
+function("twin_fp6_mul_mulx", fp6_mul)
+function("twin_g2_add_mulx", g2_add)
+function("twin_g2_double_mulx", g2_double)
 e("    .section .note.GNU-stack,\"\",@progbits")
 e("#endif")
 

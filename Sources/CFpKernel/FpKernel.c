@@ -21,6 +21,10 @@ void twin_fp2_mul_mulx(void *out, const void *a, const void *b) { (void)out; (vo
 void twin_fp2_square_product_mulx(void *out, const void *a) { (void)out; (void)a; abort(); }
 void twin_fp2_square_mulx(void *out, const void *a) { (void)out; (void)a; abort(); }
 void twin_fp4_square_mulx(void *out, const void *a, const void *b) { (void)out; (void)a; (void)b; abort(); }
+void twin_fp12_cyclotomic_square_mulx(void *out, const void *a) { (void)out; (void)a; abort(); }
+void twin_fp6_mul_mulx(void *out, const void *a, const void *b) { (void)out; (void)a; (void)b; abort(); }
+void twin_g2_add_mulx(void *out, const void *p, const void *q) { (void)out; (void)p; (void)q; abort(); }
+void twin_g2_double_mulx(void *out, const void *p) { (void)out; (void)p; abort(); }
 #endif
 
 int twin_fp_mulx_enabled = 0;

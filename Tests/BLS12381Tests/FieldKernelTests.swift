@@ -116,7 +116,7 @@ struct FieldKernelTests {
         }
     }
 
-    @Test("Cyclotomic squaring in one call: the F_p¹² layout, and elements of edge and random F_p² values against the portable path")
+    @Test("Cyclotomic squaring in one call: the F_p¹² layout, elements of edge and random F_p² values against the portable path, and in place")
     func cyclotomicSquare() {
         #expect(MemoryLayout<Fp12>.size == 72 * 8 && MemoryLayout<Fp12>.stride == 72 * 8)
         // The kernel computes the same formula as the portable path for any reduced input (only on
@@ -129,7 +129,76 @@ struct FieldKernelTests {
             twin_fp12_cyclotomic_square_mulx(&r, &x)
             let expected = a.cyclotomicSquaredPortable()
             #expect(Self.limbs12(r) == Self.limbs12(expected))
+            withUnsafeMutablePointer(to: &x) { twin_fp12_cyclotomic_square_mulx($0, $0) }  // out = a
+            #expect(Self.limbs12(x) == Self.limbs12(expected))
         }
+    }
+
+    @Test("F_p⁶ product in one call: the layout, elements of edge and random F_p² values against the portable path, and in place")
+    func fp6Product() {
+        #expect(MemoryLayout<Fp6>.size == 36 * 8 && MemoryLayout<Fp6>.stride == 36 * 8)
+        let pairs = Self.fp2Pairs(seed: 0x6670_3623)
+        for index in stride(from: 0, to: pairs.count - 2, by: 3) {
+            let a = Fp6(c0: pairs[index].0, c1: pairs[index + 1].0, c2: pairs[index + 2].0)
+            let b = Fp6(c0: pairs[index].1, c1: pairs[index + 1].1, c2: pairs[index + 2].1)
+            for (x, y) in [(a, b), (b, a), (a, a)] {
+                var x = x, y = y, r = Fp6.zero
+                twin_fp6_mul_mulx(&r, &x, &y)
+                let expected = Fp6.productPortable(x, y)
+                #expect(Self.limbs6(r) == Self.limbs6(expected))
+                withUnsafeMutablePointer(to: &x) { twin_fp6_mul_mulx($0, $0, &y) }         // out = a
+                #expect(Self.limbs6(x) == Self.limbs6(expected))
+            }
+        }
+    }
+
+    static func limbs6(_ a: Fp6) -> [UInt64] { [a.c0, a.c1, a.c2].flatMap { [$0.c0, $0.c1] }.flatMap(limbs) }
+
+    static func limbsG2(_ p: G2Projective) -> [UInt64] { [p.x, p.y, p.z].flatMap { [$0.c0, $0.c1] }.flatMap(limbs) }
+
+    /// G2 points for the group-law kernels: multiples of the generator with random Z (the same point
+    /// in other coordinates), the identity in several representations, a point and its negation, and
+    /// coordinates of edge and random F_p² values that lie on no curve (the formulas are polynomials:
+    /// the kernel must give the portable path's limbs for any reduced input).
+    static func g2Points(seed: UInt64) -> [G2Projective] {
+        var g = SplitMix64(seed: seed)
+        var points: [G2Projective] = [.identity, G2Projective(x: .zero, y: Fp2(c0: Fp(5), c1: Fp(7)), z: .zero), .generator, -G2Projective.generator]
+        var p = G2Projective.generator
+        for _ in 0..<40 {
+            p = p.doubledPortable() + .generator
+            let z = TestData.randomFp2(&g)
+            points.append(G2Projective(x: p.x * z, y: p.y * z, z: p.z * z))
+        }
+        let pairs = fp2Pairs(seed: seed ^ 0x9e37)
+        for index in stride(from: 0, to: pairs.count - 1, by: 2) {
+            points.append(G2Projective(x: pairs[index].0, y: pairs[index].1, z: pairs[index + 1].0))
+        }
+        return points
+    }
+
+    @Test("G2 addition and doubling in one call each: the layout, on and off the curve, the identity, P + P and P − P, and in place")
+    func g2GroupLaw() {
+        #expect(MemoryLayout<G2Projective>.size == 36 * 8 && MemoryLayout<G2Projective>.offset(of: \G2Projective.z) == 24 * 8)
+        let points = Self.g2Points(seed: 0x6732_6164)
+        var g = SplitMix64(seed: 0x6732_7161)
+        for (i, p) in points.enumerated() {
+            var x = p, r = G2Projective.identity
+            twin_g2_double_mulx(&r, &x)
+            #expect(Self.limbsG2(r) == Self.limbsG2(p.doubledPortable()))
+            withUnsafeMutablePointer(to: &x) { twin_g2_double_mulx($0, $0) }     // out = p
+            #expect(Self.limbsG2(x) == Self.limbsG2(p.doubledPortable()))
+            let others = [p, -p, points[(i + 1) % points.count], points[Int(g.next() % UInt64(points.count))], .identity]
+            for q in others {
+                var a = p, b = q, s = G2Projective.identity
+                twin_g2_add_mulx(&s, &a, &b)
+                #expect(Self.limbsG2(s) == Self.limbsG2(G2Projective.sumPortable(p, q)))
+                withUnsafeMutablePointer(to: &a) { twin_g2_add_mulx($0, $0, &b) }    // out = p
+                #expect(Self.limbsG2(a) == Self.limbsG2(G2Projective.sumPortable(p, q)))
+            }
+        }
+        // On the curve, the results are the group law's: P + P = 2P and P − P = O.
+        let p = G2Projective.generator.mulVartime(Fr(12_345))
+        #expect(p + p == p.doubled() && (p + (-p)).isIdentity)
     }
 
     static func limbs12(_ a: Fp12) -> [UInt64] {

@@ -9,6 +9,11 @@ extension G1Projective {
         y: Fp(bytes: Hex.decode("08b3f481e3aaa0f1a09e30ed741d8ae4fcf5e095d5d00af600db18cb2c04b3edd03cc744a2888ae40caa232946c5e7e1")!)!,
         z: .one)
 
+    /// The group law's operations, in portable Swift on every CPU (G1's field products already use
+    /// the mulx kernels where they run).
+    @inline(__always) static func sum(_ p: G1Projective, _ q: G1Projective) -> G1Projective { sumPortable(p, q) }
+    @inline(__always) static func double(_ p: G1Projective) -> G1Projective { p.doubledPortable() }
+
     /// φ(x, y) = (βx, y), which acts on G1 as multiplication by −x² (mod r).
     @inline(always) func phi() -> G1Projective { G1Projective(x: x * FrobeniusConstants.beta, y: y, z: z) }
 

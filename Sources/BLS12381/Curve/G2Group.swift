@@ -100,8 +100,13 @@ public struct G2Projective: Sendable {
         return (both | (neither & x1.equalBit(x2) & y1.equalBit(y2))) == 1
     }
 
+    /// Complete addition: `sumPortable`, or a kernel computing the same where G2 has one
+    /// (`sum(_:_:)`, in G2.swift).
+    @inline(__always)
+    public static func + (p: G2Projective, q: G2Projective) -> G2Projective { sum(p, q) }
+
     /// Complete addition (RCB Algorithm 7, a = 0): 12M + 2·m3b, its last six products reduced in pairs.
-    public static func + (p: G2Projective, q: G2Projective) -> G2Projective {
+    static func sumPortable(_ p: G2Projective, _ q: G2Projective) -> G2Projective {
         var t0 = p.x * q.x
         var t1 = p.y * q.y
         var t2 = p.z * q.z
@@ -162,8 +167,13 @@ public struct G2Projective: Sendable {
         return select(G2Projective(x: x3, y: y3, z: z3), p, q.infinity ? 1 : 0)
     }
 
+    /// Doubling: `doubledPortable()`, or a kernel computing the same where G2 has one
+    /// (`double(_:)`, in G2.swift).
+    @inline(__always)
+    public func doubled() -> G2Projective { Self.double(self) }
+
     /// Doubling (RCB Algorithm 9, a = 0): 6M + 2S + m3b.
-    public func doubled() -> G2Projective {
+    func doubledPortable() -> G2Projective {
         var t0 = y.squared()
         var z3 = t0 + t0
         z3 = z3 + z3
@@ -189,13 +199,9 @@ public struct G2Projective: Sendable {
     /// Constant-time multiplication without endomorphisms (reference for the tests).
     public func mulConstantTimeGeneric(_ k: Fr) -> G2Projective { ScalarMultiplication.fixedWindowConstantTime(self, k) }
 
-    /// Multi-scalar multiplication Σ kᵢ·Pᵢ, variable time (public scalars only): GLS splits with one
-    /// shared run of doublings below `ScalarMultiplication.strausLimit` points, Pippenger above.
+    /// Pippenger bucket multi-scalar multiplication Σ kᵢ·Pᵢ. Variable time (public scalars only).
     public static func multiScalarMul(_ points: [G2Projective], _ scalars: [Fr]) -> G2Projective {
-        precondition(points.count == scalars.count, "points and scalars differ in number")
-        guard points.count < ScalarMultiplication.strausLimit else { return ScalarMultiplication.pippenger(points, scalars) }
-        return ScalarMultiplication.straus(zip(points, scalars).map { ($0, glsSplit(ScalarDecomposition.baseZ($1))) }, window: 5,
-                                           endomorphism: { -$0.psi() }, endomorphismSquared: { $0.psiSquared() })
+        ScalarMultiplication.pippenger(points, scalars)
     }
 
     public static func * (p: G2Projective, k: Fr) -> G2Projective { p.mulConstantTime(k) }

@@ -24,7 +24,7 @@ public struct Fp6: Sendable, Equatable {
     /// Bounds of what is reduced (products of reduced factors lie in (−p², 2p²), `Fp2Wide`):
     /// c0 within (−6p², 8p²) per coordinate, c1 within ±7p², c2 within ±4p², all inside
     /// ±p·2^384 ≈ ±9.84p². Sums of factors are reduced first, so every product has these bounds.
-    static func * (a: Fp6, b: Fp6) -> Fp6 {
+    static func productPortable(_ a: Fp6, _ b: Fp6) -> Fp6 {
         let t0 = Fp2Wide.product(a.c0, b.c0)
         let t1 = Fp2Wide.product(a.c1, b.c1)
         let t2 = Fp2Wide.product(a.c2, b.c2)

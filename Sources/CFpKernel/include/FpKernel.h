@@ -32,8 +32,19 @@ void twin_fp2_square_mulx(void *out, const void *a);
 void twin_fp4_square_mulx(void *out, const void *a, const void *b);
 
 /// Granger–Scott squaring of a reduced F_p¹² element of the cyclotomic subgroup (72 limbs: the F_p²
-/// elements c0.c0, c0.c1, c0.c2, c1.c0, c1.c1, c1.c2); fully reduced, `out` must not overlap `a`.
+/// elements c0.c0, c0.c1, c0.c2, c1.c0, c1.c1, c1.c2); fully reduced, `out` may be `a`.
 void twin_fp12_cyclotomic_square_mulx(void *out, const void *a);
+
+/// The product of reduced F_p⁶ elements (36 limbs: c0, c1, c2), as `Fp6.productPortable`; fully
+/// reduced, `out` may be `a` or `b`.
+void twin_fp6_mul_mulx(void *out, const void *a, const void *b);
+
+/// The complete sum of two G2 points in homogeneous projective coordinates (36 limbs: X, Y, Z, each
+/// a reduced F_p² element), as `G2Projective.+`; `out` may be `p` or `q`.
+void twin_g2_add_mulx(void *out, const void *p, const void *q);
+
+/// The double of a G2 point (layout as above), as `G2Projective.doubled()`; `out` may be `p`.
+void twin_g2_double_mulx(void *out, const void *p);
 
 /// Whether the mulx kernels are in use (a plain load, inlined into the Swift callers).
 static inline int twin_fp_kernel_uses_mulx(void) { return twin_fp_mulx_enabled; }
