@@ -5,7 +5,7 @@ checks CPUID). mulx multiplies without touching the flags, and adcx / adox carry
 independent chains (CF and OF), so a row of products and its additions into the accumulator run
 as two interleaved carry chains; LLVM emits neither instruction for the portable Swift code.
 
-Twelve functions, System V ABI, all branch-free (constant time):
+Fourteen functions, System V ABI, all branch-free (constant time):
   twin_fp_mul_mulx(out[6], a[6], b[6])       Montgomery product a·b·2^-384 mod p, fully reduced (a, b < p)
   twin_fp_product_mulx(out[12], a[6], b[6])  the 12-limb product a·b (any 6-limb a, b)
   twin_fp_reduce_mulx(out[6], t[12])         Montgomery reduction of t < p·2^384, fully reduced
@@ -19,6 +19,8 @@ The first eight are straight-line. The rest are composites, whose products call 
   twin_fp6_mul_mulx(out[36], a[36], b[36])     F_p⁶ Karatsuba product with lazy reduction
   twin_g2_add_mulx(out[36], p[36], q[36])      complete G2 addition (projective)
   twin_g2_double_mulx(out[36], p[36])          G2 doubling (projective)
+  twin_fp12_mul_by_014_mulx(out[72], f[72], l[36]) f times a sparse line ℓ0 + ℓ1·v + ℓ4·v·w
+  twin_fp12_mul_by_1_14_mulx(out[72], f[72], l[24]) f times a prepared line 1 + ℓ1·v + ℓ4·v·w
 
 Run it again after changing the shape of the code below; the Swift tests compare every function
 with the portable path on random and edge inputs."""
@@ -301,8 +303,8 @@ def cyclotomic_square():
     #   z0 = 3A0 − 2z0, z1 = 3A1 + 2z1, z4 = 3B0 − 2z4, z5 = 3B1 + 2z5,
     #   z2 = 3ξC1 + 2z2, z3 = 3C0 − 2z3, with ξ(x0 + x1·u) = (x0 − x1) + (x0 + x1)·u.
     # A composite (see below): the F_p⁴ squarings are calls to twin_fp4_square_mulx.
-    def body(base):
-        z = {name: 96 * k for k, name in enumerate(["z0", "z4", "z3", "z2", "z1", "z5"])}
+    def body(a, base):
+        z = {name: a + 96 * k for k, name in enumerate(["z0", "z4", "z3", "z2", "z1", "z5"])}
         squares = {name: base + 192 * k for k, name in enumerate("ABC")}
         xi_c1, d, result = base + 576, base + 672, base + 720
         out = {name: result + 96 * k for k, name in enumerate(["z0", "z4", "z3", "z2", "z1", "z5"])}
@@ -398,19 +400,26 @@ def copy_limbs(out, a, n):
 
 
 def composite(frame, body, inputs, count=36):
-    """Frame layout: the inputs' copies first (`count` limbs each, from the registers `inputs`), then
-    the `frame` bytes `body` uses, then the saved output pointer; `body` gets the offset of its part
-    and returns that of the result (`count` limbs), which is copied to %rdi's. The frame keeps %rsp
-    16-byte aligned at every call (six pushes and the return address leave it 8 off)."""
-    size = 8 * count * len(inputs) + frame + 8
+    """Frame layout: the inputs' copies first (from the registers of `inputs`, `count` limbs each, or
+    as many as a (register, limbs) pair says), then the `frame` bytes `body` uses, then the saved
+    output pointer; `body` gets the offsets of the inputs and of its own part, and returns that of the
+    result (`count` limbs), which is copied to %rdi's. The frame keeps %rsp 16-byte aligned at every
+    call (six pushes and the return address leave it 8 off)."""
+    inputs = [i if isinstance(i, tuple) else (i, count) for i in inputs]
+    offsets, size = [], 0
+    for _, n in inputs:
+        offsets.append(size)
+        size += 8 * n
+    base = size
+    size += frame + 8
     size += (8 - size % 16) % 16
     out_slot = size - 8
     e(f"    subq ${size}, %rsp")
     e(f"    .cfi_adjust_cfa_offset {size}")
     e(f"    movq %rdi, {out_slot}(%rsp)")
-    for k, register in enumerate(inputs):
-        copy_limbs(at(8 * count * k), limbs(register), count)
-    result = body(8 * count * len(inputs))
+    for (register, n), offset in zip(inputs, offsets):
+        copy_limbs(at(offset), limbs(register), n)
+    result = body(*offsets, base)
     e(f"    movq {out_slot}(%rsp), %rdi")
     copy_limbs(limbs("%rdi"), at(result), count)
     e(f"    addq ${size}, %rsp")
@@ -464,8 +473,8 @@ def g2_add():
     # rdi = out, rsi = p, rdx = q: G2 points in homogeneous projective coordinates (X, Y, Z; F_p²
     # each, reduced), 36 limbs. Complete addition, Renes–Costello–Batina 2016 Algorithm 7 (a = 0),
     # the steps of G2Projective's portable `+` with its three paired final products. out may be p or q.
-    def body(base):
-        P, Q = {c: 96 * k for k, c in enumerate("xyz")}, {c: 288 + 96 * k for k, c in enumerate("xyz")}
+    def body(p, q, base):
+        P, Q = {c: p + 96 * k for k, c in enumerate("xyz")}, {c: q + 96 * k for k, c in enumerate("xyz")}
         names = ["t0", "t1", "t2", "t3", "t4", "x3", "y3", "z3", "X", "Y", "Z"]
         v = {name: base + 96 * k for k, name in enumerate(names)}
         scratch = base + 96 * len(names)
@@ -504,8 +513,8 @@ def g2_add():
 def g2_double():
     # rdi = out, rsi = p (36 limbs each, as in g2_add). Doubling, Renes–Costello–Batina 2016
     # Algorithm 9 (a = 0), the steps of G2Projective's portable `doubled()`. out may be p.
-    def body(base):
-        P = {c: 96 * k for k, c in enumerate("xyz")}
+    def body(p, base):
+        P = {c: p + 96 * k for k, c in enumerate("xyz")}
         names = ["t0", "z3", "t1", "t2", "y3", "t3", "X", "Y", "Z"]
         v = {name: base + 96 * k for k, name in enumerate(names)}
         scratch = base + 96 * len(names)
@@ -534,8 +543,8 @@ def fp6_mul():
     # Karatsuba product of Fp6's portable `*`: six F_p² products kept double-width, sums of factors
     # reduced, six reductions; what is reduced lies within (−6p², 8p²) per component (see `Fp6.*`).
     # out may be a or b.
-    def body(base):
-        A, B = [96 * k for k in range(3)], [288 + 96 * k for k in range(3)]
+    def body(a, b, base):
+        A, B = [a + 96 * k for k in range(3)], [b + 96 * k for k in range(3)]
         W = {name: base + 192 * k for k, name in enumerate(["t0", "t1", "t2", "u"])}   # c0, then c1 at +96
         sa, sb, result = base + 768, base + 864, base + 960
 
@@ -585,6 +594,118 @@ def fp6_mul():
     e("    movq %rdx, %rcx")
     composite(960 + 288, body, ["%rsi", "%rcx"])
 
+
+def fp6_sum(out, a, b):
+    for k in (0, 96, 192):
+        fp2_sum(out + k, a + k, b + k)
+
+
+def fp6_difference(out, a, b):
+    for k in (0, 96, 192):
+        fp2_difference(out + k, a + k, b + k)
+
+
+def fp2_times_xi(out, a, scratch):
+    """out = ξ·a = (a0 − a1) + (a0 + a1)·u, through 48 bytes of scratch; out may be a."""
+    modular_difference_block(at(scratch), at(a), at(a + 48))
+    modular_sum_block(at(out + 48), at(a), at(a + 48))
+    copy_limbs(at(out), at(scratch), 6)
+
+
+def fp6_mul_by_1(out, c, b1, scratch):
+    """out = c·(b1·v) = (ξ·c2·b1, c0·b1, c1·b1), as `Fp6.mulBy1`; out must not overlap c."""
+    call("twin_fp2_mul_mulx", out + 96, c, b1)
+    call("twin_fp2_mul_mulx", out + 192, c + 96, b1)
+    call("twin_fp2_mul_mulx", out, c + 192, b1)
+    fp2_times_xi(out, out, scratch)
+
+
+def fp6_mul_by_01(out, c, b0, b1, scratch):
+    """out = c·(b0 + b1·v), as `Fp6.mulBy01`: five F_p² products kept double-width, six reductions
+    (768 bytes of scratch); out must not overlap c."""
+    t0, t1, u, sa, sb = scratch, scratch + 192, scratch + 384, scratch + 576, scratch + 672
+
+    def wide2(op, o, a, b):
+        op(at(o), at(a), at(b), 12)
+        op(at(o + 96), at(a + 96), at(b + 96), 12)
+
+    call("twin_fp2_product_mulx", t0, c, b0)
+    call("twin_fp2_product_mulx", t1, c + 96, b1)
+    # r0 = ξ·((c1 + c2)·b1 − t1) + t0
+    fp2_sum(sa, c + 96, c + 192)
+    call("twin_fp2_product_mulx", u, sa, b1)
+    wide2(subtract_block, u, u, t1)
+    subtract_block(at(sa), at(u), at(u + 96), 12)
+    add_block(at(u + 96), at(u), at(u + 96), 12)
+    add_block(at(u), at(sa), at(t0), 12)
+    add_block(at(u + 96), at(u + 96), at(t0 + 96), 12)
+    signed_reduce(out, u)
+    signed_reduce(out + 48, u + 96)
+    # r1 = (c0 + c1)(b0 + b1) − t0 − t1
+    fp2_sum(sa, c, c + 96)
+    fp2_sum(sb, b0, b1)
+    call("twin_fp2_product_mulx", u, sa, sb)
+    wide2(subtract_block, u, u, t0)
+    wide2(subtract_block, u, u, t1)
+    signed_reduce(out + 96, u)
+    signed_reduce(out + 144, u + 96)
+    # r2 = (c0 + c2)·b0 − t0 + t1
+    fp2_sum(sa, c, c + 192)
+    call("twin_fp2_product_mulx", u, sa, b0)
+    wide2(subtract_block, u, u, t0)
+    wide2(add_block, u, u, t1)
+    signed_reduce(out + 192, u)
+    signed_reduce(out + 240, u + 96)
+
+
+def sparse_line_result(result, t0, t1, s, scratch):
+    """result = (v·t1 + t0, s − t0 − t1) for F_p⁶ values: the close of both sparse line products."""
+    fp2_times_xi(scratch, t1 + 192, scratch + 96)
+    fp2_sum(result, scratch, t0)
+    fp2_sum(result + 96, t1, t0 + 96)
+    fp2_sum(result + 192, t1 + 96, t0 + 192)
+    fp6_difference(result + 288, s, t0)
+    fp6_difference(result + 288, result + 288, t1)
+
+
+def fp12_mul_by_014():
+    # rdi = out[72], rsi = f[72], rdx = (ℓ0, ℓ1, ℓ4)[36]: f·(ℓ0 + ℓ1·v + ℓ4·v·w), as
+    # `Fp12.mulBy014Portable`; out may be f.
+    def body(f, l, base):
+        t0, t1, total, l14, s = (base + 288 * k for k in range(5))
+        scratch = base + 288 * 5
+        result = scratch + 768
+        fp6_mul_by_01(t0, f, l, l + 96, scratch)
+        fp6_mul_by_1(t1, f + 288, l + 192, scratch)
+        fp6_sum(total, f, f + 288)
+        fp2_sum(l14, l + 96, l + 192)
+        fp6_mul_by_01(s, total, l, l14, scratch)
+        sparse_line_result(result, t0, t1, s, scratch)
+        return result
+    e("    movq %rdx, %rcx")
+    composite(288 * 5 + 768 + 576, body, [("%rsi", 72), ("%rcx", 36)], count=72)
+
+
+def fp12_mul_by_1_14():
+    # rdi = out[72], rsi = f[72], rdx = (ℓ1, ℓ4)[24]: f·(1 + ℓ1·v + ℓ4·v·w), as
+    # `Fp12.mulBy1_14Portable`; out may be f.
+    def body(f, l, base):
+        t0, t1, total, m, s = (base + 288 * k for k in range(5))
+        scratch = base + 288 * 5
+        l14, result = scratch + 288, scratch + 768
+        fp6_mul_by_1(m, f, l, scratch)
+        fp6_sum(t0, f, m)                                  # c0·(1 + ℓ1·v)
+        fp6_mul_by_1(t1, f + 288, l + 96, scratch)         # c1·(ℓ4·v)
+        fp6_sum(total, f, f + 288)
+        fp2_sum(l14, l, l + 96)
+        fp6_mul_by_1(m, total, l14, scratch)
+        fp6_sum(s, total, m)                               # (c0 + c1)·(1 + (ℓ1 + ℓ4)·v)
+        sparse_line_result(result, t0, t1, s, scratch)
+        return result
+    e("    movq %rdx, %rcx")
+    composite(288 * 5 + 768 + 576, body, [("%rsi", 72), ("%rcx", 24)], count=72)
+
+
 e("// Generated by tools/generate_fp_mulx.py; edit the script, not this file.")
 e("// BLS12-381 F_p kernels using mulx/adcx/adox (BMI2 + ADX); callers check CPUID first.")
 e("#if defined(__x86_64__) && defined(__linux__)")
@@ -606,6 +727,8 @@ function("twin_fp12_cyclotomic_square_mulx", cyclotomic_square)
 function("twin_fp6_mul_mulx", fp6_mul)
 function("twin_g2_add_mulx", g2_add)
 function("twin_g2_double_mulx", g2_double)
+function("twin_fp12_mul_by_014_mulx", fp12_mul_by_014)
+function("twin_fp12_mul_by_1_14_mulx", fp12_mul_by_1_14)
 e("    .section .note.GNU-stack,\"\",@progbits")
 e("#endif")
 

@@ -25,6 +25,8 @@ void twin_fp12_cyclotomic_square_mulx(void *out, const void *a) { (void)out; (vo
 void twin_fp6_mul_mulx(void *out, const void *a, const void *b) { (void)out; (void)a; (void)b; abort(); }
 void twin_g2_add_mulx(void *out, const void *p, const void *q) { (void)out; (void)p; (void)q; abort(); }
 void twin_g2_double_mulx(void *out, const void *p) { (void)out; (void)p; abort(); }
+void twin_fp12_mul_by_014_mulx(void *out, const void *f, const void *l) { (void)out; (void)f; (void)l; abort(); }
+void twin_fp12_mul_by_1_14_mulx(void *out, const void *f, const void *l) { (void)out; (void)f; (void)l; abort(); }
 #endif
 
 int twin_fp_mulx_enabled = 0;

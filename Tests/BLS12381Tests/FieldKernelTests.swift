@@ -201,6 +201,28 @@ struct FieldKernelTests {
         #expect(p + p == p.doubled() && (p + (-p)).isIdentity)
     }
 
+    @Test("Sparse line products in one call: edge and random F_p¹² values and lines against the portable path, and in place")
+    func sparseLineProducts() {
+        let pairs = Self.fp2Pairs(seed: 0x6c69_6e65)
+        for index in stride(from: 0, to: pairs.count - 4, by: 5) {
+            let f = Fp12(c0: Fp6(c0: pairs[index].0, c1: pairs[index].1, c2: pairs[index + 1].0),
+                         c1: Fp6(c0: pairs[index + 1].1, c1: pairs[index + 2].0, c2: pairs[index + 2].1))
+            let (l0, l1, l4) = (pairs[index + 3].0, pairs[index + 3].1, pairs[index + 4].0)
+            var x = f, line = (l0, l1, l4), r = Fp12.one
+            twin_fp12_mul_by_014_mulx(&r, &x, &line)
+            let expected = f.mulBy014Portable(l0, l1, l4)
+            #expect(Self.limbs12(r) == Self.limbs12(expected))
+            withUnsafeMutablePointer(to: &x) { twin_fp12_mul_by_014_mulx($0, $0, &line) }   // out = f
+            #expect(Self.limbs12(x) == Self.limbs12(expected))
+            var y = f, prepared = (l1, l4)
+            twin_fp12_mul_by_1_14_mulx(&r, &y, &prepared)
+            let expectedPrepared = f.mulBy1_14Portable(l1, l4)
+            #expect(Self.limbs12(r) == Self.limbs12(expectedPrepared))
+            withUnsafeMutablePointer(to: &y) { twin_fp12_mul_by_1_14_mulx($0, $0, &prepared) }
+            #expect(Self.limbs12(y) == Self.limbs12(expectedPrepared))
+        }
+    }
+
     static func limbs12(_ a: Fp12) -> [UInt64] {
         [a.c0.c0, a.c0.c1, a.c0.c2, a.c1.c0, a.c1.c1, a.c1.c2].flatMap { [$0.c0, $0.c1] }.flatMap(limbs)
     }

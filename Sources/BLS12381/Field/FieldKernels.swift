@@ -129,6 +129,29 @@ extension Fp2Wide {
 }
 
 extension Fp12 {
+    /// self·(ℓ0 + ℓ1·v + ℓ4·v·w): one composite kernel for `mulBy014Portable` where the kernels are in
+    /// use (the three coefficients are passed as one 36-limb tuple).
+    @inline(__always)
+    func mulBy014(_ l0: Fp2, _ l1: Fp2, _ l4: Fp2) -> Fp12 {
+        if twin_fp_kernel_uses_mulx() != 0 {
+            var f = self, line = (l0, l1, l4), r = Fp12.one
+            twin_fp12_mul_by_014_mulx(&r, &f, &line)
+            return r
+        }
+        return mulBy014Portable(l0, l1, l4)
+    }
+
+    /// self·(1 + ℓ1·v + ℓ4·v·w), likewise for `mulBy1_14Portable`.
+    @inline(__always)
+    func mulBy1_14(_ l1: Fp2, _ l4: Fp2) -> Fp12 {
+        if twin_fp_kernel_uses_mulx() != 0 {
+            var f = self, line = (l1, l4), r = Fp12.one
+            twin_fp12_mul_by_1_14_mulx(&r, &f, &line)
+            return r
+        }
+        return mulBy1_14Portable(l1, l4)
+    }
+
     /// (a + b·w)² = (a² + ξb², 2ab) in F_p⁴, for the cyclotomic squaring.
     @inline(always)
     static func fp4Square(_ a: Fp2, _ b: Fp2) -> (Fp2, Fp2) {

@@ -31,7 +31,7 @@ public struct Fp12: Sendable, Equatable {
     }
 
     /// Multiplies by a sparse line ℓ0 + ℓ1·v + ℓ4·v·w (coefficients 0, 1, 4 of the F_p² basis).
-    func mulBy014(_ l0: Fp2, _ l1: Fp2, _ l4: Fp2) -> Fp12 {
+    func mulBy014Portable(_ l0: Fp2, _ l1: Fp2, _ l4: Fp2) -> Fp12 {
         let t0 = c0.mulBy01(l0, l1)
         let t1 = c1.mulBy1(l4)
         let s = (c0 + c1).mulBy01(l0, l1 + l4)
@@ -40,7 +40,7 @@ public struct Fp12: Sendable, Equatable {
 
     /// Multiplies by a sparse line 1 + ℓ1·v + ℓ4·v·w (a line divided by its constant coefficient):
     /// 9 F_p² products, where `mulBy014` takes 13.
-    func mulBy1_14(_ l1: Fp2, _ l4: Fp2) -> Fp12 {
+    func mulBy1_14Portable(_ l1: Fp2, _ l4: Fp2) -> Fp12 {
         let t0 = c0 + c0.mulBy1(l1)                   // c0·(1 + ℓ1·v)
         let t1 = c1.mulBy1(l4)                        // c1·(ℓ4·v)
         let sum = c0 + c1

@@ -46,6 +46,14 @@ void twin_g2_add_mulx(void *out, const void *p, const void *q);
 /// The double of a G2 point (layout as above), as `G2Projective.doubled()`; `out` may be `p`.
 void twin_g2_double_mulx(void *out, const void *p);
 
+/// f·(ℓ0 + ℓ1·v + ℓ4·v·w) for a reduced F_p¹² element f (72 limbs) and a sparse line (36 limbs: the
+/// F_p² coefficients ℓ0, ℓ1, ℓ4), as `Fp12.mulBy014Portable`; `out` may be `f`.
+void twin_fp12_mul_by_014_mulx(void *out, const void *f, const void *line);
+
+/// f·(1 + ℓ1·v + ℓ4·v·w) for a prepared line (24 limbs: ℓ1, ℓ4), as `Fp12.mulBy1_14Portable`;
+/// `out` may be `f`.
+void twin_fp12_mul_by_1_14_mulx(void *out, const void *f, const void *line);
+
 /// Whether the mulx kernels are in use (a plain load, inlined into the Swift callers).
 static inline int twin_fp_kernel_uses_mulx(void) { return twin_fp_mulx_enabled; }
 
