@@ -101,9 +101,11 @@ check "schemathesis (all checks, all phases, seed 1)" api_check
 # 2b. Generated code is what its generators write (the field kernels and the lazy-reduction products).
 generated_check() {
   python3 tools/generate_fp_mulx.py >/dev/null && python3 tools/generate_fp_wide.py >/dev/null \
-    && git diff --exit-code -- Sources/CFpKernel/FpKernel.S Sources/BLS12381/Field/FpWide.swift
+    && python3 tools/generate_group_law.py >/dev/null \
+    && git diff --exit-code -- Sources/CFpKernel/FpKernel.S Sources/BLS12381/Field/FpWide.swift \
+      Sources/BLS12381/Curve/G1Group.swift Sources/BLS12381/Curve/G2Group.swift
 }
-check "generated field code matches tools/generate_fp_*.py" generated_check
+check "generated field and group-law code matches tools/generate_*.py" generated_check
 # The curve and KP-ABE suites again on the portable Swift field path (the run above took the mulx
 # kernels wherever the CPU has BMI2 and ADX).
 check "BLS12-381 and KP-ABE suites on the portable field path" \

@@ -9,11 +9,6 @@ extension G1Projective {
         y: Fp(bytes: Hex.decode("08b3f481e3aaa0f1a09e30ed741d8ae4fcf5e095d5d00af600db18cb2c04b3edd03cc744a2888ae40caa232946c5e7e1")!)!,
         z: .one)
 
-    /// The group law's operations, in portable Swift on every CPU (G1's field products already use
-    /// the mulx kernels where they run).
-    @inline(__always) static func sum(_ p: G1Projective, _ q: G1Projective) -> G1Projective { sumPortable(p, q) }
-    @inline(__always) static func double(_ p: G1Projective) -> G1Projective { p.doubledPortable() }
-
     /// φ(x, y) = (βx, y), which acts on G1 as multiplication by −x² (mod r).
     @inline(always) func phi() -> G1Projective { G1Projective(x: x * FrobeniusConstants.beta, y: y, z: z) }
 
@@ -40,6 +35,15 @@ extension G1Projective {
     /// the two ~128-bit halves.
     public func mulVartime(_ k: Fr) -> G1Projective {
         ScalarMultiplication.straus(self, G1Projective.glvSplit(ScalarDecomposition.baseZ(k)), window: 5) { -$0.phi() }
+    }
+
+    /// Multi-scalar multiplication Σ kᵢ·Pᵢ, variable time (public scalars only): below
+    /// `ScalarMultiplication.strausLimit` points, GLV splits with one shared run of doublings
+    /// (Straus); above, Pippenger's buckets.
+    public static func multiScalarMul(_ points: [G1Projective], _ scalars: [Fr]) -> G1Projective {
+        precondition(points.count == scalars.count, "points and scalars differ in number")
+        guard points.count < ScalarMultiplication.strausLimit else { return ScalarMultiplication.pippenger(points, scalars) }
+        return ScalarMultiplication.straus(zip(points, scalars).map { ($0, glvSplit(ScalarDecomposition.baseZ($1))) }, window: 5) { -$0.phi() }
     }
 
     /// Constant-time multiplication by a secret scalar: constant-time GLV split (digits from a

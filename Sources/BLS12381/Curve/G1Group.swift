@@ -100,13 +100,8 @@ public struct G1Projective: Sendable {
         return (both | (neither & x1.equalBit(x2) & y1.equalBit(y2))) == 1
     }
 
-    /// Complete addition: `sumPortable`, or a kernel computing the same where G1 has one
-    /// (`sum(_:_:)`, in G1.swift).
-    @inline(__always)
-    public static func + (p: G1Projective, q: G1Projective) -> G1Projective { sum(p, q) }
-
     /// Complete addition (RCB Algorithm 7, a = 0): 12M + 2·m3b, its last six products reduced in pairs.
-    static func sumPortable(_ p: G1Projective, _ q: G1Projective) -> G1Projective {
+    public static func + (p: G1Projective, q: G1Projective) -> G1Projective {
         var t0 = p.x * q.x
         var t1 = p.y * q.y
         var t2 = p.z * q.z
@@ -167,13 +162,8 @@ public struct G1Projective: Sendable {
         return select(G1Projective(x: x3, y: y3, z: z3), p, q.infinity ? 1 : 0)
     }
 
-    /// Doubling: `doubledPortable()`, or a kernel computing the same where G1 has one
-    /// (`double(_:)`, in G1.swift).
-    @inline(__always)
-    public func doubled() -> G1Projective { Self.double(self) }
-
     /// Doubling (RCB Algorithm 9, a = 0): 6M + 2S + m3b.
-    func doubledPortable() -> G1Projective {
+    public func doubled() -> G1Projective {
         var t0 = y.squared()
         var z3 = t0 + t0
         z3 = z3 + z3
@@ -198,11 +188,6 @@ public struct G1Projective: Sendable {
 
     /// Constant-time multiplication without endomorphisms (reference for the tests).
     public func mulConstantTimeGeneric(_ k: Fr) -> G1Projective { ScalarMultiplication.fixedWindowConstantTime(self, k) }
-
-    /// Pippenger bucket multi-scalar multiplication Σ kᵢ·Pᵢ. Variable time (public scalars only).
-    public static func multiScalarMul(_ points: [G1Projective], _ scalars: [Fr]) -> G1Projective {
-        ScalarMultiplication.pippenger(points, scalars)
-    }
 
     public static func * (p: G1Projective, k: Fr) -> G1Projective { p.mulConstantTime(k) }
 }

@@ -13,25 +13,22 @@ extension G2Projective {
                c1: Fp(bytes: Hex.decode("0606c4a02ea734cc32acd2b02bc28b99cb3e287e85a763af267492ab572e99ab3f370d275cec1da1aaa9075ff05f79be")!)!),
         z: .one)
 
-    /// The group law's operations: one mulx kernel each where the field kernels are in use (the same
-    /// steps as `sumPortable` and `doubledPortable`, without a call and copies per F_p² operation),
-    /// else the portable Swift. The point's three F_p² coordinates are its 36 limbs in order.
-    @inline(__always) static func sum(_ p: G2Projective, _ q: G2Projective) -> G2Projective {
-        if twin_fp_kernel_uses_mulx() != 0 {
-            var p = p, q = q, r = G2Projective.identity
-            twin_g2_add_mulx(&r, &p, &q)
-            return r
-        }
-        return sumPortable(p, q)
+    /// Complete addition: one mulx kernel where the field kernels are in use (the steps of
+    /// `sumPortable` without a call and copies per F_p² operation), else `sumPortable`. The point's
+    /// three F_p² coordinates are its 36 limbs in order.
+    public static func + (p: G2Projective, q: G2Projective) -> G2Projective {
+        guard twin_fp_kernel_uses_mulx() != 0 else { return sumPortable(p, q) }
+        var p = p, q = q, r = G2Projective.identity
+        twin_g2_add_mulx(&r, &p, &q)
+        return r
     }
 
-    @inline(__always) static func double(_ p: G2Projective) -> G2Projective {
-        if twin_fp_kernel_uses_mulx() != 0 {
-            var p = p, r = G2Projective.identity
-            twin_g2_double_mulx(&r, &p)
-            return r
-        }
-        return p.doubledPortable()
+    /// Doubling: one mulx kernel where the field kernels are in use, else `doubledPortable()`.
+    public func doubled() -> G2Projective {
+        guard twin_fp_kernel_uses_mulx() != 0 else { return doubledPortable() }
+        var p = self, r = G2Projective.identity
+        twin_g2_double_mulx(&r, &p)
+        return r
     }
 
     /// ψ = untwist ∘ Frobenius ∘ twist; acts on G2 as multiplication by p ≡ x (mod r).
@@ -69,6 +66,15 @@ extension G2Projective {
     public func mulVartime(_ k: Fr) -> G2Projective {
         ScalarMultiplication.straus(self, G2Projective.glsSplit(ScalarDecomposition.baseZ(k)), window: 5,
                                     endomorphism: { -$0.psi() }, endomorphismSquared: { $0.psiSquared() })
+    }
+
+    /// Multi-scalar multiplication Σ kᵢ·Pᵢ, variable time (public scalars only): GLS splits with one
+    /// shared run of doublings below `ScalarMultiplication.strausLimit` points, Pippenger above.
+    public static func multiScalarMul(_ points: [G2Projective], _ scalars: [Fr]) -> G2Projective {
+        precondition(points.count == scalars.count, "points and scalars differ in number")
+        guard points.count < ScalarMultiplication.strausLimit else { return ScalarMultiplication.pippenger(points, scalars) }
+        return ScalarMultiplication.straus(zip(points, scalars).map { ($0, glsSplit(ScalarDecomposition.baseZ($1))) }, window: 5,
+                                           endomorphism: { -$0.psi() }, endomorphismSquared: { $0.psiSquared() })
     }
 
     /// Constant-time multiplication by a secret scalar: constant-time 4-dimensional GLS split (digits from

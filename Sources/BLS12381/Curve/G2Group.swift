@@ -100,11 +100,6 @@ public struct G2Projective: Sendable {
         return (both | (neither & x1.equalBit(x2) & y1.equalBit(y2))) == 1
     }
 
-    /// Complete addition: `sumPortable`, or a kernel computing the same where G2 has one
-    /// (`sum(_:_:)`, in G2.swift).
-    @inline(__always)
-    public static func + (p: G2Projective, q: G2Projective) -> G2Projective { sum(p, q) }
-
     /// Complete addition (RCB Algorithm 7, a = 0): 12M + 2·m3b, its last six products reduced in pairs.
     static func sumPortable(_ p: G2Projective, _ q: G2Projective) -> G2Projective {
         var t0 = p.x * q.x
@@ -167,11 +162,6 @@ public struct G2Projective: Sendable {
         return select(G2Projective(x: x3, y: y3, z: z3), p, q.infinity ? 1 : 0)
     }
 
-    /// Doubling: `doubledPortable()`, or a kernel computing the same where G2 has one
-    /// (`double(_:)`, in G2.swift).
-    @inline(__always)
-    public func doubled() -> G2Projective { Self.double(self) }
-
     /// Doubling (RCB Algorithm 9, a = 0): 6M + 2S + m3b.
     func doubledPortable() -> G2Projective {
         var t0 = y.squared()
@@ -198,11 +188,6 @@ public struct G2Projective: Sendable {
 
     /// Constant-time multiplication without endomorphisms (reference for the tests).
     public func mulConstantTimeGeneric(_ k: Fr) -> G2Projective { ScalarMultiplication.fixedWindowConstantTime(self, k) }
-
-    /// Pippenger bucket multi-scalar multiplication Σ kᵢ·Pᵢ. Variable time (public scalars only).
-    public static func multiScalarMul(_ points: [G2Projective], _ scalars: [Fr]) -> G2Projective {
-        ScalarMultiplication.pippenger(points, scalars)
-    }
 
     public static func * (p: G2Projective, k: Fr) -> G2Projective { p.mulConstantTime(k) }
 }
