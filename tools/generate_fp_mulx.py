@@ -5,7 +5,7 @@ checks CPUID). mulx multiplies without touching the flags, and adcx / adox carry
 independent chains (CF and OF), so a row of products and its additions into the accumulator run
 as two interleaved carry chains; LLVM emits neither instruction for the portable Swift code.
 
-Fourteen functions, System V ABI, all branch-free (constant time):
+Sixteen functions, System V ABI, all branch-free (constant time):
   twin_fp_mul_mulx(out[6], a[6], b[6])       Montgomery product a·b·2^-384 mod p, fully reduced (a, b < p)
   twin_fp_product_mulx(out[12], a[6], b[6])  the 12-limb product a·b (any 6-limb a, b)
   twin_fp_reduce_mulx(out[6], t[12])         Montgomery reduction of t < p·2^384, fully reduced
@@ -17,6 +17,8 @@ Fourteen functions, System V ABI, all branch-free (constant time):
 The first eight are straight-line. The rest are composites, whose products call those eight:
   twin_fp12_cyclotomic_square_mulx(out[72], a[72]) Granger–Scott squaring in the cyclotomic subgroup
   twin_fp6_mul_mulx(out[36], a[36], b[36])     F_p⁶ Karatsuba product with lazy reduction
+  twin_g1_add_mulx(out[18], p[18], q[18])      complete G1 addition (projective)
+  twin_g1_double_mulx(out[18], p[18])          G1 doubling (projective)
   twin_g2_add_mulx(out[36], p[36], q[36])      complete G2 addition (projective)
   twin_g2_double_mulx(out[36], p[36])          G2 doubling (projective)
   twin_fp12_mul_by_014_mulx(out[72], f[72], l[36]) f times a sparse line ℓ0 + ℓ1·v + ℓ4·v·w
@@ -469,73 +471,134 @@ def fp2_products(out, a, b, sign, c, d, scratch):
     signed_reduce(out + 48, u + 96)
 
 
-def g2_add():
-    # rdi = out, rsi = p, rdx = q: G2 points in homogeneous projective coordinates (X, Y, Z; F_p²
-    # each, reduced), 36 limbs. Complete addition, Renes–Costello–Batina 2016 Algorithm 7 (a = 0),
-    # the steps of G2Projective's portable `+` with its three paired final products. out may be p or q.
+class G1Field:
+    """F_p operations on frame offsets, for G1's group law (b = 4, so 3b = 12)."""
+    size = 48
+
+    @staticmethod
+    def sum(out, a, b):
+        modular_sum_block(at(out), at(a), at(b))
+
+    @staticmethod
+    def difference(out, a, b):
+        modular_difference_block(at(out), at(a), at(b))
+
+    @staticmethod
+    def times_3b(out, a, scratch):
+        """out = 12a = 8a + 4a; out may be a."""
+        modular_sum_block(at(out), at(a), at(a))                # 2a
+        modular_sum_block(at(out), at(out), at(out))            # 4a
+        modular_sum_block(at(scratch), at(out), at(out))        # 8a
+        modular_sum_block(at(out), at(scratch), at(out))        # 12a
+
+    @staticmethod
+    def mul(out, a, b):
+        call("twin_fp_mul_mulx", out, a, b)
+
+    @staticmethod
+    def square(out, a):
+        call("twin_fp_mul_mulx", out, a, a)
+
+    @staticmethod
+    def products(out, a, b, sign, c, d, scratch):
+        """out = a·b ± c·d with one reduction (192 bytes of scratch): within (−p², 2p²)."""
+        u, v = scratch, scratch + 96
+        call("twin_fp_product_mulx", u, a, b)
+        call("twin_fp_product_mulx", v, c, d)
+        (add_block if sign == "+" else subtract_block)(at(u), at(u), at(v), 12)
+        signed_reduce(out, u)
+
+
+class G2Field:
+    """F_p² operations on frame offsets, for G2's group law (b' = 4ξ)."""
+    size = 96
+    sum = staticmethod(fp2_sum)
+    difference = staticmethod(fp2_difference)
+    times_3b = staticmethod(fp2_times_3b)
+    products = staticmethod(fp2_products)
+
+    @staticmethod
+    def mul(out, a, b):
+        call("twin_fp2_mul_mulx", out, a, b)
+
+    @staticmethod
+    def square(out, a):
+        call("twin_fp2_square_mulx", out, a)
+
+
+def group_add(F):
+    # rdi = out, rsi = p, rdx = q: points in homogeneous projective coordinates (X, Y, Z; reduced
+    # field elements). Complete addition, Renes–Costello–Batina 2016 Algorithm 7 (a = 0), the steps
+    # of the portable formula (`+` of G1, `sumPortable` of G2) with its three paired final products.
+    # out may be p or q.
+    n = F.size
+
     def body(p, q, base):
-        P, Q = {c: p + 96 * k for k, c in enumerate("xyz")}, {c: q + 96 * k for k, c in enumerate("xyz")}
+        P, Q = {c: p + n * k for k, c in enumerate("xyz")}, {c: q + n * k for k, c in enumerate("xyz")}
         names = ["t0", "t1", "t2", "t3", "t4", "x3", "y3", "z3", "X", "Y", "Z"]
-        v = {name: base + 96 * k for k, name in enumerate(names)}
-        scratch = base + 96 * len(names)
-        call("twin_fp2_mul_mulx", v["t0"], P["x"], Q["x"])
-        call("twin_fp2_mul_mulx", v["t1"], P["y"], Q["y"])
-        call("twin_fp2_mul_mulx", v["t2"], P["z"], Q["z"])
-        fp2_sum(v["t3"], P["x"], P["y"])
-        fp2_sum(v["t4"], Q["x"], Q["y"])
-        call("twin_fp2_mul_mulx", v["t3"], v["t3"], v["t4"])
-        fp2_sum(v["t4"], v["t0"], v["t1"])
-        fp2_difference(v["t3"], v["t3"], v["t4"])
-        fp2_sum(v["t4"], P["y"], P["z"])
-        fp2_sum(v["x3"], Q["y"], Q["z"])
-        call("twin_fp2_mul_mulx", v["t4"], v["t4"], v["x3"])
-        fp2_sum(v["x3"], v["t1"], v["t2"])
-        fp2_difference(v["t4"], v["t4"], v["x3"])
-        fp2_sum(v["x3"], P["x"], P["z"])
-        fp2_sum(v["y3"], Q["x"], Q["z"])
-        call("twin_fp2_mul_mulx", v["x3"], v["x3"], v["y3"])
-        fp2_sum(v["y3"], v["t0"], v["t2"])
-        fp2_difference(v["y3"], v["x3"], v["y3"])
-        fp2_sum(v["x3"], v["t0"], v["t0"])
-        fp2_sum(v["t0"], v["x3"], v["t0"])
-        fp2_times_3b(v["t2"], v["t2"], scratch)
-        fp2_sum(v["z3"], v["t1"], v["t2"])
-        fp2_difference(v["t1"], v["t1"], v["t2"])
-        fp2_times_3b(v["y3"], v["y3"], scratch)
-        fp2_products(v["X"], v["t3"], v["t1"], "-", v["t4"], v["y3"], scratch)
-        fp2_products(v["Y"], v["t1"], v["z3"], "+", v["y3"], v["t0"], scratch)
-        fp2_products(v["Z"], v["z3"], v["t4"], "+", v["t0"], v["t3"], scratch)
+        v = {name: base + n * k for k, name in enumerate(names)}
+        scratch = base + n * len(names)
+        F.mul(v["t0"], P["x"], Q["x"])
+        F.mul(v["t1"], P["y"], Q["y"])
+        F.mul(v["t2"], P["z"], Q["z"])
+        F.sum(v["t3"], P["x"], P["y"])
+        F.sum(v["t4"], Q["x"], Q["y"])
+        F.mul(v["t3"], v["t3"], v["t4"])
+        F.sum(v["t4"], v["t0"], v["t1"])
+        F.difference(v["t3"], v["t3"], v["t4"])
+        F.sum(v["t4"], P["y"], P["z"])
+        F.sum(v["x3"], Q["y"], Q["z"])
+        F.mul(v["t4"], v["t4"], v["x3"])
+        F.sum(v["x3"], v["t1"], v["t2"])
+        F.difference(v["t4"], v["t4"], v["x3"])
+        F.sum(v["x3"], P["x"], P["z"])
+        F.sum(v["y3"], Q["x"], Q["z"])
+        F.mul(v["x3"], v["x3"], v["y3"])
+        F.sum(v["y3"], v["t0"], v["t2"])
+        F.difference(v["y3"], v["x3"], v["y3"])
+        F.sum(v["x3"], v["t0"], v["t0"])
+        F.sum(v["t0"], v["x3"], v["t0"])
+        F.times_3b(v["t2"], v["t2"], scratch)
+        F.sum(v["z3"], v["t1"], v["t2"])
+        F.difference(v["t1"], v["t1"], v["t2"])
+        F.times_3b(v["y3"], v["y3"], scratch)
+        F.products(v["X"], v["t3"], v["t1"], "-", v["t4"], v["y3"], scratch)
+        F.products(v["Y"], v["t1"], v["z3"], "+", v["y3"], v["t0"], scratch)
+        F.products(v["Z"], v["z3"], v["t4"], "+", v["t0"], v["t3"], scratch)
         return v["X"]
     e("    movq %rdx, %rcx")
-    composite(96 * 11 + 384, body, ["%rsi", "%rcx"])
+    composite(n * 11 + 384, body, ["%rsi", "%rcx"], count=3 * n // 8)
 
 
-def g2_double():
-    # rdi = out, rsi = p (36 limbs each, as in g2_add). Doubling, Renes–Costello–Batina 2016
-    # Algorithm 9 (a = 0), the steps of G2Projective's portable `doubled()`. out may be p.
+def group_double(F):
+    # rdi = out, rsi = p (as in group_add). Doubling, Renes–Costello–Batina 2016 Algorithm 9
+    # (a = 0), the steps of the portable formula (`doubled()` of G1, `doubledPortable()` of G2).
+    # out may be p.
+    n = F.size
+
     def body(p, base):
-        P = {c: p + 96 * k for k, c in enumerate("xyz")}
+        P = {c: p + n * k for k, c in enumerate("xyz")}
         names = ["t0", "z3", "t1", "t2", "y3", "t3", "X", "Y", "Z"]
-        v = {name: base + 96 * k for k, name in enumerate(names)}
-        scratch = base + 96 * len(names)
-        call("twin_fp2_square_mulx", v["t0"], P["y"])
-        fp2_sum(v["z3"], v["t0"], v["t0"])
-        fp2_sum(v["z3"], v["z3"], v["z3"])
-        fp2_sum(v["z3"], v["z3"], v["z3"])               # 8Y²
-        call("twin_fp2_mul_mulx", v["t1"], P["y"], P["z"])
-        call("twin_fp2_square_mulx", v["t2"], P["z"])
-        fp2_times_3b(v["t2"], v["t2"], scratch)           # 3b'Z²
-        fp2_sum(v["y3"], v["t0"], v["t2"])
-        call("twin_fp2_mul_mulx", v["Z"], v["t1"], v["z3"])
-        fp2_sum(v["t3"], v["t2"], v["t2"])
-        fp2_sum(v["t3"], v["t3"], v["t2"])                # 9b'Z²
-        fp2_difference(v["t0"], v["t0"], v["t3"])
-        fp2_products(v["Y"], v["t2"], v["z3"], "+", v["t0"], v["y3"], scratch)
-        call("twin_fp2_mul_mulx", v["t1"], P["x"], P["y"])
-        call("twin_fp2_mul_mulx", v["X"], v["t0"], v["t1"])
-        fp2_sum(v["X"], v["X"], v["X"])
+        v = {name: base + n * k for k, name in enumerate(names)}
+        scratch = base + n * len(names)
+        F.square(v["t0"], P["y"])
+        F.sum(v["z3"], v["t0"], v["t0"])
+        F.sum(v["z3"], v["z3"], v["z3"])
+        F.sum(v["z3"], v["z3"], v["z3"])               # 8Y²
+        F.mul(v["t1"], P["y"], P["z"])
+        F.square(v["t2"], P["z"])
+        F.times_3b(v["t2"], v["t2"], scratch)           # 3bZ²
+        F.sum(v["y3"], v["t0"], v["t2"])
+        F.mul(v["Z"], v["t1"], v["z3"])
+        F.sum(v["t3"], v["t2"], v["t2"])
+        F.sum(v["t3"], v["t3"], v["t2"])                # 9bZ²
+        F.difference(v["t0"], v["t0"], v["t3"])
+        F.products(v["Y"], v["t2"], v["z3"], "+", v["t0"], v["y3"], scratch)
+        F.mul(v["t1"], P["x"], P["y"])
+        F.mul(v["X"], v["t0"], v["t1"])
+        F.sum(v["X"], v["X"], v["X"])
         return v["X"]
-    composite(96 * 9 + 384, body, ["%rsi"])
+    composite(n * 9 + 384, body, ["%rsi"], count=3 * n // 8)
 
 
 def fp6_mul():
@@ -725,8 +788,10 @@ function("twin_fp2_square_mulx", fp2_square)
 function("twin_fp4_square_mulx", fp4_square)
 function("twin_fp12_cyclotomic_square_mulx", cyclotomic_square)
 function("twin_fp6_mul_mulx", fp6_mul)
-function("twin_g2_add_mulx", g2_add)
-function("twin_g2_double_mulx", g2_double)
+function("twin_g1_add_mulx", lambda: group_add(G1Field))
+function("twin_g1_double_mulx", lambda: group_double(G1Field))
+function("twin_g2_add_mulx", lambda: group_add(G2Field))
+function("twin_g2_double_mulx", lambda: group_double(G2Field))
 function("twin_fp12_mul_by_014_mulx", fp12_mul_by_014)
 function("twin_fp12_mul_by_1_14_mulx", fp12_mul_by_1_14)
 e("    .section .note.GNU-stack,\"\",@progbits")

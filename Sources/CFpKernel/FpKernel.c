@@ -23,6 +23,8 @@ void twin_fp2_square_mulx(void *out, const void *a) { (void)out; (void)a; abort(
 void twin_fp4_square_mulx(void *out, const void *a, const void *b) { (void)out; (void)a; (void)b; abort(); }
 void twin_fp12_cyclotomic_square_mulx(void *out, const void *a) { (void)out; (void)a; abort(); }
 void twin_fp6_mul_mulx(void *out, const void *a, const void *b) { (void)out; (void)a; (void)b; abort(); }
+void twin_g1_add_mulx(void *out, const void *p, const void *q) { (void)out; (void)p; (void)q; abort(); }
+void twin_g1_double_mulx(void *out, const void *p) { (void)out; (void)p; abort(); }
 void twin_g2_add_mulx(void *out, const void *p, const void *q) { (void)out; (void)p; (void)q; abort(); }
 void twin_g2_double_mulx(void *out, const void *p) { (void)out; (void)p; abort(); }
 void twin_fp12_mul_by_014_mulx(void *out, const void *f, const void *l) { (void)out; (void)f; (void)l; abort(); }

@@ -223,6 +223,40 @@ struct FieldKernelTests {
         }
     }
 
+    static func limbsG1(_ p: G1Projective) -> [UInt64] { [p.x, p.y, p.z].flatMap(limbs) }
+
+    @Test("G1 addition and doubling in one call each: the layout, on and off the curve, the identity, P + P and P − P, and in place")
+    func g1GroupLaw() {
+        #expect(MemoryLayout<G1Projective>.size == 18 * 8 && MemoryLayout<G1Projective>.offset(of: \G1Projective.z) == 12 * 8)
+        var g = SplitMix64(seed: 0x6731_6164)
+        var points: [G1Projective] = [.identity, G1Projective(x: .zero, y: Fp(5), z: .zero), .generator, -G1Projective.generator]
+        var p = G1Projective.generator
+        for _ in 0..<40 {
+            p = p.doubledPortable() + .generator
+            let z = TestData.randomFp(&g)
+            points.append(G1Projective(x: p.x * z, y: p.y * z, z: p.z * z))
+        }
+        let edges = Self.edgeElements
+        for x in edges { for y in edges { points.append(G1Projective(x: x, y: y, z: edges[Int(g.next() % UInt64(edges.count))])) } }
+        for _ in 0..<100 { points.append(G1Projective(x: TestData.randomFp(&g), y: TestData.randomFp(&g), z: TestData.randomFp(&g))) }
+        for (i, p) in points.enumerated() {
+            var x = p, r = G1Projective.identity
+            twin_g1_double_mulx(&r, &x)
+            #expect(Self.limbsG1(r) == Self.limbsG1(p.doubledPortable()))
+            withUnsafeMutablePointer(to: &x) { twin_g1_double_mulx($0, $0) }     // out = p
+            #expect(Self.limbsG1(x) == Self.limbsG1(p.doubledPortable()))
+            for q in [p, -p, points[(i + 1) % points.count], points[Int(g.next() % UInt64(points.count))], .identity] {
+                var a = p, b = q, s = G1Projective.identity
+                twin_g1_add_mulx(&s, &a, &b)
+                #expect(Self.limbsG1(s) == Self.limbsG1(G1Projective.sumPortable(p, q)))
+                withUnsafeMutablePointer(to: &a) { twin_g1_add_mulx($0, $0, &b) }    // out = p
+                #expect(Self.limbsG1(a) == Self.limbsG1(G1Projective.sumPortable(p, q)))
+            }
+        }
+        let q = G1Projective.generator.mulVartime(Fr(54_321))
+        #expect(q + q == q.doubled() && (q + (-q)).isIdentity)
+    }
+
     static func limbs12(_ a: Fp12) -> [UInt64] {
         [a.c0.c0, a.c0.c1, a.c0.c2, a.c1.c0, a.c1.c1, a.c1.c2].flatMap { [$0.c0, $0.c1] }.flatMap(limbs)
     }

@@ -101,7 +101,7 @@ public struct G1Projective: Sendable {
     }
 
     /// Complete addition (RCB Algorithm 7, a = 0): 12M + 2·m3b, its last six products reduced in pairs.
-    public static func + (p: G1Projective, q: G1Projective) -> G1Projective {
+    static func sumPortable(_ p: G1Projective, _ q: G1Projective) -> G1Projective {
         var t0 = p.x * q.x
         var t1 = p.y * q.y
         var t2 = p.z * q.z
@@ -163,7 +163,7 @@ public struct G1Projective: Sendable {
     }
 
     /// Doubling (RCB Algorithm 9, a = 0): 6M + 2S + m3b.
-    public func doubled() -> G1Projective {
+    func doubledPortable() -> G1Projective {
         var t0 = y.squared()
         var z3 = t0 + t0
         z3 = z3 + z3

@@ -39,11 +39,18 @@ void twin_fp12_cyclotomic_square_mulx(void *out, const void *a);
 /// reduced, `out` may be `a` or `b`.
 void twin_fp6_mul_mulx(void *out, const void *a, const void *b);
 
+/// The complete sum of two G1 points in homogeneous projective coordinates (18 limbs: X, Y, Z, each
+/// a reduced F_p element), as `G1Projective.sumPortable`; `out` may be `p` or `q`.
+void twin_g1_add_mulx(void *out, const void *p, const void *q);
+
+/// The double of a G1 point (layout as above), as `G1Projective.doubledPortable()`; `out` may be `p`.
+void twin_g1_double_mulx(void *out, const void *p);
+
 /// The complete sum of two G2 points in homogeneous projective coordinates (36 limbs: X, Y, Z, each
-/// a reduced F_p² element), as `G2Projective.+`; `out` may be `p` or `q`.
+/// a reduced F_p² element), as `G2Projective.sumPortable`; `out` may be `p` or `q`.
 void twin_g2_add_mulx(void *out, const void *p, const void *q);
 
-/// The double of a G2 point (layout as above), as `G2Projective.doubled()`; `out` may be `p`.
+/// The double of a G2 point (layout as above), as `G2Projective.doubledPortable()`; `out` may be `p`.
 void twin_g2_double_mulx(void *out, const void *p);
 
 /// f·(ℓ0 + ℓ1·v + ℓ4·v·w) for a reduced F_p¹² element f (72 limbs) and a sparse line (36 limbs: the
