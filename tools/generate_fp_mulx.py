@@ -371,17 +371,13 @@ def fp2_mul():
 
 
 
-# Composite kernels: whole formulas (an F_p⁶ product, a G2 addition or doubling) in one call. Their
-# products call the F_p² kernels above rather than repeating them inline: a formula written out in
-# straight-line code is 40–80 KiB, more than the level-1 instruction cache, and measured slower than
-# the Swift that calls the kernels one by one. What they save is the Swift around each product (copies
-# of every operand in and out, and the sums). Inputs are copied to the frame first, so every operand
+# Composite kernels: whole formulas (a group law, an F_p⁶ or sparse F_p¹² product, the cyclotomic
+# squaring) in one call. Their products call the straight-line kernels above instead of repeating
+# them inline, so that each composite stays within the level-1 instruction cache (written out, a
+# formula is 40–80 KiB; docs/PERFORMANCE.md). What they save is the Swift around each product: copies
+# of every operand in and out, and the sums. Inputs are copied to the frame first, so every operand
 # is an offset from %rsp: the sums are inlined on memory operands, the products are calls (System V:
 # they keep %rbx, %rbp and %r12–%r15, and the composite keeps nothing in registers across them).
-
-def shift(f, k):
-    return lambda j: f(j + k)
-
 
 def at(offset):
     """The limbs at byte `offset` of the composite's frame."""
@@ -450,6 +446,12 @@ def fp2_times_3b(out, a, scratch):
         modular_sum_block(o, o, o)      # 4x
         modular_sum_block(t, o, o)      # 8x
         modular_sum_block(o, t, o)      # 12x
+
+
+def wide2(op, out, a, b):
+    """op (add_block or subtract_block) on double-width F_p² values: 12 limbs of c0, then of c1."""
+    op(at(out), at(a), at(b), 12)
+    op(at(out + 96), at(a + 96), at(b + 96), 12)
 
 
 def signed_reduce(out, value):
@@ -611,10 +613,6 @@ def fp6_mul():
         W = {name: base + 192 * k for k, name in enumerate(["t0", "t1", "t2", "u"])}   # c0, then c1 at +96
         sa, sb, result = base + 768, base + 864, base + 960
 
-        def wide2(op, out, a, b):
-            op(at(out), at(a), at(b), 12)
-            op(at(out + 96), at(a + 96), at(b + 96), 12)
-
         def plus_xi_times(out, x):
             # out += ξ·x for double-width F_p² values: (x0 − x1) + (x0 + x1)·u, through sa and sb.
             subtract_block(at(sa), at(x), at(x + 96), 12)
@@ -687,10 +685,6 @@ def fp6_mul_by_01(out, c, b0, b1, scratch):
     """out = c·(b0 + b1·v), as `Fp6.mulBy01`: five F_p² products kept double-width, six reductions
     (768 bytes of scratch); out must not overlap c."""
     t0, t1, u, sa, sb = scratch, scratch + 192, scratch + 384, scratch + 576, scratch + 672
-
-    def wide2(op, o, a, b):
-        op(at(o), at(a), at(b), 12)
-        op(at(o + 96), at(a + 96), at(b + 96), 12)
 
     call("twin_fp2_product_mulx", t0, c, b0)
     call("twin_fp2_product_mulx", t1, c + 96, b1)
