@@ -176,26 +176,38 @@ struct FieldKernelTests {
         return points
     }
 
+    /// A group's addition and doubling kernels against its portable formulas, limb for limb: every
+    /// point doubled, and added to itself, its negation, the next point, a random one and the
+    /// identity; each also in place (out = p).
+    static func checkGroupLawKernels<G: ProjectiveGroup>(
+        _ points: [G], seed: UInt64, limbs: (G) -> [UInt64],
+        add: (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?) -> Void,
+        double: (UnsafeMutableRawPointer?, UnsafeRawPointer?) -> Void,
+        sumPortable: (G, G) -> G, doubledPortable: (G) -> G
+    ) {
+        var g = SplitMix64(seed: seed)
+        for (i, p) in points.enumerated() {
+            var x = p, r = G.identity
+            double(&r, &x)
+            #expect(limbs(r) == limbs(doubledPortable(p)))
+            withUnsafeMutablePointer(to: &x) { double($0, $0) }
+            #expect(limbs(x) == limbs(doubledPortable(p)))
+            for q in [p, -p, points[(i + 1) % points.count], points[Int(g.next() % UInt64(points.count))], .identity] {
+                var a = p, b = q, s = G.identity
+                add(&s, &a, &b)
+                #expect(limbs(s) == limbs(sumPortable(p, q)))
+                withUnsafeMutablePointer(to: &a) { add($0, $0, &b) }
+                #expect(limbs(a) == limbs(sumPortable(p, q)))
+            }
+        }
+    }
+
     @Test("G2 addition and doubling in one call each: the layout, on and off the curve, the identity, P + P and P − P, and in place")
     func g2GroupLaw() {
         #expect(MemoryLayout<G2Projective>.size == 36 * 8 && MemoryLayout<G2Projective>.offset(of: \G2Projective.z) == 24 * 8)
-        let points = Self.g2Points(seed: 0x6732_6164)
-        var g = SplitMix64(seed: 0x6732_7161)
-        for (i, p) in points.enumerated() {
-            var x = p, r = G2Projective.identity
-            twin_g2_double_mulx(&r, &x)
-            #expect(Self.limbsG2(r) == Self.limbsG2(p.doubledPortable()))
-            withUnsafeMutablePointer(to: &x) { twin_g2_double_mulx($0, $0) }     // out = p
-            #expect(Self.limbsG2(x) == Self.limbsG2(p.doubledPortable()))
-            let others = [p, -p, points[(i + 1) % points.count], points[Int(g.next() % UInt64(points.count))], .identity]
-            for q in others {
-                var a = p, b = q, s = G2Projective.identity
-                twin_g2_add_mulx(&s, &a, &b)
-                #expect(Self.limbsG2(s) == Self.limbsG2(G2Projective.sumPortable(p, q)))
-                withUnsafeMutablePointer(to: &a) { twin_g2_add_mulx($0, $0, &b) }    // out = p
-                #expect(Self.limbsG2(a) == Self.limbsG2(G2Projective.sumPortable(p, q)))
-            }
-        }
+        Self.checkGroupLawKernels(Self.g2Points(seed: 0x6732_6164), seed: 0x6732_7161, limbs: Self.limbsG2,
+                                  add: twin_g2_add_mulx, double: twin_g2_double_mulx,
+                                  sumPortable: G2Projective.sumPortable, doubledPortable: { $0.doubledPortable() })
         // On the curve, the results are the group law's: P + P = 2P and P − P = O.
         let p = G2Projective.generator.mulVartime(Fr(12_345))
         #expect(p + p == p.doubled() && (p + (-p)).isIdentity)
@@ -239,20 +251,9 @@ struct FieldKernelTests {
         let edges = Self.edgeElements
         for x in edges { for y in edges { points.append(G1Projective(x: x, y: y, z: edges[Int(g.next() % UInt64(edges.count))])) } }
         for _ in 0..<100 { points.append(G1Projective(x: TestData.randomFp(&g), y: TestData.randomFp(&g), z: TestData.randomFp(&g))) }
-        for (i, p) in points.enumerated() {
-            var x = p, r = G1Projective.identity
-            twin_g1_double_mulx(&r, &x)
-            #expect(Self.limbsG1(r) == Self.limbsG1(p.doubledPortable()))
-            withUnsafeMutablePointer(to: &x) { twin_g1_double_mulx($0, $0) }     // out = p
-            #expect(Self.limbsG1(x) == Self.limbsG1(p.doubledPortable()))
-            for q in [p, -p, points[(i + 1) % points.count], points[Int(g.next() % UInt64(points.count))], .identity] {
-                var a = p, b = q, s = G1Projective.identity
-                twin_g1_add_mulx(&s, &a, &b)
-                #expect(Self.limbsG1(s) == Self.limbsG1(G1Projective.sumPortable(p, q)))
-                withUnsafeMutablePointer(to: &a) { twin_g1_add_mulx($0, $0, &b) }    // out = p
-                #expect(Self.limbsG1(a) == Self.limbsG1(G1Projective.sumPortable(p, q)))
-            }
-        }
+        Self.checkGroupLawKernels(points, seed: 0x6731_7161, limbs: Self.limbsG1,
+                                  add: twin_g1_add_mulx, double: twin_g1_double_mulx,
+                                  sumPortable: G1Projective.sumPortable, doubledPortable: { $0.doubledPortable() })
         let q = G1Projective.generator.mulVartime(Fr(54_321))
         #expect(q + q == q.doubled() && (q + (-q)).isIdentity)
     }

@@ -1,5 +1,3 @@
-import CFpKernel
-
 /// G1: the order-r subgroup of E(F_p): y² = x³ + 4.
 extension G1Projective {
     /// b = 4
@@ -10,24 +8,6 @@ extension G1Projective {
         x: Fp(bytes: Hex.decode("17f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb")!)!,
         y: Fp(bytes: Hex.decode("08b3f481e3aaa0f1a09e30ed741d8ae4fcf5e095d5d00af600db18cb2c04b3edd03cc744a2888ae40caa232946c5e7e1")!)!,
         z: .one)
-
-    /// Complete addition: one mulx kernel where the field kernels are in use (the steps of
-    /// `sumPortable` without a call and copies per F_p operation), else `sumPortable`. The point's
-    /// three F_p coordinates are its 18 limbs in order.
-    public static func + (p: G1Projective, q: G1Projective) -> G1Projective {
-        guard twin_fp_kernel_uses_mulx() != 0 else { return sumPortable(p, q) }
-        var p = p, q = q, r = G1Projective.identity
-        twin_g1_add_mulx(&r, &p, &q)
-        return r
-    }
-
-    /// Doubling: one mulx kernel where the field kernels are in use, else `doubledPortable()`.
-    public func doubled() -> G1Projective {
-        guard twin_fp_kernel_uses_mulx() != 0 else { return doubledPortable() }
-        var p = self, r = G1Projective.identity
-        twin_g1_double_mulx(&r, &p)
-        return r
-    }
 
     /// φ(x, y) = (βx, y), which acts on G1 as multiplication by −x² (mod r).
     @inline(always) func phi() -> G1Projective { G1Projective(x: x * FrobeniusConstants.beta, y: y, z: z) }

@@ -4,6 +4,8 @@
 // formulas of Renes–Costello–Batina (2016, Algorithms 7–9 for a = 0), affine conversion, and the
 // entry points of the scalar-multiplication algorithms in ScalarMultiplication.swift.
 
+import CFpKernel
+
 /// A point of G1 in affine coordinates; `infinity` marks the identity (x = y = 0 then).
 public struct G1Affine: Sendable, Equatable {
     public var x: Fp
@@ -100,6 +102,16 @@ public struct G1Projective: Sendable {
         return (both | (neither & x1.equalBit(x2) & y1.equalBit(y2))) == 1
     }
 
+    /// Complete addition: one mulx kernel where the field kernels are in use (the steps of
+    /// `sumPortable` without a call and copies per Fp operation), else `sumPortable`. The kernel
+    /// takes the point's three coordinates as its limbs in order.
+    public static func + (p: G1Projective, q: G1Projective) -> G1Projective {
+        guard twin_fp_kernel_uses_mulx() != 0 else { return sumPortable(p, q) }
+        var p = p, q = q, r = G1Projective.identity
+        twin_g1_add_mulx(&r, &p, &q)
+        return r
+    }
+
     /// Complete addition (RCB Algorithm 7, a = 0): 12M + 2·m3b, its last six products reduced in pairs.
     static func sumPortable(_ p: G1Projective, _ q: G1Projective) -> G1Projective {
         var t0 = p.x * q.x
@@ -160,6 +172,14 @@ public struct G1Projective: Sendable {
         y3 = Fp.sumOfProducts(t1, z3, y3, t0)
         z3 = Fp.sumOfProducts(z3, t4, t0, t3)
         return select(G1Projective(x: x3, y: y3, z: z3), p, q.infinity ? 1 : 0)
+    }
+
+    /// Doubling: one mulx kernel where the field kernels are in use, else `doubledPortable()`.
+    public func doubled() -> G1Projective {
+        guard twin_fp_kernel_uses_mulx() != 0 else { return doubledPortable() }
+        var p = self, r = G1Projective.identity
+        twin_g1_double_mulx(&r, &p)
+        return r
     }
 
     /// Doubling (RCB Algorithm 9, a = 0): 6M + 2S + m3b.

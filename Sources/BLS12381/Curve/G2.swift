@@ -1,5 +1,3 @@
-import CFpKernel
-
 /// G2: the order-r subgroup of the sextic M-twist E'(F_p²): y² = x³ + 4(u + 1).
 extension G2Projective {
     /// b' = 4(u + 1)
@@ -12,24 +10,6 @@ extension G2Projective {
         y: Fp2(c0: Fp(bytes: Hex.decode("0ce5d527727d6e118cc9cdc6da2e351aadfd9baa8cbdd3a76d429a695160d12c923ac9cc3baca289e193548608b82801")!)!,
                c1: Fp(bytes: Hex.decode("0606c4a02ea734cc32acd2b02bc28b99cb3e287e85a763af267492ab572e99ab3f370d275cec1da1aaa9075ff05f79be")!)!),
         z: .one)
-
-    /// Complete addition: one mulx kernel where the field kernels are in use (the steps of
-    /// `sumPortable` without a call and copies per F_p² operation), else `sumPortable`. The point's
-    /// three F_p² coordinates are its 36 limbs in order.
-    public static func + (p: G2Projective, q: G2Projective) -> G2Projective {
-        guard twin_fp_kernel_uses_mulx() != 0 else { return sumPortable(p, q) }
-        var p = p, q = q, r = G2Projective.identity
-        twin_g2_add_mulx(&r, &p, &q)
-        return r
-    }
-
-    /// Doubling: one mulx kernel where the field kernels are in use, else `doubledPortable()`.
-    public func doubled() -> G2Projective {
-        guard twin_fp_kernel_uses_mulx() != 0 else { return doubledPortable() }
-        var p = self, r = G2Projective.identity
-        twin_g2_double_mulx(&r, &p)
-        return r
-    }
 
     /// ψ = untwist ∘ Frobenius ∘ twist; acts on G2 as multiplication by p ≡ x (mod r).
     @inline(always) func psi() -> G2Projective {
